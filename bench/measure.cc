@@ -1,0 +1,78 @@
+#include "bench/measure.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "fmt/format.h"
+
+namespace handoff::bench {
+
+Micros MonotonicMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<Micros>(ts.tv_sec) * kMicrosPerSecond + ts.tv_nsec / 1000;
+}
+
+Micros Percentile(std::vector<Micros>& values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
+  size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return values[std::min(index, values.size() - 1)];
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<int64_t> ProcStatusKib(pid_t pid, const std::string& field) {
+  std::istringstream in(ReadWholeFile(fmt::format("/proc/{}/status", pid)));
+  std::string line;
+  const std::string prefix = field + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    try {
+      return std::stoll(line.substr(prefix.size()));  // "   12345 kB"
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Micros> ProcCpuMicros(pid_t pid) {
+  std::string stat = ReadWholeFile(fmt::format("/proc/{}/stat", pid));
+  // The command name (field 2) may contain spaces; the fields after its closing ')' are fixed.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(stat.substr(close + 2));
+  std::vector<std::string> fields;
+  std::string f;
+  while (in >> f) fields.push_back(f);
+  // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+  if (fields.size() < 13) return std::nullopt;
+  try {
+    long ticks = sysconf(_SC_CLK_TCK);
+    int64_t cpu = std::stoll(fields[11]) + std::stoll(fields[12]);
+    return cpu * kMicrosPerSecond / ticks;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace handoff::bench

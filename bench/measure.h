@@ -1,0 +1,34 @@
+// Small measuring tools shared by the benchmark's parts: a monotonic clock, percentiles and
+// medians, and what /proc says about a process. Stateless; thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace handoff::bench {
+
+// Microseconds on CLOCK_MONOTONIC: the one clock every send, ack and delivery time uses.
+Micros MonotonicMicros();
+
+// The nearest-rank percentile `p` (0-100) of `values`; 0 when empty. Sorts `values`.
+Micros Percentile(std::vector<Micros>& values, double p);
+
+// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+double Median(std::vector<double> values);
+
+// Fields of /proc/PID/status, in KiB ("VmRSS", "VmHWM"); nullopt if unreadable.
+std::optional<int64_t> ProcStatusKib(pid_t pid, const std::string& field);
+
+// User + system CPU time the process has used so far, in microseconds; nullopt if unreadable.
+std::optional<Micros> ProcCpuMicros(pid_t pid);
+
+// The whole file, or "" when it cannot be read.
+std::string ReadWholeFile(const std::string& path);
+
+}  // namespace handoff::bench

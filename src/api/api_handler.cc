@@ -1,0 +1,233 @@
+#include "api/api_handler.h"
+
+#include <openssl/crypto.h>
+
+#include "core/id.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "http/url_encoding.h"
+#include "track/timeline.h"
+
+namespace handoff {
+namespace {
+
+HttpResponse StoreError(const absl::Status& s) {
+  return HttpResponse::JsonError(500, "internal",
+                                 fmt::format("the store failed: {}", std::string(s.message())));
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(const Config* config, Store* store, const Clock* clock,
+                       std::function<absl::Status()> ready)
+    : config_(config), store_(store), clock_(clock), ready_(std::move(ready)) {}
+
+bool ApiHandler::Authorized(const HttpRequest& request) const {
+  const std::string& want = config_->server.admin_token;
+  if (want.empty()) return false;
+  auto header = request.Header("authorization");
+  if (!header || header->size() < 7 || header->substr(0, 7) != "Bearer ") return false;
+  std::string_view got = header->substr(7);
+  return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
+void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
+  const std::string& path = request.path;
+  if (path == "/healthz") {
+    respond(HttpResponse::Json(200, R"({"status":"ok"})"));
+    return;
+  }
+  if (path == "/readyz") {
+    respond(Ready());
+    return;
+  }
+  if (!Authorized(request)) {
+    HttpResponse r =
+        HttpResponse::JsonError(401, "unauthorized",
+                                config_->server.admin_token.empty()
+                                    ? "the API is disabled: set server.admin_token in the config"
+                                    : "send the admin token as 'Authorization: Bearer <token>'");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(r));
+    return;
+  }
+  if (request.method != "GET") {
+    respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts GET"));
+    return;
+  }
+  constexpr std::string_view kInquiries = "/api/v1/inquiries";
+  if (path == kInquiries || path == std::string(kInquiries) + "/") {
+    respond(ListInquiries(request));
+    return;
+  }
+  if (path.rfind(std::string(kInquiries) + "/", 0) == 0) {
+    respond(ShowInquiry(path.substr(kInquiries.size() + 1)));
+    return;
+  }
+  if (path == "/api/v1/sources") {
+    respond(ListSources());
+    return;
+  }
+  respond(HttpResponse::JsonError(404, "not_found", "no such API endpoint"));
+}
+
+HttpResponse ApiHandler::Ready() {
+  absl::Status ready = ready_ ? ready_() : absl::OkStatus();
+  nlohmann::json body = {{"status", ready.ok() ? "ready" : "not_ready"}};
+  if (!ready.ok()) body["reason"] = std::string(ready.message());
+  auto depths = store_->QueueDepths();
+  if (depths.ok()) {
+    nlohmann::json q = nlohmann::json::object();
+    for (const auto& [name, n] : *depths) q[name] = n;
+    body["queues"] = q;
+  }
+  return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
+}
+
+HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
+  auto params = ParseUrlEncoded(request.query);
+  if (!params) {
+    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
+  }
+  InquiryFilter f;
+  for (const auto& [k, v] : *params) {
+    if (k == "source") {
+      f.source = v;
+    } else if (k == "channel") {
+      if (!ParseChannel(v)) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       "channel must be form, call, chat, booking, sms, email "
+                                       "or other");
+      }
+      f.channel = v;
+    } else if (k == "stage") {
+      if (!ParseStage(v)) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       "stage must be entry, enrich, trigger, transfer or track");
+      }
+      f.stage = v;
+    } else if (k == "status") {
+      f.status = v;
+    } else if (k == "from" || k == "until") {
+      auto t = ParseRfc3339(v);
+      if (!t.ok()) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       fmt::format("{}: {}", k, std::string(t.status().message())));
+      }
+      (k == "from" ? f.received_from : f.received_until) = *t;
+    } else if (k == "limit") {
+      int n = 0;
+      for (char c : v) {
+        if (c < '0' || c > '9' || n > 100000) {
+          n = -1;
+          break;
+        }
+        n = n * 10 + (c - '0');
+      }
+      if (n < 1 || n > 500) {
+        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
+      }
+      f.limit = n;
+    } else if (k == "before") {
+      if (!IsUuid(v)) {
+        return HttpResponse::JsonError(400, "bad_query", "before must be an inquiry id");
+      }
+      f.before_id = v;
+    } else {
+      return HttpResponse::JsonError(
+          400, "bad_query",
+          fmt::format("unknown parameter '{}' (expected source, channel, stage, status, from, "
+                      "until, limit, before)",
+                      k.substr(0, 40)));
+    }
+  }
+  auto list = store_->ListInquiries(config_->workspace, f);
+  if (!list.ok()) return StoreError(list.status());
+  nlohmann::json items = nlohmann::json::array();
+  for (const Inquiry& i : *list) items.push_back(ToJson(i, false));
+  nlohmann::json body = {{"inquiries", std::move(items)}, {"next", nullptr}};
+  if (static_cast<int>(list->size()) == f.limit) body["next"] = list->back().id;
+  return HttpResponse::Json(200,
+                            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+HttpResponse ApiHandler::ListSources() {
+  Micros now = clock_->Now();
+  auto day = store_->ListEntryCounts(config_->workspace, now - kMicrosPerDay);
+  auto hour = store_->ListEntryCounts(config_->workspace, now - kMicrosPerHour);
+  if (!day.ok()) return StoreError(day.status());
+  if (!hour.ok()) return StoreError(hour.status());
+  auto tally = [](const std::vector<EntryCount>& counts, const std::string& source) {
+    nlohmann::json t = {{"accepted", 0},
+                        {"duplicates", 0},
+                        {"ignored", 0},
+                        {"rejected", 0},
+                        {"rejected_by_reason", nlohmann::json::object()}};
+    Micros last_accepted = 0;
+    for (const EntryCount& c : counts) {
+      if (c.source != source) continue;
+      if (c.outcome == "accepted") {
+        t["accepted"] = t["accepted"].get<int64_t>() + c.count;
+        last_accepted = std::max(last_accepted, c.last_at);
+      } else if (c.outcome == "duplicate") {
+        t["duplicates"] = t["duplicates"].get<int64_t>() + c.count;
+      } else if (c.outcome == "ignored") {
+        t["ignored"] = t["ignored"].get<int64_t>() + c.count;
+      } else if (c.outcome == "rejected") {
+        t["rejected"] = t["rejected"].get<int64_t>() + c.count;
+        t["rejected_by_reason"][c.reason] =
+            t["rejected_by_reason"].value(c.reason, int64_t{0}) + c.count;
+      }
+    }
+    t["last_accepted_minute"] =
+        last_accepted ? nlohmann::json(FormatRfc3339(last_accepted)) : nlohmann::json(nullptr);
+    return t;
+  };
+  nlohmann::json sources = nlohmann::json::array();
+  for (const SourceConfig& s : config_->sources) {
+    std::string base = config_->business.public_url.empty() ? "" : config_->business.public_url;
+    std::string verification = s.auth.tokens.empty() && s.auth.hmac_secrets.empty() ? "none"
+                               : !s.auth.hmac_secrets.empty() && !s.auth.tokens.empty()
+                                   ? "token+hmac-sha256"
+                               : !s.auth.hmac_secrets.empty() ? "hmac-sha256"
+                                                              : "token";
+    sources.push_back({{"name", s.name},
+                       {"adapter", s.adapter},
+                       {"webhook_url", base + "/in/" + s.name},
+                       {"verification", verification},
+                       {"last_hour", tally(*hour, s.name)},
+                       {"last_day", tally(*day, s.name)}});
+  }
+  return HttpResponse::Json(200, nlohmann::json{{"sources", std::move(sources)}}.dump());
+}
+
+HttpResponse ApiHandler::ShowInquiry(const std::string& id) {
+  if (!IsUuid(id)) return HttpResponse::JsonError(404, "not_found", "no such inquiry");
+  const std::string& ws = config_->workspace;
+  auto inquiry = store_->GetInquiry(ws, id);
+  if (absl::IsNotFound(inquiry.status())) {
+    return HttpResponse::JsonError(404, "not_found", "no such inquiry");
+  }
+  if (!inquiry.ok()) return StoreError(inquiry.status());
+  auto events = store_->ListEvents(ws, id);
+  auto tasks = store_->ListTasks(ws, id);
+  auto handoffs = store_->ListHandoffs(ws, id);
+  if (!events.ok()) return StoreError(events.status());
+  if (!tasks.ok()) return StoreError(tasks.status());
+  if (!handoffs.ok()) return StoreError(handoffs.status());
+  nlohmann::json body = {{"inquiry", ToJson(*inquiry, true)}, {"contact", nullptr}};
+  if (!inquiry->contact_id.empty()) {
+    auto contact = store_->GetContact(ws, inquiry->contact_id);
+    if (contact.ok()) body["contact"] = ToJson(*contact);
+  }
+  body["tasks"] = nlohmann::json::array();
+  for (const Task& t : *tasks) body["tasks"].push_back(ToJson(t));
+  body["handoffs"] = nlohmann::json::array();
+  for (const Handoff& h : *handoffs) body["handoffs"].push_back(ToJson(h));
+  body["timeline"] = TimelineJson(*inquiry, *events);
+  // The raw payload may be arbitrary bytes; dump() with replacement keeps the JSON valid.
+  return HttpResponse::Json(200,
+                            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace handoff

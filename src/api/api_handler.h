@@ -1,0 +1,37 @@
+// The REST API (/api/v1/…) and the health endpoints (/healthz, /readyz). Every /api/ call needs
+// the workspace's admin token (Authorization: Bearer …) and reads only that workspace.
+#pragma once
+
+#include <functional>
+
+#include "config/config.h"
+#include "http/http_types.h"
+#include "store/store.h"
+
+namespace handoff {
+
+// Thread-safe.
+class ApiHandler {
+ public:
+  // `ready` reports whether the process can take work (store writable, stages running), with a
+  // reason when not.
+  ApiHandler(const Config* config, Store* store, const Clock* clock,
+             std::function<absl::Status()> ready);
+
+  // Handles /healthz, /readyz and /api/… requests. Responds exactly once.
+  void Handle(HttpRequest&& request, HttpResponder respond);
+
+ private:
+  HttpResponse ListInquiries(const HttpRequest& request);
+  HttpResponse ShowInquiry(const std::string& id);
+  HttpResponse ListSources();
+  HttpResponse Ready();
+  bool Authorized(const HttpRequest& request) const;
+
+  const Config* config_;
+  Store* store_;
+  const Clock* clock_;
+  std::function<absl::Status()> ready_;
+};
+
+}  // namespace handoff

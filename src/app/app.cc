@@ -1,0 +1,139 @@
+#include "app/app.h"
+
+#include <atomic>
+
+#include "api/api_handler.h"
+#include "app/config_check.h"
+#include "enrich/enrich_stage.h"
+#include "entry/ingress.h"
+#include "entry/source_adapter.h"
+#include "fmt/format.h"
+#include "http/http_server.h"
+#include "spdlog/spdlog.h"
+#include "store/store.h"
+#include "transfer/connector.h"
+#include "transfer/dispatcher.h"
+#include "trigger/trigger_stage.h"
+
+namespace handoff {
+
+struct App::Parts {
+  Config config;
+  const Clock* clock = nullptr;
+  SourceAdapterRegistry sources;
+  ConnectorRegistry connectors;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<EnrichStage> enrich;
+  std::unique_ptr<TriggerStage> trigger;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Ingress> ingress;
+  std::unique_ptr<ApiHandler> api;
+  std::unique_ptr<HttpServer> server;
+  std::atomic<bool> stopping{false};
+  bool stopped = false;
+};
+
+App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+App::~App() { Stop(); }
+
+uint16_t App::port() const { return parts_->server->port(); }
+
+const Config& App::config() const { return parts_->config; }
+
+absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions& options) {
+  auto p = std::make_unique<Parts>();
+  p->config = std::move(config);
+  p->clock = options.clock ? options.clock : SystemClock::Get();
+  RegisterBuiltinSources(p->sources);
+  RegisterBuiltinConnectors(p->connectors);
+
+  ConfigFindings findings = CheckConfig(p->config, p->sources, p->connectors);
+  if (!findings.errors.empty()) {
+    std::string all;
+    for (const auto& e : findings.errors) all += (all.empty() ? "" : "\n") + e;
+    return absl::InvalidArgumentError(all);
+  }
+  for (const auto& w : findings.warnings) spdlog::warn("config: {}", w);
+
+  std::string db = options.database.empty() ? p->config.server.database : options.database;
+  auto store = OpenStore(db, p->clock);
+  if (!store.ok()) return store.status();
+  p->store = std::move(*store);
+
+  Parts* raw = p.get();
+  p->enrich = std::make_unique<EnrichStage>(&p->config, p->store.get(), p->clock);
+  p->trigger = std::make_unique<TriggerStage>(&p->config, p->store.get(), p->clock);
+  p->dispatcher = std::make_unique<Dispatcher>(&p->config, &p->connectors, p->store.get(), p->clock,
+                                               DispatcherOptions{});
+  p->store->SetWorkListener([raw](Stage stage) {
+    switch (stage) {
+      case Stage::kEnrich:
+        raw->enrich->loop().Wake();
+        break;
+      case Stage::kTrigger:
+        raw->trigger->loop().Wake();
+        break;
+      case Stage::kTransfer:
+        raw->dispatcher->Wake();
+        break;
+      default:
+        break;
+    }
+  });
+  // Workers start before the listener so work left by a previous run resumes at once.
+  p->enrich->loop().Start();
+  p->trigger->loop().Start();
+  p->dispatcher->Start();
+
+  p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
+  p->api =
+      std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, [raw]() -> absl::Status {
+        if (raw->stopping.load()) {
+          return absl::UnavailableError("shutting down");
+        }
+        return absl::OkStatus();
+      });
+
+  HttpServerOptions http;
+  http.address =
+      options.listen_address.empty() ? p->config.server.listen_address : options.listen_address;
+  http.port = options.port >= 0 ? static_cast<uint16_t>(options.port) : p->config.server.port;
+  http.threads = p->config.server.http_threads;
+  http.max_body_bytes = p->ingress->MaxBodyBytes();
+  auto server = HttpServer::Start(http, [raw](HttpRequest&& request, HttpResponder respond) {
+    if (request.path.rfind("/in/", 0) == 0) {
+      raw->ingress->Handle(std::move(request), std::move(respond));
+    } else {
+      raw->api->Handle(std::move(request), std::move(respond));
+    }
+  });
+  if (!server.ok()) {
+    p->dispatcher->Stop();
+    p->trigger->loop().Stop();
+    p->enrich->loop().Stop();
+    p->store->Shutdown();
+    return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}", http.address, http.port,
+                                              std::string(server.status().message())));
+  }
+  p->server = std::move(*server);
+  spdlog::info("handoff serving workspace '{}' on http://{}:{} (database {})", p->config.workspace,
+               http.address, p->server->port(), db);
+  return std::unique_ptr<App>(new App(std::move(p)));
+}
+
+void App::Stop() {
+  if (!parts_ || parts_->stopped) return;
+  parts_->stopping.store(true);
+  // Order matters: stop taking requests, let in-flight ones be answered (their commits are
+  // already queued), then drain the stages and close the store last.
+  parts_->server->Stop(5 * kMicrosPerSecond);
+  parts_->enrich->loop().Stop();
+  parts_->trigger->loop().Stop();
+  parts_->dispatcher->Stop();
+  parts_->store->Shutdown();
+  parts_->stopped = true;
+  spdlog::info("handoff stopped");
+}
+
+}  // namespace handoff

@@ -1,0 +1,96 @@
+#include "app/config_check.h"
+
+#include <set>
+
+#include "fmt/format.h"
+#include "trigger/router.h"
+
+namespace handoff {
+namespace {
+
+template <typename Spec>
+void CheckSettings(const Config& config, const std::string& where,
+                   const std::map<std::string, int>& lines, const Spec* spec,
+                   std::vector<std::string>& errors) {
+  std::set<std::string> known;
+  for (const auto& s : spec->settings) known.insert(s.key);
+  for (const auto& [key, line] : lines) {
+    if (known.count(key)) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    errors.push_back(fmt::format("{}:{}: unknown key '{}' in {} (expected the common keys{}{})",
+                                 config.path, line, key, where, list.empty() ? "" : " or ", list));
+  }
+}
+
+}  // namespace
+
+ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& sources,
+                           const ConnectorRegistry& connectors) {
+  ConfigFindings f;
+  auto at = [&](int line, const std::string& msg) {
+    return fmt::format("{}:{}: {}", config.path, line, msg);
+  };
+  for (const SourceConfig& s : config.sources) {
+    std::string where = fmt::format("source '{}'", s.name);
+    const SourceAdapterSpec* spec = sources.FindSpec(s.adapter);
+    if (spec == nullptr) {
+      std::string names;
+      for (const auto& n : sources.Names()) names += (names.empty() ? "" : ", ") + n;
+      f.errors.push_back(at(s.line, fmt::format("{}: unknown adapter '{}' (available: {})", where,
+                                                s.adapter, names)));
+      continue;
+    }
+    CheckSettings(config, where, s.setting_lines, spec, f.errors);
+    if (!s.auth.configured()) {
+      f.warnings.push_back(at(s.line, where + " has no token or signature: anyone who finds its "
+                                              "URL can post inquiries"));
+    }
+    Inquiry probe;
+    probe.source = s.name;
+    probe.channel = s.channel.empty() ? spec->default_channel : *ParseChannel(s.channel);
+    if (MatchRoute(config, probe) == nullptr) {
+      f.warnings.push_back(at(s.line, where + " is handled by no route and there is no fallback "
+                                              "route: its inquiries get no owner (a leak)"));
+    }
+  }
+  for (const DestinationConfig& d : config.destinations) {
+    std::string where = fmt::format("destination '{}'", d.name);
+    const ConnectorSpec* spec = connectors.FindSpec(d.connector);
+    if (spec == nullptr) {
+      std::string names;
+      for (const auto& n : connectors.Names()) names += (names.empty() ? "" : ", ") + n;
+      f.errors.push_back(at(d.line, fmt::format("{}: unknown connector '{}' (available: {})", where,
+                                                d.connector, names)));
+      continue;
+    }
+    CheckSettings(config, where, d.setting_lines, spec, f.errors);
+    if (d.connector == "webhook") {
+      if (d.url.empty()) {
+        f.errors.push_back(at(d.line, where + " needs 'url'"));
+      } else if (d.url.rfind("http://", 0) != 0 && d.url.rfind("https://", 0) != 0) {
+        f.errors.push_back(at(d.line, where + ": url must start with http:// or https://"));
+      }
+    }
+    bool used = false;
+    for (const auto& r : config.routes) {
+      for (const auto& name : r.deliver) used = used || name == d.name;
+    }
+    if (!used) f.warnings.push_back(at(d.line, where + " is not used by any route"));
+  }
+  for (const RouteConfig& r : config.routes) {
+    if (r.assign_owner.empty() && r.task_due == 0) {
+      f.warnings.push_back(at(r.line, fmt::format("route '{}' assigns no owner and creates no "
+                                                  "task: nobody owns the next step (a leak)",
+                                                  r.name)));
+    }
+  }
+  if (config.server.admin_token.empty()) {
+    f.warnings.push_back(at(1,
+                            "server.admin_token is not set: the API and `handoff inquiries` "
+                            "are disabled"));
+  }
+  return f;
+}
+
+}  // namespace handoff

@@ -1,0 +1,169 @@
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "http/http_client.h"
+#include "http/url_encoding.h"
+#include "nlohmann/json.hpp"
+
+namespace handoff {
+namespace {
+
+struct ApiFlags {
+  std::string config = "handoff.yaml";
+  std::string url;    // e.g. http://127.0.0.1:8080; default from the config's listen address
+  std::string token;  // default: the config's admin token (or $HANDOFF_ADMIN_TOKEN)
+  bool json = false;
+};
+
+// Fetches `path` from a running server's API; prints the problem and returns nullopt on failure.
+std::optional<nlohmann::json> ApiGet(const ApiFlags& flags, const std::string& path) {
+  std::string url = flags.url, token = flags.token;
+  if (url.empty() || token.empty()) {
+    auto config = LoadConfig(flags.config, ProcessEnv);
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n(or pass --url and --token)\n",
+                   std::string(config.status().message()).c_str());
+      return std::nullopt;
+    }
+    if (url.empty()) {
+      std::string host = config->server.listen_address;
+      if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+      if (host.find(':') != std::string::npos) host = "[" + host + "]";
+      url = fmt::format("http://{}:{}", host, config->server.port);
+    }
+    if (token.empty()) token = config->server.admin_token;
+  }
+  HttpClientRequest req;
+  req.url = url + path;
+  req.headers.emplace_back("Authorization", "Bearer " + token);
+  auto resp = HttpFetch(req);
+  if (!resp.ok()) {
+    std::fprintf(stderr, "cannot reach handoff at %s: %s\n", url.c_str(),
+                 std::string(resp.status().message()).c_str());
+    return std::nullopt;
+  }
+  nlohmann::json body = nlohmann::json::parse(resp->body, nullptr, false);
+  if (resp->status != 200) {
+    std::string msg =
+        body.is_discarded() ? resp->body : body.value("/error/message"_json_pointer, resp->body);
+    std::fprintf(stderr, "handoff answered %d: %s\n", resp->status, msg.c_str());
+    return std::nullopt;
+  }
+  if (body.is_discarded()) {
+    std::fprintf(stderr, "handoff answered with something that is not JSON\n");
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+void PrintList(const nlohmann::json& body) {
+  std::printf("%-36s  %-24s  %-10s  %-8s  %-9s  %-10s  %s\n", "ID", "RECEIVED", "SOURCE", "CHANNEL",
+              "STAGE", "STATUS", "CONTACT");
+  for (const auto& i : body["inquiries"]) {
+    const auto& c = i["contact"];
+    std::string who = Str(c, "name");
+    if (who.empty()) who = Str(c, "email");
+    if (who.empty()) who = Str(c, "phone");
+    std::printf("%-36s  %-24s  %-10s  %-8s  %-9s  %-10s  %s\n", Str(i, "id").c_str(),
+                Str(i, "received_at").c_str(), Str(i, "source").c_str(), Str(i, "channel").c_str(),
+                Str(i, "stage").c_str(), Str(i, "status").c_str(), who.c_str());
+  }
+  if (!body["next"].is_null()) {
+    std::printf("(more: --before %s)\n", body["next"].get<std::string>().c_str());
+  }
+}
+
+void PrintShow(const nlohmann::json& b) {
+  const auto& i = b["inquiry"];
+  std::printf("inquiry   %s\n", Str(i, "id").c_str());
+  std::printf("source    %s (%s)\n", Str(i, "source").c_str(), Str(i, "channel").c_str());
+  std::printf("received  %s\n", Str(i, "received_at").c_str());
+  std::printf("status    %s, stage %s\n", Str(i, "status").c_str(), Str(i, "stage").c_str());
+  const auto& c = i["contact"];
+  std::printf("contact   %s <%s> %s\n", Str(c, "name").c_str(), Str(c, "email").c_str(),
+              Str(c, "phone").c_str());
+  if (!Str(i, "message").empty()) std::printf("message   %s\n", Str(i, "message").c_str());
+  for (const auto& t : b["tasks"]) {
+    std::printf("task      %s — owner %s, due %s, %s\n", Str(t, "title").c_str(),
+                Str(t, "owner").c_str(), Str(t, "due_at").c_str(), Str(t, "state").c_str());
+  }
+  for (const auto& h : b["handoffs"]) {
+    std::printf("handoff   %s → %s, %d attempt(s)%s%s\n", Str(h, "destination").c_str(),
+                Str(h, "state").c_str(), h.value("attempts", 0),
+                Str(h, "latency_ms").empty() ? "" : ", confirmed after ",
+                Str(h, "latency_ms").empty() ? "" : (Str(h, "latency_ms") + " ms").c_str());
+  }
+  std::printf("\ntimeline\n");
+  for (const auto& e : b["timeline"]["events"]) {
+    std::printf("  +%9.1f ms  %-8s  %-20s %s\n", e.value("since_received_ms", 0.0),
+                Str(e, "stage").c_str(), Str(e, "kind").c_str(), e["detail"].dump().c_str());
+  }
+}
+
+}  // namespace
+
+void AddInquiriesCommand(CLI::App& root, int* exit) {
+  auto flags = std::make_shared<ApiFlags>();
+  auto filters = std::make_shared<std::map<std::string, std::string>>();
+  auto id = std::make_shared<std::string>();
+  CLI::App* cmd = root.add_subcommand("inquiries", "List inquiries or show one's timeline");
+  cmd->require_subcommand(1);
+  for (CLI::App* sub : {cmd->add_subcommand("list", "List inquiries, newest first"),
+                        cmd->add_subcommand("show", "Show one inquiry with its full timeline")}) {
+    sub->add_option("-c,--config", flags->config, "The workspace config (for URL and token)")
+        ->capture_default_str();
+    sub->add_option("--url", flags->url, "The server's base URL, e.g. http://127.0.0.1:8080");
+    sub->add_option("--token", flags->token, "The admin token (default: from the config)")
+        ->envname("HANDOFF_ADMIN_TOKEN");
+    sub->add_flag("--json", flags->json, "Print the API's JSON");
+  }
+  CLI::App* list = cmd->get_subcommand("list");
+  for (const char* f :
+       {"source", "channel", "stage", "status", "from", "until", "limit", "before"}) {
+    list->add_option(std::string("--") + f, (*filters)[f], std::string("Filter: ") + f);
+  }
+  CLI::App* show = cmd->get_subcommand("show");
+  show->add_option("id", *id, "The inquiry id")->required();
+
+  list->callback([flags, filters, exit] {
+    std::string query;
+    for (const auto& [k, v] : *filters) {
+      if (v.empty()) continue;
+      query += (query.empty() ? "?" : "&") + k + "=" + PercentEncode(v);
+    }
+    auto body = ApiGet(*flags, "/api/v1/inquiries" + query);
+    if (!body) {
+      *exit = 1;
+      return;
+    }
+    if (flags->json) {
+      std::printf("%s\n", body->dump(2).c_str());
+    } else {
+      PrintList(*body);
+    }
+  });
+  show->callback([flags, id, exit] {
+    auto body = ApiGet(*flags, "/api/v1/inquiries/" + PercentEncode(*id));
+    if (!body) {
+      *exit = 1;
+      return;
+    }
+    if (flags->json) {
+      std::printf("%s\n", body->dump(2).c_str());
+    } else {
+      PrintShow(*body);
+    }
+  });
+}
+
+}  // namespace handoff

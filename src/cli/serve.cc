@@ -1,0 +1,85 @@
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "app/app.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "spdlog/spdlog.h"
+
+namespace handoff {
+
+void AddServeCommand(CLI::App& root, int* exit) {
+  struct Flags {
+    std::string config = "handoff.yaml";
+    std::string db;
+    std::string listen;
+    std::string port_file;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = root.add_subcommand("serve", "Run ingress, the stage workers and the API");
+  cmd->add_option("-c,--config", flags->config, "The workspace config file")->capture_default_str();
+  cmd->add_option("--db", flags->db, "Database URL (sqlite:PATH); overrides server.database");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on; overrides server.listen");
+  cmd->add_option("--port-file", flags->port_file,
+                  "Write the bound port to this file once listening (useful with port 0)");
+  cmd->callback([flags, exit] {
+    // Block the stop signals in every thread; this thread waits for them below.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    auto config = LoadConfig(flags->config, ProcessEnv);
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+      *exit = 2;
+      return;
+    }
+    AppOptions options;
+    options.database = flags->db;
+    if (!flags->listen.empty()) {
+      size_t colon = flags->listen.rfind(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "--listen must be HOST:PORT\n");
+        *exit = 2;
+        return;
+      }
+      options.listen_address = flags->listen.substr(0, colon);
+      try {
+        options.port = std::stoi(flags->listen.substr(colon + 1));
+      } catch (const std::exception&) {
+        options.port = -2;
+      }
+      if (options.port < 0 || options.port > 65535) {
+        std::fprintf(stderr, "--listen must be HOST:PORT with a port from 0 to 65535\n");
+        *exit = 2;
+        return;
+      }
+    }
+    auto app = App::Start(std::move(*config), options);
+    if (!app.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(app.status().message()).c_str());
+      *exit = 1;
+      return;
+    }
+    if (!flags->port_file.empty()) {
+      // Written to a temporary name and renamed, so a reader never sees a partial file.
+      std::string tmp = flags->port_file + ".tmp";
+      if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+        std::fprintf(f, "%u\n", (*app)->port());
+        std::fclose(f);
+        std::rename(tmp.c_str(), flags->port_file.c_str());
+      }
+    }
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("received {}, stopping gracefully", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*app)->Stop();
+  });
+}
+
+}  // namespace handoff

@@ -1,0 +1,133 @@
+// The workspace config (handoff.yaml): how a business describes its continuity map. Parsed
+// strictly: unknown keys are errors, every error names file:line, secrets come only from
+// ${ENV_VAR} references.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "nlohmann/json.hpp"
+
+namespace handoff {
+
+struct BusinessConfig {
+  std::string name;
+  std::string timezone = "UTC";
+  std::string region = "US";  // default country for phone numbers (ISO 3166-1 alpha-2)
+  std::string public_url;     // the base URL providers call
+};
+
+struct ServerConfig {
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string database = "sqlite:handoff.db";
+  std::string admin_token;
+  size_t max_body_bytes = 256 * 1024;  // default per-source limit
+  int http_threads = 1;
+  // Destinations on loopback/private addresses are refused unless allowed here or per
+  // destination (the demo and tests deliver to loopback).
+  bool allow_private_destinations = false;
+};
+
+struct TeamMember {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::string phone;
+  std::string role;
+  int line = 0;
+};
+
+// How a source proves a request is its own. Any configured check must pass.
+struct SourceAuth {
+  std::vector<std::string> tokens;               // accepted tokens (several during rotation)
+  std::string token_header = "x-handoff-token";  // lowercase; "Authorization: Bearer" also works
+  std::string token_query = "token";             // query parameter carrying the token
+  std::vector<std::string> hmac_secrets;         // HMAC-SHA256 over the raw body
+  std::string hmac_header = "x-signature";       // lowercase
+  std::string hmac_encoding = "hex";             // "hex" or "base64"
+  std::string hmac_prefix;                       // e.g. "sha256=" stripped before decoding
+  bool configured() const { return !tokens.empty() || !hmac_secrets.empty(); }
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string adapter;
+  std::string channel;  // overrides the adapter's default channel when set
+  // canonical field → where to find it (dotted JSON path or form field name), in file order.
+  std::vector<std::pair<std::string, std::string>> map;
+  std::vector<std::string> required;  // canonical fields that must be present (default: none)
+  SourceAuth auth;
+  size_t max_body_bytes = 0;  // 0 = server default
+  // Adapter-specific settings (validated against the adapter's spec) and their lines.
+  nlohmann::json settings = nlohmann::json::object();
+  std::map<std::string, int> setting_lines;
+  int line = 0;
+};
+
+struct DestinationConfig {
+  std::string name;
+  std::string connector;
+  std::string url;
+  std::vector<std::string> secrets;  // signing secrets; the first signs, all are listed
+  std::vector<std::pair<std::string, std::string>> headers;
+  Micros timeout = 15 * kMicrosPerSecond;
+  // Delay before each retry; attempts = retry.size() + 1. Default: about a day, Svix-like.
+  std::vector<Micros> retry;
+  bool allow_private = false;
+  nlohmann::json settings = nlohmann::json::object();
+  std::map<std::string, int> setting_lines;
+  int line = 0;
+};
+
+struct RouteConfig {
+  std::string name;
+  bool fallback = false;
+  std::vector<std::string> when_sources;
+  std::vector<std::string> when_channels;
+  std::string assign_strategy;  // "fixed"
+  std::string assign_owner;
+  std::string task_title;  // mustache template
+  Micros task_due = 0;     // 0 = no task
+  std::vector<std::string> deliver;
+  int line = 0;
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  std::string workspace;
+  BusinessConfig business;
+  ServerConfig server;
+  std::vector<TeamMember> team;
+  std::vector<SourceConfig> sources;
+  std::vector<DestinationConfig> destinations;
+  std::vector<RouteConfig> routes;
+
+  const SourceConfig* FindSource(const std::string& name) const;
+  const DestinationConfig* FindDestination(const std::string& name) const;
+  const TeamMember* FindMember(const std::string& id) const;
+};
+
+// The default retry schedule: 5s, 5m, 30m, 2h, 5h, 10h, 10h (8 attempts, about 27.6 h).
+std::vector<Micros> DefaultRetrySchedule();
+
+// Loads and validates a config file. On failure the status message lists every problem found,
+// one per line, each as "path:line: message". `getenv` resolves ${NAME} references (tests pass
+// their own); a reference to an unset variable is an error.
+absl::StatusOr<Config> LoadConfig(
+    const std::string& path,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv);
+absl::StatusOr<Config> LoadConfigFromString(
+    const std::string& text, const std::string& path_for_messages,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv);
+
+// The process environment, for LoadConfig.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+}  // namespace handoff

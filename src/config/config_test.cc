@@ -1,0 +1,182 @@
+#include "config/config.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+
+namespace handoff {
+namespace {
+
+std::optional<std::string> TestEnv(const std::string& name) {
+  static const std::map<std::string, std::string> env = {
+      {"ADMIN", "admin-token-0123456789"},
+      {"FORM_TOKEN", "form-token-0123456789"},
+      {"HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+  };
+  auto it = env.find(name);
+  if (it == env.end()) return std::nullopt;
+  return it->second;
+}
+
+constexpr char kGood[] = R"(workspace: harbor-plumbing
+business:
+  name: Harbor Plumbing
+  timezone: America/Los_Angeles
+  region: US
+server:
+  listen: 127.0.0.1:9090
+  database: sqlite:/tmp/x.db
+  admin_token: ${ADMIN}
+  max_body: 64KiB
+team:
+  - { id: maria, name: Maria Lopez, phone: "+1 415 555 0103" }
+sources:
+  website:
+    adapter: form
+    token: ${FORM_TOKEN}
+    map: { name: full_name, email: email }
+    required: [email]
+  partner:
+    adapter: json
+    channel: other
+    signature: { secret: [old-secret-0123456789, new-secret-0123456789], header: X-Sig, encoding: base64, prefix: "sha256=" }
+    dedupe: content
+destinations:
+  crm:
+    connector: webhook
+    url: https://crm.example/hook
+    secret: ${HOOK_SECRET}
+    headers: { X-Tenant: harbor }
+    timeout: 5s
+    retry: [1s, 10s]
+routes:
+  - name: web
+    when: { channel: [form], source: website }
+    assign: { strategy: fixed, owner: maria }
+    task: { title: "Call back {{contact.name}}", due: 15m }
+    deliver: [crm]
+  - name: everything else
+    fallback: true
+    assign: maria
+    deliver: crm
+)";
+
+TEST(LoadConfig, ParsesACompleteConfig) {
+  auto c = LoadConfigFromString(kGood, "handoff.yaml", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->workspace, "harbor-plumbing");
+  EXPECT_EQ(c->business.timezone, "America/Los_Angeles");
+  EXPECT_EQ(c->server.port, 9090);
+  EXPECT_EQ(c->server.listen_address, "127.0.0.1");
+  EXPECT_EQ(c->server.admin_token, "admin-token-0123456789");
+  EXPECT_EQ(c->server.max_body_bytes, 64u * 1024);
+  ASSERT_EQ(c->sources.size(), 2u);
+  const SourceConfig* web = c->FindSource("website");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->adapter, "form");
+  EXPECT_EQ(web->auth.tokens, std::vector<std::string>{"form-token-0123456789"});
+  ASSERT_EQ(web->map.size(), 2u);
+  EXPECT_EQ(web->map[0], (std::pair<std::string, std::string>{"name", "full_name"}));
+  EXPECT_EQ(web->required, std::vector<std::string>{"email"});
+  const SourceConfig* partner = c->FindSource("partner");
+  EXPECT_EQ(partner->auth.hmac_secrets.size(), 2u);
+  EXPECT_EQ(partner->auth.hmac_header, "x-sig");
+  EXPECT_EQ(partner->auth.hmac_encoding, "base64");
+  EXPECT_EQ(partner->auth.hmac_prefix, "sha256=");
+  EXPECT_EQ(partner->settings["dedupe"], "content");
+  const DestinationConfig* crm = c->FindDestination("crm");
+  ASSERT_NE(crm, nullptr);
+  EXPECT_EQ(crm->secrets[0], "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(crm->timeout, 5 * kMicrosPerSecond);
+  EXPECT_EQ(crm->retry, (std::vector<Micros>{kMicrosPerSecond, 10 * kMicrosPerSecond}));
+  ASSERT_EQ(crm->headers.size(), 1u);
+  ASSERT_EQ(c->routes.size(), 2u);
+  EXPECT_EQ(c->routes[0].when_channels, std::vector<std::string>{"form"});
+  EXPECT_EQ(c->routes[0].task_due, 15 * kMicrosPerMinute);
+  EXPECT_EQ(c->routes[0].task_title, "Call back {{contact.name}}");
+  EXPECT_TRUE(c->routes[1].fallback);
+  EXPECT_EQ(c->routes[1].assign_owner, "maria");
+  EXPECT_EQ(c->routes[1].deliver, std::vector<std::string>{"crm"});
+}
+
+TEST(LoadConfig, DefaultRetryScheduleIsAboutADay) {
+  auto c = LoadConfigFromString(
+      "workspace: w\ndestinations:\n  d: { connector: webhook, url: https://x.example }\n", "f",
+      TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  Micros total = 0;
+  for (Micros d : c->destinations[0].retry) total += d;
+  EXPECT_EQ(c->destinations[0].retry.size(), 7u);
+  EXPECT_GT(total, 24 * kMicrosPerHour);
+  EXPECT_LT(total, 30 * kMicrosPerHour);
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* expected;  // substring of the error, including file:line
+};
+
+class LoadConfigRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(LoadConfigRejects, NamesFileLineAndProblem) {
+  auto c = LoadConfigFromString(GetParam().yaml, "cfg.yaml", TestEnv);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string(c.status().message()).find(GetParam().expected), std::string::npos)
+      << c.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LoadConfigRejects,
+    ::testing::Values(
+        BadCase{"workspace: w\nsurces: {}\n", "cfg.yaml:2: unknown key 'surces'"},
+        BadCase{"workspace: w\nserver:\n  admin_token: ${NOPE}\n",
+                "cfg.yaml:3: environment variable NOPE is not set"},
+        BadCase{"workspace: w\nserver:\n  listen: localhost\n", "cfg.yaml:3: listen must be"},
+        BadCase{"workspace: w\nserver:\n  admin_token: short\n", "at least 16 characters"},
+        BadCase{"workspace: w\nsources:\n  web:\n    channel: fax\n    adapter: form\n",
+                "cfg.yaml:4: source 'web': channel 'fax'"},
+        BadCase{"workspace: w\nsources:\n  Web Form: { adapter: form }\n",
+                "cfg.yaml:3: source name 'Web Form'"},
+        BadCase{"workspace: w\nsources:\n  web: { channel: form }\n", "needs 'adapter'"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    deliver: [crm]\n",
+                "cfg.yaml:5: route 'r': destination 'crm' is not defined"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { source: nope }\n",
+                "cfg.yaml:4: route 'r': when.source 'nope'"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    assign: bob\n",
+                "cfg.yaml:5: route 'r': owner 'bob' is not on the team"},
+        BadCase{"workspace: w\nroutes:\n  - name: a\n    fallback: true\n  - name: b\n"
+                "    when: { channel: form }\n",
+                "the fallback route must be the last"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { chanel: form }\n",
+                "cfg.yaml:4: unknown key 'chanel' in route 'r' when"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    task: { title: x, due: soon }\n",
+                "cfg.yaml:5: route 'r' task due: not a duration: 'soon'"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n", "needs 'when' conditions"},
+        BadCase{"workspace: [a\n", ": invalid YAML: end of sequence flow not found"},
+        BadCase{"- just\n- a list\n", "must be a mapping"},
+        BadCase{"business: { name: x }\n", "needs 'workspace'"},
+        BadCase{"workspace: w\nbusiness: { region: usa }\n", "two-letter country code"},
+        BadCase{"workspace: w\ndestinations:\n  d: { connector: webhook, retry: 5s }\n",
+                "cfg.yaml:3: destination 'd': retry must be a list"},
+        BadCase{"workspace: w\ndestinations:\n  d:\n    connector: webhook\n    headers: { "
+                "\"X-A\": \"a\\r\\nBcc: x\" }\n",
+                "cannot contain line breaks"}));
+
+TEST(LoadConfig, ReportsEveryProblemNotJustTheFirst) {
+  auto c = LoadConfigFromString("workspace: w\nfoo: 1\nbar: 2\n", "cfg.yaml", TestEnv);
+  ASSERT_FALSE(c.ok());
+  std::string msg(c.status().message());
+  EXPECT_NE(msg.find("cfg.yaml:2: unknown key 'foo'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cfg.yaml:3: unknown key 'bar'"), std::string::npos) << msg;
+}
+
+TEST(LoadConfig, MissingFileIsNotFound) {
+  auto c = LoadConfig("/nonexistent/handoff.yaml", TestEnv);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace handoff

@@ -1,0 +1,116 @@
+#include "enrich/enrich_stage.h"
+
+#include "core/id.h"
+#include "core/status.h"
+#include "enrich/normalize.h"
+
+namespace handoff {
+namespace {
+
+// Fills the contact's empty fields from what this inquiry brought; true when it changed.
+bool FillContact(Contact& c, const ContactFields& f) {
+  bool changed = false;
+  if (c.name.empty() && !f.name.empty()) c.name = f.name, changed = true;
+  if (c.email.empty() && !f.email.empty()) c.email = f.email, changed = true;
+  if (c.phone.empty() && !f.phone.empty()) c.phone = f.phone, changed = true;
+  return changed;
+}
+
+}  // namespace
+
+EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
+                         WorkLoopOptions options)
+    : config_(config), store_(store), clock_(clock) {
+  loop_ = std::make_unique<WorkLoop>(
+      "enrich", Stage::kEnrich, store, clock,
+      [this](const WorkItem& item) { return Process(item); }, options);
+}
+
+absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
+  auto found = store_->GetInquiry(item.workspace, item.inquiry_id);
+  if (absl::IsNotFound(found.status())) {
+    // Nothing to enrich (cannot happen through the ingress, which commits both together);
+    // drop the orphan work item rather than retry it forever.
+    return WriteFn([item](WriteTx& tx) { return tx.CompleteWork(item); });
+  }
+  if (!found.ok()) return found.status();
+  Inquiry inquiry = std::move(*found);
+
+  nlohmann::json problems = nlohmann::json::array();
+  inquiry.normalized.name = NormalizeName(inquiry.received.name);
+  inquiry.normalized.email = NormalizeEmail(inquiry.received.email);
+  if (!inquiry.received.email.empty() && inquiry.normalized.email.empty()) {
+    problems.push_back("email is not a valid address");
+  }
+  inquiry.normalized.phone = NormalizePhone(inquiry.received.phone, config_->business.region);
+  if (!inquiry.received.phone.empty() && inquiry.normalized.phone.empty()) {
+    problems.push_back("phone is not a possible phone number");
+  }
+
+  const Clock* clock = clock_;
+  return WriteFn([item, inquiry = std::move(inquiry), problems, clock](WriteTx& tx) mutable {
+    const ContactFields& f = inquiry.normalized;
+    std::optional<Contact> by_email, by_phone;
+    if (!f.email.empty()) {
+      ASSIGN_OR_RETURN(by_email, tx.FindContactByEmail(inquiry.workspace, f.email));
+    }
+    if (!f.phone.empty()) {
+      ASSIGN_OR_RETURN(by_phone, tx.FindContactByPhone(inquiry.workspace, f.phone));
+    }
+    Micros now = clock->Now();
+    nlohmann::json detail = nlohmann::json::object();
+    std::optional<Contact> contact = by_email ? by_email : by_phone;
+    if (by_email && by_phone && by_email->id != by_phone->id) {
+      // Two people share these details, or one person was recorded twice: link to the email
+      // match and show the conflict rather than merging silently.
+      detail["possible_duplicate_of"] = by_phone->id;
+    }
+    if (contact) {
+      detail["contact"] = "returning";
+      // Filling a field the other contact already holds would break the one-phone-one-contact
+      // rule; only fill what is free.
+      ContactFields fill = f;
+      if (by_phone && by_phone->id != contact->id) fill.phone.clear();
+      if (by_email && by_email->id != contact->id) fill.email.clear();
+      if (FillContact(*contact, fill)) {
+        contact->updated_at = now;
+        RETURN_IF_ERROR(tx.UpsertContact(*contact));
+      }
+    } else if (!f.email.empty() || !f.phone.empty()) {
+      Contact c;
+      c.id = NewUuidV7(now);
+      c.workspace = inquiry.workspace;
+      c.name = f.name;
+      c.email = f.email;
+      c.phone = f.phone;
+      c.created_at = c.updated_at = now;
+      RETURN_IF_ERROR(tx.UpsertContact(c));
+      contact = std::move(c);
+      detail["contact"] = "new";
+    } else {
+      detail["contact"] = "none";
+      problems.push_back("no email or phone to identify the contact");
+    }
+    if (contact) {
+      inquiry.contact_id = contact->id;
+      detail["contact_id"] = contact->id;
+    }
+    detail["normalized"] = {{"name", f.name}, {"email", f.email}, {"phone", f.phone}};
+    if (!problems.empty()) detail["problems"] = problems;
+
+    inquiry.stage = Stage::kEnrich;
+    inquiry.status = "enriched";
+    RETURN_IF_ERROR(tx.UpdateInquiry(inquiry));
+    Event ev{inquiry.workspace, inquiry.id, 0, now, Stage::kEnrich, "enriched", detail};
+    RETURN_IF_ERROR(tx.AppendEvent(ev));
+    RETURN_IF_ERROR(tx.CompleteWork(item));
+    WorkItem next;
+    next.workspace = inquiry.workspace;
+    next.inquiry_id = inquiry.id;
+    next.stage = Stage::kTrigger;
+    next.available_at = now;
+    return tx.EnqueueWork(next);
+  });
+}
+
+}  // namespace handoff

@@ -1,0 +1,94 @@
+#include "entry/common/mapped_delivery.h"
+
+#include <openssl/evp.h>
+
+#include "entry/common/field_map.h"
+#include "entry/common/source_auth.h"
+#include "entry/rejection.h"
+#include "fmt/format.h"
+
+namespace handoff {
+namespace {
+
+// Provider ids and idempotency keys are short; a longer one is not an id, and keys this long
+// would bloat the dedupe index.
+constexpr size_t kMaxKeyBytes = 256;
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+bool DedupesOnContent(const SourceConfig& source) {
+  if (!source.settings.is_object()) return false;
+  auto it = source.settings.find("dedupe");
+  return it != source.settings.end() && it->is_string() && it->get<std::string>() == "content";
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DedupeKey(const SourceConfig& source, const HttpRequest& request,
+                                      std::string_view event_id) {
+  if (!event_id.empty()) {
+    if (event_id.size() > kMaxKeyBytes) {
+      return Reject(RejectReason::kInvalidField,
+                    fmt::format("event_id is longer than {} bytes", kMaxKeyBytes));
+    }
+    return fmt::format("event:{}", event_id);
+  }
+  const int keys = request.HeaderCount("idempotency-key");
+  if (keys > 1) return Reject(RejectReason::kInvalidField, "several Idempotency-Key headers");
+  if (keys == 1) {
+    const std::string_view key = *request.Header("idempotency-key");
+    if (key.size() > kMaxKeyBytes) {
+      return Reject(RejectReason::kInvalidField,
+                    fmt::format("Idempotency-Key is longer than {} bytes", kMaxKeyBytes));
+    }
+    if (!key.empty()) return fmt::format("idem:{}", key);
+  }
+  if (DedupesOnContent(source)) return fmt::format("sha256:{}", Sha256Hex(request.body));
+  return std::string();
+}
+
+absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const HttpRequest& request,
+                                           Channel default_channel,
+                                           const BodyParseOptions& options) {
+  Channel channel = default_channel;
+  if (!source.channel.empty()) {
+    auto parsed = ParseChannel(source.channel);
+    // The config loader refuses unknown channels, so reaching this is a wiring bug.
+    if (!parsed) {
+      return absl::FailedPreconditionError(
+          fmt::format("source '{}' has unknown channel '{}'", source.name, source.channel));
+    }
+    channel = *parsed;
+  }
+  if (request.HeaderCount("content-type") > 1) {
+    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
+  }
+  const std::string_view content_type = request.Header("content-type").value_or("");
+  auto body = ParseBody(content_type, request.body, options);
+  if (!body.ok()) return body.status();
+  auto fields = MapFields(source, *body);
+  if (!fields.ok()) return fields.status();
+
+  ParsedDelivery out;
+  Inquiry& inquiry = out.inquiry;
+  inquiry.channel = channel;
+  ApplyMappedFields(*fields, &inquiry);
+  if (inquiry.received.name.empty() && inquiry.received.email.empty() &&
+      inquiry.received.phone.empty() && inquiry.message.empty()) {
+    return Reject(RejectReason::kMissingField,
+                  "no name, email, phone or message: nothing to act on (check the source's map)");
+  }
+  inquiry.raw_payload = request.body;
+  inquiry.raw_content_type = std::string(content_type);
+  auto key = DedupeKey(source, request, inquiry.provider_event_id);
+  if (!key.ok()) return key.status();
+  out.dedupe_key = std::move(*key);
+  return out;
+}
+
+}  // namespace handoff

@@ -1,0 +1,33 @@
+// The delivery shared by adapters that take a generic body (json, form): parse by
+// Content-Type, map canonical fields, derive the dedupe key. Adapters with a provider-specific
+// shape use the pieces (ParseBody, MapFields, DedupeKey) directly.
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "entry/common/body_parser.h"
+#include "entry/source_adapter.h"
+#include "http/http_types.h"
+#include "model/records.h"
+
+namespace handoff {
+
+// The key a redelivery of this request carries: "event:<event_id>" when the body has one,
+// else "idem:<Idempotency-Key header>", else "sha256:<hex of the raw body>" when the source sets
+// `dedupe: content`, else "". Rejects invalid_field for an id or key over 256 bytes or a
+// repeated Idempotency-Key header.
+absl::StatusOr<std::string> DedupeKey(const SourceConfig& source, const HttpRequest& request,
+                                      std::string_view event_id);
+
+// Parses the request body (only the kinds `options` accepts), maps it with the source's map,
+// and builds the delivery: channel (source.channel, else `default_channel`), contact as
+// received, message, service, location, attribution, occurred_at, provider_event_id, raw
+// payload and content type, dedupe key. Rejects as ParseBody and MapFields do, and with
+// missing_field when there is no name, email, phone or message at all. Never throws.
+absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const HttpRequest& request,
+                                           Channel default_channel,
+                                           const BodyParseOptions& options);
+
+}  // namespace handoff

@@ -1,0 +1,214 @@
+#include "entry/common/source_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <optional>
+
+#include "entry/common/body_parser.h"
+#include "entry/rejection.h"
+#include "fmt/format.h"
+
+namespace handoff {
+namespace {
+
+using Digest = std::array<unsigned char, 32>;
+
+Digest Sha256(std::string_view data) {
+  Digest out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (AsciiLower(s[i]) != AsciiLower(prefix[i])) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> HexDecode(std::string_view s) {
+  if (s.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() / 2);
+  for (size_t i = 0; i < s.size(); i += 2) {
+    const int hi = HexValue(s[i]);
+    const int lo = HexValue(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// Standard or URL-safe alphabet, padding optional: providers differ and both are unambiguous.
+std::optional<std::string> Base64Decode(std::string_view s) {
+  std::string text(s);
+  size_t padding = 0;
+  while (!text.empty() && text.back() == '=' && padding < 2) {
+    text.pop_back();
+    ++padding;
+  }
+  for (char& c : text) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  if (text.size() % 4 == 1) return std::nullopt;
+  const size_t pad = (4 - text.size() % 4) % 4;
+  text.append(pad, '=');
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the zero bytes the padding stands for.
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+absl::Status BadCredentials(std::string_view detail) {
+  return Reject(RejectReason::kBadCredentials, detail);
+}
+
+// The token the request presents, from the first place that has one: the configured header,
+// then `Authorization: Bearer`, then the query parameter. A place that repeats is refused, so
+// which copy counts is never a guess.
+absl::StatusOr<std::string> PresentedToken(const SourceAuth& auth, const HttpRequest& request) {
+  if (!auth.token_header.empty()) {
+    const int n = request.HeaderCount(auth.token_header);
+    if (n > 1) return BadCredentials(fmt::format("several '{}' headers", auth.token_header));
+    if (n == 1) return std::string(Trim(*request.Header(auth.token_header)));
+  }
+  const int n = request.HeaderCount("authorization");
+  if (n > 1) return BadCredentials("several Authorization headers");
+  if (n == 1) {
+    const std::string_view value = Trim(*request.Header("authorization"));
+    if (StartsWithIgnoreCase(value, "bearer ")) return std::string(Trim(value.substr(7)));
+  }
+  if (!auth.token_query.empty() && !request.query.empty()) {
+    auto params = ParseFormUrlEncoded(request.query);
+    if (!params.ok()) return BadCredentials("the query string cannot be decoded");
+    std::optional<std::string> found;
+    for (auto& p : *params) {
+      if (p.name != auth.token_query) continue;
+      if (found) {
+        return BadCredentials(fmt::format("several '{}' query parameters", auth.token_query));
+      }
+      found = std::move(p.value);
+    }
+    if (found) return *found;
+  }
+  std::string places =
+      auth.token_header.empty()
+          ? std::string("'Authorization: Bearer'")
+          : fmt::format("the '{}' header or 'Authorization: Bearer'", auth.token_header);
+  if (!auth.token_query.empty())
+    places += fmt::format(" or the '{}' query parameter", auth.token_query);
+  return BadCredentials(fmt::format("missing token: send it in {}", places));
+}
+
+absl::Status VerifyToken(const SourceAuth& auth, const HttpRequest& request) {
+  auto presented = PresentedToken(auth, request);
+  if (!presented.ok()) return presented.status();
+  if (presented->empty()) return BadCredentials("the token is empty");
+  // Comparing digests keeps the comparison constant-time and independent of both lengths.
+  const Digest got = Sha256(*presented);
+  int matched = 0;
+  for (const auto& token : auth.tokens) {
+    const Digest want = Sha256(token);
+    matched |= CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0 ? 1 : 0;
+  }
+  if (!matched) return BadCredentials("the token does not match");
+  return absl::OkStatus();
+}
+
+absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request) {
+  const int n = request.HeaderCount(auth.hmac_header);
+  if (n == 0) return BadCredentials(fmt::format("missing signature header '{}'", auth.hmac_header));
+  if (n > 1) return BadCredentials(fmt::format("several '{}' headers", auth.hmac_header));
+  std::string_view value = Trim(*request.Header(auth.hmac_header));
+  if (!auth.hmac_prefix.empty()) {
+    if (!StartsWithIgnoreCase(value, auth.hmac_prefix)) {
+      return BadCredentials(
+          fmt::format("the signature does not start with '{}'", auth.hmac_prefix));
+    }
+    value.remove_prefix(auth.hmac_prefix.size());
+  }
+  const bool hex = auth.hmac_encoding != "base64";
+  const auto decoded = hex ? HexDecode(value) : Base64Decode(value);
+  if (!decoded) {
+    return BadCredentials(fmt::format("the signature is not valid {}", hex ? "hex" : "base64"));
+  }
+  if (decoded->size() != 32) {
+    return BadCredentials(fmt::format(
+        "the signature has the wrong length ({} bytes; HMAC-SHA256 has 32)", decoded->size()));
+  }
+  int matched = 0;
+  for (const auto& secret : auth.hmac_secrets) {
+    const std::string mac = HmacSha256(secret, request.body);
+    matched |= CRYPTO_memcmp(mac.data(), decoded->data(), mac.size()) == 0 ? 1 : 0;
+  }
+  if (!matched) return BadCredentials("the signature does not match the body");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  static const unsigned char kEmpty = 0;
+  const unsigned char* k =
+      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  const unsigned char* d =
+      data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
+  HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
+
+absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request) {
+  if (!auth.tokens.empty()) {
+    absl::Status s = VerifyToken(auth, request);
+    if (!s.ok()) return s;
+  }
+  if (!auth.hmac_secrets.empty()) {
+    absl::Status s = VerifySignature(auth, request);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace handoff

@@ -1,0 +1,131 @@
+// The core records every stage reads and adds to (DESIGN.md "Core records"). Plain value types:
+// no I/O, no locking; copy freely.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "nlohmann/json.hpp"
+
+namespace handoff {
+
+// Where an inquiry first appeared.
+enum class Channel { kForm, kCall, kChat, kBooking, kSms, kEmail, kOther };
+std::string_view ChannelName(Channel c);
+std::optional<Channel> ParseChannel(std::string_view s);
+
+// The five stages of the continuity map, in data-flow order.
+enum class Stage { kEntry, kEnrich, kTrigger, kTransfer, kTrack };
+std::string_view StageName(Stage s);
+std::optional<Stage> ParseStage(std::string_view s);
+
+// Who the inquiry is from, as fields (either as received or normalized).
+struct ContactFields {
+  std::string name;
+  std::string email;
+  std::string phone;
+};
+
+// Marketing attribution carried by the source, when it has any.
+struct Attribution {
+  std::string utm_source, utm_medium, utm_campaign, utm_term, utm_content;
+  std::string referrer, landing_page;
+  bool empty() const;
+};
+
+// One inquiry: the tracked record every stage adds to.
+struct Inquiry {
+  std::string id;  // UUIDv7
+  std::string workspace;
+  std::string source;  // the config's source name
+  Channel channel = Channel::kOther;
+  Micros received_at = 0;
+  Micros occurred_at = 0;    // when it happened at the source; received_at if unknown
+  ContactFields received;    // contact fields exactly as the source sent them
+  ContactFields normalized;  // after enrichment: trimmed name, lowercased email, E.164 phone
+  std::string contact_id;    // set by enrichment
+  std::string message;
+  std::string service;
+  std::string location;
+  Attribution attribution;
+  std::string provider_event_id;  // the source's own id for this delivery, if any
+  std::string raw_payload;        // the body exactly as received
+  std::string raw_content_type;
+  Stage stage = Stage::kEntry;  // the last stage that committed its work on it
+  std::string status = "received";
+};
+
+// A person across channels, keyed by normalized email and E.164 phone.
+struct Contact {
+  std::string id;
+  std::string workspace;
+  std::string name;
+  std::string email;
+  std::string phone;
+  Micros created_at = 0;
+  Micros updated_at = 0;
+};
+
+// The next step for an inquiry: an owner and a deadline.
+struct Task {
+  std::string id;
+  std::string workspace;
+  std::string inquiry_id;
+  std::string route;
+  std::string owner;  // a team member id
+  std::string title;
+  Micros due_at = 0;
+  std::string state = "open";  // open → acknowledged → done (escalated / reassigned later)
+  Micros created_at = 0;
+};
+
+// One inquiry handed to one destination; also the transfer stage's outbox row.
+struct Handoff {
+  std::string id;  // stable: sent as webhook-id / Idempotency-Key on every attempt
+  std::string workspace;
+  std::string inquiry_id;
+  std::string destination;        // the config's destination name
+  std::string state = "pending";  // pending → delivering → confirmed | failed | dead
+  int attempts = 0;
+  Micros next_attempt_at = 0;
+  Micros created_at = 0;
+  Micros confirmed_at = 0;            // 0 until confirmed
+  std::string remote_id;              // the destination's record id (the confirmation)
+  int last_status = 0;                // last HTTP status, 0 when none
+  std::string last_error;             // short reason of the last failure
+  std::string last_response_excerpt;  // redacted, truncated
+};
+
+// An append-only journal row. Timelines, metrics and leaks derive from events.
+struct Event {
+  std::string workspace;
+  std::string inquiry_id;
+  int64_t seq = 0;  // 1, 2, 3… per inquiry, assigned by the store
+  Micros at = 0;
+  Stage stage = Stage::kEntry;
+  std::string kind;  // e.g. "received", "contact.linked", "task.created", "handoff.confirmed"
+  nlohmann::json detail = nlohmann::json::object();
+};
+
+// Work waiting for a stage: the queue between stages (transactional outbox).
+struct WorkItem {
+  int64_t id = 0;  // assigned by the store
+  std::string workspace;
+  std::string inquiry_id;
+  Stage stage = Stage::kEnrich;
+  Micros available_at = 0;
+  int attempts = 0;
+  std::string lease_token;  // set when claimed; completion is fenced on it
+};
+
+nlohmann::json ToJson(const Inquiry& i, bool include_raw);
+nlohmann::json ToJson(const Contact& c);
+nlohmann::json ToJson(const Task& t);
+nlohmann::json ToJson(const Handoff& h);
+nlohmann::json ToJson(const Event& e);
+
+}  // namespace handoff

@@ -1,0 +1,197 @@
+#include "store/sqlite/sqlite_schema.h"
+
+#include <array>
+#include <string>
+
+#include "core/status.h"
+#include "fmt/format.h"
+
+namespace handoff {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a migration that shipped is never edited, a change is a new migration.
+//
+// Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
+// stand for "none" (never NULL) so that records round-trip without special cases; the partial
+// unique indexes on contacts therefore exclude ''.
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, R"sql(
+CREATE TABLE inquiries (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  received_name TEXT NOT NULL,
+  received_email TEXT NOT NULL,
+  received_phone TEXT NOT NULL,
+  normalized_name TEXT NOT NULL,
+  normalized_email TEXT NOT NULL,
+  normalized_phone TEXT NOT NULL,
+  contact_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  service TEXT NOT NULL,
+  location TEXT NOT NULL,
+  utm_source TEXT NOT NULL,
+  utm_medium TEXT NOT NULL,
+  utm_campaign TEXT NOT NULL,
+  utm_term TEXT NOT NULL,
+  utm_content TEXT NOT NULL,
+  referrer TEXT NOT NULL,
+  landing_page TEXT NOT NULL,
+  provider_event_id TEXT NOT NULL,
+  raw_payload BLOB NOT NULL,
+  raw_content_type TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+CREATE INDEX inquiries_by_source ON inquiries (workspace, source, id);
+CREATE INDEX inquiries_by_channel ON inquiries (workspace, channel, id);
+CREATE INDEX inquiries_by_stage ON inquiries (workspace, stage, id);
+CREATE INDEX inquiries_by_status ON inquiries (workspace, status, id);
+CREATE INDEX inquiries_by_received_at ON inquiries (workspace, received_at);
+
+CREATE TABLE contacts (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+CREATE UNIQUE INDEX contacts_by_email ON contacts (workspace, email) WHERE email <> '';
+CREATE UNIQUE INDEX contacts_by_phone ON contacts (workspace, phone) WHERE phone <> '';
+
+CREATE TABLE tasks (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+CREATE INDEX tasks_by_inquiry ON tasks (workspace, inquiry_id);
+
+CREATE TABLE handoffs (
+  id TEXT NOT NULL PRIMARY KEY,
+  workspace TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  confirmed_at INTEGER NOT NULL,
+  remote_id TEXT NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_response_excerpt TEXT NOT NULL
+);
+CREATE INDEX handoffs_by_inquiry ON handoffs (workspace, inquiry_id);
+CREATE INDEX handoffs_due ON handoffs (state, next_attempt_at);
+
+CREATE TABLE events (
+  inquiry_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  workspace TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (inquiry_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE work (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  available_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL
+);
+CREATE INDEX work_due ON work (stage, available_at);
+
+CREATE TABLE dedupe (
+  workspace TEXT NOT NULL,
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, source, key)
+) WITHOUT ROWID;
+
+CREATE TABLE entry_counts (
+  workspace TEXT NOT NULL,
+  source TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  minute_bucket INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (workspace, source, outcome, reason, minute_bucket)
+) WITHOUT ROWID;
+)sql"},
+}};
+
+absl::StatusOr<int> CurrentVersion(SqliteConnection& conn) {
+  ASSIGN_OR_RETURN(std::string v,
+                   conn.QueryText("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  try {
+    return std::stoi(v);
+  } catch (const std::exception&) {
+    return absl::DataLossError(fmt::format("schema_migrations holds a bad version: {}", v));
+  }
+}
+
+absl::Status Apply(SqliteConnection& conn, const Migration& m, Micros now) {
+  RETURN_IF_ERROR(conn.Exec(m.sql));
+  ASSIGN_OR_RETURN(
+      SqliteStatement record,
+      conn.Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+  record.BindInt(1, m.version);
+  record.BindInt(2, now);
+  return record.Run();
+}
+
+}  // namespace
+
+int LatestSqliteSchemaVersion() { return kMigrations.back().version; }
+
+absl::Status MigrateSqliteSchema(SqliteConnection& conn, Micros now) {
+  RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
+  ASSIGN_OR_RETURN(int current, CurrentVersion(conn));
+  if (current > LatestSqliteSchemaVersion()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the database schema is at version {}, newer than this build of handoff knows ({}); "
+        "run a newer handoff",
+        current, LatestSqliteSchemaVersion()));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+    absl::Status applied = Apply(conn, m, now);
+    if (applied.ok()) applied = conn.Exec("COMMIT");
+    if (!applied.ok()) {
+      if (conn.in_transaction()) (void)conn.Exec("ROLLBACK");
+      return absl::Status(applied.code(), fmt::format("schema migration {} failed: {}", m.version,
+                                                      std::string(applied.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace handoff

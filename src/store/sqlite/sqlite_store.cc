@@ -1,0 +1,1337 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <utility>
+
+#include "core/id.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/sqlite_schema.h"
+
+namespace handoff {
+namespace {
+
+constexpr size_t kNumStages = 5;
+
+// Column lists shared by the statements that write a record and the code that reads it back;
+// the Bind*/Read* functions below follow these orders exactly.
+#define HANDOFF_INQUIRY_COLUMNS                                                                \
+  "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
+  "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
+  "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
+  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status"
+#define HANDOFF_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
+#define HANDOFF_TASK_COLUMNS \
+  "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at"
+#define HANDOFF_HANDOFF_COLUMNS                                                            \
+  "id, workspace, inquiry_id, destination, state, attempts, next_attempt_at, created_at, " \
+  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt"
+#define HANDOFF_WORK_COLUMNS "id, workspace, inquiry_id, stage, available_at, attempts"
+// Handoff states a transfer worker can pick up ("delivering" only once no one holds it).
+#define HANDOFF_CLAIMABLE_STATES "('pending', 'failed', 'delivering')"
+
+constexpr char kBegin[] = "BEGIN IMMEDIATE";
+constexpr char kCommit[] = "COMMIT";
+constexpr char kSavepoint[] = "SAVEPOINT fn";
+constexpr char kRelease[] = "RELEASE fn";
+constexpr char kRollbackTo[] = "ROLLBACK TO fn";
+
+constexpr char kInsertInquiry[] =
+    "INSERT INTO inquiries (" HANDOFF_INQUIRY_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+// Source, channel and received_at are fixed at entry: they are matched rather than set, which
+// also spares the indexes on them an update.
+constexpr char kUpdateInquiry[] =
+    "UPDATE inquiries SET occurred_at = ?6, "
+    "received_name = ?7, received_email = ?8, received_phone = ?9, normalized_name = ?10, "
+    "normalized_email = ?11, normalized_phone = ?12, contact_id = ?13, message = ?14, "
+    "service = ?15, location = ?16, utm_source = ?17, utm_medium = ?18, utm_campaign = ?19, "
+    "utm_term = ?20, utm_content = ?21, referrer = ?22, landing_page = ?23, "
+    "provider_event_id = ?24, raw_payload = ?25, raw_content_type = ?26, stage = ?27, "
+    "status = ?28 WHERE id = ?1 AND workspace = ?2 AND source = ?3 AND channel = ?4 "
+    "AND received_at = ?5";
+constexpr char kGetInquiry[] =
+    "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1 AND id = ?2";
+
+// Two statements rather than INSERT … RETURNING: RETURNING buffers its rows in a temporary
+// table, which costs more than the whole insert.
+constexpr char kNextEventSeq[] =
+    "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE inquiry_id = ?1";
+constexpr char kInsertEvent[] =
+    "INSERT INTO events (inquiry_id, seq, workspace, at, stage, kind, detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr char kListEvents[] =
+    "SELECT inquiry_id, seq, workspace, at, stage, kind, detail FROM events "
+    "WHERE inquiry_id = ?2 AND workspace = ?1 ORDER BY seq";
+
+constexpr char kFindDedupe[] =
+    "SELECT inquiry_id FROM dedupe WHERE workspace = ?1 AND source = ?2 AND key = ?3";
+constexpr char kInsertDedupe[] =
+    "INSERT INTO dedupe (workspace, source, key, inquiry_id, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+
+// The `<> ''` terms repeat the partial indexes' conditions so the planner may use them.
+constexpr char kFindContactByEmail[] =
+    "SELECT " HANDOFF_CONTACT_COLUMNS
+    " FROM contacts WHERE workspace = ?1 AND email = ?2 AND email <> ''";
+constexpr char kFindContactByPhone[] =
+    "SELECT " HANDOFF_CONTACT_COLUMNS
+    " FROM contacts WHERE workspace = ?1 AND phone = ?2 AND phone <> ''";
+constexpr char kGetContact[] =
+    "SELECT " HANDOFF_CONTACT_COLUMNS " FROM contacts WHERE workspace = ?2 AND id = ?1";
+constexpr char kUpsertContact[] =
+    "INSERT INTO contacts (" HANDOFF_CONTACT_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace, id) DO UPDATE SET "
+    "name = excluded.name, email = excluded.email, phone = excluded.phone, "
+    "created_at = excluded.created_at, updated_at = excluded.updated_at";
+
+constexpr char kInsertTask[] =
+    "INSERT INTO tasks (" HANDOFF_TASK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr char kListTasks[] = "SELECT " HANDOFF_TASK_COLUMNS
+                              " FROM tasks WHERE workspace = ?1 AND inquiry_id = ?2 "
+                              "ORDER BY created_at, id";
+
+constexpr char kInsertHandoff[] =
+    "INSERT INTO handoffs (" HANDOFF_HANDOFF_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+constexpr char kUpdateHandoff[] =
+    "UPDATE handoffs SET state = ?5, attempts = ?6, next_attempt_at = ?7, confirmed_at = ?9, "
+    "remote_id = ?10, last_status = ?11, last_error = ?12, last_response_excerpt = ?13 "
+    "WHERE id = ?1 AND workspace = ?2";
+constexpr char kGetHandoff[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE id = ?2 AND workspace = ?1";
+constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
+                                 " FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2 "
+                                 "ORDER BY created_at, id";
+constexpr char kClaimHandoffs[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
+    " AND next_attempt_at <= ?1 "
+    "ORDER BY next_attempt_at, id LIMIT ?2";
+constexpr char kNextHandoff[] =
+    "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES;
+
+constexpr char kEnqueueWork[] =
+    "INSERT INTO work (workspace, inquiry_id, stage, available_at, attempts) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr char kCompleteWork[] = "DELETE FROM work WHERE id = ?1 AND workspace = ?2";
+constexpr char kReleaseWork[] =
+    "UPDATE work SET available_at = ?2, attempts = attempts + 1 WHERE id = ?1";
+constexpr char kClaimWork[] = "SELECT " HANDOFF_WORK_COLUMNS
+                              " FROM work WHERE stage = ?1 AND available_at <= ?2 "
+                              "ORDER BY available_at, id LIMIT ?3";
+constexpr char kNextWork[] = "SELECT MIN(available_at) FROM work WHERE stage = ?1";
+
+constexpr char kCountEntry[] =
+    "INSERT INTO entry_counts (workspace, source, outcome, reason, minute_bucket, count) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (workspace, source, outcome, reason, minute_bucket) "
+    "DO UPDATE SET count = count + excluded.count";
+constexpr char kListEntryCounts[] =
+    "SELECT source, outcome, reason, SUM(count), MAX(minute_bucket) FROM entry_counts "
+    "WHERE workspace = ?1 AND minute_bucket >= ?2 "
+    "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
+
+constexpr char kWorkDepths[] = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
+constexpr char kHandoffDepths[] =
+    "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
+    "('pending', 'delivering', 'failed', 'dead') GROUP BY state";
+
+constexpr Stage kAllStages[kNumStages] = {Stage::kEntry, Stage::kEnrich, Stage::kTrigger,
+                                          Stage::kTransfer, Stage::kTrack};
+
+uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
+
+absl::StatusOr<size_t> StageIndex(Stage s) {
+  auto i = static_cast<size_t>(s);
+  if (i >= kNumStages) return absl::InvalidArgumentError("unknown stage");
+  return i;
+}
+
+Micros MinuteBucket(Micros at) {
+  Micros r = at % kMicrosPerMinute;
+  if (r < 0) r += kMicrosPerMinute;
+  return at - r;
+}
+
+bool IsRetryableHandoffState(const std::string& state) {
+  return state == "pending" || state == "failed";
+}
+
+absl::Status RequireKey(const std::string& workspace, const std::string& id, const char* what) {
+  if (workspace.empty())
+    return absl::InvalidArgumentError(fmt::format("{}: empty workspace", what));
+  if (id.empty()) return absl::InvalidArgumentError(fmt::format("{}: empty id", what));
+  return absl::OkStatus();
+}
+
+void BindInquiry(SqliteStatement& st, const Inquiry& i) {
+  st.BindText(1, i.id);
+  st.BindText(2, i.workspace);
+  st.BindText(3, i.source);
+  st.BindText(4, ChannelName(i.channel));
+  st.BindInt(5, i.received_at);
+  st.BindInt(6, i.occurred_at);
+  st.BindText(7, i.received.name);
+  st.BindText(8, i.received.email);
+  st.BindText(9, i.received.phone);
+  st.BindText(10, i.normalized.name);
+  st.BindText(11, i.normalized.email);
+  st.BindText(12, i.normalized.phone);
+  st.BindText(13, i.contact_id);
+  st.BindText(14, i.message);
+  st.BindText(15, i.service);
+  st.BindText(16, i.location);
+  st.BindText(17, i.attribution.utm_source);
+  st.BindText(18, i.attribution.utm_medium);
+  st.BindText(19, i.attribution.utm_campaign);
+  st.BindText(20, i.attribution.utm_term);
+  st.BindText(21, i.attribution.utm_content);
+  st.BindText(22, i.attribution.referrer);
+  st.BindText(23, i.attribution.landing_page);
+  st.BindText(24, i.provider_event_id);
+  st.BindBlob(25, i.raw_payload);
+  st.BindText(26, i.raw_content_type);
+  st.BindText(27, StageName(i.stage));
+  st.BindText(28, i.status);
+}
+
+Inquiry ReadInquiry(const SqliteStatement& st) {
+  Inquiry i;
+  i.id = st.Text(0);
+  i.workspace = st.Text(1);
+  i.source = st.Text(2);
+  i.channel = ParseChannel(st.Text(3)).value_or(Channel::kOther);
+  i.received_at = st.Int(4);
+  i.occurred_at = st.Int(5);
+  i.received.name = st.Text(6);
+  i.received.email = st.Text(7);
+  i.received.phone = st.Text(8);
+  i.normalized.name = st.Text(9);
+  i.normalized.email = st.Text(10);
+  i.normalized.phone = st.Text(11);
+  i.contact_id = st.Text(12);
+  i.message = st.Text(13);
+  i.service = st.Text(14);
+  i.location = st.Text(15);
+  i.attribution.utm_source = st.Text(16);
+  i.attribution.utm_medium = st.Text(17);
+  i.attribution.utm_campaign = st.Text(18);
+  i.attribution.utm_term = st.Text(19);
+  i.attribution.utm_content = st.Text(20);
+  i.attribution.referrer = st.Text(21);
+  i.attribution.landing_page = st.Text(22);
+  i.provider_event_id = st.Text(23);
+  i.raw_payload = st.Text(24);
+  i.raw_content_type = st.Text(25);
+  i.stage = ParseStage(st.Text(26)).value_or(Stage::kEntry);
+  i.status = st.Text(27);
+  return i;
+}
+
+void BindContact(SqliteStatement& st, const Contact& c) {
+  st.BindText(1, c.id);
+  st.BindText(2, c.workspace);
+  st.BindText(3, c.name);
+  st.BindText(4, c.email);
+  st.BindText(5, c.phone);
+  st.BindInt(6, c.created_at);
+  st.BindInt(7, c.updated_at);
+}
+
+Contact ReadContact(const SqliteStatement& st) {
+  Contact c;
+  c.id = st.Text(0);
+  c.workspace = st.Text(1);
+  c.name = st.Text(2);
+  c.email = st.Text(3);
+  c.phone = st.Text(4);
+  c.created_at = st.Int(5);
+  c.updated_at = st.Int(6);
+  return c;
+}
+
+Task ReadTask(const SqliteStatement& st) {
+  Task t;
+  t.id = st.Text(0);
+  t.workspace = st.Text(1);
+  t.inquiry_id = st.Text(2);
+  t.route = st.Text(3);
+  t.owner = st.Text(4);
+  t.title = st.Text(5);
+  t.due_at = st.Int(6);
+  t.state = st.Text(7);
+  t.created_at = st.Int(8);
+  return t;
+}
+
+void BindHandoff(SqliteStatement& st, const Handoff& h) {
+  st.BindText(1, h.id);
+  st.BindText(2, h.workspace);
+  st.BindText(3, h.inquiry_id);
+  st.BindText(4, h.destination);
+  st.BindText(5, h.state);
+  st.BindInt(6, h.attempts);
+  st.BindInt(7, h.next_attempt_at);
+  st.BindInt(8, h.created_at);
+  st.BindInt(9, h.confirmed_at);
+  st.BindText(10, h.remote_id);
+  st.BindInt(11, h.last_status);
+  st.BindText(12, h.last_error);
+  st.BindText(13, h.last_response_excerpt);
+}
+
+Handoff ReadHandoff(const SqliteStatement& st) {
+  Handoff h;
+  h.id = st.Text(0);
+  h.workspace = st.Text(1);
+  h.inquiry_id = st.Text(2);
+  h.destination = st.Text(3);
+  h.state = st.Text(4);
+  h.attempts = static_cast<int>(st.Int(5));
+  h.next_attempt_at = st.Int(6);
+  h.created_at = st.Int(7);
+  h.confirmed_at = st.Int(8);
+  h.remote_id = st.Text(9);
+  h.last_status = static_cast<int>(st.Int(10));
+  h.last_error = st.Text(11);
+  h.last_response_excerpt = st.Text(12);
+  return h;
+}
+
+WorkItem ReadWork(const SqliteStatement& st) {
+  WorkItem w;
+  w.id = st.Int(0);
+  w.workspace = st.Text(1);
+  w.inquiry_id = st.Text(2);
+  w.stage = ParseStage(st.Text(3)).value_or(Stage::kEnrich);
+  w.available_at = st.Int(4);
+  w.attempts = static_cast<int>(st.Int(5));
+  return w;
+}
+
+std::string DumpDetail(const nlohmann::json& detail) {
+  // Lead data may carry invalid UTF-8; replacing it beats losing the whole event.
+  try {
+    return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } catch (const std::exception&) {
+    return "{}";
+  }
+}
+
+nlohmann::json ParseDetail(const std::string& text) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) return j;
+  } catch (const std::exception&) {
+  }
+  return nlohmann::json::object();
+}
+
+// Reads shared by the writer's transaction and the read-only pool.
+
+absl::StatusOr<Inquiry> QueryInquiry(SqliteConnection& conn, const std::string& workspace,
+                                     const std::string& id) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kGetInquiry));
+  st.BindText(1, workspace);
+  st.BindText(2, id);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
+  return ReadInquiry(st);
+}
+
+absl::StatusOr<std::vector<Handoff>> QueryHandoffs(SqliteConnection& conn,
+                                                   const std::string& workspace,
+                                                   const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kListHandoffs));
+  st.BindText(1, workspace);
+  st.BindText(2, inquiry_id);
+  std::vector<Handoff> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadHandoff(st));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<Contact>> QueryContact(SqliteConnection& conn, const char* sql,
+                                                    const std::string& workspace,
+                                                    const std::string& key) {
+  if (key.empty()) return std::optional<Contact>();
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
+  st.BindText(1, workspace);
+  st.BindText(2, key);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<Contact>();
+  return std::optional<Contact>(ReadContact(st));
+}
+
+absl::StatusOr<std::optional<Micros>> QueryMin(SqliteConnection& conn, const char* sql,
+                                               const std::string* param) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
+  if (param != nullptr) st.BindText(1, *param);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.IsNull(0)) return std::optional<Micros>();
+  return std::optional<Micros>(st.Int(0));
+}
+
+void CallDone(const WriteDone& done, absl::Status status) {
+  if (!done) return;
+  try {
+    done(std::move(status));
+  } catch (const std::exception& e) {
+    spdlog::error("store: a write's completion callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("store: a write's completion callback threw");
+  }
+}
+
+}  // namespace
+
+// The read-only connections. WAL lets them read a consistent snapshot while the writer
+// writes. Thread-safe.
+class SqliteStore::ReaderPool {
+ public:
+  // A borrowed connection, returned to the pool when destroyed.
+  class Handle {
+   public:
+    Handle(ReaderPool* pool, std::unique_ptr<SqliteConnection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Handle(Handle&& other) noexcept = default;
+    Handle& operator=(Handle&&) = delete;
+    ~Handle() {
+      if (conn_ != nullptr) pool_->Return(std::move(conn_));
+    }
+    SqliteConnection* operator->() const { return conn_.get(); }
+    SqliteConnection& operator*() const { return *conn_; }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<SqliteConnection> conn_;
+  };
+
+  ReaderPool(std::string path, size_t max) : path_(std::move(path)), max_(max) {}
+
+  absl::StatusOr<Handle> Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+    if (!idle_.empty()) {
+      std::unique_ptr<SqliteConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Handle(this, std::move(conn));
+    }
+    ++open_;
+    lock.unlock();
+    absl::StatusOr<std::unique_ptr<SqliteConnection>> conn = OpenOne();
+    if (!conn.ok()) {
+      lock.lock();
+      --open_;
+      cv_.notify_one();
+      return conn.status();
+    }
+    return Handle(this, std::move(*conn));
+  }
+
+ private:
+  absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenOne() {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqliteConnection> conn,
+                     SqliteConnection::Open(path_, SqliteConnection::Mode::kReadOnly));
+    RETURN_IF_ERROR(conn->Exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON"));
+    return conn;
+  }
+
+  void Return(std::unique_ptr<SqliteConnection> conn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_.push_back(std::move(conn));
+    }
+    cv_.notify_one();
+  }
+
+  const std::string path_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_;  // guarded by mu_
+  size_t open_ = 0;                                      // guarded by mu_
+};
+
+// The WriteTx handed to write functions: runs on the writer thread, inside the batch's
+// transaction and the function's savepoint. Records the lease changes and the stages with new
+// work that become final only if the function's writes commit.
+class SqliteWriteTx final : public WriteTx {
+ public:
+  SqliteWriteTx(SqliteStore* store, SqliteConnection* conn) : store_(store), conn_(conn) {}
+
+  // Starts a new write function's bookkeeping.
+  void BeginFn() {
+    ops_.clear();
+    stages_ = 0;
+  }
+  std::vector<SqliteStore::LeaseOp>& ops() { return ops_; }
+  uint32_t stages() const { return stages_; }
+
+  absl::Status InsertInquiry(const Inquiry& inquiry) override {
+    RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInquiry));
+    BindInquiry(st, inquiry);
+    return st.Run();
+  }
+
+  absl::Status UpdateInquiry(const Inquiry& inquiry) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateInquiry));
+    BindInquiry(st, inquiry);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() > 0) return absl::OkStatus();
+    // Nothing matched: either there is no such inquiry, or the update tried to change what
+    // entry fixed.
+    RETURN_IF_ERROR(QueryInquiry(*conn_, inquiry.workspace, inquiry.id).status());
+    return absl::FailedPreconditionError(fmt::format(
+        "inquiry {}: source, channel and received_at are fixed at entry and cannot be updated",
+        inquiry.id));
+  }
+
+  absl::Status AppendEvent(Event& event) override {
+    RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
+    int64_t seq = 0;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement next, conn_->Prepare(kNextEventSeq));
+      next.BindText(1, event.inquiry_id);
+      ASSIGN_OR_RETURN(bool row, next.Step());
+      if (!row) return absl::InternalError("no next event sequence number");
+      seq = next.Int(0);
+    }
+    std::string detail = DumpDetail(event.detail);
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertEvent));
+    st.BindText(1, event.inquiry_id);
+    st.BindInt(2, seq);
+    st.BindText(3, event.workspace);
+    st.BindInt(4, event.at);
+    st.BindText(5, StageName(event.stage));
+    st.BindText(6, event.kind);
+    st.BindText(7, detail);
+    RETURN_IF_ERROR(st.Run());
+    event.seq = seq;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<std::string>> FindDedupe(const std::string& workspace,
+                                                        const std::string& source,
+                                                        const std::string& key) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kFindDedupe));
+    st.BindText(1, workspace);
+    st.BindText(2, source);
+    st.BindText(3, key);
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(st.Text(0));
+  }
+
+  absl::Status InsertDedupe(const std::string& workspace, const std::string& source,
+                            const std::string& key, const std::string& inquiry_id,
+                            Micros at) override {
+    RETURN_IF_ERROR(RequireKey(workspace, inquiry_id, "dedupe"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertDedupe));
+    st.BindText(1, workspace);
+    st.BindText(2, source);
+    st.BindText(3, key);
+    st.BindText(4, inquiry_id);
+    st.BindInt(5, at);
+    return st.Run();
+  }
+
+  absl::StatusOr<std::optional<Contact>> FindContactByEmail(const std::string& workspace,
+                                                            const std::string& email) override {
+    return QueryContact(*conn_, kFindContactByEmail, workspace, email);
+  }
+
+  absl::StatusOr<std::optional<Contact>> FindContactByPhone(const std::string& workspace,
+                                                            const std::string& phone) override {
+    return QueryContact(*conn_, kFindContactByPhone, workspace, phone);
+  }
+
+  absl::Status UpsertContact(const Contact& contact) override {
+    RETURN_IF_ERROR(RequireKey(contact.workspace, contact.id, "contact"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpsertContact));
+    BindContact(st, contact);
+    return st.Run();
+  }
+
+  absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace, const std::string& id) override {
+    return QueryInquiry(*conn_, workspace, id);
+  }
+
+  absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
+                                                    const std::string& inquiry_id) override {
+    return QueryHandoffs(*conn_, workspace, inquiry_id);
+  }
+
+  absl::Status InsertTask(const Task& task) override {
+    RETURN_IF_ERROR(RequireKey(task.workspace, task.id, "task"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertTask));
+    st.BindText(1, task.id);
+    st.BindText(2, task.workspace);
+    st.BindText(3, task.inquiry_id);
+    st.BindText(4, task.route);
+    st.BindText(5, task.owner);
+    st.BindText(6, task.title);
+    st.BindInt(7, task.due_at);
+    st.BindText(8, task.state);
+    st.BindInt(9, task.created_at);
+    return st.Run();
+  }
+
+  absl::Status InsertHandoff(const Handoff& handoff) override {
+    RETURN_IF_ERROR(RequireKey(handoff.workspace, handoff.id, "handoff"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertHandoff));
+    BindHandoff(st, handoff);
+    RETURN_IF_ERROR(st.Run());
+    if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
+    return absl::OkStatus();
+  }
+
+  absl::Status UpdateHandoff(const Handoff& handoff, const std::string& lease_token) override {
+    SqliteStore::LeaseOp op;
+    RETURN_IF_ERROR(store_->PinHandoffLease(handoff.id, lease_token, &op));
+    if (handoff.state == "delivering" && !lease_token.empty()) {
+      op.kind = SqliteStore::LeaseOp::Kind::kKeepHandoff;
+    }
+    // Recorded before the SQL runs: if it fails, the savepoint rollback gives the pin back.
+    ops_.push_back(std::move(op));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateHandoff));
+    BindHandoff(st, handoff);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("handoff {} not found", handoff.id));
+    }
+    if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
+    return absl::OkStatus();
+  }
+
+  absl::Status EnqueueWork(WorkItem& item) override {
+    RETURN_IF_ERROR(RequireKey(item.workspace, item.inquiry_id, "work item"));
+    RETURN_IF_ERROR(StageIndex(item.stage).status());
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kEnqueueWork));
+    st.BindText(1, item.workspace);
+    st.BindText(2, item.inquiry_id);
+    st.BindText(3, StageName(item.stage));
+    st.BindInt(4, item.available_at);
+    st.BindInt(5, item.attempts);
+    RETURN_IF_ERROR(st.Run());
+    item.id = conn_->last_insert_rowid();
+    stages_ |= StageBit(item.stage);
+    return absl::OkStatus();
+  }
+
+  absl::Status CompleteWork(const WorkItem& item) override {
+    SqliteStore::LeaseOp op;
+    RETURN_IF_ERROR(store_->PinWorkLease(item, &op));
+    ops_.push_back(std::move(op));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kCompleteWork));
+    st.BindInt(1, item.id);
+    st.BindText(2, item.workspace);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("work item {} not found", item.id));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CountEntry(const std::string& workspace, const std::string& source,
+                          const std::string& outcome, const std::string& reason, Micros at,
+                          int64_t n) override {
+    if (workspace.empty()) return absl::InvalidArgumentError("entry count: empty workspace");
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kCountEntry));
+    st.BindText(1, workspace);
+    st.BindText(2, source);
+    st.BindText(3, outcome);
+    st.BindText(4, reason);
+    st.BindInt(5, MinuteBucket(at));
+    st.BindInt(6, n);
+    return st.Run();
+  }
+
+  // Persists a release made by SqliteStore::ReleaseWork; `marker` is the token of the
+  // placeholder lease that keeps the item back until this commits.
+  absl::Status PersistRelease(const WorkItem& item, Micros available_at, std::string marker) {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kReleaseWork));
+    st.BindInt(1, item.id);
+    st.BindInt(2, available_at);
+    RETURN_IF_ERROR(st.Run());
+    ops_.push_back(SqliteStore::LeaseOp{SqliteStore::LeaseOp::Kind::kEndWork, false, item.stage,
+                                        item.id, std::string(), std::move(marker)});
+    stages_ |= StageBit(item.stage);
+    return absl::OkStatus();
+  }
+
+  SqliteConnection* connection() { return conn_; }
+
+ private:
+  SqliteStore* store_;
+  SqliteConnection* conn_;
+  std::vector<SqliteStore::LeaseOp> ops_;
+  uint32_t stages_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                               const Clock* clock) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+    return absl::InvalidArgumentError(
+        fmt::format("the SQLite store needs a database file path, not \"{}\"", path));
+  }
+  // The lock comes first: a second store must not even open the file (it would run
+  // migrations, and its in-memory leases would not fence the first one's).
+  std::string lock_path = path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("cannot open lock file {}: {}", lock_path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(fmt::format(
+          "database {} is already open by another handoff store (this process or another); "
+          "its lock file {} is held",
+          path, lock_path));
+    }
+    return absl::FailedPreconditionError(
+        fmt::format("cannot lock {}: {}", lock_path, std::strerror(err)));
+  }
+
+  auto fail = [fd](absl::Status s) {
+    ::close(fd);
+    return s;
+  };
+  absl::StatusOr<std::unique_ptr<SqliteConnection>> writer =
+      SqliteConnection::Open(path, SqliteConnection::Mode::kReadWrite);
+  if (!writer.ok()) return fail(writer.status());
+  SqliteConnection& w = **writer;
+
+  absl::StatusOr<std::string> mode = w.QueryText("PRAGMA journal_mode = WAL");
+  if (!mode.ok()) return fail(mode.status());
+  if (*mode != "wal") {
+    return fail(absl::FailedPreconditionError(
+        fmt::format("database {} cannot use WAL journaling (journal_mode is {})", path, *mode)));
+  }
+  // synchronous=FULL syncs the WAL at every commit: a write is acknowledged only once it
+  // would survive a power loss. busy_timeout only matters for brief recovery locks.
+  absl::Status pragmas = w.Exec(
+      "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; "
+      "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
+      "PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864");
+  if (!pragmas.ok()) return fail(pragmas);
+  absl::StatusOr<std::string> sync = w.QueryText("PRAGMA synchronous");
+  if (!sync.ok()) return fail(sync.status());
+  if (*sync != "2") {
+    return fail(absl::FailedPreconditionError(
+        fmt::format("database {}: synchronous=FULL did not take effect", path)));
+  }
+  absl::Status migrated = MigrateSqliteSchema(w, clock->Now());
+  if (!migrated.ok()) {
+    return fail(absl::Status(
+        migrated.code(), fmt::format("database {}: {}", path, std::string(migrated.message()))));
+  }
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, fd, std::move(*writer)));
+  store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
+                         std::unique_ptr<SqliteConnection> writer)
+    : path_(std::move(path)),
+      clock_(clock),
+      lock_fd_(lock_fd),
+      token_prefix_(RandomHex(8)),
+      writer_(std::move(writer)),
+      readers_(std::make_unique<ReaderPool>(path_, kMaxReaders)) {
+  tx_ = std::make_unique<SqliteWriteTx>(this, writer_.get());
+  batch_ops_.reserve(kMaxBatch);
+  results_.reserve(kMaxBatch);
+}
+
+SqliteStore::~SqliteStore() {
+  Shutdown();
+  tx_.reset();
+  readers_.reset();
+  writer_.reset();
+  // Released last: no other store may open the file while this one still has it open.
+  ::close(lock_fd_);
+}
+
+void SqliteStore::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    accepting_ = false;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  std::lock_guard<std::mutex> lock(join_mu_);
+  // From a callback on the writer thread the writer cannot be joined; it still drains the
+  // queue and exits, and the destructor joins it.
+  if (writer_thread_.joinable() && std::this_thread::get_id() != writer_thread_id_.load()) {
+    writer_thread_.join();
+  }
+}
+
+void SqliteStore::SubmitWrite(WriteFn fn, WriteDone done) {
+  std::string refusal;
+  {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (accepting_ && !failed_.load()) {
+      queue_.push_back(PendingWrite{std::move(fn), std::move(done)});
+      // The writer only sleeps on an empty queue, so only the first arrival must wake it.
+      bool wake = queue_.size() == 1;
+      lock.unlock();
+      if (wake) queue_cv_.notify_one();
+      return;
+    }
+    refusal = failed_.load() ? failure_ : "the store is shut down and accepts no more writes";
+  }
+  CallDone(done, absl::UnavailableError(refusal));
+}
+
+void SqliteStore::SetWorkListener(WorkListener listener) {
+  auto shared = std::make_shared<const WorkListener>(std::move(listener));
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  listener_ = std::move(shared);
+}
+
+void SqliteStore::WriterLoop() {
+  writer_thread_id_.store(std::this_thread::get_id());
+  std::vector<PendingWrite> batch;
+  batch.reserve(kMaxBatch);
+  while (true) {
+    std::shared_ptr<const WorkListener> listener;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything submitted is committed
+      if (queue_.size() <= kMaxBatch) {
+        batch.swap(queue_);
+      } else {
+        auto end = queue_.begin() + kMaxBatch;
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+        queue_.erase(queue_.begin(), end);
+      }
+      listener = listener_;
+    }
+    RunBatch(batch, listener.get());
+    batch.clear();
+  }
+}
+
+namespace {
+
+absl::Status RunControl(SqliteConnection& conn, const char* sql) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
+  return st.Run();
+}
+
+absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
+  if (!fn) return absl::InvalidArgumentError("empty write function");
+  // An exception escaping onto the writer thread would end the process and every pending
+  // write with it; it becomes this function's error instead.
+  try {
+    return fn(tx);
+  } catch (const std::exception& e) {
+    return absl::InternalError(fmt::format("the write function threw: {}", e.what()));
+  } catch (...) {
+    return absl::InternalError("the write function threw");
+  }
+}
+
+}  // namespace
+
+void SqliteStore::FailWholeBatch(std::vector<PendingWrite>& batch, const absl::Status& error) {
+  for (PendingWrite& w : batch) CallDone(w.done, error);
+}
+
+void SqliteStore::EnterFailedState(const std::string& reason) {
+  std::string failure = fmt::format(
+      "the store stopped accepting writes after a failed commit ({}); restart handoff to "
+      "recover from the write-ahead log",
+      reason);
+  spdlog::critical("store {}: {}", path_, failure);
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  failure_ = std::move(failure);
+  failed_.store(true);
+}
+
+void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener) {
+  if (failed_.load()) {
+    std::string failure;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      failure = failure_;
+    }
+    FailWholeBatch(batch, absl::UnavailableError(failure));
+    return;
+  }
+  const size_t n = batch.size();
+  results_.assign(n, absl::OkStatus());
+  batch_ops_.clear();
+  writer_->set_last_error(0);
+  uint32_t stages = 0;
+  int64_t ok_fns = 0;
+  bool commit_failed = false;
+
+  absl::Status tx_error = RunControl(*writer_, kBegin);
+  for (size_t i = 0; tx_error.ok() && i < n; ++i) {
+    tx_->BeginFn();
+    tx_error = RunControl(*writer_, kSavepoint);
+    if (!tx_error.ok()) break;
+    absl::Status s = CallFn(batch[i].fn, *tx_);
+    if (!writer_->in_transaction()) {
+      // SQLite rolled the whole transaction back on its own (I/O error, disk full): the
+      // writes of every function before this one are gone too.
+      GiveBackPins(tx_->ops());
+      tx_error = s.ok() ? absl::UnavailableError("SQLite rolled the transaction back") : s;
+      break;
+    }
+    if (s.ok()) {
+      tx_error = RunControl(*writer_, kRelease);
+      if (!tx_error.ok()) {
+        GiveBackPins(tx_->ops());
+        break;
+      }
+      for (LeaseOp& op : tx_->ops()) batch_ops_.push_back(std::move(op));
+      stages |= tx_->stages();
+      ++ok_fns;
+    } else {
+      GiveBackPins(tx_->ops());
+      results_[i] = std::move(s);
+      tx_error = RunControl(*writer_, kRollbackTo);
+      if (tx_error.ok()) tx_error = RunControl(*writer_, kRelease);
+    }
+  }
+  if (tx_error.ok()) {
+    tx_error = RunControl(*writer_, kCommit);
+    commit_failed = !tx_error.ok();
+  }
+
+  if (!tx_error.ok()) {
+    int rc = writer_->last_error();
+    if (writer_->in_transaction()) (void)writer_->Exec("ROLLBACK");
+    GiveBackPins(batch_ops_);
+    // After a failed commit (a failed fsync above all) what reached the disk is unknown, and
+    // retrying could acknowledge writes that are not durable: stop writing for good.
+    if (commit_failed || IsSqliteIoFailure(rc)) {
+      EnterFailedState(std::string(tx_error.message()));
+    }
+    absl::Status error = absl::UnavailableError(
+        fmt::format("the write was not committed: {}", std::string(tx_error.message())));
+    for (size_t i = 0; i < n; ++i) {
+      CallDone(batch[i].done, results_[i].ok() ? error : results_[i]);
+    }
+    return;
+  }
+
+  commits_.fetch_add(1);
+  committed_fns_.fetch_add(ok_fns);
+  ApplyCommitted(batch_ops_);
+  if (listener != nullptr && *listener) {
+    for (Stage stage : kAllStages) {
+      if ((stages & StageBit(stage)) == 0) continue;
+      try {
+        (*listener)(stage);
+      } catch (...) {
+        spdlog::error("store: the work listener threw");
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) CallDone(batch[i].done, std::move(results_[i]));
+}
+
+void SqliteStore::ApplyCommitted(const std::vector<LeaseOp>& ops) {
+  if (ops.empty()) return;
+  for (const LeaseOp& op : ops) {
+    if (op.kind == LeaseOp::Kind::kEndWork) {
+      std::lock_guard<std::mutex> lock(work_lease_mu_);
+      auto& leases = work_leases_[static_cast<size_t>(op.stage)];
+      auto it = leases.find(op.work_id);
+      if (it != leases.end() && it->second.token == op.token) leases.erase(it);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(handoff_lease_mu_);
+    auto it = handoff_leases_.find(op.handoff_id);
+    if (it == handoff_leases_.end() || it->second.token != op.token) continue;
+    if (op.kind == LeaseOp::Kind::kKeepHandoff) {
+      if (op.pinned) --it->second.pins;
+    } else {
+      handoff_leases_.erase(it);
+    }
+  }
+}
+
+void SqliteStore::GiveBackPins(const std::vector<LeaseOp>& ops) {
+  for (const LeaseOp& op : ops) {
+    if (!op.pinned) continue;
+    if (op.kind == LeaseOp::Kind::kEndWork) {
+      std::lock_guard<std::mutex> lock(work_lease_mu_);
+      auto& leases = work_leases_[static_cast<size_t>(op.stage)];
+      auto it = leases.find(op.work_id);
+      if (it != leases.end() && it->second.token == op.token) --it->second.pins;
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(handoff_lease_mu_);
+    auto it = handoff_leases_.find(op.handoff_id);
+    if (it == handoff_leases_.end() || it->second.token != op.token) continue;
+    --it->second.pins;
+    // An operator's placeholder claim only exists while its write is pending.
+    if (it->second.pins == 0 && it->second.token.empty()) handoff_leases_.erase(it);
+  }
+}
+
+absl::Status SqliteStore::PinWorkLease(const WorkItem& item, LeaseOp* op) {
+  ASSIGN_OR_RETURN(size_t stage, StageIndex(item.stage));
+  std::lock_guard<std::mutex> lock(work_lease_mu_);
+  auto& leases = work_leases_[stage];
+  auto it = leases.find(item.id);
+  if (item.lease_token.empty() || it == leases.end() || it->second.token != item.lease_token) {
+    return absl::AbortedError(fmt::format(
+        "work item {} is no longer claimed with this lease (it expired and was claimed again, "
+        "or was completed or released)",
+        item.id));
+  }
+  ++it->second.pins;
+  *op =
+      LeaseOp{LeaseOp::Kind::kEndWork, true, item.stage, item.id, std::string(), item.lease_token};
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::PinHandoffLease(const std::string& handoff_id, const std::string& token,
+                                          LeaseOp* op) {
+  std::lock_guard<std::mutex> lock(handoff_lease_mu_);
+  auto it = handoff_leases_.find(handoff_id);
+  if (token.empty()) {
+    // An unfenced update (no claim) is allowed only while no one holds the handoff; a
+    // placeholder claim keeps claimers away until it commits.
+    bool held = it != handoff_leases_.end() &&
+                (it->second.pins > 0 || it->second.expires_at > clock_->Now());
+    if (held && !it->second.token.empty()) {
+      return absl::AbortedError(
+          fmt::format("handoff {} is claimed by a worker; retry once it is released", handoff_id));
+    }
+    if (it == handoff_leases_.end() || !it->second.token.empty()) {
+      it = handoff_leases_.insert_or_assign(handoff_id, Lease{}).first;
+    }
+  } else if (it == handoff_leases_.end() || it->second.token != token) {
+    return absl::AbortedError(fmt::format(
+        "handoff {} is no longer claimed with this lease (it expired and was claimed again, "
+        "or its outcome was already written)",
+        handoff_id));
+  }
+  ++it->second.pins;
+  *op = LeaseOp{LeaseOp::Kind::kEndHandoff, true, Stage::kTransfer, 0, handoff_id, token};
+  return absl::OkStatus();
+}
+
+std::string SqliteStore::NewLeaseToken() {
+  return fmt::format("{}-{}", token_prefix_, token_counter_.fetch_add(1) + 1);
+}
+
+absl::StatusOr<std::vector<WorkItem>> SqliteStore::ClaimWork(Stage stage, int max, Micros now,
+                                                             Micros lease) {
+  std::vector<WorkItem> out;
+  if (max <= 0) return out;
+  ASSIGN_OR_RETURN(size_t index, StageIndex(stage));
+  std::lock_guard<std::mutex> lock(work_lease_mu_);
+  auto& leases = work_leases_[index];
+  std::vector<WorkItem> candidates;
+  {
+    ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kClaimWork));
+    st.BindText(1, StageName(stage));
+    st.BindInt(2, now);
+    // Leased rows still match the query; fetch enough that `max` unleased ones fit.
+    st.BindInt(3, static_cast<int64_t>(max) + static_cast<int64_t>(leases.size()));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      candidates.push_back(ReadWork(st));
+    }
+  }
+  for (WorkItem& item : candidates) {
+    auto it = leases.find(item.id);
+    if (it != leases.end() && (it->second.pins > 0 || it->second.expires_at > now)) continue;
+    item.lease_token = NewLeaseToken();
+    leases.insert_or_assign(item.id, Lease{item.lease_token, now + lease, 0});
+    out.push_back(std::move(item));
+    if (out.size() >= static_cast<size_t>(max)) break;
+  }
+  return out;
+}
+
+absl::Status SqliteStore::ReleaseWork(const WorkItem& item, Micros available_at) {
+  ASSIGN_OR_RETURN(size_t index, StageIndex(item.stage));
+  std::string marker = NewLeaseToken();
+  {
+    std::lock_guard<std::mutex> lock(work_lease_mu_);
+    auto& leases = work_leases_[index];
+    auto it = leases.find(item.id);
+    if (item.lease_token.empty() || it == leases.end() || it->second.token != item.lease_token) {
+      return absl::AbortedError(
+          fmt::format("work item {} is no longer claimed with this lease", item.id));
+    }
+    if (it->second.pins > 0) {
+      return absl::AbortedError(
+          fmt::format("work item {} has a completion being committed", item.id));
+    }
+    // The caller's token dies now; a placeholder keeps the item back until `available_at`
+    // (or until the write below commits it to the row), so the release takes effect at once
+    // without waiting for the writer, which may be the very thread calling.
+    it->second = Lease{marker, available_at, 0};
+  }
+  SubmitWrite(
+      [item, available_at, marker](WriteTx& tx) {
+        return static_cast<SqliteWriteTx&>(tx).PersistRelease(item, available_at, marker);
+      },
+      [id = item.id](absl::Status s) {
+        if (!s.ok()) {
+          spdlog::warn("store: persisting the release of work item {} failed: {}", id,
+                       std::string(s.message()));
+        }
+      });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
+    int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) {
+  std::vector<Handoff> out;
+  if (lease_tokens != nullptr) lease_tokens->clear();
+  if (max <= 0) return out;
+  std::lock_guard<std::mutex> lock(handoff_lease_mu_);
+  std::vector<Handoff> candidates;
+  {
+    ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kClaimHandoffs));
+    st.BindInt(1, now);
+    st.BindInt(2, static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size()));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      candidates.push_back(ReadHandoff(st));
+    }
+  }
+  for (Handoff& h : candidates) {
+    auto it = handoff_leases_.find(h.id);
+    if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
+      continue;
+    }
+    std::string token = NewLeaseToken();
+    handoff_leases_.insert_or_assign(h.id, Lease{token, now + lease, 0});
+    if (lease_tokens != nullptr) lease_tokens->push_back(std::move(token));
+    out.push_back(std::move(h));
+    if (out.size() >= static_cast<size_t>(max)) break;
+  }
+  return out;
+}
+
+void SqliteStore::ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) {
+  std::lock_guard<std::mutex> lock(handoff_lease_mu_);
+  auto it = handoff_leases_.find(handoff_id);
+  if (it == handoff_leases_.end() || lease_token.empty() || it->second.token != lease_token) return;
+  // A pinned lease has its holder's outcome in flight; that commit ends it.
+  if (it->second.pins == 0) handoff_leases_.erase(it);
+}
+
+absl::StatusOr<std::optional<Micros>> SqliteStore::NextAvailable(Stage stage) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  if (stage == Stage::kTransfer) return QueryMin(*reader, kNextHandoff, nullptr);
+  RETURN_IF_ERROR(StageIndex(stage).status());
+  std::string name(StageName(stage));
+  return QueryMin(*reader, kNextWork, &name);
+}
+
+absl::StatusOr<Inquiry> SqliteStore::GetInquiry(const std::string& workspace,
+                                                const std::string& id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  return QueryInquiry(*reader, workspace, id);
+}
+
+absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::string& workspace,
+                                                                const InquiryFilter& filter) {
+  // Only the filters in use appear in the SQL, so the planner can pick the matching
+  // (workspace, column, id) index; each variant is prepared once per connection.
+  std::string sql = "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1";
+  if (!filter.source.empty()) sql += " AND source = ?2";
+  if (!filter.channel.empty()) sql += " AND channel = ?3";
+  if (!filter.stage.empty()) sql += " AND stage = ?4";
+  if (!filter.status.empty()) sql += " AND status = ?5";
+  if (filter.received_from != 0) sql += " AND received_at >= ?6";
+  if (filter.received_until != 0) sql += " AND received_at < ?7";
+  if (!filter.before_id.empty()) sql += " AND id < ?8";
+  sql += " ORDER BY id DESC LIMIT ?9";
+
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->PrepareDynamic(sql));
+  st.BindText(1, workspace);
+  if (!filter.source.empty()) st.BindText(2, filter.source);
+  if (!filter.channel.empty()) st.BindText(3, filter.channel);
+  if (!filter.stage.empty()) st.BindText(4, filter.stage);
+  if (!filter.status.empty()) st.BindText(5, filter.status);
+  if (filter.received_from != 0) st.BindInt(6, filter.received_from);
+  if (filter.received_until != 0) st.BindInt(7, filter.received_until);
+  if (!filter.before_id.empty()) st.BindText(8, filter.before_id);
+  st.BindInt(9, std::clamp(filter.limit, 1, 500));
+  std::vector<Inquiry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadInquiry(st));
+  }
+  return out;
+}
+
+absl::StatusOr<Contact> SqliteStore::GetContact(const std::string& workspace,
+                                                const std::string& id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kGetContact));
+  st.BindText(1, id);
+  st.BindText(2, workspace);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::NotFoundError(fmt::format("contact {} not found", id));
+  return ReadContact(st);
+}
+
+absl::StatusOr<std::vector<Event>> SqliteStore::ListEvents(const std::string& workspace,
+                                                           const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListEvents));
+  st.BindText(1, workspace);
+  st.BindText(2, inquiry_id);
+  std::vector<Event> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Event e;
+    e.inquiry_id = st.Text(0);
+    e.seq = st.Int(1);
+    e.workspace = st.Text(2);
+    e.at = st.Int(3);
+    e.stage = ParseStage(st.Text(4)).value_or(Stage::kEntry);
+    e.kind = st.Text(5);
+    e.detail = ParseDetail(st.Text(6));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Task>> SqliteStore::ListTasks(const std::string& workspace,
+                                                         const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListTasks));
+  st.BindText(1, workspace);
+  st.BindText(2, inquiry_id);
+  std::vector<Task> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadTask(st));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffs(const std::string& workspace,
+                                                               const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  return QueryHandoffs(*reader, workspace, inquiry_id);
+}
+
+absl::StatusOr<Handoff> SqliteStore::GetHandoff(const std::string& workspace,
+                                                const std::string& id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kGetHandoff));
+  st.BindText(1, workspace);
+  st.BindText(2, id);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::NotFoundError(fmt::format("handoff {} not found", id));
+  return ReadHandoff(st);
+}
+
+absl::StatusOr<std::vector<EntryCount>> SqliteStore::ListEntryCounts(const std::string& workspace,
+                                                                     Micros since) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListEntryCounts));
+  st.BindText(1, workspace);
+  // The minute that contains `since` counts in full: buckets are the finest grain kept.
+  st.BindInt(2, MinuteBucket(since));
+  std::vector<EntryCount> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    EntryCount c;
+    c.source = st.Text(0);
+    c.outcome = st.Text(1);
+    c.reason = st.Text(2);
+    c.count = st.Int(3);
+    c.last_at = st.Int(4);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteStore::QueueDepths() {
+  std::array<int64_t, kNumStages> work{};
+  // pending, delivering, failed, dead
+  constexpr std::array<const char*, 4> kStates = {"pending", "delivering", "failed", "dead"};
+  std::array<int64_t, kStates.size()> handoffs{};
+  {
+    ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kWorkDepths));
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        std::optional<Stage> stage = ParseStage(st.Text(0));
+        if (stage.has_value()) work[static_cast<size_t>(*stage)] = st.Int(1);
+      }
+    }
+    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kHandoffDepths));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      std::string state = st.Text(0);
+      for (size_t i = 0; i < kStates.size(); ++i) {
+        if (state == kStates[i]) handoffs[i] = st.Int(1);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (Stage stage : kAllStages) {
+    out.emplace_back(fmt::format("work.{}", StageName(stage)), work[static_cast<size_t>(stage)]);
+  }
+  for (size_t i = 0; i < kStates.size(); ++i) {
+    out.emplace_back(fmt::format("handoffs.{}", kStates[i]), handoffs[i]);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> SqliteStore::WriterPragma(const std::string& name) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(),
+                                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
+    return absl::InvalidArgumentError("pragma names are [a-z_]+");
+  }
+  absl::StatusOr<std::string> value = absl::InternalError("not run");
+  absl::Status written = Write([&](WriteTx& tx) -> absl::Status {
+    value = static_cast<SqliteWriteTx&>(tx).connection()->QueryText("PRAGMA " + name);
+    return value.status();
+  });
+  if (!written.ok()) return written;
+  return value;
+}
+
+}  // namespace handoff

@@ -1,0 +1,180 @@
+// The embedded SQLite backend of Store: one database file in WAL mode with synchronous=FULL, one
+// writer thread that group-commits every write submitted meanwhile, and a small pool of
+// read-only connections that read beside it.
+//
+// Semantics this backend pins down where store.h leaves room (the contract suite checks them):
+// - The work listener runs after the commit and before the batch's `done` callbacks, so by the
+//   time a write's `done` runs, listeners have heard about the work it created.
+// - Leases live in memory: the store is single-process (Open takes an exclusive lock on
+//   `<path>.lock`). A lease token stays valid until the item is completed, released or claimed
+//   again by someone else after the lease expired.
+// - CompleteWork and ReleaseWork require the item's current lease token. UpdateHandoff requires
+//   the current token; an unclaimed handoff may be updated with an empty token (an operator's
+//   replay or cancel). After the update commits the claim ends, unless the new state is
+//   "delivering" (the holder is mid-attempt and will write the outcome with the same token).
+// - UpdateInquiry cannot change an inquiry's source, channel or received_at, fixed at entry:
+//   it fails with FailedPrecondition if they differ from the stored ones.
+// - ClaimHandoffs also returns an unleased handoff left in "delivering" (its worker crashed or
+//   its lease expired): that is how an interrupted attempt is rescued.
+// - ReleaseWork takes effect at once (no claim returns the item before `available_at`), counts
+//   the release as an attempt (attempts + 1), and may be called from any thread, including
+//   inside a `done` callback on the writer thread: the row itself is updated by a write queued
+//   behind the ones already submitted.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "store/store.h"
+
+namespace handoff {
+
+class SqliteConnection;
+class SqliteWriteTx;
+
+// Thread-safe: every public method may be called from any thread (see Store).
+class SqliteStore final : public Store {
+ public:
+  // The most write functions committed in one transaction.
+  static constexpr size_t kMaxBatch = 2000;
+  // The most read-only connections open at once.
+  static constexpr size_t kMaxReaders = 4;
+
+  // Opens (creating if needed) the database at `path`, applies migrations and starts the
+  // writer. FailedPrecondition, naming the file, if another store in this or another process
+  // has it open.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           const Clock* clock);
+  ~SqliteStore() override;
+
+  void SubmitWrite(WriteFn fn, WriteDone done) override;
+  absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now,
+                                                  Micros lease) override;
+  absl::Status ReleaseWork(const WorkItem& item, Micros available_at) override;
+  absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
+      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) override;
+  void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) override;
+  absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) override;
+
+  absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<Inquiry>> ListInquiries(const std::string& workspace,
+                                                     const InquiryFilter& filter) override;
+  absl::StatusOr<Contact> GetContact(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<Event>> ListEvents(const std::string& workspace,
+                                                const std::string& inquiry_id) override;
+  absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
+                                              const std::string& inquiry_id) override;
+  absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
+                                                    const std::string& inquiry_id) override;
+  absl::StatusOr<Handoff> GetHandoff(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
+                                                          Micros since) override;
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() override;
+
+  void SetWorkListener(WorkListener listener) override;
+  void Shutdown() override;
+
+  // Transactions committed, and write functions whose writes they made durable.
+  int64_t commits() const { return commits_.load(); }
+  int64_t committed_fns() const { return committed_fns_.load(); }
+
+  // For tests: the value of `PRAGMA <name>` on the write connection. `name` must be [a-z_]+.
+  absl::StatusOr<std::string> WriterPragma(const std::string& name);
+
+ private:
+  friend class SqliteWriteTx;
+
+  // A claim on one work item or handoff. `pins` counts uncommitted writes fenced on it: a
+  // pinned lease is never handed to another claimer, even once expired, so a completion that
+  // passed the token check cannot race a re-claim before its commit.
+  struct Lease {
+    std::string token;
+    Micros expires_at = 0;
+    int pins = 0;
+  };
+  // A change to the leases that a write makes final only if its transaction commits.
+  struct LeaseOp {
+    enum class Kind {
+      kEndWork,     // the work item was completed or released: drop its lease
+      kEndHandoff,  // the handoff was updated: drop its lease
+      kKeepHandoff  // the handoff was updated and stays "delivering": keep the lease
+    };
+    Kind kind;
+    bool pinned;  // the op holds a pin to give back
+    Stage stage;
+    int64_t work_id;
+    std::string handoff_id;
+    std::string token;
+  };
+  struct PendingWrite {
+    WriteFn fn;
+    WriteDone done;
+  };
+  class ReaderPool;
+
+  SqliteStore(std::string path, const Clock* clock, int lock_fd,
+              std::unique_ptr<SqliteConnection> writer);
+
+  void WriterLoop();
+  void RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener);
+  void FailWholeBatch(std::vector<PendingWrite>& batch, const absl::Status& error);
+  void EnterFailedState(const std::string& reason);
+  void ApplyCommitted(const std::vector<LeaseOp>& ops);
+  void GiveBackPins(const std::vector<LeaseOp>& ops);
+
+  // Fencing checks made inside a write; on success they pin the lease and record `op`.
+  absl::Status PinWorkLease(const WorkItem& item, LeaseOp* op);
+  absl::Status PinHandoffLease(const std::string& handoff_id, const std::string& token,
+                               LeaseOp* op);
+  std::string NewLeaseToken();
+
+  const std::string path_;
+  const Clock* const clock_;
+  const int lock_fd_;
+  const std::string token_prefix_;
+  std::atomic<uint64_t> token_counter_{0};
+
+  // Owned by the writer thread once it runs.
+  std::unique_ptr<SqliteConnection> writer_;
+  std::unique_ptr<SqliteWriteTx> tx_;
+  std::vector<absl::Status> results_;
+  std::vector<LeaseOp> batch_ops_;
+
+  std::unique_ptr<ReaderPool> readers_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<PendingWrite> queue_;               // guarded by queue_mu_
+  bool accepting_ = true;                         // guarded by queue_mu_
+  bool stopping_ = false;                         // guarded by queue_mu_
+  std::string failure_;                           // guarded by queue_mu_
+  std::shared_ptr<const WorkListener> listener_;  // guarded by queue_mu_
+  std::atomic<bool> failed_{false};
+
+  std::mutex join_mu_;
+  std::thread writer_thread_;
+  std::atomic<std::thread::id> writer_thread_id_{};
+
+  // Claimers hold these across their SQL read and filtering, so a read can never see a row
+  // whose completion committed after the read began while the lease is already gone.
+  std::mutex work_lease_mu_;
+  std::array<std::unordered_map<int64_t, Lease>, 5> work_leases_;  // by Stage
+  std::mutex handoff_lease_mu_;
+  std::unordered_map<std::string, Lease> handoff_leases_;
+
+  std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> committed_fns_{0};
+};
+
+}  // namespace handoff

@@ -1,0 +1,570 @@
+// SQLite-specific behaviour of SqliteStore: group commit, durability settings, the process
+// lock, migrations, shutdown, and what happens when an fsync fails. The behaviour every backend
+// shares is in tests/contracts/store_contract_test.cc.
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/id.h"
+#include "gtest/gtest.h"
+#include "store/sqlite/sqlite_schema.h"
+
+namespace handoff {
+namespace {
+
+constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/handoff-sqlite-store-XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    if (made != nullptr) path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  std::string db() const { return path_ + "/handoff.db"; }
+
+ private:
+  std::string path_;
+};
+
+Inquiry MakeInquiry(Micros at) {
+  Inquiry i;
+  i.id = NewUuidV7(at);
+  i.workspace = "acme";
+  i.source = "web";
+  i.received_at = at;
+  i.raw_payload = "{}";
+  return i;
+}
+
+absl::Status Insert(Store& store, const Inquiry& i) {
+  return store.Write([&](WriteTx& tx) { return tx.InsertInquiry(i); });
+}
+
+// Holds the writer inside one write until Release(), so the writes submitted meanwhile queue up
+// and are committed together afterwards.
+class WriterGate {
+ public:
+  explicit WriterGate(Store* store) {
+    std::future<void> entered = entered_.get_future();
+    std::shared_future<void> released = released_.get_future().share();
+    store->SubmitWrite(
+        [this, released](WriteTx&) {
+          entered_.set_value();
+          released.wait();
+          return absl::OkStatus();
+        },
+        [](absl::Status) {});
+    entered.wait();
+  }
+  ~WriterGate() { Release(); }
+  void Release() {
+    if (!released_once_.exchange(true)) released_.set_value();
+  }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> released_;
+  std::atomic<bool> released_once_{false};
+};
+
+// A raw connection for looking at the file behind the store's back.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { sqlite3_open(path.c_str(), &db_); }
+  ~RawDb() { sqlite3_close(db_); }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string out = "<error>";
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      out = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A VFS that wraps the default one, counts xSync calls and can make them fail, the way a disk
+// reporting EIO on fsync would. Registered as the default VFS while it lives.
+class FaultVfs {
+ public:
+  FaultVfs() {
+    real_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *real_;
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
+    vfs_.zName = "handoff-fault";
+    vfs_.pAppData = this;
+    vfs_.pNext = nullptr;
+    vfs_.xOpen = &FaultVfs::Open;
+    vfs_.xDelete = [](sqlite3_vfs* v, const char* name, int sync) {
+      sqlite3_vfs* r = Self(v)->real_;
+      return r->xDelete(r, name, sync);
+    };
+    vfs_.xAccess = [](sqlite3_vfs* v, const char* name, int flags, int* out) {
+      sqlite3_vfs* r = Self(v)->real_;
+      return r->xAccess(r, name, flags, out);
+    };
+    vfs_.xFullPathname = [](sqlite3_vfs* v, const char* name, int n, char* out) {
+      sqlite3_vfs* r = Self(v)->real_;
+      return r->xFullPathname(r, name, n, out);
+    };
+    sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
+  }
+  ~FaultVfs() { sqlite3_vfs_unregister(&vfs_); }
+
+  int syncs() const { return syncs_.load(); }
+  void FailSyncs(bool fail) { fail_syncs_.store(fail); }
+
+ private:
+  struct File {
+    sqlite3_file base;
+    FaultVfs* owner;
+    sqlite3_file* real;
+  };
+
+  static FaultVfs* Self(sqlite3_vfs* v) { return static_cast<FaultVfs*>(v->pAppData); }
+  static sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+
+  static int Open(sqlite3_vfs* v, const char* name, sqlite3_file* file, int flags, int* out) {
+    File* f = reinterpret_cast<File*>(file);
+    f->owner = Self(v);
+    f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+    f->real->pMethods = nullptr;
+    int rc = f->owner->real_->xOpen(f->owner->real_, name, f->real, flags, out);
+    f->base.pMethods = f->real->pMethods != nullptr ? &kIo : nullptr;
+    return rc;
+  }
+
+  static int Sync(sqlite3_file* file, int flags) {
+    File* f = reinterpret_cast<File*>(file);
+    f->owner->syncs_.fetch_add(1);
+    if (f->owner->fail_syncs_.load()) return SQLITE_IOERR_FSYNC;
+    return f->real->pMethods->xSync(f->real, flags);
+  }
+
+  static constexpr sqlite3_io_methods kIo = {
+      3,
+      [](sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); },
+      [](sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
+        return Real(f)->pMethods->xRead(Real(f), buf, n, off);
+      },
+      [](sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
+        return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
+      },
+      [](sqlite3_file* f, sqlite3_int64 size) {
+        return Real(f)->pMethods->xTruncate(Real(f), size);
+      },
+      &FaultVfs::Sync,
+      [](sqlite3_file* f, sqlite3_int64* size) {
+        return Real(f)->pMethods->xFileSize(Real(f), size);
+      },
+      [](sqlite3_file* f, int lock) { return Real(f)->pMethods->xLock(Real(f), lock); },
+      [](sqlite3_file* f, int lock) { return Real(f)->pMethods->xUnlock(Real(f), lock); },
+      [](sqlite3_file* f, int* out) { return Real(f)->pMethods->xCheckReservedLock(Real(f), out); },
+      [](sqlite3_file* f, int op, void* arg) {
+        return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+      },
+      [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); },
+      [](sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); },
+      [](sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+        return Real(f)->pMethods->xShmMap(Real(f), region, size, extend, out);
+      },
+      [](sqlite3_file* f, int offset, int n, int flags) {
+        return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+      },
+      [](sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); },
+      [](sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); },
+      [](sqlite3_file* f, sqlite3_int64 off, int n, void** out) {
+        return Real(f)->pMethods->xFetch(Real(f), off, n, out);
+      },
+      [](sqlite3_file* f, sqlite3_int64 off, void* p) {
+        return Real(f)->pMethods->xUnfetch(Real(f), off, p);
+      },
+  };
+
+  sqlite3_vfs* real_ = nullptr;
+  sqlite3_vfs vfs_{};
+  std::atomic<int> syncs_{0};
+  std::atomic<bool> fail_syncs_{false};
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteStore> OpenStore() {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.db(), &clock_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{kT0};
+};
+
+TEST_F(SqliteStoreTest, GroupCommitPutsConcurrentWritesIntoFewTransactions) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 500;  // 4000 in all: two full batches of kMaxBatch
+  static_assert(kThreads * kPerThread == 2 * SqliteStore::kMaxBatch);
+  const int64_t commits_before = store->commits();
+  const int64_t fns_before = store->committed_fns();
+  std::atomic<int> ok{0};
+  {
+    WriterGate gate(store.get());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          store->SubmitWrite(
+              [t, i](WriteTx& tx) {
+                return tx.CountEntry("acme", "src" + std::to_string(t), "accepted", "", kT0 + i, 1);
+              },
+              [&](absl::Status s) {
+                if (s.ok()) ok.fetch_add(1);
+              });
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  ASSERT_TRUE(store->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  // The gate's own commit, two batches of kMaxBatch, and the final write.
+  EXPECT_EQ(store->commits() - commits_before, 4);
+  EXPECT_EQ(store->committed_fns() - fns_before, kThreads * kPerThread + 2);
+  absl::StatusOr<std::vector<EntryCount>> counts = store->ListEntryCounts("acme", 0);
+  ASSERT_TRUE(counts.ok());
+  int64_t total = 0;
+  for (const EntryCount& c : *counts) total += c.count;
+  EXPECT_EQ(total, kThreads * kPerThread);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentSubmittersAreAllCommitted) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 200;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Inquiry in = MakeInquiry(kT0 + i);
+        if (Insert(*store, in).ok() && store->GetInquiry("acme", in.id).ok()) ok.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(store->committed_fns(), kThreads * kPerThread);
+  EXPECT_LE(store->commits(), store->committed_fns());
+}
+
+TEST_F(SqliteStoreTest, AFailingWriteIsRolledBackInsideTheSharedCommit) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Inquiry good = MakeInquiry(kT0);
+  Inquiry bad = MakeInquiry(kT0 + 1);
+  std::promise<absl::Status> good_done, bad_done;
+  int64_t commits_before = 0;
+  {
+    WriterGate gate(store.get());
+    commits_before = store->commits();
+    store->SubmitWrite([&](WriteTx& tx) { return tx.InsertInquiry(good); },
+                       [&](absl::Status s) { good_done.set_value(s); });
+    store->SubmitWrite(
+        [&](WriteTx& tx) -> absl::Status {
+          if (auto s = tx.InsertInquiry(bad); !s.ok()) return s;
+          return absl::FailedPreconditionError("rule says no");
+        },
+        [&](absl::Status s) { bad_done.set_value(s); });
+  }
+  EXPECT_TRUE(good_done.get_future().get().ok());
+  absl::Status bad_status = bad_done.get_future().get();
+  EXPECT_EQ(bad_status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bad_status.message(), "rule says no");
+  // The gate's commit and one more for both writes.
+  EXPECT_EQ(store->commits() - commits_before, 2);
+  EXPECT_TRUE(store->GetInquiry("acme", good.id).ok());
+  EXPECT_EQ(store->GetInquiry("acme", bad.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, AThrowingWriteFunctionFailsAloneAndTheWriterLivesOn) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::Status s = store->Write([](WriteTx&) -> absl::Status { throw std::runtime_error("boom"); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(Insert(*store, MakeInquiry(kT0)).ok());
+}
+
+TEST_F(SqliteStoreTest, CommittedWritesSurviveCloseAndReopen) {
+  Inquiry in = MakeInquiry(kT0);
+  in.message = "kept";
+  WorkItem work;
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store
+                    ->Write([&](WriteTx& tx) -> absl::Status {
+                      if (auto s = tx.InsertInquiry(in); !s.ok()) return s;
+                      Event e{"acme", in.id, 0, kT0, Stage::kEntry, "received"};
+                      if (auto s = tx.AppendEvent(e); !s.ok()) return s;
+                      work.workspace = "acme";
+                      work.inquiry_id = in.id;
+                      work.stage = Stage::kEnrich;
+                      work.available_at = kT0;
+                      return tx.EnqueueWork(work);
+                    })
+                    .ok());
+    // Claimed but never completed: the claim does not outlive the process.
+    ASSERT_EQ(store->ClaimWork(Stage::kEnrich, 10, kT0, kMicrosPerHour)->size(), 1u);
+  }
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<Inquiry> got = store->GetInquiry("acme", in.id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->message, "kept");
+  Event next{"acme", in.id, 0, kT0, Stage::kEnrich, "contact.linked"};
+  ASSERT_TRUE(store->Write([&](WriteTx& tx) { return tx.AppendEvent(next); }).ok());
+  EXPECT_EQ(next.seq, 2);
+  absl::StatusOr<std::vector<WorkItem>> rescued =
+      store->ClaimWork(Stage::kEnrich, 10, kT0, kMicrosPerHour);
+  ASSERT_TRUE(rescued.ok());
+  ASSERT_EQ(rescued->size(), 1u);
+  EXPECT_EQ((*rescued)[0].id, work.id);
+  // Work ids are never reused, even after the newest item is gone.
+  ASSERT_TRUE(store->Write([&](WriteTx& tx) { return tx.CompleteWork((*rescued)[0]); }).ok());
+  WorkItem fresh = work;
+  ASSERT_TRUE(store->Write([&](WriteTx& tx) { return tx.EnqueueWork(fresh); }).ok());
+  EXPECT_GT(fresh.id, work.id);
+}
+
+TEST_F(SqliteStoreTest, ASecondOpenOfTheSameFileFailsUntilTheFirstCloses) {
+  std::unique_ptr<SqliteStore> first = OpenStore();
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> second = SqliteStore::Open(dir_.db(), &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find(dir_.db()), absl::string_view::npos) << second.status();
+
+  // Another process is refused the same way.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> other = SqliteStore::Open(dir_.db(), &clock_);
+    _exit(!other.ok() && other.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "the child process could open a database in use";
+
+  first.reset();
+  EXPECT_NE(OpenStore(), nullptr);
+}
+
+TEST_F(SqliteStoreTest, DurabilityPragmasAreInForce) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->WriterPragma("journal_mode"), "wal");
+  EXPECT_EQ(*store->WriterPragma("synchronous"), "2");  // FULL
+  EXPECT_NE(*store->WriterPragma("busy_timeout"), "0");
+  EXPECT_EQ(store->WriterPragma("synchronous; DROP TABLE inquiries").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // WAL is a property of the file: every connection sees it.
+  RawDb raw(dir_.db());
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
+  Inquiry in = MakeInquiry(kT0);
+  for (int round = 0; round < 3; ++round) {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    if (round == 0) {
+      ASSERT_TRUE(Insert(*store, in).ok());
+    }
+    EXPECT_TRUE(store->GetInquiry("acme", in.id).ok());
+  }
+  RawDb raw(dir_.db());
+  std::string latest = std::to_string(LatestSqliteSchemaVersion());
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM schema_migrations"), latest);
+  EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), latest);
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM inquiries"), "1");
+}
+
+TEST_F(SqliteStoreTest, ADatabaseFromANewerBuildIsRefused) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  {
+    RawDb raw(dir_.db());
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)"),
+              SQLITE_OK);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.db(), &clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("999"), absl::string_view::npos) << store.status();
+}
+
+TEST_F(SqliteStoreTest, ShutdownCommitsQueuedWritesThenRefusesNewOnes) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int kQueued = 100;
+  std::vector<Inquiry> queued;
+  for (int i = 0; i < kQueued; ++i) queued.push_back(MakeInquiry(kT0 + i));
+  std::atomic<int> ok{0};
+  std::atomic<int> accepted_probes{0};
+  std::thread shutdown;
+  {
+    WriterGate gate(store.get());
+    for (const Inquiry& in : queued) {
+      store->SubmitWrite([&in](WriteTx& tx) { return tx.InsertInquiry(in); },
+                         [&](absl::Status s) {
+                           if (s.ok()) ok.fetch_add(1);
+                         });
+    }
+    shutdown = std::thread([&] { store->Shutdown(); });
+    // Wait (without a clock) until Shutdown has begun: a write is then refused at once.
+    while (true) {
+      std::atomic<bool> refused{false};
+      store->SubmitWrite([](WriteTx&) { return absl::OkStatus(); },
+                         [&](absl::Status s) {
+                           if (s.code() == absl::StatusCode::kUnavailable) {
+                             refused.store(true);
+                           } else {
+                             accepted_probes.fetch_add(1);
+                           }
+                         });
+      if (refused.load()) break;
+      std::this_thread::yield();
+    }
+  }
+  shutdown.join();
+  EXPECT_EQ(ok.load(), kQueued);
+  for (const Inquiry& in : queued) EXPECT_TRUE(store->GetInquiry("acme", in.id).ok());
+  EXPECT_EQ(Insert(*store, MakeInquiry(kT0)).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(SqliteStoreTest, EveryCommitSyncsAndAFailedSyncStopsAllWrites) {
+  FaultVfs vfs;
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Insert(*store, MakeInquiry(kT0)).ok());
+
+  // synchronous=FULL: each commit syncs the WAL before it is acknowledged.
+  const int syncs_before = vfs.syncs();
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(Insert(*store, MakeInquiry(kT0 + i)).ok());
+  EXPECT_GE(vfs.syncs() - syncs_before, 5);
+
+  vfs.FailSyncs(true);
+  Inquiry lost = MakeInquiry(kT0 + 100);
+  absl::Status failed = Insert(*store, lost);
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+
+  // The disk "recovers", but the store never retries: an fsync error leaves the file's state
+  // unknown, so everything after is refused until a restart recovers from the log.
+  vfs.FailSyncs(false);
+  absl::Status after = Insert(*store, MakeInquiry(kT0 + 101));
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(after.message().find("stopped accepting writes"), absl::string_view::npos) << after;
+  // Reads still work.
+  EXPECT_TRUE(store->ListInquiries("acme", {}).ok());
+  store.reset();
+
+  std::unique_ptr<SqliteStore> reopened = OpenStore();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_TRUE(Insert(*reopened, MakeInquiry(kT0 + 102)).ok());
+}
+
+TEST_F(SqliteStoreTest, ACompletionBeingCommittedIsNotClaimedAgainEvenPastItsLease) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  WorkItem w;
+  w.workspace = "acme";
+  w.inquiry_id = "i1";
+  w.stage = Stage::kEnrich;
+  w.available_at = kT0;
+  ASSERT_TRUE(store->Write([&](WriteTx& tx) { return tx.EnqueueWork(w); }).ok());
+  const Micros lease = kMicrosPerSecond;
+
+  // A completion that fails gives its claim back; one that commits removes the item.
+  for (bool fail : {true, false}) {
+    WorkItem claimed = store->ClaimWork(Stage::kEnrich, 1, kT0, lease)->at(0);
+    std::promise<void> checked;
+    std::promise<void> proceed;
+    std::promise<absl::Status> done;
+    std::shared_future<void> go = proceed.get_future().share();
+    store->SubmitWrite(
+        [&, go, fail](WriteTx& tx) -> absl::Status {
+          absl::Status s = tx.CompleteWork(claimed);
+          checked.set_value();
+          go.wait();
+          if (!s.ok()) return s;
+          return fail ? absl::InternalError("later step failed") : absl::OkStatus();
+        },
+        [&](absl::Status s) { done.set_value(s); });
+    checked.get_future().wait();
+    // The lease has expired, but the item's completion is in flight.
+    EXPECT_TRUE(store->ClaimWork(Stage::kEnrich, 1, kT0 + 10 * lease, lease)->empty());
+    proceed.set_value();
+    EXPECT_EQ(done.get_future().get().ok(), !fail);
+    absl::StatusOr<std::vector<WorkItem>> after =
+        store->ClaimWork(Stage::kEnrich, 1, kT0 + 20 * lease, lease);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->size(), fail ? 1u : 0u);
+    if (fail) {
+      // Give the item back for the next round.
+      ASSERT_TRUE(store->ReleaseWork(after->at(0), kT0).ok());
+      ASSERT_TRUE(store->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+    }
+  }
+}
+
+TEST_F(SqliteStoreTest, ReleaseWorkWorksFromInsideACompletionCallback) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  WorkItem w;
+  w.workspace = "acme";
+  w.inquiry_id = "i1";
+  w.stage = Stage::kTrigger;
+  w.available_at = kT0;
+  ASSERT_TRUE(store->Write([&](WriteTx& tx) { return tx.EnqueueWork(w); }).ok());
+  WorkItem claimed = store->ClaimWork(Stage::kTrigger, 1, kT0, kMicrosPerMinute)->at(0);
+  const Micros retry_at = kT0 + 5 * kMicrosPerSecond;
+
+  // The way a work loop retries: its write failed, and `done` (on the writer thread) releases.
+  std::promise<absl::Status> released;
+  store->SubmitWrite(
+      [](WriteTx&) { return absl::InternalError("processing failed"); },
+      [&](absl::Status) { released.set_value(store->ReleaseWork(claimed, retry_at)); });
+  ASSERT_TRUE(released.get_future().get().ok());
+  ASSERT_TRUE(store->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+  EXPECT_TRUE(store->ClaimWork(Stage::kTrigger, 1, retry_at - 1, kMicrosPerMinute)->empty());
+  EXPECT_EQ(store->ClaimWork(Stage::kTrigger, 1, retry_at, kMicrosPerMinute)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace handoff

@@ -1,0 +1,167 @@
+// The storage interface every stage writes through. Written for two backends: the embedded
+// SQLite default (sqlite/) and PostgreSQL for scale-out. Every row carries its workspace and
+// every query is scoped by one.
+//
+// Writes happen inside a WriteTx. Store::SubmitWrite hands a write function to the store's
+// single writer, which groups the functions that arrive together into one transaction and one
+// durable commit (group commit); each function runs inside its own savepoint, so one failing
+// function rolls back only its own writes. `done` runs only after the commit is durable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "model/records.h"
+
+namespace handoff {
+
+// The writes available inside one transaction. Not thread-safe: used only by the write
+// function it is passed to, on the writer's thread.
+class WriteTx {
+ public:
+  virtual ~WriteTx() = default;
+
+  virtual absl::Status InsertInquiry(const Inquiry& inquiry) = 0;
+  // Replaces every mutable field of an existing inquiry (matched by workspace + id).
+  virtual absl::Status UpdateInquiry(const Inquiry& inquiry) = 0;
+
+  // Appends to the inquiry's journal; assigns and stores `event.seq` (1, 2, 3… per inquiry).
+  virtual absl::Status AppendEvent(Event& event) = 0;
+
+  // Source-delivery dedupe: the inquiry id first recorded for (workspace, source, key), if any.
+  virtual absl::StatusOr<std::optional<std::string>> FindDedupe(const std::string& workspace,
+                                                                const std::string& source,
+                                                                const std::string& key) = 0;
+  virtual absl::Status InsertDedupe(const std::string& workspace, const std::string& source,
+                                    const std::string& key, const std::string& inquiry_id,
+                                    Micros at) = 0;
+
+  virtual absl::StatusOr<std::optional<Contact>> FindContactByEmail(const std::string& workspace,
+                                                                    const std::string& email) = 0;
+  virtual absl::StatusOr<std::optional<Contact>> FindContactByPhone(const std::string& workspace,
+                                                                    const std::string& phone) = 0;
+  // Inserts or replaces (by workspace + id).
+  virtual absl::Status UpsertContact(const Contact& contact) = 0;
+
+  // Reads inside the transaction (they see this transaction's own writes).
+  virtual absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace,
+                                             const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
+                                                            const std::string& inquiry_id) = 0;
+
+  virtual absl::Status InsertTask(const Task& task) = 0;
+  virtual absl::Status InsertHandoff(const Handoff& handoff) = 0;
+  // Replaces the mutable fields of a handoff. Fails with Aborted if the handoff's lease token
+  // (from ClaimHandoffs) no longer matches: a late writer cannot overwrite newer work.
+  virtual absl::Status UpdateHandoff(const Handoff& handoff, const std::string& lease_token) = 0;
+
+  // Queues work for a stage; assigns `item.id`.
+  virtual absl::Status EnqueueWork(WorkItem& item) = 0;
+  // Removes a claimed work item. Aborted if the lease token no longer matches.
+  virtual absl::Status CompleteWork(const WorkItem& item) = 0;
+
+  // Adds `n` to the entry counter for (workspace, source, outcome, reason) in the minute of `at`.
+  virtual absl::Status CountEntry(const std::string& workspace, const std::string& source,
+                                  const std::string& outcome, const std::string& reason, Micros at,
+                                  int64_t n) = 0;
+};
+
+using WriteFn = std::function<absl::Status(WriteTx&)>;
+using WriteDone = std::function<void(absl::Status)>;
+
+// Filters for listing inquiries; empty fields do not filter.
+struct InquiryFilter {
+  std::string source;
+  std::string channel;
+  std::string stage;
+  std::string status;
+  Micros received_from = 0;   // inclusive; 0 = unbounded
+  Micros received_until = 0;  // exclusive; 0 = unbounded
+  std::string before_id;      // page cursor: only ids < before_id (newest first)
+  int limit = 50;
+};
+
+// Per-(source, outcome, reason) totals over a time window.
+struct EntryCount {
+  std::string source;
+  std::string outcome;  // "accepted", "duplicate", "rejected"
+  std::string reason;   // rejection reason, empty otherwise
+  int64_t count = 0;
+  Micros last_at = 0;  // start of the newest minute bucket with a count
+};
+
+// Tells a listener which stages got new work after a commit.
+using WorkListener = std::function<void(Stage stage)>;
+
+// Thread-safe: every method may be called from any thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Queues `fn` for the writer. `done` is called exactly once, on the writer's thread, with
+  // OK after `fn`'s writes are durably committed, or with the error (fn's own, or the
+  // commit's). After Shutdown began, `done` gets Unavailable at once.
+  virtual void SubmitWrite(WriteFn fn, WriteDone done) = 0;
+
+  // Runs `fn` through SubmitWrite and blocks until its commit is durable.
+  absl::Status Write(WriteFn fn);
+
+  // Claims up to `max` work items of `stage` available at `now`, leased to the caller until
+  // now + lease. A claimed item is not returned again until its lease expires or it is
+  // completed. Each returned item carries a fresh lease token.
+  virtual absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now,
+                                                          Micros lease) = 0;
+  // Gives up a claim without completing it (the item becomes available at `available_at`).
+  virtual absl::Status ReleaseWork(const WorkItem& item, Micros available_at) = 0;
+
+  // Claims up to `max` handoffs in state pending/failed whose next_attempt_at <= now, as
+  // ClaimWork does. `lease_tokens` receives the token of each, in the same order.
+  virtual absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
+      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) = 0;
+  // Gives up a handoff claim without writing (e.g. on shutdown).
+  virtual void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) = 0;
+
+  // The earliest time at which work of `stage` (or, for kTransfer, a handoff) becomes
+  // available, if any exists.
+  virtual absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) = 0;
+
+  // Reads. NotFound when absent (including when it belongs to another workspace).
+  virtual absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace,
+                                             const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<Inquiry>> ListInquiries(const std::string& workspace,
+                                                             const InquiryFilter& filter) = 0;
+  virtual absl::StatusOr<Contact> GetContact(const std::string& workspace,
+                                             const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<Event>> ListEvents(const std::string& workspace,
+                                                        const std::string& inquiry_id) = 0;
+  virtual absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
+                                                      const std::string& inquiry_id) = 0;
+  virtual absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
+                                                            const std::string& inquiry_id) = 0;
+  virtual absl::StatusOr<Handoff> GetHandoff(const std::string& workspace,
+                                             const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
+                                                                  Micros since) = 0;
+  // Number of queued work items per stage and handoffs per state, for /readyz and metrics.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() = 0;
+
+  // Registers a listener called (on the writer's thread, after commit) for each stage that got
+  // new work in the committed transaction. Call before any write.
+  virtual void SetWorkListener(WorkListener listener) = 0;
+
+  // Stops accepting writes, commits everything already submitted, and stops the writer.
+  // Idempotent.
+  virtual void Shutdown() = 0;
+};
+
+// Opens the store named by `url`: "sqlite:PATH" (or a bare path). Runs migrations.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url, const Clock* clock);
+
+}  // namespace handoff

@@ -1,0 +1,8 @@
+#include "transfer/connector.h"
+#include "transfer/connectors/webhook/webhook_connector.h"
+
+namespace handoff {
+
+void RegisterBuiltinConnectors(ConnectorRegistry& registry) { RegisterWebhookConnector(registry); }
+
+}  // namespace handoff

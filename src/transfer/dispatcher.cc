@@ -1,0 +1,599 @@
+#include "transfer/dispatcher.h"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "core/status.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "transfer/ssrf_guard.h"
+
+namespace handoff {
+namespace {
+
+constexpr size_t kExcerptBytes = 200;
+constexpr size_t kMaxReasonBytes = 300;
+constexpr size_t kMaxResponseHeaders = 100;
+constexpr size_t kMaxHeaderLine = 8 * 1024;
+// A claim must outlive the transfer it covers, or another worker could deliver it again
+// while this one is still waiting for the answer.
+constexpr Micros kLeaseMargin = 30 * kMicrosPerSecond;
+constexpr const char* kRefusedReason = "destination address refused (private/loopback)";
+
+void GlobalInitCurl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Only printable ASCII survives: excerpts and reasons end up in JSON event details, on
+// timelines and in logs, and a response cut at 200 bytes may end mid-UTF-8 sequence.
+std::string Sanitize(std::string_view in, size_t max) {
+  std::string out;
+  out.reserve(std::min(in.size(), max));
+  for (char ch : in.substr(0, max)) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out.push_back(' ');
+    } else if (c >= 0x20 && c < 0x7f) {
+      out.push_back(ch);
+    } else {
+      out.push_back('?');
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string_view KindName(DeliveryOutcome::Kind kind) {
+  switch (kind) {
+    case DeliveryOutcome::Kind::kConfirmed:
+      return "confirmed";
+    case DeliveryOutcome::Kind::kRetryable:
+      return "retryable";
+    case DeliveryOutcome::Kind::kPermanent:
+      return "permanent";
+  }
+  return "retryable";
+}
+
+DeliveryOutcome Permanent(std::string reason) {
+  DeliveryOutcome o;
+  o.kind = DeliveryOutcome::Kind::kPermanent;
+  o.reason = std::move(reason);
+  return o;
+}
+
+Event TransferEvent(const Handoff& h, Micros at, std::string kind, nlohmann::json detail) {
+  Event e;
+  e.workspace = h.workspace;
+  e.inquiry_id = h.inquiry_id;
+  e.at = at;
+  e.stage = Stage::kTransfer;
+  e.kind = std::move(kind);
+  e.detail = std::move(detail);
+  return e;
+}
+
+}  // namespace
+
+// One transfer in flight: everything its callbacks and its classification need, owned here
+// so that the pointers handed to curl stay valid until the easy handle is removed.
+struct Dispatcher::Transfer {
+  Handoff handoff;
+  std::string lease_token;
+  const DestinationConfig* destination = nullptr;
+  const Connector* connector = nullptr;
+  Inquiry inquiry;
+  std::optional<Task> task;
+  std::optional<Contact> contact;
+  OutboundRequest request;
+
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  bool allow_private = false;
+  bool refused = false;  // the SSRF guard refused an address curl tried to connect to
+  size_t max_body = 0;
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  std::string response_body;
+
+  ~Transfer() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+  }
+
+  static size_t OnBody(char* data, size_t size, size_t nmemb, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t n = size * nmemb;
+    // Past the cap the rest is read and dropped: aborting would turn a large 2xx into a
+    // transport error and a needless retry.
+    if (t->response_body.size() < t->max_body) {
+      t->response_body.append(data, std::min(n, t->max_body - t->response_body.size()));
+    }
+    return n;
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t nmemb, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t n = size * nmemb;
+    std::string_view line(data, std::min(n, kMaxHeaderLine));
+    // A status line starts a new header block (e.g. after "100 Continue"): only the final
+    // response's headers count.
+    if (line.starts_with("HTTP/")) {
+      t->response_headers.clear();
+      return n;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || t->response_headers.size() >= kMaxResponseHeaders) {
+      return n;
+    }
+    t->response_headers.emplace_back(Lower(std::string(TrimSpace(line.substr(0, colon)))),
+                                     std::string(TrimSpace(line.substr(colon + 1))));
+    return n;
+  }
+
+  // The SSRF guard runs on the address curl is about to connect to, after name resolution,
+  // so that a hostname resolving (or re-resolving) to a private address is refused too.
+  static curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+    auto* t = static_cast<Transfer*>(user);
+    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+    if (!t->allow_private && RefusedRange(&address->addr, address->addrlen).has_value()) {
+      t->refused = true;
+      return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  }
+};
+
+Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, Store* store,
+                       const Clock* clock, DispatcherOptions options)
+    : config_(config),
+      registry_(registry),
+      store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      lease_(options_.lease) {
+  options_.max_in_flight = std::max(1, options_.max_in_flight);
+  options_.claim_batch = std::max(1, options_.claim_batch);
+  if (!options_.random) options_.random = MakeUniformRandom();
+  int guarded = 0;
+  for (const DestinationConfig& d : config_->destinations) {
+    if (!d.allow_private && !config_->server.allow_private_destinations) ++guarded;
+    lease_ = std::max(lease_, d.timeout + kLeaseMargin);
+    schedules_[d.name] = std::make_unique<RetrySchedule>(d.retry, options_.jitter, options_.random);
+  }
+  mixed_private_policy_ = guarded > 0 && guarded < static_cast<int>(config_->destinations.size());
+  GlobalInitCurl();
+  multi_ = curl_multi_init();
+  HANDOFF_CHECK(multi_ != nullptr, "curl_multi_init failed (out of memory)");
+}
+
+Dispatcher::~Dispatcher() {
+  Stop();
+  curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+void Dispatcher::Start() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (started_ || stopping_.load()) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Dispatcher::Stop() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  stopping_.store(true);
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  if (thread_.joinable()) thread_.join();
+}
+
+void Dispatcher::Wake() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
+
+DispatcherCounters Dispatcher::counters() const {
+  return DispatcherCounters{attempts_.load(), confirmed_.load(), retried_.load(), dead_.load(),
+                            write_errors_.load()};
+}
+
+const RetrySchedule* Dispatcher::ScheduleFor(const std::string& destination) const {
+  auto it = schedules_.find(destination);
+  return it == schedules_.end() ? nullptr : it->second.get();
+}
+
+void Dispatcher::Run() {
+  auto* multi = static_cast<CURLM*>(multi_);
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline;
+  while (true) {
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    DrainCompletions();
+
+    int wait_ms = 0;
+    if (stopping_.load()) {
+      if (!stop_deadline) {
+        stop_deadline = std::chrono::steady_clock::now() +
+                        std::chrono::microseconds(std::max<Micros>(options_.stop_grace, 0));
+      }
+      if (transfers_.empty()) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      *stop_deadline - std::chrono::steady_clock::now())
+                      .count();
+      if (left <= 0) {
+        AbandonInFlight();
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<int64_t>(left, 100));
+    } else {
+      // Something claimed: send it at once and look for more.
+      if (ClaimAndStart() > 0) continue;
+      wait_ms = IdleWaitMillis();
+    }
+    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+  }
+
+  // Outcome callbacks capture `this`: the dispatcher must outlive every submitted write.
+  std::unique_lock<std::mutex> lock(writes_mu_);
+  writes_cv_.wait(lock, [this] { return pending_writes_ == 0; });
+}
+
+int Dispatcher::IdleWaitMillis() {
+  const int idle_ms = static_cast<int>(std::max<Micros>(options_.idle_poll / kMicrosPerMilli, 1));
+  // With every slot busy, curl's own socket events and timeouts wake the loop.
+  if (static_cast<int>(transfers_.size()) >= options_.max_in_flight) return idle_ms;
+  auto next = store_->NextAvailable(Stage::kTransfer);
+  if (!next.ok() || !next->has_value()) return idle_ms;
+  const Micros until = **next - clock_->Now();
+  // Due but not claimable means leased (our own in-flight transfers, or a claim left to
+  // expire): its outcome commit wakes us through the work listener, so spinning gains nothing.
+  if (until <= 0) return idle_ms;
+  return static_cast<int>(
+      std::min<Micros>(idle_ms, (until + kMicrosPerMilli - 1) / kMicrosPerMilli));
+}
+
+int Dispatcher::ClaimAndStart() {
+  const int free_slots = options_.max_in_flight - static_cast<int>(transfers_.size());
+  if (free_slots <= 0) return 0;
+  std::vector<std::string> tokens;
+  auto claimed = store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), clock_->Now(),
+                                       lease_, &tokens);
+  if (!claimed.ok()) {
+    spdlog::error("transfer: claiming handoffs failed: {}",
+                  std::string(claimed.status().message()));
+    return 0;
+  }
+  HANDOFF_CHECK(tokens.size() == claimed->size(), "ClaimHandoffs returned mismatched tokens");
+  for (size_t i = 0; i < claimed->size(); ++i) {
+    StartOne(std::move((*claimed)[i]), std::move(tokens[i]));
+  }
+  return static_cast<int>(claimed->size());
+}
+
+void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
+  const DestinationConfig* dest = config_->FindDestination(handoff.destination);
+  if (dest == nullptr) {
+    Record(handoff, lease_token, 0, 0,
+           Permanent(Sanitize(fmt::format("unknown destination '{}' (no longer in the config)",
+                                          handoff.destination),
+                              kMaxReasonBytes)),
+           "");
+    return;
+  }
+  const Connector* connector = registry_->Find(dest->connector);
+  if (connector == nullptr) {
+    Record(handoff, lease_token, 0, 0,
+           Permanent(
+               Sanitize(fmt::format("unknown connector '{}'", dest->connector), kMaxReasonBytes)),
+           "");
+    return;
+  }
+
+  auto t = std::make_unique<Transfer>();
+  t->destination = dest;
+  t->connector = connector;
+  auto inquiry = store_->GetInquiry(handoff.workspace, handoff.inquiry_id);
+  if (!inquiry.ok()) {
+    if (absl::IsNotFound(inquiry.status())) {
+      Record(handoff, lease_token, 0, 0, Permanent("the inquiry no longer exists"), "");
+    } else {
+      // Keeping the claim until its lease expires backs off a struggling store for free.
+      spdlog::warn("transfer: reading inquiry for handoff {} failed: {}", handoff.id,
+                   std::string(inquiry.status().message()));
+    }
+    return;
+  }
+  t->inquiry = *std::move(inquiry);
+  auto tasks = store_->ListTasks(handoff.workspace, handoff.inquiry_id);
+  if (!tasks.ok()) {
+    spdlog::warn("transfer: reading tasks for handoff {} failed: {}", handoff.id,
+                 std::string(tasks.status().message()));
+    return;
+  }
+  if (!tasks->empty()) t->task = std::move(tasks->front());
+  if (!t->inquiry.contact_id.empty()) {
+    auto contact = store_->GetContact(handoff.workspace, t->inquiry.contact_id);
+    if (contact.ok()) {
+      t->contact = *std::move(contact);
+    } else if (!absl::IsNotFound(contact.status())) {
+      spdlog::warn("transfer: reading contact for handoff {} failed: {}", handoff.id,
+                   std::string(contact.status().message()));
+      return;
+    }
+  }
+  t->handoff = std::move(handoff);
+  t->lease_token = std::move(lease_token);
+
+  const DeliveryContext ctx{*dest, t->handoff, t->inquiry, t->task, t->contact, clock_->Now()};
+  auto request = connector->BuildRequest(ctx);
+  if (!request.ok()) {
+    Record(t->handoff, t->lease_token, 0, 0,
+           Permanent(Sanitize(fmt::format("could not build the request: {}",
+                                          std::string(request.status().message())),
+                              kMaxReasonBytes)),
+           "");
+    return;
+  }
+  t->request = *std::move(request);
+  t->allow_private = dest->allow_private || config_->server.allow_private_destinations;
+  t->max_body = options_.max_response_bytes;
+
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) {
+    spdlog::error("transfer: curl_easy_init failed; handoff {} waits for its lease", t->handoff.id);
+    return;
+  }
+  t->easy = easy;
+  for (const auto& [name, value] : t->request.headers) {
+    t->header_list = curl_slist_append(t->header_list, fmt::format("{}: {}", name, value).c_str());
+  }
+  // curl would otherwise send "Expect: 100-continue" for larger bodies and stall a second on
+  // receivers that do not answer it.
+  t->header_list = curl_slist_append(t->header_list, "Expect:");
+
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  // Redirects are an SSRF vector and a moved endpoint is a config problem: never followed.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  // Environment proxies would be dialled instead of the destination and bypass the guard;
+  // an egress proxy, when wanted, belongs in the config.
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::max<Micros>(dest->timeout / kMicrosPerMilli, 1)));
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "handoff/0.1");
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+  if (t->request.method == "POST") {
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  } else if (t->request.method != "GET") {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, t->request.method.c_str());
+  }
+  if (t->request.method != "GET" || !t->request.body.empty()) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->request.body.data());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(t->request.body.size()));
+  }
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Transfer::OnOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t.get());
+  if (t->allow_private && mixed_private_policy_) {
+    // The SSRF check runs only when a connection is opened. A connection opened under a
+    // destination's private-address allowance must not be cached, or a guarded destination
+    // naming the same host and port could reuse it without the check.
+    curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+  }
+
+  if (curl_multi_add_handle(static_cast<CURLM*>(multi_), easy) != CURLM_OK) {
+    spdlog::error("transfer: curl_multi_add_handle failed; handoff {} waits for its lease",
+                  t->handoff.id);
+    return;
+  }
+  transfers_.emplace(easy, std::move(t));
+  in_flight_.store(static_cast<int>(transfers_.size()));
+}
+
+void Dispatcher::DrainCompletions() {
+  auto* multi = static_cast<CURLM*>(multi_);
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* easy = msg->easy_handle;
+    const CURLcode result = msg->data.result;
+    curl_multi_remove_handle(multi, easy);
+    auto it = transfers_.find(easy);
+    HANDOFF_CHECK(it != transfers_.end(), "curl finished a transfer the dispatcher never added");
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    transfers_.erase(it);
+    in_flight_.store(static_cast<int>(transfers_.size()));
+    Complete(std::move(t), static_cast<int>(result));
+  }
+}
+
+void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
+  curl_off_t total_us = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+  const double latency_ms = static_cast<double>(total_us) / 1000.0;
+  const auto result = static_cast<CURLcode>(curl_result);
+
+  if (result != CURLE_OK) {
+    // Only a transfer that never got a connection was stopped by the guard; curl may have
+    // refused one address of a name and then connected to another.
+    if (t->refused && (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST)) {
+      Record(t->handoff, t->lease_token, 0, latency_ms, Permanent(kRefusedReason), "");
+      return;
+    }
+    DeliveryOutcome o;
+    o.kind = DeliveryOutcome::Kind::kRetryable;
+    o.reason = fmt::format("transport error: {}", curl_easy_strerror(result));
+    if (result == CURLE_UNSUPPORTED_PROTOCOL) {
+      o = Permanent("the destination url's scheme is not http or https");
+    } else if (result == CURLE_URL_MALFORMAT) {
+      o = Permanent("the destination url is malformed");
+    }
+    Record(t->handoff, t->lease_token, 0, latency_ms, o, "");
+    return;
+  }
+
+  long status = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  const DeliveryContext ctx{*t->destination, t->handoff, t->inquiry,
+                            t->task,         t->contact, clock_->Now()};
+  DeliveryOutcome o =
+      t->connector->Classify(ctx, static_cast<int>(status), t->response_headers, t->response_body);
+  o.reason = Sanitize(o.reason, kMaxReasonBytes);
+  Record(t->handoff, t->lease_token, static_cast<int>(status), latency_ms, o,
+         Sanitize(t->response_body, kExcerptBytes));
+}
+
+void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, int http_status,
+                        double latency_ms, const DeliveryOutcome& outcome,
+                        const std::string& excerpt) {
+  const Micros now = clock_->Now();
+  Handoff updated = handoff;
+  updated.attempts = handoff.attempts + 1;
+  updated.last_status = http_status;
+  updated.last_response_excerpt = excerpt;
+
+  std::string next_kind;
+  nlohmann::json next_detail = {{"handoff_id", handoff.id},
+                                {"destination", handoff.destination},
+                                {"attempt", updated.attempts}};
+  std::string reason = outcome.reason;
+  switch (outcome.kind) {
+    case DeliveryOutcome::Kind::kConfirmed:
+      updated.state = "confirmed";
+      updated.confirmed_at = now;
+      updated.remote_id = outcome.remote_id;
+      updated.last_error.clear();
+      next_kind = "handoff.confirmed";
+      next_detail["remote_id"] = outcome.remote_id;
+      confirmed_.fetch_add(1);
+      break;
+    case DeliveryOutcome::Kind::kRetryable: {
+      const RetrySchedule* schedule = ScheduleFor(handoff.destination);
+      std::optional<Micros> delay;
+      if (schedule != nullptr)
+        delay = schedule->DelayBeforeAttempt(updated.attempts + 1, outcome.retry_after);
+      if (delay) {
+        updated.state = "failed";
+        updated.next_attempt_at = now + *delay;
+        updated.last_error = reason;
+        next_kind = "handoff.retry_scheduled";
+        next_detail["next_attempt_at"] = FormatRfc3339(updated.next_attempt_at);
+        next_detail["reason"] = reason;
+        retried_.fetch_add(1);
+      } else {
+        reason = fmt::format("attempts exhausted ({}); last: {}", updated.attempts, reason);
+        updated.state = "dead";
+        updated.last_error = reason;
+        next_kind = "handoff.dead";
+        next_detail["reason"] = reason;
+        dead_.fetch_add(1);
+      }
+      break;
+    }
+    case DeliveryOutcome::Kind::kPermanent:
+      updated.state = "dead";
+      updated.last_error = reason;
+      next_kind = "handoff.dead";
+      next_detail["reason"] = reason;
+      dead_.fetch_add(1);
+      break;
+  }
+  attempts_.fetch_add(1);
+
+  nlohmann::json attempt_detail = {
+      {"handoff_id", handoff.id},    {"destination", handoff.destination},
+      {"attempt", updated.attempts}, {"status", http_status},
+      {"latency_ms", latency_ms},    {"outcome", KindName(outcome.kind)},
+      {"reason", outcome.reason},    {"excerpt", excerpt},
+  };
+  const bool terminal = updated.state == "confirmed" || updated.state == "dead";
+
+  WriteFn write = [updated, lease_token, now, terminal, attempt_detail = std::move(attempt_detail),
+                   next_kind = std::move(next_kind),
+                   next_detail = std::move(next_detail)](WriteTx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
+    Event attempt = TransferEvent(updated, now, "handoff.attempt", attempt_detail);
+    RETURN_IF_ERROR(tx.AppendEvent(attempt));
+    Event next = TransferEvent(updated, now, next_kind, next_detail);
+    RETURN_IF_ERROR(tx.AppendEvent(next));
+    if (!terminal) return absl::OkStatus();
+
+    // The inquiry is settled when every one of its handoffs is: read inside the same
+    // transaction so two handoffs finishing together cannot both miss the other.
+    ASSIGN_OR_RETURN(std::vector<Handoff> all,
+                     tx.ListHandoffs(updated.workspace, updated.inquiry_id));
+    bool any_dead = false;
+    for (const Handoff& h : all) {
+      if (h.state != "confirmed" && h.state != "dead") return absl::OkStatus();
+      any_dead = any_dead || h.state == "dead";
+    }
+    ASSIGN_OR_RETURN(Inquiry inquiry, tx.GetInquiry(updated.workspace, updated.inquiry_id));
+    inquiry.stage = Stage::kTransfer;
+    inquiry.status = any_dead ? "attention" : "delivered";
+    RETURN_IF_ERROR(tx.UpdateInquiry(inquiry));
+    int confirmed = 0;
+    int dead = 0;
+    for (const Handoff& h : all) (h.state == "dead" ? dead : confirmed)++;
+    Event settled =
+        TransferEvent(updated, now, any_dead ? "inquiry.attention" : "inquiry.delivered",
+                      {{"confirmed", confirmed}, {"dead", dead}});
+    return tx.AppendEvent(settled);
+  };
+
+  {
+    std::lock_guard<std::mutex> lock(writes_mu_);
+    ++pending_writes_;
+  }
+  store_->SubmitWrite(std::move(write), [this, id = handoff.id](absl::Status status) {
+    if (!status.ok()) {
+      write_errors_.fetch_add(1);
+      // Aborted means the lease was lost to another worker, which now owns the handoff.
+      spdlog::warn("transfer: recording the outcome of handoff {} failed: {}", id,
+                   std::string(status.message()));
+    }
+    std::lock_guard<std::mutex> lock(writes_mu_);
+    --pending_writes_;
+    writes_cv_.notify_all();
+  });
+}
+
+void Dispatcher::AbandonInFlight() {
+  auto* multi = static_cast<CURLM*>(multi_);
+  for (auto& [easy, t] : transfers_) {
+    curl_multi_remove_handle(multi, static_cast<CURL*>(easy));
+    // The destination may have received it; a later attempt carries the same webhook-id, so
+    // the receiver can dedupe.
+    store_->ReleaseHandoff(t->handoff.id, t->lease_token);
+  }
+  transfers_.clear();
+  in_flight_.store(0);
+}
+
+}  // namespace handoff

@@ -1,0 +1,114 @@
+// The transfer stage's engine: drains the handoff outbox through libcurl's multi interface.
+// One thread claims due handoffs, asks each destination's connector to build the request,
+// runs up to max_in_flight transfers concurrently, classifies the answers and writes each
+// outcome (attempt count, next attempt or dead-letter, timeline events, the inquiry's
+// delivered/attention status) through the store's group commit without waiting for it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "store/store.h"
+#include "transfer/connector.h"
+#include "transfer/retry_schedule.h"
+
+namespace handoff {
+
+struct DispatcherOptions {
+  int max_in_flight = 64;                     // concurrent transfers, all destinations together
+  int claim_batch = 64;                       // handoffs claimed per store call
+  Micros lease = 60 * kMicrosPerSecond;       // raised to the longest destination timeout + 30 s
+  Micros idle_poll = 1 * kMicrosPerSecond;    // re-check the outbox when nothing woke us
+  Micros stop_grace = 10 * kMicrosPerSecond;  // Stop() waits this long for in-flight transfers
+  size_t max_response_bytes = 64 * 1024;      // response body kept for classification
+  double jitter = 0.2;                        // retry delays vary by ±20%
+  UniformRandom random;                       // jitter source; null = seeded from the OS
+};
+
+// Counters since construction, for metrics. Each is monotonic. Outcomes are counted when
+// decided, before their write commits (write_errors counts the writes that then failed).
+struct DispatcherCounters {
+  int64_t attempts = 0;  // attempts with an outcome (HTTP, transport, or refused before sending)
+  int64_t confirmed = 0;
+  int64_t retried = 0;  // attempts that scheduled another one
+  int64_t dead = 0;
+  int64_t write_errors = 0;  // outcome writes that did not commit (e.g. the lease was lost)
+};
+
+// Thread-safe: Start, Stop, Wake and counters() may be called from any thread. The config,
+// registry, store and clock must outlive the dispatcher. Each destination's `retry` list is
+// used as given (the config loader fills in DefaultRetrySchedule() when it is absent).
+class Dispatcher {
+ public:
+  Dispatcher(const Config* config, const ConnectorRegistry* registry, Store* store,
+             const Clock* clock, DispatcherOptions options = {});
+  ~Dispatcher();  // Stops first.
+
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Starts the dispatcher thread. No-op if already started or stopped.
+  void Start();
+  // Stops claiming, waits up to options.stop_grace for in-flight transfers, releases the
+  // claims of those still unfinished (they are retried later, with the same webhook-id), waits
+  // for the outcome writes already submitted to settle, and joins. Idempotent.
+  void Stop();
+  // Tells the dispatcher that handoffs may have become due (e.g. the store's work listener
+  // reported Stage::kTransfer). Cheap; interrupts the dispatcher's wait.
+  void Wake();
+
+  DispatcherCounters counters() const;
+  int in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct Transfer;
+  struct Outcome;
+
+  void Run();
+  // Claims up to the free slots and starts a transfer for each; returns how many it claimed.
+  int ClaimAndStart();
+  void StartOne(Handoff handoff, std::string lease_token);
+  void DrainCompletions();
+  void Complete(std::unique_ptr<Transfer> transfer, int curl_result);
+  // Writes an attempt's outcome (handoff row, events, inquiry status) without blocking.
+  void Record(const Handoff& handoff, const std::string& lease_token, int http_status,
+              double latency_ms, const DeliveryOutcome& outcome, const std::string& excerpt);
+  void AbandonInFlight();
+  int IdleWaitMillis();
+  const RetrySchedule* ScheduleFor(const std::string& destination) const;
+
+  const Config* config_;
+  const ConnectorRegistry* registry_;
+  Store* store_;
+  const Clock* clock_;
+  DispatcherOptions options_;
+  Micros lease_;
+  std::map<std::string, std::unique_ptr<RetrySchedule>> schedules_;
+  // Some destinations may reach private addresses and others may not (see StartOne).
+  bool mixed_private_policy_ = false;
+
+  void* multi_;  // CURLM*, kept out of this header so callers need no curl include
+  std::map<void*, std::unique_ptr<Transfer>> transfers_;  // by CURL* easy handle
+
+  std::mutex lifecycle_mu_;
+  std::thread thread_;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex writes_mu_;
+  std::condition_variable writes_cv_;
+  int pending_writes_ = 0;
+
+  std::atomic<int> in_flight_{0};
+  std::atomic<int64_t> attempts_{0}, confirmed_{0}, retried_{0}, dead_{0}, write_errors_{0};
+};
+
+}  // namespace handoff

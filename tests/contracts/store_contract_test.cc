@@ -1,0 +1,1075 @@
+// The Store conformance suite: every backend must pass every test here. Add a backend by adding
+// it to Backends() below.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/id.h"
+#include "gtest/gtest.h"
+#include "model/records.h"
+#include "store/store.h"
+
+namespace handoff {
+namespace {
+
+// 2025-11-24T16:00:00Z: on a minute boundary, so entry-count buckets are easy to reason about.
+constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
+constexpr Micros kLease = 30 * kMicrosPerSecond;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/handoff-store-contract-XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    if (made != nullptr) path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+using BackendFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Store>>(const std::string& dir, const Clock*)>;
+
+const std::map<std::string, BackendFactory>& Backends() {
+  static const auto* backends = new std::map<std::string, BackendFactory>{
+      {"sqlite",
+       [](const std::string& dir, const Clock* clock) {
+         return OpenStore("sqlite:" + dir + "/handoff.db", clock);
+       }},
+  };
+  return *backends;
+}
+
+std::vector<std::string> BackendNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Backends()) names.push_back(name);
+  return names;
+}
+
+// Lead data as it arrives: embedded NULs, UTF-8, and bytes that are not UTF-8 at all.
+constexpr char kMessage[] = "Need a quote\0for Tuesday, \u00fcn\u00efc\u00f6d\u00e9 \u2713";
+constexpr char kRawPayload[] = "{\"name\":\"Ana\",\"b\":\"\0\xff\xfe\",\"u\":\"\u2713\"}\0tail";
+
+Inquiry MakeInquiry(const std::string& workspace, Micros at, const std::string& source = "web",
+                    Channel channel = Channel::kForm) {
+  Inquiry i;
+  i.id = NewUuidV7(at);
+  i.workspace = workspace;
+  i.source = source;
+  i.channel = channel;
+  i.received_at = at;
+  i.occurred_at = at - 5 * kMicrosPerSecond;
+  i.received = {" Ana  Lima ", "Ana@Example.COM", "(555) 123-4567"};
+  i.normalized = {"Ana Lima", "ana@example.com", "+15551234567"};
+  i.contact_id = "contact-1";
+  i.message = std::string(kMessage, sizeof(kMessage) - 1);
+  i.service = "roof-repair";
+  i.location = "Porto'); DROP TABLE inquiries; --";
+  i.attribution = {"google",
+                   "cpc",
+                   "spring",
+                   "roofers",
+                   "ad-2",
+                   "https://ref.example/",
+                   "https://example.com/landing?x=1"};
+  i.provider_event_id = "evt_123";
+  i.raw_payload = std::string(kRawPayload, sizeof(kRawPayload) - 1);
+  i.raw_content_type = "application/json; charset=utf-8";
+  i.stage = Stage::kEntry;
+  i.status = "received";
+  return i;
+}
+
+void ExpectSameInquiry(const Inquiry& want, const Inquiry& got) {
+  EXPECT_EQ(want.id, got.id);
+  EXPECT_EQ(want.workspace, got.workspace);
+  EXPECT_EQ(want.source, got.source);
+  EXPECT_EQ(want.channel, got.channel);
+  EXPECT_EQ(want.received_at, got.received_at);
+  EXPECT_EQ(want.occurred_at, got.occurred_at);
+  EXPECT_EQ(want.received.name, got.received.name);
+  EXPECT_EQ(want.received.email, got.received.email);
+  EXPECT_EQ(want.received.phone, got.received.phone);
+  EXPECT_EQ(want.normalized.name, got.normalized.name);
+  EXPECT_EQ(want.normalized.email, got.normalized.email);
+  EXPECT_EQ(want.normalized.phone, got.normalized.phone);
+  EXPECT_EQ(want.contact_id, got.contact_id);
+  EXPECT_EQ(want.message, got.message);
+  EXPECT_EQ(want.service, got.service);
+  EXPECT_EQ(want.location, got.location);
+  EXPECT_EQ(want.attribution.utm_source, got.attribution.utm_source);
+  EXPECT_EQ(want.attribution.utm_medium, got.attribution.utm_medium);
+  EXPECT_EQ(want.attribution.utm_campaign, got.attribution.utm_campaign);
+  EXPECT_EQ(want.attribution.utm_term, got.attribution.utm_term);
+  EXPECT_EQ(want.attribution.utm_content, got.attribution.utm_content);
+  EXPECT_EQ(want.attribution.referrer, got.attribution.referrer);
+  EXPECT_EQ(want.attribution.landing_page, got.attribution.landing_page);
+  EXPECT_EQ(want.provider_event_id, got.provider_event_id);
+  EXPECT_EQ(want.raw_payload, got.raw_payload);
+  EXPECT_EQ(want.raw_content_type, got.raw_content_type);
+  EXPECT_EQ(want.stage, got.stage);
+  EXPECT_EQ(want.status, got.status);
+}
+
+void ExpectSameHandoff(const Handoff& want, const Handoff& got) {
+  EXPECT_EQ(want.id, got.id);
+  EXPECT_EQ(want.workspace, got.workspace);
+  EXPECT_EQ(want.inquiry_id, got.inquiry_id);
+  EXPECT_EQ(want.destination, got.destination);
+  EXPECT_EQ(want.state, got.state);
+  EXPECT_EQ(want.attempts, got.attempts);
+  EXPECT_EQ(want.next_attempt_at, got.next_attempt_at);
+  EXPECT_EQ(want.created_at, got.created_at);
+  EXPECT_EQ(want.confirmed_at, got.confirmed_at);
+  EXPECT_EQ(want.remote_id, got.remote_id);
+  EXPECT_EQ(want.last_status, got.last_status);
+  EXPECT_EQ(want.last_error, got.last_error);
+  EXPECT_EQ(want.last_response_excerpt, got.last_response_excerpt);
+}
+
+Handoff MakeHandoff(const std::string& workspace, const std::string& inquiry_id,
+                    const std::string& destination, const std::string& state,
+                    Micros next_attempt_at) {
+  Handoff h;
+  h.id = NewUuidV7(next_attempt_at);
+  h.workspace = workspace;
+  h.inquiry_id = inquiry_id;
+  h.destination = destination;
+  h.state = state;
+  h.next_attempt_at = next_attempt_at;
+  h.created_at = kT0;
+  return h;
+}
+
+WorkItem MakeWork(const std::string& workspace, const std::string& inquiry_id, Stage stage,
+                  Micros available_at) {
+  WorkItem w;
+  w.workspace = workspace;
+  w.inquiry_id = inquiry_id;
+  w.stage = stage;
+  w.available_at = available_at;
+  return w;
+}
+
+// Holds the writer inside one write until Release(), so the writes submitted meanwhile are
+// committed together afterwards.
+class WriterGate {
+ public:
+  explicit WriterGate(Store* store) {
+    std::future<void> entered = entered_.get_future();
+    std::shared_future<void> released = released_.get_future().share();
+    store->SubmitWrite(
+        [this, released](WriteTx&) {
+          entered_.set_value();
+          released.wait();
+          return absl::OkStatus();
+        },
+        [](absl::Status) {});
+    entered.wait();
+  }
+  ~WriterGate() { Release(); }
+  void Release() {
+    if (!released_once_.exchange(true)) released_.set_value();
+  }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> released_;
+  std::atomic<bool> released_once_{false};
+};
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    absl::StatusOr<std::unique_ptr<Store>> store = Backends().at(GetParam())(dir_.path(), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+  }
+  void TearDown() override { store_.reset(); }
+
+  absl::Status Put(const Inquiry& i) {
+    return store_->Write([&](WriteTx& tx) { return tx.InsertInquiry(i); });
+  }
+  absl::Status PutHandoff(const Handoff& h) {
+    return store_->Write([&](WriteTx& tx) { return tx.InsertHandoff(h); });
+  }
+  WorkItem Enqueue(WorkItem w) {
+    EXPECT_TRUE(store_->Write([&](WriteTx& tx) { return tx.EnqueueWork(w); }).ok());
+    return w;
+  }
+  absl::Status Complete(const WorkItem& w) {
+    return store_->Write([&](WriteTx& tx) { return tx.CompleteWork(w); });
+  }
+  absl::Status Update(const Handoff& h, const std::string& token) {
+    return store_->Write([&](WriteTx& tx) { return tx.UpdateHandoff(h, token); });
+  }
+  // All writes submitted before this one are committed (or failed) when it returns.
+  void Barrier() {
+    ASSERT_TRUE(store_->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+  }
+  std::map<std::string, int64_t> Depths() {
+    absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> d = store_->QueueDepths();
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (!d.ok()) return {};
+    return std::map<std::string, int64_t>(d->begin(), d->end());
+  }
+
+  TempDir dir_;
+  FakeClock clock_{kT0};
+  std::unique_ptr<Store> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(BackendNames()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(StoreContractTest, InquiryRoundTripsEveryFieldIncludingRawBytes) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(in).ok());
+  absl::StatusOr<Inquiry> got = store_->GetInquiry("acme", in.id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ExpectSameInquiry(in, *got);
+  EXPECT_EQ(got->raw_payload.size(), sizeof(kRawPayload) - 1);
+  EXPECT_EQ(got->message.size(), sizeof(kMessage) - 1);
+}
+
+TEST_P(StoreContractTest, InsertingAnExistingInquiryFailsWithAlreadyExists) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(in).ok());
+  in.message = "second";
+  EXPECT_EQ(Put(in).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(store_->GetInquiry("acme", in.id)->message, "second");
+}
+
+TEST_P(StoreContractTest, UpdateInquiryReplacesEveryMutableField) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(in).ok());
+  Inquiry up = in;
+  up.occurred_at += 2;
+  up.received = {"B", "b@x.io", "1"};
+  up.normalized = {"Bee", "b@x.io", "+3519"};
+  up.contact_id = "contact-2";
+  up.message = "changed";
+  up.service = "gutter";
+  up.location = "Lisbon";
+  up.attribution = {"a", "b", "c", "d", "e", "f", "g"};
+  up.provider_event_id = "evt_9";
+  up.raw_payload = std::string("\0\0", 2);
+  up.raw_content_type = "text/plain";
+  up.stage = Stage::kTrigger;
+  up.status = "assigned";
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpdateInquiry(up); }).ok());
+  absl::StatusOr<Inquiry> got = store_->GetInquiry("acme", in.id);
+  ASSERT_TRUE(got.ok());
+  ExpectSameInquiry(up, *got);
+
+  Inquiry missing = MakeInquiry("acme", kT0 + 1);
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.UpdateInquiry(missing); }).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, UpdateInquiryRefusesToChangeWhatEntryFixed) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(in).ok());
+  for (int field = 0; field < 3; ++field) {
+    Inquiry up = in;
+    up.status = "changed";
+    if (field == 0) up.source = "phone";
+    if (field == 1) up.channel = Channel::kCall;
+    if (field == 2) up.received_at += 1;
+    EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.UpdateInquiry(up); }).code(),
+              absl::StatusCode::kFailedPrecondition)
+        << "field " << field;
+  }
+  ExpectSameInquiry(in, *store_->GetInquiry("acme", in.id));
+}
+
+TEST_P(StoreContractTest, ReadsAndWritesAreScopedToTheirWorkspace) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  Contact c{"c1", "acme", "Ana", "ana@example.com", "+15551234567", kT0, kT0};
+  Task t{"t1", "acme", in.id, "default", "bob", "Call back", kT0 + kMicrosPerHour, "open", kT0};
+  Handoff h = MakeHandoff("acme", in.id, "crm", "pending", kT0);
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    if (auto s = tx.InsertInquiry(in); !s.ok()) return s;
+                    if (auto s = tx.UpsertContact(c); !s.ok()) return s;
+                    if (auto s = tx.InsertTask(t); !s.ok()) return s;
+                    if (auto s = tx.InsertHandoff(h); !s.ok()) return s;
+                    Event e{"acme", in.id, 0, kT0, Stage::kEntry, "received"};
+                    if (auto s = tx.AppendEvent(e); !s.ok()) return s;
+                    if (auto s = tx.InsertDedupe("acme", "web", "k1", in.id, kT0); !s.ok())
+                      return s;
+                    return tx.CountEntry("acme", "web", "accepted", "", kT0, 1);
+                  })
+                  .ok());
+
+  EXPECT_EQ(store_->GetInquiry("other", in.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListInquiries("other", {})->empty());
+  EXPECT_EQ(store_->GetContact("other", c.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListEvents("other", in.id)->empty());
+  EXPECT_TRUE(store_->ListTasks("other", in.id)->empty());
+  EXPECT_TRUE(store_->ListHandoffs("other", in.id)->empty());
+  EXPECT_EQ(store_->GetHandoff("other", h.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListEntryCounts("other", 0)->empty());
+
+  // The same reads in the right workspace do find them.
+  EXPECT_TRUE(store_->GetInquiry("acme", in.id).ok());
+  EXPECT_EQ(store_->ListInquiries("acme", {})->size(), 1u);
+  EXPECT_TRUE(store_->GetContact("acme", c.id).ok());
+  EXPECT_EQ(store_->ListEvents("acme", in.id)->size(), 1u);
+  EXPECT_EQ(store_->ListTasks("acme", in.id)->size(), 1u);
+  EXPECT_EQ(store_->ListHandoffs("acme", in.id)->size(), 1u);
+  EXPECT_TRUE(store_->GetHandoff("acme", h.id).ok());
+  EXPECT_EQ(store_->ListEntryCounts("acme", 0)->size(), 1u);
+
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    EXPECT_EQ(tx.GetInquiry("other", in.id).status().code(),
+                              absl::StatusCode::kNotFound);
+                    EXPECT_TRUE(tx.ListHandoffs("other", in.id)->empty());
+                    EXPECT_FALSE(tx.FindDedupe("other", "web", "k1")->has_value());
+                    EXPECT_FALSE(tx.FindContactByEmail("other", c.email)->has_value());
+                    EXPECT_FALSE(tx.FindContactByPhone("other", c.phone)->has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  // A write naming another workspace cannot touch the row.
+  Inquiry foreign = in;
+  foreign.workspace = "other";
+  foreign.message = "hijacked";
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.UpdateInquiry(foreign); }).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetInquiry("acme", in.id)->message, in.message);
+}
+
+TEST_P(StoreContractTest, EventsGetSequenceNumbersPerInquiry) {
+  Inquiry a = MakeInquiry("acme", kT0);
+  Inquiry b = MakeInquiry("acme", kT0 + 1);
+  ASSERT_TRUE(Put(a).ok());
+  ASSERT_TRUE(Put(b).ok());
+  std::vector<int64_t> seqs;
+  auto append = [&](const Inquiry& i, const std::string& kind, nlohmann::json detail) {
+    Event e{i.workspace, i.id, 0, clock_.Now(), Stage::kEnrich, kind, std::move(detail)};
+    ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.AppendEvent(e); }).ok());
+    seqs.push_back(e.seq);
+  };
+  append(a, "received", {{"n", 1}, {"name", "Zoë ✓"}});
+  append(a, "contact.linked", {{"nested", {{"k", {1, 2, 3}}}}});
+  append(b, "received", nlohmann::json::object());
+  // Two in one write.
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    Event e1{"acme", a.id, 0, kT0, Stage::kTrigger, "task.created"};
+                    Event e2{"acme", a.id, 0, kT0, Stage::kTrigger, "owner.assigned"};
+                    if (auto s = tx.AppendEvent(e1); !s.ok()) return s;
+                    if (auto s = tx.AppendEvent(e2); !s.ok()) return s;
+                    seqs.push_back(e1.seq);
+                    seqs.push_back(e2.seq);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2, 1, 3, 4}));
+
+  absl::StatusOr<std::vector<Event>> events = store_->ListEvents("acme", a.id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].seq, 1);
+  EXPECT_EQ((*events)[0].kind, "received");
+  EXPECT_EQ((*events)[0].stage, Stage::kEnrich);
+  EXPECT_EQ((*events)[0].at, kT0);
+  EXPECT_EQ((*events)[0].workspace, "acme");
+  EXPECT_EQ((*events)[0].inquiry_id, a.id);
+  EXPECT_EQ((*events)[0].detail, (nlohmann::json{{"n", 1}, {"name", "Zoë ✓"}}));
+  EXPECT_EQ((*events)[1].detail["nested"]["k"], (nlohmann::json{1, 2, 3}));
+  EXPECT_EQ((*events)[3].kind, "owner.assigned");
+  EXPECT_EQ((*events)[3].stage, Stage::kTrigger);
+}
+
+TEST_P(StoreContractTest, EventDetailWithInvalidUtf8IsStoredNotRejected) {
+  Inquiry a = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(a).ok());
+  Event e{"acme", a.id, 0, kT0, Stage::kEntry, "received", {{"raw", "bad \xff\xfe bytes"}}};
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.AppendEvent(e); }).ok());
+  absl::StatusOr<std::vector<Event>> events = store_->ListEvents("acme", a.id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_TRUE((*events)[0].detail["raw"].is_string());
+}
+
+TEST_P(StoreContractTest, DedupeRemembersTheFirstInquiryPerSourceAndKey) {
+  std::optional<std::string> before, after, other_source;
+  absl::Status second;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    before = *tx.FindDedupe("acme", "stripe", "evt_1");
+                    if (auto s = tx.InsertDedupe("acme", "stripe", "evt_1", "inq-1", kT0);
+                        !s.ok()) {
+                      return s;
+                    }
+                    after = *tx.FindDedupe("acme", "stripe", "evt_1");
+                    other_source = *tx.FindDedupe("acme", "calendly", "evt_1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_FALSE(before.has_value());
+  EXPECT_EQ(after, "inq-1");
+  EXPECT_FALSE(other_source.has_value());
+  EXPECT_EQ(store_
+                ->Write([&](WriteTx& tx) {
+                  return tx.InsertDedupe("acme", "stripe", "evt_1", "inq-2", kT0);
+                })
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    after = *tx.FindDedupe("acme", "stripe", "evt_1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(after, "inq-1");
+}
+
+TEST_P(StoreContractTest, ContactsAreFoundByEmailAndPhoneAndUniquePerWorkspace) {
+  Contact c{"c1", "acme", "Ana", "ana@example.com", "+15551234567", kT0, kT0};
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(c); }).ok());
+  std::optional<Contact> by_email, by_phone, by_empty;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    by_email = *tx.FindContactByEmail("acme", "ana@example.com");
+                    by_phone = *tx.FindContactByPhone("acme", "+15551234567");
+                    by_empty = *tx.FindContactByEmail("acme", "");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(by_email.has_value());
+  ASSERT_TRUE(by_phone.has_value());
+  EXPECT_EQ(by_email->id, "c1");
+  EXPECT_EQ(by_phone->id, "c1");
+  EXPECT_FALSE(by_empty.has_value());
+
+  // Upsert replaces by id.
+  Contact changed = c;
+  changed.name = "Ana Lima";
+  changed.phone = "+15557654321";
+  changed.updated_at = kT0 + 5;
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(changed); }).ok());
+  absl::StatusOr<Contact> got = store_->GetContact("acme", "c1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "Ana Lima");
+  EXPECT_EQ(got->email, "ana@example.com");
+  EXPECT_EQ(got->phone, "+15557654321");
+  EXPECT_EQ(got->created_at, kT0);
+  EXPECT_EQ(got->updated_at, kT0 + 5);
+  EXPECT_EQ(got->workspace, "acme");
+
+  // Another contact may not take the same email or phone in this workspace…
+  Contact dup_email{"c2", "acme", "X", "ana@example.com", "", kT0, kT0};
+  Contact dup_phone{"c3", "acme", "Y", "", "+15557654321", kT0, kT0};
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(dup_email); }).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(dup_phone); }).code(),
+            absl::StatusCode::kAlreadyExists);
+  // …but may in another workspace, and any number of contacts may lack email or phone.
+  Contact elsewhere{"c1", "other", "Z", "ana@example.com", "+15557654321", kT0, kT0};
+  Contact blank1{"c4", "acme", "No email 1", "", "", kT0, kT0};
+  Contact blank2{"c5", "acme", "No email 2", "", "", kT0, kT0};
+  EXPECT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(elsewhere); }).ok());
+  EXPECT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(blank1); }).ok());
+  EXPECT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(blank2); }).ok());
+  EXPECT_EQ(store_->GetContact("other", "c1")->name, "Z");
+  EXPECT_EQ(store_->GetContact("acme", "c1")->name, "Ana Lima");
+}
+
+TEST_P(StoreContractTest, TasksRoundTripInCreationOrder) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  Task t2{"t2",   "acme",  in.id, "vip", "carol", "Send quote", kT0 + 2 * kMicrosPerHour,
+          "open", kT0 + 10};
+  Task t1{"t1",           "acme", in.id, "default", "bob", "Call back", kT0 + kMicrosPerHour,
+          "acknowledged", kT0};
+  Task unrelated{"t3", "acme", "other-inquiry", "default", "bob", "x", kT0, "open", kT0};
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    if (auto s = tx.InsertTask(t2); !s.ok()) return s;
+                    if (auto s = tx.InsertTask(unrelated); !s.ok()) return s;
+                    return tx.InsertTask(t1);
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<Task>> tasks = store_->ListTasks("acme", in.id);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 2u);
+  const Task& got = (*tasks)[0];
+  EXPECT_EQ(got.id, "t1");
+  EXPECT_EQ(got.workspace, "acme");
+  EXPECT_EQ(got.inquiry_id, in.id);
+  EXPECT_EQ(got.route, "default");
+  EXPECT_EQ(got.owner, "bob");
+  EXPECT_EQ(got.title, "Call back");
+  EXPECT_EQ(got.due_at, kT0 + kMicrosPerHour);
+  EXPECT_EQ(got.state, "acknowledged");
+  EXPECT_EQ(got.created_at, kT0);
+  EXPECT_EQ((*tasks)[1].id, "t2");
+}
+
+TEST_P(StoreContractTest, HandoffsRoundTripAndTransactionsSeeTheirOwnWrites) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  Handoff h = MakeHandoff("acme", in.id, "crm", "pending", kT0);
+  h.attempts = 2;
+  h.confirmed_at = kT0 + 9;
+  h.remote_id = "crm-77";
+  h.last_status = 503;
+  h.last_error = "upstream unavailable";
+  h.last_response_excerpt = "{\"error\":\"busy\"}";
+  bool saw_inquiry = false;
+  size_t saw_handoffs = 0;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    if (auto s = tx.InsertInquiry(in); !s.ok()) return s;
+                    if (auto s = tx.InsertHandoff(h); !s.ok()) return s;
+                    saw_inquiry = tx.GetInquiry("acme", in.id).ok();
+                    saw_handoffs = tx.ListHandoffs("acme", in.id)->size();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(saw_inquiry);
+  EXPECT_EQ(saw_handoffs, 1u);
+  absl::StatusOr<Handoff> got = store_->GetHandoff("acme", h.id);
+  ASSERT_TRUE(got.ok());
+  ExpectSameHandoff(h, *got);
+  absl::StatusOr<std::vector<Handoff>> list = store_->ListHandoffs("acme", in.id);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  ExpectSameHandoff(h, (*list)[0]);
+}
+
+TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
+  WorkItem a = Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
+  WorkItem b = Enqueue(MakeWork("acme", "i2", Stage::kEnrich, kT0 + 1));
+  WorkItem c = Enqueue(MakeWork("acme", "i3", Stage::kEnrich, kT0 + 2));
+  WorkItem later = Enqueue(MakeWork("acme", "i4", Stage::kEnrich, kT0 + kMicrosPerHour));
+  Enqueue(MakeWork("acme", "i5", Stage::kTrigger, kT0));
+  EXPECT_GT(b.id, a.id);
+
+  Micros now = clock_.Now() + 10;
+  absl::StatusOr<std::vector<WorkItem>> first = store_->ClaimWork(Stage::kEnrich, 2, now, kLease);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].id, a.id);
+  EXPECT_EQ((*first)[1].id, b.id);
+  EXPECT_EQ((*first)[0].inquiry_id, "i1");
+  EXPECT_EQ((*first)[0].workspace, "acme");
+  EXPECT_EQ((*first)[0].stage, Stage::kEnrich);
+  EXPECT_EQ((*first)[0].available_at, kT0);
+  EXPECT_FALSE((*first)[0].lease_token.empty());
+  EXPECT_NE((*first)[0].lease_token, (*first)[1].lease_token);
+
+  absl::StatusOr<std::vector<WorkItem>> second = store_->ClaimWork(Stage::kEnrich, 10, now, kLease);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].id, c.id);
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, now, kLease)->empty());
+
+  // After the lease runs out, the items are claimable again, with new tokens.
+  clock_.Advance(kLease + 20);
+  absl::StatusOr<std::vector<WorkItem>> again =
+      store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kLease);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 3u);
+  EXPECT_NE((*again)[0].lease_token, (*first)[0].lease_token);
+  for (const WorkItem& w : *again) EXPECT_NE(w.id, later.id);
+
+  // Work of another stage is separate.
+  EXPECT_EQ(store_->ClaimWork(Stage::kTrigger, 10, clock_.Now(), kLease)->size(), 1u);
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 0, clock_.Now(), kLease)->empty());
+}
+
+TEST_P(StoreContractTest, CompletingWorkIsFencedOnTheLeaseToken) {
+  WorkItem w = Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
+  WorkItem stale = store_->ClaimWork(Stage::kEnrich, 1, kT0, kLease)->at(0);
+  WorkItem fresh = store_->ClaimWork(Stage::kEnrich, 1, kT0 + kLease + 1, kLease)->at(0);
+  ASSERT_EQ(stale.id, fresh.id);
+
+  // The zombie's completion is refused and changes nothing, its other writes included.
+  Inquiry side = MakeInquiry("acme", kT0);
+  absl::Status zombie = store_->Write([&](WriteTx& tx) -> absl::Status {
+    if (auto s = tx.InsertInquiry(side); !s.ok()) return s;
+    return tx.CompleteWork(stale);
+  });
+  EXPECT_EQ(zombie.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->GetInquiry("acme", side.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Depths()["work.enrich"], 1);
+
+  // An item that was never claimed cannot be completed either.
+  WorkItem unclaimed = w;
+  unclaimed.lease_token = "";
+  EXPECT_EQ(Complete(unclaimed).code(), absl::StatusCode::kAborted);
+
+  EXPECT_TRUE(Complete(fresh).ok());
+  EXPECT_EQ(Depths()["work.enrich"], 0);
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, kT0 + 10 * kLease, kLease)->empty());
+  // Completing twice is refused: the claim ended with the first completion.
+  EXPECT_EQ(Complete(fresh).code(), absl::StatusCode::kAborted);
+}
+
+TEST_P(StoreContractTest, ReleasedWorkBecomesAvailableAtTheGivenTime) {
+  Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
+  WorkItem claimed = store_->ClaimWork(Stage::kEnrich, 1, kT0, kLease)->at(0);
+  EXPECT_EQ(claimed.attempts, 0);
+  const Micros retry_at = kT0 + 10 * kMicrosPerSecond;
+  ASSERT_TRUE(store_->ReleaseWork(claimed, retry_at).ok());
+
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 1, kT0 + 1, kLease)->empty());
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 1, retry_at - 1, kLease)->empty());
+  Barrier();
+  EXPECT_EQ(*store_->NextAvailable(Stage::kEnrich), retry_at);
+
+  absl::StatusOr<std::vector<WorkItem>> again =
+      store_->ClaimWork(Stage::kEnrich, 1, retry_at, kLease);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].id, claimed.id);
+  EXPECT_EQ((*again)[0].available_at, retry_at);
+  EXPECT_EQ((*again)[0].attempts, 1);  // a release counts as an attempt
+  EXPECT_NE((*again)[0].lease_token, claimed.lease_token);
+
+  // The released token is dead: it can neither complete nor release again.
+  EXPECT_EQ(Complete(claimed).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->ReleaseWork(claimed, kT0).code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(Complete((*again)[0]).ok());
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimersClaimEachItemExactlyOnce) {
+  constexpr int kItems = 600;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (int i = 0; i < kItems; ++i) {
+                      WorkItem w = MakeWork("acme", "i" + std::to_string(i), Stage::kEnrich, kT0);
+                      if (auto s = tx.EnqueueWork(w); !s.ok()) return s;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::mutex mu;
+  std::map<int64_t, int> claims;
+  std::atomic<int> completed{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&] {
+      while (true) {
+        absl::StatusOr<std::vector<WorkItem>> got =
+            store_->ClaimWork(Stage::kEnrich, 16, kT0, kMicrosPerHour);
+        ASSERT_TRUE(got.ok());
+        if (got->empty()) return;
+        for (const WorkItem& w : *got) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            ++claims[w.id];
+          }
+          store_->SubmitWrite([w](WriteTx& tx) { return tx.CompleteWork(w); },
+                              [&](absl::Status s) {
+                                EXPECT_TRUE(s.ok()) << s;
+                                completed.fetch_add(1);
+                              });
+        }
+      }
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  Barrier();
+  EXPECT_EQ(claims.size(), static_cast<size_t>(kItems));
+  for (const auto& [id, n] : claims) EXPECT_EQ(n, 1) << "item " << id;
+  EXPECT_EQ(completed.load(), kItems);
+  EXPECT_EQ(Depths()["work.enrich"], 0);
+}
+
+TEST_P(StoreContractTest, ClaimHandoffsReturnsDueRetryableHandoffsOnce) {
+  Handoff due_pending = MakeHandoff("acme", "i1", "crm", "pending", kT0);
+  Handoff due_failed = MakeHandoff("acme", "i1", "slack", "failed", kT0 - kMicrosPerSecond);
+  Handoff not_yet = MakeHandoff("b", "i2", "crm", "pending", kT0 + kMicrosPerMinute);
+  Handoff confirmed = MakeHandoff("acme", "i3", "crm", "confirmed", kT0 - 2);
+  Handoff dead = MakeHandoff("acme", "i4", "crm", "dead", kT0 - 3);
+  for (const Handoff& h : {due_pending, due_failed, not_yet, confirmed, dead}) {
+    ASSERT_TRUE(PutHandoff(h).ok());
+  }
+  std::vector<std::string> tokens;
+  absl::StatusOr<std::vector<Handoff>> got = store_->ClaimHandoffs(10, kT0, kLease, &tokens);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 2u);
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ((*got)[0].id, due_failed.id);  // the longest overdue first
+  EXPECT_EQ((*got)[1].id, due_pending.id);
+  ExpectSameHandoff(due_failed, (*got)[0]);
+  EXPECT_NE(tokens[0], tokens[1]);
+  const std::vector<std::string> first_tokens = tokens;
+
+  EXPECT_TRUE(store_->ClaimHandoffs(10, kT0, kLease, &tokens)->empty());
+  EXPECT_TRUE(tokens.empty());
+
+  // Past the lease, both come back, with new tokens, and `not_yet` once it is due.
+  std::vector<std::string> tokens2;
+  got = store_->ClaimHandoffs(10, kT0 + kMicrosPerMinute, kLease, &tokens2);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[2].id, not_yet.id);
+  EXPECT_NE(tokens2[0], first_tokens[0]);
+  EXPECT_NE(tokens2[1], first_tokens[1]);
+
+  // `max` caps the claim.
+  EXPECT_EQ(store_->ClaimHandoffs(1, kT0 + 10 * kMicrosPerMinute, kLease, &tokens)->size(), 1u);
+}
+
+TEST_P(StoreContractTest, HandoffUpdatesAreFencedOnTheLeaseToken) {
+  Handoff h = MakeHandoff("acme", "i1", "crm", "pending", kT0);
+  ASSERT_TRUE(PutHandoff(h).ok());
+  std::vector<std::string> stale, fresh;
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0, kLease, &stale)->size(), 1u);
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0 + kLease + 1, kLease, &fresh)->size(), 1u);
+
+  Handoff zombie = h;
+  zombie.state = "confirmed";
+  zombie.remote_id = "late";
+  EXPECT_EQ(Update(zombie, stale[0]).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->GetHandoff("acme", h.id)->state, "pending");
+  // Nor may an unclaimed-style (empty token) write override a live claim.
+  EXPECT_EQ(Update(zombie, "").code(), absl::StatusCode::kAborted);
+
+  // "delivering" keeps the claim, so the same token can write the outcome.
+  Handoff delivering = h;
+  delivering.state = "delivering";
+  delivering.attempts = 1;
+  ASSERT_TRUE(Update(delivering, fresh[0]).ok());
+  EXPECT_TRUE(store_->ClaimHandoffs(10, kT0 + kLease + 2, kLease, &stale)->empty());
+  Handoff done = delivering;
+  done.state = "confirmed";
+  done.confirmed_at = kT0 + kLease + 3;
+  done.remote_id = "crm-1";
+  done.last_status = 201;
+  ASSERT_TRUE(Update(done, fresh[0]).ok());
+  ExpectSameHandoff(done, *store_->GetHandoff("acme", h.id));
+  // The outcome ended the claim.
+  EXPECT_EQ(Update(done, fresh[0]).code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(store_->ClaimHandoffs(10, kT0 + kMicrosPerHour, kLease, &stale)->empty());
+
+  // With no claim on it, an operator's write (empty token) goes through: e.g. a replay.
+  Handoff replay = done;
+  replay.state = "pending";
+  replay.next_attempt_at = kT0 + kMicrosPerHour;
+  ASSERT_TRUE(Update(replay, "").ok());
+  EXPECT_EQ(store_->ClaimHandoffs(10, kT0 + kMicrosPerHour, kLease, &stale)->size(), 1u);
+}
+
+TEST_P(StoreContractTest, RetryableOutcomeEndsTheClaimAndReleaseHandoffFreesIt) {
+  Handoff h = MakeHandoff("acme", "i1", "crm", "pending", kT0);
+  ASSERT_TRUE(PutHandoff(h).ok());
+  std::vector<std::string> tokens;
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0, kLease, &tokens)->size(), 1u);
+  Handoff failed = h;
+  failed.state = "failed";
+  failed.attempts = 1;
+  failed.next_attempt_at = kT0 + 5 * kMicrosPerSecond;
+  failed.last_status = 503;
+  ASSERT_TRUE(Update(failed, tokens[0]).ok());
+  // Claimable again as soon as it is due, well before the old lease would have expired.
+  EXPECT_TRUE(store_->ClaimHandoffs(1, kT0 + 1, kLease, &tokens)->empty());
+  ASSERT_EQ(store_->ClaimHandoffs(1, failed.next_attempt_at, kLease, &tokens)->size(), 1u);
+
+  store_->ReleaseHandoff(h.id, "not-the-token");
+  EXPECT_TRUE(store_->ClaimHandoffs(1, failed.next_attempt_at, kLease, &tokens)->empty());
+  std::vector<std::string> current;
+  ASSERT_EQ(store_->ClaimHandoffs(1, failed.next_attempt_at + kLease, kLease, &current)->size(),
+            1u);
+  store_->ReleaseHandoff(h.id, current[0]);
+  EXPECT_EQ(store_->ClaimHandoffs(1, failed.next_attempt_at + kLease, kLease, &tokens)->size(), 1u);
+}
+
+TEST_P(StoreContractTest, AnInterruptedDeliveryIsRescuedOnceItsClaimLapses) {
+  Handoff h = MakeHandoff("acme", "i1", "crm", "pending", kT0);
+  ASSERT_TRUE(PutHandoff(h).ok());
+  std::vector<std::string> tokens;
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0, kLease, &tokens)->size(), 1u);
+  Handoff delivering = h;
+  delivering.state = "delivering";
+  ASSERT_TRUE(Update(delivering, tokens[0]).ok());
+  EXPECT_TRUE(store_->ClaimHandoffs(1, kT0 + kLease - 1, kLease, &tokens)->empty());
+  absl::StatusOr<std::vector<Handoff>> rescued =
+      store_->ClaimHandoffs(1, kT0 + kLease + 1, kLease, &tokens);
+  ASSERT_TRUE(rescued.ok());
+  ASSERT_EQ(rescued->size(), 1u);
+  EXPECT_EQ((*rescued)[0].state, "delivering");
+}
+
+TEST_P(StoreContractTest, AFailingWriteRollsBackOnlyItsOwnWritesInAGroup) {
+  Inquiry x = MakeInquiry("acme", kT0);
+  Inquiry y = MakeInquiry("acme", kT0 + 1);
+  Inquiry z = MakeInquiry("acme", kT0 + 2);
+  std::promise<absl::Status> pa, pb, pc;
+  {
+    WriterGate gate(store_.get());
+    store_->SubmitWrite([&](WriteTx& tx) { return tx.InsertInquiry(x); },
+                        [&](absl::Status s) { pa.set_value(s); });
+    store_->SubmitWrite(
+        [&](WriteTx& tx) -> absl::Status {
+          if (auto s = tx.InsertInquiry(y); !s.ok()) return s;
+          WorkItem w = MakeWork("acme", y.id, Stage::kEnrich, kT0);
+          if (auto s = tx.EnqueueWork(w); !s.ok()) return s;
+          Event e{"acme", x.id, 0, kT0, Stage::kEntry, "bogus"};
+          if (auto s = tx.AppendEvent(e); !s.ok()) return s;
+          return tx.InsertInquiry(x);  // a duplicate: fails
+        },
+        [&](absl::Status s) { pb.set_value(s); });
+    store_->SubmitWrite([&](WriteTx& tx) { return tx.InsertInquiry(z); },
+                        [&](absl::Status s) { pc.set_value(s); });
+  }
+  EXPECT_TRUE(pa.get_future().get().ok());
+  EXPECT_EQ(pb.get_future().get().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(pc.get_future().get().ok());
+  EXPECT_TRUE(store_->GetInquiry("acme", x.id).ok());
+  EXPECT_TRUE(store_->GetInquiry("acme", z.id).ok());
+  EXPECT_EQ(store_->GetInquiry("acme", y.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListEvents("acme", x.id)->empty());
+  EXPECT_EQ(Depths()["work.enrich"], 0);
+}
+
+TEST_P(StoreContractTest, EntryCountsAggregatePerMinuteSince) {
+  auto count = [&](const std::string& ws, const std::string& outcome, const std::string& reason,
+                   Micros at, int64_t n) {
+    ASSERT_TRUE(
+        store_->Write([&](WriteTx& tx) { return tx.CountEntry(ws, "web", outcome, reason, at, n); })
+            .ok());
+  };
+  count("acme", "accepted", "", kT0 + 5 * kMicrosPerSecond, 1);
+  count("acme", "accepted", "", kT0 + 59 * kMicrosPerSecond, 2);
+  count("acme", "accepted", "", kT0 + 65 * kMicrosPerSecond, 3);
+  count("acme", "rejected", "bad_signature", kT0 + 70 * kMicrosPerSecond, 1);
+  count("acme", "accepted", "", kT0 - 10 * kMicrosPerMinute, 100);  // before the window
+  count("other", "accepted", "", kT0, 7);
+
+  absl::StatusOr<std::vector<EntryCount>> counts = store_->ListEntryCounts("acme", kT0);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0].source, "web");
+  EXPECT_EQ((*counts)[0].outcome, "accepted");
+  EXPECT_EQ((*counts)[0].reason, "");
+  EXPECT_EQ((*counts)[0].count, 6);
+  EXPECT_EQ((*counts)[0].last_at, kT0 + kMicrosPerMinute);
+  EXPECT_EQ((*counts)[1].outcome, "rejected");
+  EXPECT_EQ((*counts)[1].reason, "bad_signature");
+  EXPECT_EQ((*counts)[1].count, 1);
+
+  // The minute containing `since` counts whole; everything counts from far enough back.
+  EXPECT_EQ(store_->ListEntryCounts("acme", kT0 + 30 * kMicrosPerSecond)->at(0).count, 6);
+  EXPECT_EQ(store_->ListEntryCounts("acme", kT0 + kMicrosPerMinute)->at(0).count, 3);
+  EXPECT_EQ(store_->ListEntryCounts("acme", 0)->at(0).count, 106);
+}
+
+TEST_P(StoreContractTest, ListInquiriesFiltersAndPagesNewestFirst) {
+  std::vector<Inquiry> all;
+  for (int i = 0; i < 7; ++i) {
+    Inquiry in = MakeInquiry("acme", kT0 + i * kMicrosPerSecond, i % 2 == 0 ? "web" : "phone",
+                             i % 2 == 0 ? Channel::kForm : Channel::kCall);
+    in.stage = i < 3 ? Stage::kEnrich : Stage::kEntry;
+    in.status = i == 6 ? "assigned" : "received";
+    ASSERT_TRUE(Put(in).ok());
+    all.push_back(in);
+  }
+  ASSERT_TRUE(Put(MakeInquiry("other", kT0)).ok());
+  auto ids = [](const absl::StatusOr<std::vector<Inquiry>>& list) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (list.ok()) {
+      for (const Inquiry& i : *list) out.push_back(i.id);
+    }
+    return out;
+  };
+  auto want = [&](std::vector<int> idx) {
+    std::vector<std::string> out;
+    for (int i : idx) out.push_back(all[i].id);
+    return out;
+  };
+
+  EXPECT_EQ(ids(store_->ListInquiries("acme", {})), want({6, 5, 4, 3, 2, 1, 0}));
+  InquiryFilter f;
+  f.source = "web";
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({6, 4, 2, 0}));
+  f.source = "web' OR '1'='1";
+  EXPECT_TRUE(ids(store_->ListInquiries("acme", f)).empty());
+  f = {};
+  f.channel = "call";
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({5, 3, 1}));
+  f = {};
+  f.stage = "enrich";
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({2, 1, 0}));
+  f = {};
+  f.status = "assigned";
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({6}));
+  f = {};
+  f.received_from = kT0 + 2 * kMicrosPerSecond;
+  f.received_until = kT0 + 5 * kMicrosPerSecond;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({4, 3, 2}));
+  f.source = "web";
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({4, 2}));
+
+  // Paging with before_id.
+  f = {};
+  f.limit = 3;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({6, 5, 4}));
+  f.before_id = all[4].id;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({3, 2, 1}));
+  f.before_id = all[1].id;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({0}));
+  f.before_id = all[0].id;
+  EXPECT_TRUE(ids(store_->ListInquiries("acme", f)).empty());
+
+  // The limit is clamped to [1, 500].
+  f = {};
+  f.limit = 0;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)), want({6}));
+  f.limit = 100000;
+  EXPECT_EQ(ids(store_->ListInquiries("acme", f)).size(), 7u);
+
+  // Rows come back whole.
+  absl::StatusOr<std::vector<Inquiry>> one = store_->ListInquiries("acme", {});
+  ASSERT_TRUE(one.ok());
+  ExpectSameInquiry(all[6], (*one)[0]);
+}
+
+TEST_P(StoreContractTest, NextAvailableIsTheEarliestWorkOrDueHandoff) {
+  EXPECT_FALSE(store_->NextAvailable(Stage::kEnrich)->has_value());
+  EXPECT_FALSE(store_->NextAvailable(Stage::kTransfer)->has_value());
+  Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0 + 5));
+  Enqueue(MakeWork("acme", "i2", Stage::kEnrich, kT0 + 2));
+  Enqueue(MakeWork("acme", "i3", Stage::kTrigger, kT0 + 9));
+  EXPECT_EQ(*store_->NextAvailable(Stage::kEnrich), kT0 + 2);
+  EXPECT_EQ(*store_->NextAvailable(Stage::kTrigger), kT0 + 9);
+  EXPECT_FALSE(store_->NextAvailable(Stage::kTrack)->has_value());
+
+  ASSERT_TRUE(PutHandoff(MakeHandoff("acme", "i1", "a", "pending", kT0 + 7)).ok());
+  ASSERT_TRUE(PutHandoff(MakeHandoff("acme", "i1", "b", "failed", kT0 + 3)).ok());
+  ASSERT_TRUE(PutHandoff(MakeHandoff("acme", "i1", "c", "confirmed", kT0 + 1)).ok());
+  ASSERT_TRUE(PutHandoff(MakeHandoff("acme", "i1", "d", "dead", kT0)).ok());
+  EXPECT_EQ(*store_->NextAvailable(Stage::kTransfer), kT0 + 3);
+}
+
+TEST_P(StoreContractTest, QueueDepthsCountWorkPerStageAndHandoffsPerState) {
+  Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
+  Enqueue(MakeWork("b", "i2", Stage::kEnrich, kT0));
+  Enqueue(MakeWork("acme", "i3", Stage::kTrigger, kT0));
+  for (const char* state : {"pending", "pending", "failed", "dead", "confirmed"}) {
+    ASSERT_TRUE(PutHandoff(MakeHandoff("acme", "i1", "crm", state, kT0)).ok());
+  }
+  std::map<std::string, int64_t> d = Depths();
+  EXPECT_EQ(d["work.enrich"], 2);
+  EXPECT_EQ(d["work.trigger"], 1);
+  EXPECT_EQ(d["handoffs.pending"], 2);
+  EXPECT_EQ(d["handoffs.failed"], 1);
+  EXPECT_EQ(d["handoffs.dead"], 1);
+  EXPECT_TRUE(d.count("work.enrich") && d.count("handoffs.pending"));
+}
+
+TEST_P(StoreContractTest, WorkListenerHearsOfCommittedWorkPerStage) {
+  std::mutex mu;
+  std::vector<Stage> heard;
+  std::vector<bool> visible;
+  store_->SetWorkListener([&](Stage stage) {
+    // Called after the commit: the work is already readable.
+    bool seen = store_->NextAvailable(stage).value_or(std::nullopt).has_value();
+    std::lock_guard<std::mutex> lock(mu);
+    heard.push_back(stage);
+    visible.push_back(seen);
+  });
+  auto take = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    std::set<Stage> out(heard.begin(), heard.end());
+    EXPECT_EQ(out.size(), heard.size()) << "a stage was announced twice for one commit";
+    heard.clear();
+    return out;
+  };
+
+  Handoff h = MakeHandoff("acme", "i1", "crm", "pending", kT0);
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    WorkItem a = MakeWork("acme", "i1", Stage::kEnrich, kT0);
+                    WorkItem b = MakeWork("acme", "i2", Stage::kEnrich, kT0);
+                    if (auto s = tx.EnqueueWork(a); !s.ok()) return s;
+                    if (auto s = tx.EnqueueWork(b); !s.ok()) return s;
+                    return tx.InsertHandoff(h);
+                  })
+                  .ok());
+  EXPECT_EQ(take(), (std::set<Stage>{Stage::kEnrich, Stage::kTransfer}));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(visible, (std::vector<bool>{true, true}));
+  }
+
+  // Rolled-back work is not announced; writes without new work announce nothing.
+  EXPECT_FALSE(store_
+                   ->Write([&](WriteTx& tx) -> absl::Status {
+                     WorkItem w = MakeWork("acme", "i3", Stage::kTrigger, kT0);
+                     if (auto s = tx.EnqueueWork(w); !s.ok()) return s;
+                     return absl::InternalError("fails after enqueueing");
+                   })
+                   .ok());
+  EXPECT_TRUE(take().empty());
+  ASSERT_TRUE(Put(MakeInquiry("acme", kT0)).ok());
+  EXPECT_TRUE(take().empty());
+
+  // A handoff left to retry is transfer work again; a confirmed one is not.
+  std::vector<std::string> tokens;
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0, kLease, &tokens)->size(), 1u);
+  Handoff failed = h;
+  failed.state = "failed";
+  ASSERT_TRUE(Update(failed, tokens[0]).ok());
+  EXPECT_EQ(take(), (std::set<Stage>{Stage::kTransfer}));
+  ASSERT_EQ(store_->ClaimHandoffs(1, kT0, kLease, &tokens)->size(), 1u);
+  Handoff confirmed = h;
+  confirmed.state = "confirmed";
+  ASSERT_TRUE(Update(confirmed, tokens[0]).ok());
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_P(StoreContractTest, ShutdownCommitsWhatWasSubmittedThenRefusesWrites) {
+  constexpr int kWrites = 50;
+  std::vector<Inquiry> inquiries;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kWrites; ++i) inquiries.push_back(MakeInquiry("acme", kT0 + i));
+  for (const Inquiry& in : inquiries) {
+    store_->SubmitWrite([&in](WriteTx& tx) { return tx.InsertInquiry(in); },
+                        [&](absl::Status s) {
+                          if (s.ok()) ok.fetch_add(1);
+                        });
+  }
+  store_->Shutdown();
+  EXPECT_EQ(ok.load(), kWrites);
+  for (const Inquiry& in : inquiries) EXPECT_TRUE(store_->GetInquiry("acme", in.id).ok());
+
+  bool called = false;
+  store_->SubmitWrite([](WriteTx&) { return absl::OkStatus(); },
+                      [&](absl::Status s) {
+                        called = true;
+                        EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+                      });
+  EXPECT_TRUE(called) << "a refused write's done runs at once";
+  store_->Shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace handoff

@@ -1,0 +1,132 @@
+// The CLI as a user runs it: --version, --help, check, serve's refusal of a bad config,
+// inquiries list/show against a running server, and the demo end to end.
+#include <regex>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/server_process.h"
+#include "tests/support/test_config.h"
+
+namespace handoff::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::map<std::string, std::string> kEnv = {{"HANDOFF_ADMIN_TOKEN", kAdminToken}};
+
+TEST(Cli, VersionAndHelp) {
+  auto v = RunHandoff({"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("handoff 0."), std::string::npos) << v.out;
+  auto h = RunHandoff({"--help"});
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* cmd : {"serve", "check", "inquiries", "demo"}) {
+    EXPECT_NE(h.out.find(cmd), std::string::npos) << cmd;
+  }
+  auto sub = RunHandoff({"serve", "--help"});
+  EXPECT_NE(sub.out.find("--config"), std::string::npos);
+  auto none = RunHandoff({});
+  EXPECT_NE(none.exit_code, 0);
+}
+
+TEST(Cli, CheckAcceptsAGoodConfigAndNamesFileLineOfProblems) {
+  TempDir dir;
+  WriteFile(dir.File("good.yaml"), TestConfig("https://crm.example/hook"));
+  auto good = RunHandoff({"check", dir.File("good.yaml")}, kEnv);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find("ok"), std::string::npos);
+
+  std::string bad = TestConfig("https://crm.example/hook");
+  bad.replace(bad.find("    adapter: form"), 17, "    adapter: typeform2");
+  WriteFile(dir.File("bad.yaml"), bad);
+  auto r = RunHandoff({"check", dir.File("bad.yaml")}, kEnv);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("bad\\.yaml:\\d+: source 'website': unknown "
+                                                  "adapter 'typeform2'")))
+      << r.err;
+
+  WriteFile(dir.File("typo.yaml"),
+            "workspace: w\nroutes:\n  - name: r\n    when: { chanel: form }\n");
+  auto t = RunHandoff({"check", dir.File("typo.yaml")}, kEnv);
+  EXPECT_EQ(t.exit_code, 1);
+  EXPECT_NE(t.err.find("typo.yaml:4: unknown key 'chanel'"), std::string::npos) << t.err;
+
+  auto missing_env = RunHandoff({"check", dir.File("good.yaml")}, {{"HANDOFF_ADMIN_TOKEN", ""}});
+  // An empty admin token is too short: still reported with its line.
+  EXPECT_EQ(missing_env.exit_code, 1);
+  EXPECT_NE(missing_env.err.find("admin_token must be at least 16 characters"), std::string::npos)
+      << missing_env.err;
+
+  WriteFile(dir.File("leaky.yaml"), "workspace: w\nsources:\n  web: { adapter: form }\n");
+  auto leaky = RunHandoff({"check", "--strict", dir.File("leaky.yaml")}, kEnv);
+  EXPECT_EQ(leaky.exit_code, 1);
+  EXPECT_NE(leaky.err.find("leaky.yaml:3: source 'web' is handled by no route"), std::string::npos)
+      << leaky.err;
+}
+
+TEST(Cli, ServeRefusesABadConfigWithTheReason) {
+  TempDir dir;
+  WriteFile(dir.File("bad.yaml"), "workspace: w\nserver: { listen: nowhere }\n");
+  auto r = RunHandoff({"serve", "--config", dir.File("bad.yaml")}, kEnv);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.yaml:2: listen must be HOST:PORT"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InquiriesListAndShowReadTheRunningServer) {
+  TempDir dir;
+  Sink sink;
+  WriteFile(dir.File("handoff.yaml"), TestConfig(sink.url("/crm")));
+  ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
+  server.Start();
+  auto posted = server.Post(std::string("/in/website?key=") + kFormToken,
+                            "full_name=Grace+Hopper&email=grace%40example.com&details=Hi",
+                            "application/x-www-form-urlencoded");
+  ASSERT_EQ(posted.status, 202);
+  std::string id = json::parse(posted.body)["id"];
+  ASSERT_TRUE(sink.WaitFor([](const auto& d) { return d.size() == 1; }));
+
+  auto list = RunHandoff({"inquiries", "list", "--url", server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("Grace Hopper"), std::string::npos);
+
+  auto show = RunHandoff({"inquiries", "show", id, "--url", server.base_url()}, kEnv);
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("timeline"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("handoff.confirmed"), std::string::npos) << show.out;
+
+  auto json_out = RunHandoff(
+      {"inquiries", "show", id, "--json", "--url", server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(json::parse(json_out.out)["inquiry"]["id"], id);
+
+  auto wrong = RunHandoff(
+      {"inquiries", "list", "--url", server.base_url(), "--token", "wrong-token-0123456789"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("401"), std::string::npos);
+  auto unknown = RunHandoff({"inquiries", "show", "00000000-0000-7000-8000-000000000000", "--url",
+                             server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("404"), std::string::npos);
+}
+
+TEST(Cli, DemoRunsTheFiveStagesAndDeliversToItsCrm) {
+  TempDir dir;
+  auto r = RunHandoff(
+      {"demo", "--seconds", "5", "--interval", "0.4", "--port", "0", "--db", dir.File("demo.db")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m,
+                                std::regex("(\\d+) posted, (\\d+) accepted \\(202\\), (\\d+) "
+                                           "delivered to the demo CRM, (\\d+) duplicate")))
+      << r.out << r.err;
+  int accepted = std::stoi(m[2]), delivered = std::stoi(m[3]), duplicates = std::stoi(m[4]);
+  EXPECT_GE(accepted, 4);              // at least one inquiry on each of the four channels
+  EXPECT_GE(delivered, accepted - 1);  // the last one may still be in flight at the stop
+  EXPECT_EQ(duplicates, 0);
+  for (const char* channel : {"form", "call", "chat", "booking"}) {
+    EXPECT_NE(r.out.find(std::string("  ") + channel), std::string::npos) << channel;
+  }
+}
+
+}  // namespace
+}  // namespace handoff::testing
