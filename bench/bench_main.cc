@@ -6,7 +6,8 @@
 //   2. the ack latency at 1 connection (wrk);
 //   3. end-to-end latency (scheduled send → the sink receiving the delivery) and ack latency
 //      at a fixed 1,000 requests/s (open loop, bench/open_loop.cc);
-//   4. the server's idle and peak RSS.
+//   4. the server's idle and peak RSS;
+// and, for context, the HTTP layer's own ceiling (GET /healthz, no store access).
 // It asserts nothing about timing. It exits 1 only when something functionally broke: an
 // accepted inquiry never reached the sink, a valid request was refused, the server crashed.
 
@@ -36,7 +37,8 @@ namespace {
 struct Options {
   std::string handoff = HANDOFF_BINARY;
   std::string wrk = "wrk";
-  std::string lua = HANDOFF_BENCH_LUA;
+  std::string lua = HANDOFF_BENCH_DIR "/post_inquiry.lua";
+  std::string ceiling_lua = HANDOFF_BENCH_DIR "/http_ceiling.lua";
   std::string dir = "/tmp";
   std::vector<int> http_threads = {1, 2};
   int runs = 3;
@@ -66,6 +68,7 @@ struct ThroughputRun {
 };
 
 struct OpenLoopRun {
+  std::optional<WrkResult> http_ceiling;  // GET /healthz on the same server, before the load
   OpenLoopResult load;
   std::vector<Micros> end_to_end;
   int64_t peak_rss_kib = 0;
@@ -288,6 +291,24 @@ class Bench {
     load.url = server.BaseUrl() + "/in/" + kBenchSource;
     load.headers = {"Content-Type: application/json",
                     std::string("X-Handoff-Token: ") + kBenchToken};
+    OpenLoopRun run;
+    WrkOptions ceiling;
+    ceiling.wrk = options_.wrk;
+    ceiling.lua = options_.ceiling_lua;
+    ceiling.url = server.BaseUrl() + "/healthz";
+    ceiling.threads = options_.wrk_threads;
+    ceiling.connections = options_.connections;
+    ceiling.duration_s = options_.single_duration_s;
+    ceiling.output_path = server.dir() + "/wrk-healthz.txt";
+    if (auto c = RunWrk(ceiling); c.ok()) {
+      run.http_ceiling = *c;
+      std::printf(
+          "  http_threads=%d HTTP ceiling: GET /healthz %s/s at %d connections, p50 %s p99 %s\n",
+          http_threads, Thousands(c->per_second()).c_str(), options_.connections,
+          Ms(c->p50).c_str(), Ms(c->p99).c_str());
+    } else {
+      Fail(fmt::format("{}: GET /healthz: {}", phase, std::string(c.status().message())));
+    }
     load.rate = options_.rate;
     load.duration_s = options_.rate_duration_s;
     // The same shape of body as post_inquiry.lua, distinct per request.
@@ -303,7 +324,6 @@ class Bench {
       Fail(fmt::format("{}: {}", phase, std::string(result.status().message())));
       return std::nullopt;
     }
-    OpenLoopRun run;
     run.load = std::move(*result);
     if (run.load.failed > 0) {
       Fail(fmt::format("{}: {} of {} requests were not acknowledged (first: {})", phase,
@@ -419,6 +439,11 @@ void PrintTable(const std::vector<ThreadsResult>& results, const Options& o) {
                            Percentile(v, 99) / 1000.0);
       }),
       "");
+  row(fmt::format("context: GET /healthz/s, {} connections", o.connections),
+      open([](const auto& r) {
+        return r.http_ceiling ? Thousands(r.http_ceiling->per_second()) : std::string("—");
+      }),
+      "the HTTP layer alone");
   row("server RSS idle / peak", per([&](const auto& t) {
         int64_t peak = 0;
         for (const auto& r : t.runs) peak = std::max(peak, r.peak_rss_kib);
@@ -457,7 +482,9 @@ int Main(int argc, char** argv) {
   CLI::App app{"handoff's benchmark: ingest throughput, ack and end-to-end latency, RSS"};
   app.add_option("--handoff", o.handoff, "The handoff binary")->capture_default_str();
   app.add_option("--wrk", o.wrk, "The wrk binary")->capture_default_str();
-  app.add_option("--lua", o.lua, "The wrk script (bench/post_inquiry.lua)")->capture_default_str();
+  app.add_option("--lua", o.lua, "The wrk script that posts inquiries")->capture_default_str();
+  app.add_option("--ceiling-lua", o.ceiling_lua, "The wrk script for GET /healthz")
+      ->capture_default_str();
   app.add_option("--dir", o.dir, "Where each run's directory and SQLite file go")
       ->capture_default_str();
   app.add_option("--http-threads", o.http_threads, "server.http_threads values to measure")

@@ -1,5 +1,6 @@
 // Runs wrk (closed loop: each connection sends its next request when the previous one is
-// answered) with bench/post_inquiry.lua and reads the figures its done() prints.
+// answered) with a script of bench/ (post_inquiry.lua, http_ceiling.lua) and reads the figures
+// its done() prints.
 // Not thread-safe: one run at a time per caller.
 #pragma once
 
@@ -13,7 +14,7 @@ namespace handoff::bench {
 
 struct WrkOptions {
   std::string wrk = "wrk";  // the wrk binary (looked up on PATH)
-  std::string lua;          // post_inquiry.lua
+  std::string lua;          // the script
   std::string url;          // http://127.0.0.1:PORT/in/bench
   std::string token;        // the source token, passed to the script
   int run = 0;              // passed to the script so runs use distinct emails/phones

@@ -24,6 +24,7 @@
 #include "fmt/format.h"
 #include "http/http_server.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 #include "transfer/connectors/webhook/webhook_connector.h"
 
 namespace handoff {
@@ -126,10 +127,7 @@ DestinationConfig Destination(std::string name, std::string url) {
 class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/handoff-dispatcher-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto store = OpenStore("sqlite:" + dir_ + "/handoff.db", &clock_);
+    auto store = OpenStore("sqlite:" + dir_.File("handoff.db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     config_.workspace = kWorkspace;
@@ -141,7 +139,6 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_.reset();
     if (store_) store_->Shutdown();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Starts the dispatcher, woken by the store's commits as the app wires it.
@@ -246,7 +243,7 @@ class DispatcherTest : public ::testing::Test {
     return i.ok() ? *i : Inquiry{};
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   FakeClock clock_{kStart};
   Config config_;
   ConnectorRegistry registry_;

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "model/records.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace handoff {
 namespace {
@@ -27,22 +28,7 @@ namespace {
 constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 constexpr Micros kLease = 30 * kMicrosPerSecond;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/handoff-store-contract-XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    if (made != nullptr) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 using BackendFactory =
     std::function<absl::StatusOr<std::unique_ptr<Store>>(const std::string& dir, const Clock*)>;

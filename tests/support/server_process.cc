@@ -67,18 +67,6 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
 
 }  // namespace
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/handoff-test-XXXXXX";
-  char* dir = mkdtemp(tmpl);
-  if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = dir;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;

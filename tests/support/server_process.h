@@ -14,20 +14,9 @@
 
 #include "http/http_client.h"
 #include "http/http_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace handoff::testing {
-
-// A fresh directory under /tmp, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Writes `text` to `path`, replacing it.
 void WriteFile(const std::string& path, const std::string& text);

@@ -18,27 +18,17 @@
 #include "core/id.h"
 #include "gtest/gtest.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "tests/support/temp_dir.h"
 
 namespace handoff {
 namespace {
 
 constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
-class TempDir {
+// The test's database directory; db() names its SQLite file.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/handoff-sqlite-store-XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    if (made != nullptr) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string db() const { return path_ + "/handoff.db"; }
-
- private:
-  std::string path_;
+  std::string db() const { return File("handoff.db"); }
 };
 
 Inquiry MakeInquiry(Micros at) {

@@ -1,0 +1,123 @@
+#include "enrich/enrich_stage.h"
+
+#include "core/id.h"
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace handoff {
+namespace {
+
+constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
+
+// Runs EnrichStage::Process directly against a real SQLite store, one inquiry at a time.
+class EnrichStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.workspace = "ws";
+    config_.business.region = "US";
+    auto store = OpenStore("sqlite:" + dir_.File("handoff.db"), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    stage_ = std::make_unique<EnrichStage>(&config_, store_.get(), &clock_);
+  }
+  void TearDown() override { store_->Shutdown(); }
+
+  // Stores an inquiry with its enrich work, as the ingress does, then enriches it.
+  Inquiry Enrich(const std::string& name, const std::string& email, const std::string& phone) {
+    Inquiry i;
+    i.id = NewUuidV7(clock_.Now());
+    i.workspace = "ws";
+    i.source = "web";
+    i.channel = Channel::kForm;
+    i.received_at = i.occurred_at = clock_.Now();
+    i.received = {name, email, phone};
+    EXPECT_TRUE(store_
+                    ->Write([&](WriteTx& tx) {
+                      WorkItem w;
+                      w.workspace = "ws";
+                      w.inquiry_id = i.id;
+                      w.stage = Stage::kEnrich;
+                      w.available_at = clock_.Now();
+                      auto s = tx.InsertInquiry(i);
+                      return s.ok() ? tx.EnqueueWork(w) : s;
+                    })
+                    .ok());
+    auto items = store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute);
+    EXPECT_TRUE(items.ok());
+    EXPECT_EQ(items->size(), 1u);
+    auto write = stage_->Process((*items)[0]);
+    EXPECT_TRUE(write.ok()) << write.status();
+    EXPECT_TRUE(store_->Write(std::move(*write)).ok());
+    clock_.Advance(kMicrosPerSecond);
+    return *store_->GetInquiry("ws", i.id);
+  }
+
+  nlohmann::json EnrichedDetail(const Inquiry& i) {
+    auto events = store_->ListEvents("ws", i.id);  // kept alive: the loop reads into it
+    for (const Event& e : *events) {
+      if (e.kind == "enriched") return e.detail;
+    }
+    return nullptr;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{kT0};
+  Config config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<EnrichStage> stage_;
+};
+
+TEST_F(EnrichStageTest, NormalizesAndCreatesAContact) {
+  Inquiry i = Enrich("  Ana   Ortiz ", "Ana@Example.COM", "(415) 555-0101");
+  EXPECT_EQ(i.normalized.name, "Ana Ortiz");
+  EXPECT_EQ(i.normalized.email, "ana@example.com");
+  EXPECT_EQ(i.normalized.phone, "+14155550101");
+  EXPECT_EQ(i.received.phone, "(415) 555-0101");  // as received stays verbatim
+  EXPECT_EQ(i.stage, Stage::kEnrich);
+  EXPECT_EQ(i.status, "enriched");
+  ASSERT_FALSE(i.contact_id.empty());
+  Contact c = *store_->GetContact("ws", i.contact_id);
+  EXPECT_EQ(c.email, "ana@example.com");
+  EXPECT_EQ(c.phone, "+14155550101");
+  EXPECT_EQ(EnrichedDetail(i)["contact"], "new");
+  // The trigger stage's work was committed with it.
+  EXPECT_EQ(store_->ClaimWork(Stage::kTrigger, 10, clock_.Now(), kMicrosPerMinute)->size(), 1u);
+}
+
+TEST_F(EnrichStageTest, MatchesByEmailOrPhoneAcrossChannels) {
+  Inquiry form = Enrich("Ana", "ana@example.com", "");
+  Inquiry call = Enrich("", "", "+1 415 555 0101");
+  EXPECT_NE(form.contact_id, call.contact_id);  // nothing linked them yet
+  Inquiry chat = Enrich("Ana Ortiz", "ANA@example.com", "415-555-0101");
+  EXPECT_EQ(chat.contact_id, form.contact_id);  // email wins
+  EXPECT_EQ(EnrichedDetail(chat)["contact"], "returning");
+  // Two contacts share these details: linked to one and shown, never merged silently.
+  EXPECT_EQ(EnrichedDetail(chat)["possible_duplicate_of"], call.contact_id);
+  Contact c = *store_->GetContact("ws", form.contact_id);
+  EXPECT_EQ(c.phone, "");  // the phone belongs to the other contact, so it is not copied
+  Inquiry again = Enrich("", "", "4155550101");
+  EXPECT_EQ(again.contact_id, call.contact_id);
+}
+
+TEST_F(EnrichStageTest, FillsMissingContactFieldsFromLaterInquiries) {
+  Inquiry first = Enrich("", "", "+14155550111");
+  Inquiry second = Enrich("Ben Cho", "ben@example.com", "415 555 0111");
+  EXPECT_EQ(first.contact_id, second.contact_id);
+  Contact c = *store_->GetContact("ws", first.contact_id);
+  EXPECT_EQ(c.name, "Ben Cho");
+  EXPECT_EQ(c.email, "ben@example.com");
+}
+
+TEST_F(EnrichStageTest, RecordsWhatCouldNotBeUsed) {
+  Inquiry i = Enrich("Cy", "not-an-email", "call me");
+  EXPECT_EQ(i.normalized.email, "");
+  EXPECT_EQ(i.normalized.phone, "");
+  EXPECT_TRUE(i.contact_id.empty());
+  nlohmann::json d = EnrichedDetail(i);
+  EXPECT_EQ(d["contact"], "none");
+  ASSERT_EQ(d["problems"].size(), 3u);
+  EXPECT_EQ(d["problems"][0], "email is not a valid address");
+}
+
+}  // namespace
+}  // namespace handoff
