@@ -16,6 +16,18 @@
 #include "trigger/trigger_stage.h"
 
 namespace handoff {
+namespace {
+
+// The database URL without credentials, for logs ("postgres://user:secret@db/x" →
+// "postgres://***@db/x").
+std::string RedactCredentials(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  return url.substr(0, scheme + 3) + "***" + url.substr(at);
+}
+
+}  // namespace
 
 struct App::Parts {
   Config config;
@@ -118,7 +130,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   }
   p->server = std::move(*server);
   spdlog::info("handoff serving workspace '{}' on http://{}:{} (database {})", p->config.workspace,
-               http.address, p->server->port(), db);
+               http.address, p->server->port(), RedactCredentials(db));
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 

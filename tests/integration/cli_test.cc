@@ -1,6 +1,7 @@
 // The CLI as a user runs it: --version, --help, check, serve's refusal of a bad config,
 // inquiries list/show against a running server, and the demo end to end.
 #include <regex>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -126,6 +127,23 @@ TEST(Cli, DemoRunsTheFiveStagesAndDeliversToItsCrm) {
   for (const char* channel : {"form", "call", "chat", "booking"}) {
     EXPECT_NE(r.out.find(std::string("  ") + channel), std::string::npos) << channel;
   }
+}
+
+TEST(Cli, LogJsonWritesOneJsonObjectPerLine) {
+  TempDir dir;
+  auto r = RunHandoff({"--log-json", "demo", "--seconds", "1", "--interval", "5", "--port", "0",
+                       "--db", dir.File("demo.db")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int lines = 0;
+  std::istringstream in(r.err);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);  // at least "serving" and "stopped"
+  EXPECT_NE(r.err.find("\"msg\":\"handoff stopped\""), std::string::npos) << r.err;
 }
 
 }  // namespace
