@@ -2,6 +2,8 @@
 // flags and its callback on the root CLI11 app; the callback's exit code is stored in `*exit`.
 #pragma once
 
+#include <signal.h>
+
 namespace CLI {
 class App;
 }
@@ -12,5 +14,9 @@ void AddServeCommand(CLI::App& root, int* exit);
 void AddCheckCommand(CLI::App& root, int* exit);
 void AddInquiriesCommand(CLI::App& root, int* exit);
 void AddDemoCommand(CLI::App& root, int* exit);
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so
+// the caller can wait for them with sigwait; ignores SIGPIPE. Returns the blocked set.
+sigset_t BlockStopSignals();
 
 }  // namespace handoff

@@ -1,5 +1,3 @@
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +14,7 @@
 #include "cli/demo_config.h"
 #include "config/config.h"
 #include "core/id.h"
+#include "entry/common/source_auth.h"
 #include "fmt/format.h"
 #include "http/http_client.h"
 #include "http/http_server.h"
@@ -66,16 +65,6 @@ class DemoCrm {
 
 void SetDefaultEnv(const char* name, const std::string& value) {
   if (std::getenv(name) == nullptr) setenv(name, value.c_str(), 0);
-}
-
-std::string HmacSha256Hex(const std::string& key, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", mac[i]);
-  return hex;
 }
 
 struct Person {
@@ -142,7 +131,7 @@ HttpClientRequest Sample(int n, const std::string& base) {
                      .dump();
       req.headers.emplace_back(
           "X-Chat-Signature",
-          "sha256=" + HmacSha256Hex(std::getenv("CHAT_WEBHOOK_SECRET"), req.body));
+          "sha256=" + HexEncode(HmacSha256(std::getenv("CHAT_WEBHOOK_SECRET"), req.body)));
       break;
     }
     default: {  // a booking
@@ -211,12 +200,7 @@ void AddDemoCommand(CLI::App& root, int* exit) {
       ->capture_default_str();
   cmd->add_option("--db", flags->db, "Database path (default: a fresh file under /tmp)");
   cmd->callback([flags, exit] {
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals = BlockStopSignals();
 
     SetDefaultEnv("HANDOFF_ADMIN_TOKEN", "demo-admin-" + RandomHex(12));
     SetDefaultEnv("WEBSITE_FORM_KEY", "form-" + RandomHex(12));

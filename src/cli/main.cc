@@ -1,4 +1,6 @@
 // handoff: the integration-continuity engine. One binary; see `handoff --help`.
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 
 #include "app/logging.h"
@@ -7,6 +9,20 @@
 #ifndef HANDOFF_VERSION
 #define HANDOFF_VERSION "dev"
 #endif
+
+namespace handoff {
+
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+}  // namespace handoff
 
 int main(int argc, char** argv) {
   CLI::App root{

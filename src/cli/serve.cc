@@ -25,13 +25,7 @@ void AddServeCommand(CLI::App& root, int* exit) {
   cmd->add_option("--port-file", flags->port_file,
                   "Write the bound port to this file once listening (useful with port 0)");
   cmd->callback([flags, exit] {
-    // Block the stop signals in every thread; this thread waits for them below.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals = BlockStopSignals();
 
     auto config = LoadConfig(flags->config, ProcessEnv);
     if (!config.ok()) {
