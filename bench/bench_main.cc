@@ -11,12 +11,14 @@
 // It asserts nothing about timing. It exits 1 only when something functionally broke: an
 // accepted inquiry never reached the sink, a valid request was refused, the server crashed.
 
+#include <curl/curl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -48,6 +50,7 @@ struct Options {
   int single_duration_s = 5;
   double rate = 1000;
   int rate_duration_s = 10;
+  int rate_runs = 3;
   int drain_timeout_s = 300;
   bool keep = false;
 };
@@ -61,6 +64,9 @@ struct ThroughputRun {
   double server_cores_load = 0;   // server CPU time / wall time, during the load
   double server_cores_drain = 0;  // … during the drain
   double wrk_cores = 0;
+  // Server CPU time from the start of the load to the end of the drain, per accepted inquiry:
+  // the whole pipeline's cost of one inquiry, less affected by other load than the rates are.
+  double server_cpu_per_inquiry_us = 0;
   WrkResult single;
   int64_t idle_rss_kib = 0;
   int64_t peak_rss_kib = 0;
@@ -71,6 +77,7 @@ struct OpenLoopRun {
   std::optional<WrkResult> http_ceiling;  // GET /healthz on the same server, before the load
   OpenLoopResult load;
   std::vector<Micros> end_to_end;
+  Micros e2e_p50 = 0, e2e_p99 = 0, ack_p50 = 0, ack_p99 = 0;
   int64_t peak_rss_kib = 0;
   int64_t duplicates = 0;
 };
@@ -78,7 +85,7 @@ struct OpenLoopRun {
 struct ThreadsResult {
   int http_threads = 0;
   std::vector<ThroughputRun> runs;
-  std::optional<OpenLoopRun> open_loop;
+  std::vector<OpenLoopRun> open_loops;
 };
 
 std::string Thousands(double value) {
@@ -109,20 +116,23 @@ std::string MachineLine() {
   std::istringstream cpuinfo(ReadWholeFile("/proc/cpuinfo"));
   std::string line;
   while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
+    size_t colon = line.find(": ");
+    if (line.rfind("model name", 0) == 0 && colon != std::string::npos) {
+      model = line.substr(colon + 2);
       break;
     }
   }
   int64_t mem_kib = 0;
   std::istringstream meminfo(ReadWholeFile("/proc/meminfo"));
   while (std::getline(meminfo, line)) {
-    if (line.rfind("MemTotal:", 0) == 0) mem_kib = std::stoll(line.substr(9));
+    if (line.rfind("MemTotal:", 0) == 0) mem_kib = std::atoll(line.c_str() + 9);
   }
   return fmt::format("{} cores ({}), {:.1f} GiB RAM", std::thread::hardware_concurrency(), model,
                      static_cast<double>(mem_kib) / 1024 / 1024);
 }
 
+// Runs the phases for one http_threads value against fresh servers and collects their figures;
+// records every functional failure instead of stopping. Not thread-safe: one thread drives it.
 class Bench {
  public:
   Bench(Options options, DeliverySink* sink) : options_(std::move(options)), sink_(sink) {}
@@ -137,7 +147,10 @@ class Bench {
       auto run = RunThroughput(http_threads, r);
       if (run.has_value()) result.runs.push_back(*run);
     }
-    result.open_loop = RunOpen(http_threads);
+    for (int r = 0; r < options_.rate_runs; ++r) {
+      auto run = RunOpen(http_threads, r);
+      if (run.has_value()) result.open_loops.push_back(std::move(*run));
+    }
     return result;
   }
 
@@ -159,6 +172,12 @@ class Bench {
       auto count = server.AcceptedCount();
       if (count.ok()) accepted = *count;
       int64_t delivered = sink_->distinct();
+      if (sink_->malformed() > 0) {
+        // The sink answered 400 to those, so they will never count as delivered.
+        Fail(fmt::format("{}: {} deliveries had no inquiry.id in their body", phase,
+                         sink_->malformed()));
+        return std::nullopt;
+      }
       if (count.ok() && accepted >= acked_by_client && delivered >= accepted) {
         if (delivered > accepted) {
           Fail(fmt::format("{}: the sink got {} distinct inquiries but the server accepted {}",
@@ -241,6 +260,10 @@ class Bench {
     run.server_cores_drain = static_cast<double>(cpu_drained - cpu_loaded) /
                              std::max<Micros>(1, drained_at - run.loaded.ended);
     run.wrk_cores = static_cast<double>(run.loaded.wrk_cpu) / load_wall;
+    if (run.accepted > 0) {
+      run.server_cpu_per_inquiry_us =
+          static_cast<double>(cpu_drained - cpu_before) / static_cast<double>(run.accepted);
+    }
     run.duplicates = sink_->duplicates();
 
     wrk.run = 1;
@@ -266,21 +289,24 @@ class Bench {
     std::printf(
         "  %s: %s acked/s (%s in %.1f s), ack p50 %s p99 %s; drained %.2f s after the load → "
         "%s delivered/s end to end; 1 conn: p50 %s p99 %s; server %.2f cores under load, "
-        "%.2f while draining, wrk %.2f; RSS %s idle, %s peak\n",
+        "%.2f while draining, %.0f µs CPU per inquiry, wrk %.2f; RSS %s idle, %s peak\n",
         phase.c_str(), Thousands(run.loaded.per_second()).c_str(),
         Thousands(static_cast<double>(run.loaded.acked())).c_str(),
         static_cast<double>(run.loaded.duration) / kMicrosPerSecond, Ms(run.loaded.p50).c_str(),
         Ms(run.loaded.p99).c_str(), static_cast<double>(run.drain) / kMicrosPerSecond,
         Thousands(run.end_to_end_per_s).c_str(), Ms(run.single.p50).c_str(),
-        Ms(run.single.p99).c_str(), run.server_cores_load, run.server_cores_drain, run.wrk_cores,
-        Mib(run.idle_rss_kib).c_str(), Mib(run.peak_rss_kib).c_str());
+        Ms(run.single.p99).c_str(), run.server_cores_load, run.server_cores_drain,
+        run.server_cpu_per_inquiry_us, run.wrk_cores, Mib(run.idle_rss_kib).c_str(),
+        Mib(run.peak_rss_kib).c_str());
     std::fflush(stdout);
     return run;
   }
 
-  std::optional<OpenLoopRun> RunOpen(int http_threads) {
+  // One fresh server at a fixed rate; the first one also measures the HTTP ceiling.
+  std::optional<OpenLoopRun> RunOpen(int http_threads, int r) {
     const std::string phase =
-        fmt::format("http_threads={} open loop at {}/s", http_threads, Thousands(options_.rate));
+        fmt::format("http_threads={} open loop at {}/s, run {}/{}", http_threads,
+                    Thousands(options_.rate), r + 1, options_.rate_runs);
     sink_->Reset();
     HandoffServer server(options_.handoff, options_.dir, options_.keep);
     if (auto s = server.Start(BenchConfig(sink_->url(), http_threads)); !s.ok()) {
@@ -300,7 +326,9 @@ class Bench {
     ceiling.connections = options_.connections;
     ceiling.duration_s = options_.single_duration_s;
     ceiling.output_path = server.dir() + "/wrk-healthz.txt";
-    if (auto c = RunWrk(ceiling); c.ok()) {
+    if (r > 0) {
+      // Measured once per http_threads value.
+    } else if (auto c = RunWrk(ceiling); c.ok()) {
       run.http_ceiling = *c;
       std::printf(
           "  http_threads=%d HTTP ceiling: GET /healthz %s/s at %d connections, p50 %s p99 %s\n",
@@ -347,6 +375,10 @@ class Bench {
 
     std::vector<Micros> e2e = run.end_to_end;
     std::vector<Micros> ack = run.load.ack_latencies;
+    run.e2e_p50 = Percentile(e2e, 50);
+    run.e2e_p99 = Percentile(e2e, 99);
+    run.ack_p50 = Percentile(ack, 50);
+    run.ack_p99 = Percentile(ack, 99);
     std::printf(
         "  %s: %s sent in %.1f s (most in flight %d, worst send lag %s); ack p50 %s p99 %s; "
         "end to end p50 %s p99 %s max %s\n",
@@ -364,9 +396,9 @@ class Bench {
   std::vector<std::string> failures_;
 };
 
-// The medians of a figure over the runs, e.g. Med(runs, [](r){ return r.loaded.p99; }).
-template <typename F>
-double Med(const std::vector<ThroughputRun>& runs, F figure) {
+// The median of a figure over the runs, e.g. Med(runs, [](r){ return r.loaded.p99; }).
+template <typename Run, typename F>
+double Med(const std::vector<Run>& runs, F figure) {
   std::vector<double> values;
   for (const auto& r : runs) values.push_back(static_cast<double>(figure(r)));
   return Median(values);
@@ -389,12 +421,15 @@ void PrintTable(const std::vector<ThreadsResult>& results, const Options& o) {
   };
   auto open = [&](auto f) {
     std::vector<std::string> cells;
-    for (const auto& t : results) cells.push_back(t.open_loop ? f(*t.open_loop) : "—");
+    for (const auto& t : results) cells.push_back(t.open_loops.empty() ? "—" : f(t.open_loops));
     return cells;
   };
 
-  std::printf("\nFigures (medians of %d runs of %d s; the open loop ran once for %d s)\n\n", o.runs,
-              o.duration_s, o.rate_duration_s);
+  std::printf(
+      "\nFigures: medians of %d runs of %d s at %d connections (then %d s at 1 connection) and of "
+      "%d open-loop runs of %d s at %s/s\n\n",
+      o.runs, o.duration_s, o.connections, o.single_duration_s, o.rate_runs, o.rate_duration_s,
+      Thousands(o.rate).c_str());
   row("figure", heads, "target");
   row(fmt::format("acked inquiries/s, {} connections", o.connections), per([](const auto& t) {
         return Thousands(Med(t.runs, [](const auto& r) { return r.loaded.per_second(); }));
@@ -427,27 +462,35 @@ void PrintTable(const std::vector<ThreadsResult>& results, const Options& o) {
                            Med(t.runs, [](const auto& r) { return r.single.p99; }) / 1000);
       }),
       "p50 < 1 ms");
-  row(fmt::format("end to end p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& r) {
-        std::vector<Micros> v = r.end_to_end;
-        return fmt::format("{:.2f} / {:.2f} ms", Percentile(v, 50) / 1000.0,
-                           Percentile(v, 99) / 1000.0);
+  row(fmt::format("end to end p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& runs) {
+        return fmt::format("{:.2f} / {:.2f} ms",
+                           Med(runs, [](const auto& r) { return r.e2e_p50; }) / 1000,
+                           Med(runs, [](const auto& r) { return r.e2e_p99; }) / 1000);
       }),
       "p99 ≤ 50 ms");
-  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& r) {
-        std::vector<Micros> v = r.load.ack_latencies;
-        return fmt::format("{:.2f} / {:.2f} ms", Percentile(v, 50) / 1000.0,
-                           Percentile(v, 99) / 1000.0);
+  row("  … e2e p99 of each run", open([](const auto& runs) {
+        std::string s;
+        for (const auto& r : runs)
+          s += fmt::format("{}{:.1f}", s.empty() ? "" : " ", r.e2e_p99 / 1000.0);
+        return s + " ms";
+      }),
+      "");
+  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& runs) {
+        return fmt::format("{:.2f} / {:.2f} ms",
+                           Med(runs, [](const auto& r) { return r.ack_p50; }) / 1000,
+                           Med(runs, [](const auto& r) { return r.ack_p99; }) / 1000);
       }),
       "");
   row(fmt::format("context: GET /healthz/s, {} connections", o.connections),
-      open([](const auto& r) {
-        return r.http_ceiling ? Thousands(r.http_ceiling->per_second()) : std::string("—");
+      open([](const auto& runs) {
+        return runs[0].http_ceiling ? Thousands(runs[0].http_ceiling->per_second())
+                                    : std::string("—");
       }),
       "the HTTP layer alone");
   row("server RSS idle / peak", per([&](const auto& t) {
         int64_t peak = 0;
         for (const auto& r : t.runs) peak = std::max(peak, r.peak_rss_kib);
-        if (t.open_loop) peak = std::max(peak, t.open_loop->peak_rss_kib);
+        for (const auto& r : t.open_loops) peak = std::max(peak, r.peak_rss_kib);
         return fmt::format("{:.0f} / {:.0f} MiB",
                            Med(t.runs, [](const auto& r) { return r.idle_rss_kib; }) / 1024,
                            static_cast<double>(peak) / 1024);
@@ -458,6 +501,11 @@ void PrintTable(const std::vector<ThreadsResult>& results, const Options& o) {
                            Med(t.runs, [](const auto& r) { return r.server_cores_load; }));
       }),
       "");
+  row("server CPU per inquiry (all threads)", per([](const auto& t) {
+        return fmt::format("{:.0f} µs",
+                           Med(t.runs, [](const auto& r) { return r.server_cpu_per_inquiry_us; }));
+      }),
+      "10,000/s on 2 cores needs < 200 µs");
   row("wrk CPU under load (cores)", per([](const auto& t) {
         return fmt::format("{:.2f}", Med(t.runs, [](const auto& r) { return r.wrk_cores; }));
       }),
@@ -465,7 +513,7 @@ void PrintTable(const std::vector<ThreadsResult>& results, const Options& o) {
   row("duplicate deliveries (same inquiry twice)", per([](const auto& t) {
         int64_t d = 0;
         for (const auto& r : t.runs) d += r.duplicates;
-        if (t.open_loop) d += t.open_loop->duplicates;
+        for (const auto& r : t.open_loops) d += r.duplicates;
         return std::to_string(d);
       }),
       "0 expected (no failures injected)");
@@ -498,7 +546,9 @@ int Main(int argc, char** argv) {
   app.add_option("--single-duration", o.single_duration_s, "Seconds of each 1-connection run")
       ->capture_default_str();
   app.add_option("--rate", o.rate, "Open-loop requests per second")->capture_default_str();
-  app.add_option("--rate-duration", o.rate_duration_s, "Seconds of the open-loop run")
+  app.add_option("--rate-runs", o.rate_runs, "Open-loop runs per http_threads value")
+      ->capture_default_str();
+  app.add_option("--rate-duration", o.rate_duration_s, "Seconds of each open-loop run")
       ->capture_default_str();
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "Seconds to wait for every accepted inquiry to reach the sink")
@@ -506,6 +556,8 @@ int Main(int argc, char** argv) {
   app.add_flag("--keep", o.keep, "Keep each run's directory (config, database, logs, wrk output)");
   CLI11_PARSE(app, argc, argv);
 
+  // Before any thread exists: curl_global_init is not thread-safe.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   auto sink = DeliverySink::Start();
   if (!sink.ok()) {
     std::fprintf(stderr, "cannot start the sink: %s\n",
@@ -516,9 +568,11 @@ int Main(int argc, char** argv) {
               LoadAverage().c_str());
   std::printf(
       "server: %s serve, SQLite WAL synchronous=FULL in %s, loopback; sink in this process\n"
-      "load: wrk -t%d -c%d -d%ds (then -t1 -c1 -d%ds) with %s; open loop %s/s for %d s\n\n",
-      o.handoff.c_str(), o.dir.c_str(), o.wrk_threads, o.connections, o.duration_s,
-      o.single_duration_s, o.lua.c_str(), Thousands(o.rate).c_str(), o.rate_duration_s);
+      "load: %d × wrk -t%d -c%d -d%ds (then -t1 -c1 -d%ds) with %s; %d × open loop %s/s for %d "
+      "s\n\n",
+      o.handoff.c_str(), o.dir.c_str(), o.runs, o.wrk_threads, o.connections, o.duration_s,
+      o.single_duration_s, o.lua.c_str(), o.rate_runs, Thousands(o.rate).c_str(),
+      o.rate_duration_s);
   std::fflush(stdout);
 
   Bench bench(o, sink->get());

@@ -36,6 +36,7 @@ struct SlistDeleter {
 
 // A timerfd closed on destruction. curl_multi_poll waits in whole milliseconds; arming this at
 // the next send time and handing it to the poll wakes the loop on time without spinning.
+// Not thread-safe.
 class SendTimer {
  public:
   SendTimer() : fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {}
