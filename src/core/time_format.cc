@@ -36,10 +36,16 @@ bool Expect(std::string_view s, size_t& pos, char c) {
 }  // namespace
 
 std::string FormatRfc3339(Micros t) {
-  using namespace std::chrono;
-  sys_time<microseconds> tp{microseconds{t}};
-  auto ms = floor<milliseconds>(tp);
-  return date::format("%FT%TZ", ms);
+  // By hand rather than date::format, which goes through an ostringstream: this runs for
+  // every event and delivery.
+  Micros days = t >= 0 ? t / kMicrosPerDay : (t - kMicrosPerDay + 1) / kMicrosPerDay;
+  Micros rest = t - days * kMicrosPerDay;
+  date::year_month_day ymd{date::sys_days{date::days{days}}};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     rest / kMicrosPerHour, rest % kMicrosPerHour / kMicrosPerMinute,
+                     rest % kMicrosPerMinute / kMicrosPerSecond,
+                     rest % kMicrosPerSecond / kMicrosPerMilli);
 }
 
 absl::StatusOr<Micros> ParseRfc3339(std::string_view s) {

@@ -8,6 +8,9 @@ namespace {
 TEST(Rfc3339, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatRfc3339(1'764'410'400'123'456), "2025-11-29T10:00:00.123Z");
+  EXPECT_EQ(FormatRfc3339(951'782'399'999'000), "2000-02-28T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(951'868'800'000'000), "2000-03-01T00:00:00.000Z");  // leap day passed
+  EXPECT_EQ(FormatRfc3339(-1'000), "1969-12-31T23:59:59.999Z");
 }
 
 TEST(Rfc3339, ParsesZuluOffsetsFractionsAndDates) {

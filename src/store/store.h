@@ -32,6 +32,11 @@ class WriteTx {
   // Replaces every mutable field of an existing inquiry (matched by workspace + id).
   virtual absl::Status UpdateInquiry(const Inquiry& inquiry) = 0;
 
+  // Moves an inquiry to `stage` with `status`, leaving every other field as it is (the cheap
+  // update the later stages need). NotFound if the inquiry does not exist in that workspace.
+  virtual absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id,
+                                          Stage stage, const std::string& status) = 0;
+
   // Appends to the inquiry's journal; assigns and stores `event.seq` (1, 2, 3… per inquiry).
   virtual absl::Status AppendEvent(Event& event) = 0;
 

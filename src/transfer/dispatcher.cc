@@ -554,10 +554,8 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
       if (h.state != "confirmed" && h.state != "dead") return absl::OkStatus();
       any_dead = any_dead || h.state == "dead";
     }
-    ASSIGN_OR_RETURN(Inquiry inquiry, tx.GetInquiry(updated.workspace, updated.inquiry_id));
-    inquiry.stage = Stage::kTransfer;
-    inquiry.status = any_dead ? "attention" : "delivered";
-    RETURN_IF_ERROR(tx.UpdateInquiry(inquiry));
+    RETURN_IF_ERROR(tx.SetInquiryProgress(updated.workspace, updated.inquiry_id, Stage::kTransfer,
+                                          any_dead ? "attention" : "delivered"));
     int confirmed = 0;
     int dead = 0;
     for (const Handoff& h : all) (h.state == "dead" ? dead : confirmed)++;

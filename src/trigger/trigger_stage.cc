@@ -85,9 +85,10 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
         ++handoffs;
       }
     }
-    inquiry.stage = Stage::kTrigger;
-    inquiry.status = !route ? "unrouted" : handoffs > 0 ? "routed" : "assigned";
-    RETURN_IF_ERROR(tx.UpdateInquiry(inquiry));
+    RETURN_IF_ERROR(tx.SetInquiryProgress(inquiry.workspace, inquiry.id, Stage::kTrigger,
+                                          !route         ? "unrouted"
+                                          : handoffs > 0 ? "routed"
+                                                         : "assigned"));
     return tx.CompleteWork(item);
   });
 }

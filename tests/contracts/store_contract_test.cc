@@ -273,6 +273,27 @@ TEST_P(StoreContractTest, UpdateInquiryReplacesEveryMutableField) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_P(StoreContractTest, SetInquiryProgressChangesOnlyStageAndStatus) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(in).ok());
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) {
+                    return tx.SetInquiryProgress("acme", in.id, Stage::kTransfer, "delivered");
+                  })
+                  .ok());
+  Inquiry want = in;
+  want.stage = Stage::kTransfer;
+  want.status = "delivered";
+  ExpectSameInquiry(want, *store_->GetInquiry("acme", in.id));
+  EXPECT_EQ(store_
+                ->Write([&](WriteTx& tx) {
+                  return tx.SetInquiryProgress("other", in.id, Stage::kTrigger, "routed");
+                })
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetInquiry("acme", in.id)->status, "delivered");
+}
+
 TEST_P(StoreContractTest, UpdateInquiryRefusesToChangeWhatEntryFixed) {
   Inquiry in = MakeInquiry("acme", kT0);
   ASSERT_TRUE(Put(in).ok());

@@ -52,10 +52,10 @@ CREATE TABLE inquiries (
   status TEXT NOT NULL,
   PRIMARY KEY (workspace, id)
 );
+-- No index on stage or status: both change at every stage, so such an index would cost
+-- writes on the hot path; lists filtered by them scan newest-first by id instead.
 CREATE INDEX inquiries_by_source ON inquiries (workspace, source, id);
 CREATE INDEX inquiries_by_channel ON inquiries (workspace, channel, id);
-CREATE INDEX inquiries_by_stage ON inquiries (workspace, stage, id);
-CREATE INDEX inquiries_by_status ON inquiries (workspace, status, id);
 CREATE INDEX inquiries_by_received_at ON inquiries (workspace, received_at);
 
 CREATE TABLE contacts (

@@ -60,6 +60,8 @@ constexpr char kUpdateInquiry[] =
     "provider_event_id = ?24, raw_payload = ?25, raw_content_type = ?26, stage = ?27, "
     "status = ?28 WHERE id = ?1 AND workspace = ?2 AND source = ?3 AND channel = ?4 "
     "AND received_at = ?5";
+constexpr char kSetInquiryProgress[] =
+    "UPDATE inquiries SET stage = ?3, status = ?4 WHERE workspace = ?1 AND id = ?2";
 constexpr char kGetInquiry[] =
     "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1 AND id = ?2";
 
@@ -499,6 +501,20 @@ class SqliteWriteTx final : public WriteTx {
     return absl::FailedPreconditionError(fmt::format(
         "inquiry {}: source, channel and received_at are fixed at entry and cannot be updated",
         inquiry.id));
+  }
+
+  absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id, Stage stage,
+                                  const std::string& status) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kSetInquiryProgress));
+    st.BindText(1, workspace);
+    st.BindText(2, id);
+    st.BindText(3, std::string(StageName(stage)));
+    st.BindText(4, status);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status AppendEvent(Event& event) override {
