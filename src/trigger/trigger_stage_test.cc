@@ -2,6 +2,7 @@
 
 #include "core/id.h"
 #include "gtest/gtest.h"
+#include "tests/support/stage_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace handoff {
@@ -43,22 +44,8 @@ class TriggerStageTest : public ::testing::Test {
     i.channel = channel;
     i.received_at = i.occurred_at = clock_.Now() - 30 * kMicrosPerSecond;
     i.normalized.name = "Tom";
-    EXPECT_TRUE(store_
-                    ->Write([&](WriteTx& tx) {
-                      WorkItem w;
-                      w.workspace = "ws";
-                      w.inquiry_id = i.id;
-                      w.stage = Stage::kTrigger;
-                      w.available_at = clock_.Now();
-                      auto s = tx.InsertInquiry(i);
-                      return s.ok() ? tx.EnqueueWork(w) : s;
-                    })
-                    .ok());
-    auto items = store_->ClaimWork(Stage::kTrigger, 10, clock_.Now(), kMicrosPerMinute);
-    EXPECT_EQ(items->size(), 1u);
-    auto write = stage_->Process((*items)[0]);
-    EXPECT_TRUE(write.ok()) << write.status();
-    EXPECT_TRUE(store_->Write(std::move(*write)).ok());
+    testing::RunStageOn(*store_, i, Stage::kTrigger, clock_.Now(),
+                        [&](const WorkItem& item) { return stage_->Process(item); });
     return i.id;
   }
 

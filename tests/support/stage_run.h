@@ -1,0 +1,34 @@
+// Test support: runs one stage's processor on one inquiry against a real store, the way its
+// WorkLoop would — the inquiry is stored with a work item for that stage, claimed, processed,
+// and the resulting write committed. Header-only, for unit tests beside the stages.
+#pragma once
+
+#include <functional>
+
+#include "gtest/gtest.h"
+#include "store/store.h"
+
+namespace handoff::testing {
+
+inline void RunStageOn(Store& store, const Inquiry& inquiry, Stage stage, Micros now,
+                       const std::function<absl::StatusOr<WriteFn>(const WorkItem&)>& process) {
+  absl::Status put = store.Write([&](WriteTx& tx) {
+    WorkItem w;
+    w.workspace = inquiry.workspace;
+    w.inquiry_id = inquiry.id;
+    w.stage = stage;
+    w.available_at = now;
+    absl::Status s = tx.InsertInquiry(inquiry);
+    return s.ok() ? tx.EnqueueWork(w) : s;
+  });
+  ASSERT_TRUE(put.ok()) << put;
+  auto items = store.ClaimWork(stage, 10, now, kMicrosPerMinute);
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 1u);
+  auto write = process((*items)[0]);
+  ASSERT_TRUE(write.ok()) << write.status();
+  absl::Status committed = store.Write(std::move(*write));
+  ASSERT_TRUE(committed.ok()) << committed;
+}
+
+}  // namespace handoff::testing
