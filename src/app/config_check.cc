@@ -65,6 +65,25 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       continue;
     }
     CheckSettings(config, where, d.setting_lines, spec, f.errors);
+    // Build one request for a sample inquiry: whatever would make every real delivery fail
+    // (a bad signing secret, a reserved header) is reported now, with its line.
+    {
+      Inquiry sample;
+      sample.id = "00000000-0000-7000-8000-000000000000";
+      sample.workspace = config.workspace;
+      Handoff handoff;
+      handoff.id = sample.id;
+      handoff.destination = d.name;
+      std::optional<Task> task;
+      std::optional<Contact> contact;
+      const DeliveryContext ctx{d, handoff, sample, task, contact, 0};
+      auto built = connectors.Find(d.connector)->BuildRequest(ctx);
+      if (!built.ok()) {
+        f.errors.push_back(
+            at(d.line, fmt::format("{}: {}", where, std::string(built.status().message()))));
+        continue;
+      }
+    }
     if (d.connector == "webhook") {
       if (d.url.empty()) {
         f.errors.push_back(at(d.line, where + " needs 'url'"));

@@ -65,6 +65,25 @@ TEST(Cli, CheckAcceptsAGoodConfigAndNamesFileLineOfProblems) {
       << leaky.err;
 }
 
+TEST(Cli, CheckCatchesDestinationsEveryDeliveryWouldFail) {
+  TempDir dir;
+  std::string config = TestConfig("https://crm.example/hook");
+  config.replace(config.find(kHookSecret), std::string(kHookSecret).size(), "whsec_***not-base64");
+  WriteFile(dir.File("secret.yaml"), config);
+  auto r = RunHandoff({"check", dir.File("secret.yaml")}, kEnv);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("secret\\.yaml:\\d+: destination 'crm': ")))
+      << r.err;
+
+  std::string header = TestConfig("https://crm.example/hook");
+  header.replace(header.find("    timeout: 2s"), 14,
+                 "    headers: { webhook-id: forged }\n    timeout: 2s");
+  WriteFile(dir.File("header.yaml"), header);
+  auto h = RunHandoff({"check", dir.File("header.yaml")}, kEnv);
+  EXPECT_EQ(h.exit_code, 1);
+  EXPECT_NE(h.err.find("destination 'crm'"), std::string::npos) << h.err;
+}
+
 TEST(Cli, ServeRefusesABadConfigWithTheReason) {
   TempDir dir;
   WriteFile(dir.File("bad.yaml"), "workspace: w\nserver: { listen: nowhere }\n");
