@@ -508,7 +508,7 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kSetInquiryProgress));
     st.BindText(1, workspace);
     st.BindText(2, id);
-    st.BindText(3, std::string(StageName(stage)));
+    st.BindText(3, StageName(stage));  // a static string: binding does not copy it
     st.BindText(4, status);
     RETURN_IF_ERROR(st.Run());
     if (conn_->changes() == 0) {
