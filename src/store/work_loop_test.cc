@@ -36,6 +36,14 @@ class WorkLoopTest : public ::testing::Test {
                     .ok());
   }
 
+  // Retries and polls quickly so a failed item comes back within the test's patience.
+  static WorkLoopOptions FastRetry() {
+    WorkLoopOptions options;
+    options.retry_delay = 50 * kMicrosPerMilli;
+    options.idle_poll = 20 * kMicrosPerMilli;
+    return options;
+  }
+
   static bool WaitFor(const std::function<bool()>& pred) {
     for (int i = 0; i < 1000 && !pred(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -89,9 +97,7 @@ TEST_F(WorkLoopTest, WakeStartsWorkWithoutWaitingForThePoll) {
 
 TEST_F(WorkLoopTest, AFailedItemIsReleasedAndRetriedLater) {
   std::atomic<int> calls{0};
-  WorkLoopOptions options;
-  options.retry_delay = 50 * kMicrosPerMilli;
-  options.idle_poll = 20 * kMicrosPerMilli;
+  WorkLoopOptions options = FastRetry();
   WorkLoop loop(
       "test", Stage::kEnrich, store_.get(), SystemClock::Get(),
       [&](const WorkItem& item) -> absl::StatusOr<WriteFn> {
@@ -109,9 +115,7 @@ TEST_F(WorkLoopTest, AFailedItemIsReleasedAndRetriedLater) {
 
 TEST_F(WorkLoopTest, AWriteThatFailsToCommitIsRetried) {
   std::atomic<int> calls{0};
-  WorkLoopOptions options;
-  options.retry_delay = 50 * kMicrosPerMilli;
-  options.idle_poll = 20 * kMicrosPerMilli;
+  WorkLoopOptions options = FastRetry();
   WorkLoop loop(
       "test", Stage::kEnrich, store_.get(), SystemClock::Get(),
       [&](const WorkItem& item) -> absl::StatusOr<WriteFn> {
