@@ -74,7 +74,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->store = std::move(*store);
 
   Parts* raw = p.get();
-  p->enrich = std::make_unique<EnrichStage>(&p->config, p->store.get(), p->clock);
+  p->enrich = std::make_unique<EnrichStage>(&p->config, p->store.get(), p->clock, WorkLoopOptions{},
+                                            &p->sources);
   p->trigger = std::make_unique<TriggerStage>(&p->config, p->store.get(), p->clock);
   p->dispatcher = std::make_unique<Dispatcher>(&p->config, &p->connectors, p->store.get(), p->clock,
                                                DispatcherOptions{});

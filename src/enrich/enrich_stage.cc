@@ -3,6 +3,7 @@
 #include "core/id.h"
 #include "core/status.h"
 #include "enrich/normalize.h"
+#include "fmt/format.h"
 
 namespace handoff {
 namespace {
@@ -16,11 +17,15 @@ bool FillContact(Contact& c, const ContactFields& f) {
   return changed;
 }
 
+bool IsRetryable(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s);
+}
+
 }  // namespace
 
 EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
-                         WorkLoopOptions options)
-    : config_(config), store_(store), clock_(clock) {
+                         WorkLoopOptions options, const SourceAdapterRegistry* adapters)
+    : config_(config), store_(store), clock_(clock), adapters_(adapters) {
   loop_ = std::make_unique<WorkLoop>(
       "enrich", Stage::kEnrich, store, clock,
       [this](const WorkItem& item) { return Process(item); }, options);
@@ -37,6 +42,25 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
   Inquiry inquiry = std::move(*found);
 
   nlohmann::json problems = nlohmann::json::array();
+  std::optional<Event> fetched;
+  if (inquiry.status == kAwaitingContext) {
+    absl::Status got = FetchContext(inquiry);
+    if (IsRetryable(got) && item.attempts + 1 < kMaxContextAttempts) {
+      return got;  // released; the WorkLoop tries again after its retry delay
+    }
+    fetched = Event{inquiry.workspace,
+                    inquiry.id,
+                    0,
+                    0,
+                    Stage::kEnrich,
+                    got.ok() ? "context_fetched" : "context_missing",
+                    {{"attempts", item.attempts + 1}}};
+    if (!got.ok()) {
+      fetched->detail["error"] = std::string(got.message());
+      problems.push_back("the source's context could not be fetched: " +
+                         std::string(got.message()));
+    }
+  }
   inquiry.normalized.name = NormalizeName(inquiry.received.name);
   inquiry.normalized.email = NormalizeEmail(inquiry.received.email);
   if (!inquiry.received.email.empty() && inquiry.normalized.email.empty()) {
@@ -48,7 +72,8 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
   }
 
   const Clock* clock = clock_;
-  return WriteFn([item, inquiry = std::move(inquiry), problems, clock](WriteTx& tx) mutable {
+  return WriteFn([item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched),
+                  clock](WriteTx& tx) mutable {
     const ContactFields& f = inquiry.normalized;
     std::optional<Contact> by_email, by_phone;
     if (!f.email.empty()) {
@@ -101,6 +126,10 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
     inquiry.stage = Stage::kEnrich;
     inquiry.status = "enriched";
     RETURN_IF_ERROR(tx.UpdateInquiry(inquiry));
+    if (fetched) {
+      fetched->at = now;
+      RETURN_IF_ERROR(tx.AppendEvent(*fetched));
+    }
     Event ev{inquiry.workspace, inquiry.id, 0, now, Stage::kEnrich, "enriched", detail};
     RETURN_IF_ERROR(tx.AppendEvent(ev));
     RETURN_IF_ERROR(tx.CompleteWork(item));
@@ -111,6 +140,16 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
     next.available_at = now;
     return tx.EnqueueWork(next);
   });
+}
+
+absl::Status EnrichStage::FetchContext(Inquiry& inquiry) const {
+  const SourceConfig* source = config_->FindSource(inquiry.source);
+  const SourceAdapter* adapter = source && adapters_ ? adapters_->Find(source->adapter) : nullptr;
+  if (adapter == nullptr) {
+    return absl::FailedPreconditionError(
+        fmt::format("source '{}' or its adapter is no longer configured", inquiry.source));
+  }
+  return adapter->FetchContext(*source, inquiry);
 }
 
 }  // namespace handoff

@@ -1,11 +1,14 @@
 // The Enrichment stage: normalizes the contact fields of each inquiry and links it to the
 // Contact it belongs to (matched by email, then phone), so a form, a call and a chat from one
-// person share one history. Commits its result with the inquiry's Trigger work.
+// person share one history. For sources whose webhook carries no personal data it first fetches
+// the inquiry's context from the provider (SourceAdapter::FetchContext). Commits its result with
+// the inquiry's Trigger work.
 #pragma once
 
 #include <memory>
 
 #include "config/config.h"
+#include "entry/source_adapter.h"
 #include "store/store.h"
 #include "store/work_loop.h"
 
@@ -14,7 +17,14 @@ namespace handoff {
 // Thread-safe; its WorkLoop runs on its own thread.
 class EnrichStage {
  public:
-  EnrichStage(const Config* config, Store* store, const Clock* clock, WorkLoopOptions options = {});
+  // `adapters` (may be null in tests) supplies FetchContext for inquiries that arrive
+  // without their context (status kAwaitingContext).
+  EnrichStage(const Config* config, Store* store, const Clock* clock, WorkLoopOptions options = {},
+              const SourceAdapterRegistry* adapters = nullptr);
+
+  // How many times a context fetch that keeps failing with a retryable error is tried before
+  // the inquiry goes on without it.
+  static constexpr int kMaxContextAttempts = 12;
 
   // Builds the write that enriches the inquiry of `item` (see WorkLoop::Processor).
   absl::StatusOr<WriteFn> Process(const WorkItem& item);
@@ -22,9 +32,13 @@ class EnrichStage {
   WorkLoop& loop() { return *loop_; }
 
  private:
+  // Lets the inquiry's source adapter fill in what its webhook did not carry.
+  absl::Status FetchContext(Inquiry& inquiry) const;
+
   const Config* config_;
   Store* store_;
   const Clock* clock_;
+  const SourceAdapterRegistry* adapters_;
   std::unique_ptr<WorkLoop> loop_;
 };
 

@@ -105,5 +105,123 @@ TEST_F(EnrichStageTest, RecordsWhatCouldNotBeUsed) {
   EXPECT_EQ(d["problems"][0], "email is not a valid address");
 }
 
+// A source whose webhook has no personal data: its context arrives after `failures` retryable
+// errors (then the phone is known), or never (a permanent error).
+class LateContextAdapter : public SourceAdapter {
+ public:
+  LateContextAdapter(int* failures, bool permanent) : failures_(failures), permanent_(permanent) {}
+  absl::StatusOr<ParsedDelivery> Parse(const SourceConfig&, const HttpRequest&) const override {
+    return absl::UnimplementedError("not used");
+  }
+  absl::Status FetchContext(const SourceConfig&, Inquiry& inquiry) const override {
+    if (permanent_) return absl::PermissionDeniedError("the page token was revoked");
+    if ((*failures_)-- > 0) return absl::UnavailableError("graph API timed out");
+    inquiry.received.phone = "(415) 555-0199";
+    inquiry.received.name = "Lee Lead";
+    return absl::OkStatus();
+  }
+
+ private:
+  int* failures_;
+  bool permanent_;
+};
+
+class EnrichContextTest : public EnrichStageTest {
+ protected:
+  void UseLateContext(bool permanent) {
+    SourceConfig src;
+    src.name = "ads";
+    src.adapter = "late";
+    config_.sources.push_back(src);
+    adapters_.Register({"late", "test", Channel::kForm, {"POST"}, {}, [this, permanent] {
+                          return std::make_unique<LateContextAdapter>(&failures_, permanent);
+                        }});
+    stage_ = std::make_unique<EnrichStage>(&config_, store_.get(), &clock_, WorkLoopOptions{},
+                                           &adapters_);
+  }
+
+  // Stores an inquiry waiting for context and runs the stage until it commits, counting tries.
+  Inquiry EnrichAwaiting(int* tries) {
+    Inquiry i;
+    i.id = NewUuidV7(clock_.Now());
+    i.workspace = "ws";
+    i.source = "ads";
+    i.channel = Channel::kForm;
+    i.received_at = i.occurred_at = clock_.Now();
+    i.status = kAwaitingContext;
+    EXPECT_TRUE(store_
+                    ->Write([&](WriteTx& tx) {
+                      WorkItem w{};
+                      w.workspace = "ws";
+                      w.inquiry_id = i.id;
+                      w.stage = Stage::kEnrich;
+                      w.available_at = clock_.Now();
+                      absl::Status s = tx.InsertInquiry(i);
+                      return s.ok() ? tx.EnqueueWork(w) : s;
+                    })
+                    .ok());
+    EXPECT_EQ(store_->GetInquiry("ws", i.id)->status, kAwaitingContext);
+    for (*tries = 0; *tries < 50; ++*tries) {
+      auto items = store_->ClaimWork(Stage::kEnrich, 1, clock_.Now(), kMicrosPerMinute);
+      EXPECT_TRUE(items.ok() && items->size() == 1u);
+      auto write = stage_->Process((*items)[0]);
+      if (write.ok()) {
+        EXPECT_TRUE(store_->Write(std::move(*write)).ok());
+        ++*tries;
+        break;
+      }
+      EXPECT_TRUE(absl::IsUnavailable(write.status())) << write.status();
+      EXPECT_TRUE(store_->ReleaseWork((*items)[0], clock_.Now()).ok());
+      // The release (and its attempt count) is persisted by the writer; wait for it.
+      EXPECT_TRUE(store_->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+    }
+    return *store_->GetInquiry("ws", i.id);
+  }
+
+  std::vector<std::string> Kinds(const Inquiry& i) {
+    std::vector<std::string> kinds;
+    auto events = store_->ListEvents("ws", i.id);
+    for (const Event& e : *events) kinds.push_back(e.kind);
+    return kinds;
+  }
+
+  SourceAdapterRegistry adapters_;
+  int failures_ = 0;
+};
+
+TEST_F(EnrichContextTest, FetchesTheContextBeforeEnriching) {
+  failures_ = 2;
+  UseLateContext(/*permanent=*/false);
+  int tries = 0;
+  Inquiry i = EnrichAwaiting(&tries);
+  EXPECT_EQ(tries, 3) << "two retryable failures, then the fetch";
+  EXPECT_EQ(i.status, "enriched");
+  EXPECT_EQ(i.normalized.phone, "+14155550199");
+  EXPECT_EQ(i.normalized.name, "Lee Lead");
+  EXPECT_FALSE(i.contact_id.empty());
+  EXPECT_EQ(Kinds(i), (std::vector<std::string>{"context_fetched", "enriched"}));
+}
+
+TEST_F(EnrichContextTest, GivesUpAfterTheLastAttemptAndSaysSo) {
+  failures_ = 1000;
+  UseLateContext(/*permanent=*/false);
+  int tries = 0;
+  Inquiry i = EnrichAwaiting(&tries);
+  EXPECT_EQ(tries, EnrichStage::kMaxContextAttempts);
+  EXPECT_EQ(i.status, "enriched");
+  EXPECT_EQ(Kinds(i), (std::vector<std::string>{"context_missing", "enriched"}));
+}
+
+TEST_F(EnrichContextTest, APermanentErrorGoesOnWithoutRetrying) {
+  UseLateContext(/*permanent=*/true);
+  int tries = 0;
+  Inquiry i = EnrichAwaiting(&tries);
+  EXPECT_EQ(tries, 1);
+  auto events = store_->ListEvents("ws", i.id);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ((*events)[0].kind, "context_missing");
+  EXPECT_NE((*events)[0].detail.value("error", "").find("revoked"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace handoff

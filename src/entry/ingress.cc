@@ -1,11 +1,14 @@
 #include "entry/ingress.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "core/id.h"
 #include "core/status.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "spdlog/spdlog.h"
 
 namespace handoff {
@@ -27,9 +30,123 @@ bool SplitIngressPath(const std::string& path, std::string& workspace, std::stri
   return !source.empty();
 }
 
-HttpResponse Accepted(int status, const std::string& id, bool duplicate) {
-  nlohmann::json body = {{"id", id}, {"status", duplicate ? "duplicate" : "accepted"}};
-  return HttpResponse::Json(status, body.dump());
+// What the ingest write did with one delivery.
+struct IngestOutcome {
+  enum Kind { kCreated, kDuplicate, kUpdated, kIgnored } kind = kCreated;
+  std::string existing_id;  // the inquiry a duplicate or an update belongs to
+};
+
+HttpResponse Answer(const IngestOutcome& outcome, const std::string& new_id) {
+  switch (outcome.kind) {
+    case IngestOutcome::kCreated:
+      return HttpResponse::Json(202, nlohmann::json{{"id", new_id}, {"status", "accepted"}}.dump());
+    case IngestOutcome::kDuplicate:
+      return HttpResponse::Json(
+          200, nlohmann::json{{"id", outcome.existing_id}, {"status", "duplicate"}}.dump());
+    case IngestOutcome::kUpdated:
+      return HttpResponse::Json(
+          200, nlohmann::json{{"id", outcome.existing_id}, {"status", "updated"}}.dump());
+    case IngestOutcome::kIgnored:
+      break;
+  }
+  return HttpResponse::Json(200, R"({"status":"ignored"})");
+}
+
+// The thread keys live in the dedupe table beside the delivery keys, in their own namespace.
+std::string ThreadDedupeKey(const std::string& thread_key) { return "thread:" + thread_key; }
+
+// Records the keys under which later deliveries find the thread of `inquiry_id`.
+absl::Status RememberThread(WriteTx& tx, const ParsedDelivery& d, const std::string& inquiry_id) {
+  const Inquiry& in = d.inquiry;
+  if (d.thread_key.empty()) return absl::OkStatus();
+  std::vector<std::string> keys = d.thread_aliases;
+  keys.push_back(d.thread_key);
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(auto known, tx.FindDedupe(in.workspace, in.source, ThreadDedupeKey(key)));
+    if (known) continue;
+    RETURN_IF_ERROR(
+        tx.InsertDedupe(in.workspace, in.source, ThreadDedupeKey(key), inquiry_id, in.received_at));
+  }
+  return absl::OkStatus();
+}
+
+// Folds a later delivery into its thread's inquiry and journals what changed, with the
+// delivery's raw body (the inquiry row keeps the first one verbatim; the journal keeps the rest).
+absl::Status UpdateThread(WriteTx& tx, const ParsedDelivery& d, const std::string& inquiry_id) {
+  const Inquiry& in = d.inquiry;
+  ASSIGN_OR_RETURN(Inquiry existing, tx.GetInquiry(in.workspace, inquiry_id));
+  std::vector<std::string> changed = MergeThreadDelivery(existing, d);
+  if (!changed.empty()) RETURN_IF_ERROR(tx.UpdateInquiry(existing));
+  Event updated{in.workspace,
+                inquiry_id,
+                0,
+                in.received_at,
+                Stage::kEntry,
+                "updated",
+                {{"changed", changed},
+                 {"raw", {{"content_type", in.raw_content_type}, {"body", in.raw_payload}}}}};
+  if (!in.provider_event_id.empty()) updated.detail["provider_event_id"] = in.provider_event_id;
+  if (!in.fields.empty()) updated.detail["fields"] = in.fields;
+  RETURN_IF_ERROR(tx.AppendEvent(updated));
+  RETURN_IF_ERROR(RememberThread(tx, d, inquiry_id));
+  return tx.CountEntry(in.workspace, in.source, "updated", "", in.received_at, 1);
+}
+
+// The ingest write: dedupe, then either a thread update or a new inquiry with its first event
+// and its Enrichment work.
+absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome) {
+  const Inquiry& in = d.inquiry;
+  if (!d.dedupe_key.empty()) {
+    ASSIGN_OR_RETURN(auto prior, tx.FindDedupe(in.workspace, in.source, d.dedupe_key));
+    if (prior) {
+      outcome.kind = IngestOutcome::kDuplicate;
+      outcome.existing_id = *prior;
+      return tx.CountEntry(in.workspace, in.source, "duplicate", "", in.received_at, 1);
+    }
+  }
+  std::optional<std::string> thread;
+  if (!d.thread_key.empty()) {
+    std::vector<std::string> keys = {d.thread_key};
+    keys.insert(keys.end(), d.thread_aliases.begin(), d.thread_aliases.end());
+    for (const std::string& key : keys) {
+      ASSIGN_OR_RETURN(thread, tx.FindDedupe(in.workspace, in.source, ThreadDedupeKey(key)));
+      if (thread) break;
+    }
+  }
+  if (!thread && d.thread_mode == ParsedDelivery::ThreadMode::kUpdateOnly) {
+    outcome.kind = IngestOutcome::kIgnored;
+    return tx.CountEntry(in.workspace, in.source, "ignored", "unknown thread", in.received_at, 1);
+  }
+  const std::string& inquiry_id = thread ? *thread : in.id;
+  if (!d.dedupe_key.empty()) {
+    RETURN_IF_ERROR(
+        tx.InsertDedupe(in.workspace, in.source, d.dedupe_key, inquiry_id, in.received_at));
+  }
+  if (thread) {
+    outcome.kind = IngestOutcome::kUpdated;
+    outcome.existing_id = *thread;
+    return UpdateThread(tx, d, *thread);
+  }
+  RETURN_IF_ERROR(tx.InsertInquiry(in));
+  Event received{in.workspace,
+                 in.id,
+                 0,
+                 in.received_at,
+                 Stage::kEntry,
+                 "received",
+                 {{"source", in.source},
+                  {"channel", ChannelName(in.channel)},
+                  {"bytes", in.raw_payload.size()}}};
+  if (!in.provider_event_id.empty()) received.detail["provider_event_id"] = in.provider_event_id;
+  RETURN_IF_ERROR(tx.AppendEvent(received));
+  RETURN_IF_ERROR(RememberThread(tx, d, in.id));
+  WorkItem next;
+  next.workspace = in.workspace;
+  next.inquiry_id = in.id;
+  next.stage = Stage::kEnrich;
+  next.available_at = in.received_at;
+  RETURN_IF_ERROR(tx.EnqueueWork(next));
+  return tx.CountEntry(in.workspace, in.source, "accepted", "", in.received_at, 1);
 }
 
 }  // namespace
@@ -76,8 +193,19 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
         fmt::format("no source named '{}' in this workspace", source_name.substr(0, 64))));
     return;
   }
-  if (request.method != "POST") {
-    Refuse(source->name, handoff::Reject(RejectReason::kMethodNotAllowed, "use POST"), respond);
+  const SourceAdapterSpec* spec = adapters_->FindSpec(source->adapter);
+  const SourceAdapter* adapter = adapters_->Find(source->adapter);
+  if (spec == nullptr || adapter == nullptr) {
+    // `handoff check` refuses such configs; guard anyway since a config could be edited live.
+    respond(HttpResponse::JsonError(500, "internal", "the source's adapter is not available"));
+    return;
+  }
+  if (std::find(spec->methods.begin(), spec->methods.end(), request.method) ==
+      spec->methods.end()) {
+    Refuse(source->name,
+           handoff::Reject(RejectReason::kMethodNotAllowed,
+                           fmt::format("use {}", fmt::join(spec->methods, " or "))),
+           respond);
     return;
   }
   size_t limit = source->max_body_bytes ? source->max_body_bytes : config_->server.max_body_bytes;
@@ -87,12 +215,6 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
                            fmt::format("the body is {} bytes; this source accepts at most {}",
                                        request.body.size(), limit)),
            respond);
-    return;
-  }
-  const SourceAdapter* adapter = adapters_->Find(source->adapter);
-  if (adapter == nullptr) {
-    // `handoff check` refuses such configs; guard anyway since a config could be edited live.
-    respond(HttpResponse::JsonError(500, "internal", "the source's adapter is not available"));
     return;
   }
   Micros now = clock_->Now();
@@ -110,67 +232,41 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
     Refuse(source->name, parsed.status(), respond);
     return;
   }
+  if (!parsed->store) {
+    Count(source->name, "handshake", "");
+    respond(parsed->reply ? std::move(*parsed->reply) : HttpResponse::Json(200, "{}"));
+    return;
+  }
 
-  auto inquiry = std::make_shared<Inquiry>(std::move(parsed->inquiry));
-  inquiry->id = NewUuidV7(now);
-  inquiry->workspace = config_->workspace;
-  inquiry->source = source->name;
-  inquiry->received_at = now;
-  if (inquiry->occurred_at == 0) inquiry->occurred_at = now;
-  inquiry->stage = Stage::kEntry;
-  inquiry->status = "received";
-  std::string dedupe_key = std::move(parsed->dedupe_key);
-  auto existing = std::make_shared<std::string>();
+  auto delivery = std::make_shared<ParsedDelivery>(std::move(*parsed));
+  Inquiry& inquiry = delivery->inquiry;
+  inquiry.id = NewUuidV7(now);
+  inquiry.workspace = config_->workspace;
+  inquiry.source = source->name;
+  inquiry.received_at = now;
+  if (inquiry.occurred_at == 0) inquiry.occurred_at = now;
+  inquiry.stage = Stage::kEntry;
+  if (inquiry.status.empty()) inquiry.status = "received";
+  auto outcome = std::make_shared<IngestOutcome>();
 
-  WriteFn write = [inquiry, dedupe_key, existing](WriteTx& tx) -> absl::Status {
-    if (!dedupe_key.empty()) {
-      ASSIGN_OR_RETURN(auto prior, tx.FindDedupe(inquiry->workspace, inquiry->source, dedupe_key));
-      if (prior) {
-        *existing = *prior;
-        return tx.CountEntry(inquiry->workspace, inquiry->source, "duplicate", "",
-                             inquiry->received_at, 1);
-      }
-      RETURN_IF_ERROR(tx.InsertDedupe(inquiry->workspace, inquiry->source, dedupe_key, inquiry->id,
-                                      inquiry->received_at));
-    }
-    RETURN_IF_ERROR(tx.InsertInquiry(*inquiry));
-    Event received{inquiry->workspace,
-                   inquiry->id,
-                   0,
-                   inquiry->received_at,
-                   Stage::kEntry,
-                   "received",
-                   {{"source", inquiry->source},
-                    {"channel", ChannelName(inquiry->channel)},
-                    {"bytes", inquiry->raw_payload.size()}}};
-    if (!inquiry->provider_event_id.empty()) {
-      received.detail["provider_event_id"] = inquiry->provider_event_id;
-    }
-    RETURN_IF_ERROR(tx.AppendEvent(received));
-    WorkItem next;
-    next.workspace = inquiry->workspace;
-    next.inquiry_id = inquiry->id;
-    next.stage = Stage::kEnrich;
-    next.available_at = inquiry->received_at;
-    RETURN_IF_ERROR(tx.EnqueueWork(next));
-    return tx.CountEntry(inquiry->workspace, inquiry->source, "accepted", "", inquiry->received_at,
-                         1);
-  };
-  store_->SubmitWrite(std::move(write), [inquiry, existing, respond](absl::Status s) {
-    if (!s.ok()) {
-      // Nothing was acknowledged, so the source will retry: say so with 503.
-      spdlog::error("entry: could not commit inquiry {}: {}", inquiry->id,
-                    std::string(s.message()));
-      respond(HttpResponse::JsonError(503, "unavailable",
-                                      "the inquiry could not be stored; retry later"));
-      return;
-    }
-    if (!existing->empty()) {
-      respond(Accepted(200, *existing, true));
-    } else {
-      respond(Accepted(202, inquiry->id, false));
-    }
-  });
+  store_->SubmitWrite([delivery, outcome](WriteTx& tx) { return Ingest(tx, *delivery, *outcome); },
+                      [delivery, outcome, respond](absl::Status s) {
+                        const Inquiry& inquiry = delivery->inquiry;
+                        if (!s.ok()) {
+                          // Nothing was acknowledged, so the source will retry: say so with 503.
+                          spdlog::error("entry: could not commit inquiry {}: {}", inquiry.id,
+                                        std::string(s.message()));
+                          respond(HttpResponse::JsonError(
+                              503, "unavailable", "the inquiry could not be stored; retry later"));
+                          return;
+                        }
+                        // The provider expects its own answer on a redelivery too (TwiML, a 303).
+                        if (delivery->reply) {
+                          respond(std::move(*delivery->reply));
+                          return;
+                        }
+                        respond(Answer(*outcome, inquiry.id));
+                      });
 }
 
 }  // namespace handoff

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,38 @@ struct ParsedDelivery {
   // The key a redelivery of the same event carries (provider event id, Idempotency-Key, or a
   // content hash); empty when the source cannot be deduplicated.
   std::string dedupe_key;
+
+  // Deliveries that belong to one conversation with the provider (a missed call and its
+  // voicemail and transcription, a booking and its reschedule or cancellation) share a thread
+  // key, e.g. "call:CA123". The first delivery of a thread creates the inquiry; a later one
+  // updates that inquiry (MergeThreadDelivery) instead of creating another. Empty = no thread.
+  std::string thread_key;
+  // Further keys under which later deliveries may find this thread (a Calendly reschedule
+  // creates a new invitee URI that the next cancellation will carry).
+  std::vector<std::string> thread_aliases;
+  enum class ThreadMode {
+    kCreateOrUpdate,  // update the thread's inquiry, or create one when the thread is new
+    kUpdateOnly,      // update the thread's inquiry; ignored (200, counted) when it is new
+  };
+  ThreadMode thread_mode = ThreadMode::kCreateOrUpdate;
+  // On an update: replace a message the inquiry already has (otherwise only an empty one is
+  // filled). A voicemail transcription replaces the "voicemail: <link>" placeholder.
+  bool replace_message = false;
+
+  // What to answer on success instead of {"id","status"} (TwiML for Twilio, a 303 to the
+  // thank-you page for a browser form). Sent only after the commit, like the default.
+  std::optional<HttpResponse> reply;
+  // False for a request that only needs an answer (Meta's GET subscription handshake):
+  // nothing is stored, `reply` is sent as is, and it is counted as "handshake".
+  bool store = true;
 };
+
+// Folds a later delivery of a thread into the thread's inquiry: fills contact fields, service,
+// location and attribution the inquiry lacks, sets the message when it is empty (or always
+// with `replace_message`), and merges `fields` (the update wins: a cancellation sets e.g.
+// fields.booking_status). The pipeline's own stage and status are left alone. Returns the names of
+// the canonical fields that changed (empty = nothing changed).
+std::vector<std::string> MergeThreadDelivery(Inquiry& existing, const ParsedDelivery& update);
 
 // Parses and verifies requests for one kind of source. Implementations are stateless and
 // thread-safe: one instance serves every source configured with that adapter.
@@ -42,7 +74,18 @@ class SourceAdapter {
   // Parses a verified request. Rejects with the reasons in rejection.h; never throws.
   virtual absl::StatusOr<ParsedDelivery> Parse(const SourceConfig& source,
                                                const HttpRequest& request) const = 0;
+
+  // For sources whose webhook carries no personal data (Meta Lead Ads): fetches the rest of
+  // the inquiry from the provider and merges it into `inquiry`. Enrichment calls it, on its
+  // own thread, for inquiries whose status is kAwaitingContext, before anything else.
+  // Unavailable / DeadlineExceeded / ResourceExhausted = try again later (Enrichment retries
+  // with backoff); any other error gives up and the inquiry continues with what it has. The
+  // default has nothing to fetch.
+  virtual absl::Status FetchContext(const SourceConfig& source, Inquiry& inquiry) const;
 };
+
+// The status an inquiry carries while its source's context is still to be fetched.
+inline constexpr char kAwaitingContext[] = "awaiting_context";
 
 // One adapter-specific config key, for `handoff check` and the config reference.
 struct SettingSpec {
@@ -55,6 +98,8 @@ struct SourceAdapterSpec {
   std::string name;
   std::string trust_note;  // one line, e.g. "verifies X-Twilio-Signature"
   Channel default_channel = Channel::kOther;
+  // HTTP methods the ingress passes to the adapter; others get 405.
+  std::vector<std::string> methods = {"POST"};
   std::vector<SettingSpec> settings;
   std::function<std::unique_ptr<SourceAdapter>()> make;
 };

@@ -92,6 +92,7 @@ nlohmann::json ToJson(const Inquiry& i, bool include_raw) {
         {"utm_content", i.attribution.utm_content},
         {"referrer", i.attribution.referrer},
         {"landing_page", i.attribution.landing_page}}},
+      {"fields", i.fields},
       {"provider_event_id", i.provider_event_id},
       {"stage", StageName(i.stage)},
       {"status", i.status},

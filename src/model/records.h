@@ -52,6 +52,9 @@ struct Inquiry {
   std::string service;
   std::string location;
   Attribution attribution;
+  // Source-specific canonical extras, a JSON object: what kind of event it was ("kind":
+  // "missed_call"), booking times, ad and form ids, postcode… Conditions and templates read it.
+  nlohmann::json fields = nlohmann::json::object();
   std::string provider_event_id;  // the source's own id for this delivery, if any
   std::string raw_payload;        // the body exactly as received
   std::string raw_content_type;

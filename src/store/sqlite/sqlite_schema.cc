@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 1> kMigrations{{
+constexpr std::array<Migration, 2> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -142,6 +142,10 @@ CREATE TABLE entry_counts (
   count INTEGER NOT NULL,
   PRIMARY KEY (workspace, source, outcome, reason, minute_bucket)
 ) WITHOUT ROWID;
+)sql"},
+    // Source-specific canonical extras of an inquiry (Inquiry::fields), a JSON object.
+    {2, R"sql(
+ALTER TABLE inquiries ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
 )sql"},
 }};
 

@@ -28,7 +28,7 @@ constexpr size_t kNumStages = 5;
   "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
   "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
-  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status"
+  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields"
 #define HANDOFF_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define HANDOFF_TASK_COLUMNS \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at"
@@ -48,7 +48,7 @@ constexpr char kRollbackTo[] = "ROLLBACK TO fn";
 constexpr char kInsertInquiry[] =
     "INSERT INTO inquiries (" HANDOFF_INQUIRY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
 // Source, channel and received_at are fixed at entry: they are matched rather than set, which
 // also spares the indexes on them an update.
 constexpr char kUpdateInquiry[] =
@@ -58,7 +58,7 @@ constexpr char kUpdateInquiry[] =
     "service = ?15, location = ?16, utm_source = ?17, utm_medium = ?18, utm_campaign = ?19, "
     "utm_term = ?20, utm_content = ?21, referrer = ?22, landing_page = ?23, "
     "provider_event_id = ?24, raw_payload = ?25, raw_content_type = ?26, stage = ?27, "
-    "status = ?28 WHERE id = ?1 AND workspace = ?2 AND source = ?3 AND channel = ?4 "
+    "status = ?28, fields = ?29 WHERE id = ?1 AND workspace = ?2 AND source = ?3 AND channel = ?4 "
     "AND received_at = ?5";
 constexpr char kSetInquiryProgress[] =
     "UPDATE inquiries SET stage = ?3, status = ?4 WHERE workspace = ?1 AND id = ?2";
@@ -176,7 +176,9 @@ absl::Status RequireKey(const std::string& workspace, const std::string& id, con
   return absl::OkStatus();
 }
 
-void BindInquiry(SqliteStatement& st, const Inquiry& i) {
+// `fields_json` holds i.fields serialized; it must outlive the statement's steps (binds do not
+// copy).
+void BindInquiry(SqliteStatement& st, const Inquiry& i, const std::string& fields_json) {
   st.BindText(1, i.id);
   st.BindText(2, i.workspace);
   st.BindText(3, i.source);
@@ -205,6 +207,7 @@ void BindInquiry(SqliteStatement& st, const Inquiry& i) {
   st.BindText(26, i.raw_content_type);
   st.BindText(27, StageName(i.stage));
   st.BindText(28, i.status);
+  st.BindText(29, fields_json);
 }
 
 Inquiry ReadInquiry(const SqliteStatement& st) {
@@ -237,6 +240,9 @@ Inquiry ReadInquiry(const SqliteStatement& st) {
   i.raw_content_type = st.Text(25);
   i.stage = ParseStage(st.Text(26)).value_or(Stage::kEntry);
   i.status = st.Text(27);
+  // Written by BindInquiry from a JSON object; anything else means the file was edited by hand.
+  i.fields = nlohmann::json::parse(st.Text(28), nullptr, /*allow_exceptions=*/false);
+  if (!i.fields.is_object()) i.fields = nlohmann::json::object();
   return i;
 }
 
@@ -486,13 +492,15 @@ class SqliteWriteTx final : public WriteTx {
   absl::Status InsertInquiry(const Inquiry& inquiry) override {
     RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInquiry));
-    BindInquiry(st, inquiry);
+    std::string fields_json = inquiry.fields.dump();
+    BindInquiry(st, inquiry, fields_json);
     return st.Run();
   }
 
   absl::Status UpdateInquiry(const Inquiry& inquiry) override {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateInquiry));
-    BindInquiry(st, inquiry);
+    std::string fields_json = inquiry.fields.dump();
+    BindInquiry(st, inquiry, fields_json);
     RETURN_IF_ERROR(st.Run());
     if (conn_->changes() > 0) return absl::OkStatus();
     // Nothing matched: either there is no such inquiry, or the update tried to change what

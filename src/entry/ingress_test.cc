@@ -1,0 +1,221 @@
+#include "entry/ingress.h"
+
+#include <future>
+
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace handoff {
+namespace {
+
+constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
+
+// A provider whose JSON body says how it threads: {"event","thread","aliases","mode","message",
+// "phone","booking","replace","reply","store"}. It stands in for the real adapters (Twilio,
+// Calendly…) so the ingress's thread handling is tested on its own.
+class ThreadingTestAdapter : public SourceAdapter {
+ public:
+  absl::StatusOr<ParsedDelivery> Parse(const SourceConfig& /*source*/,
+                                       const HttpRequest& request) const override {
+    auto j = nlohmann::json::parse(request.body);
+    ParsedDelivery d;
+    d.inquiry.channel = Channel::kCall;
+    d.inquiry.message = j.value("message", "");
+    d.inquiry.received.phone = j.value("phone", "");
+    d.inquiry.raw_payload = request.body;
+    d.inquiry.raw_content_type = "application/json";
+    if (j.contains("booking")) d.inquiry.fields["booking_status"] = j["booking"];
+    d.dedupe_key = "event:" + j.value("event", "");
+    d.thread_key = j.value("thread", "");
+    if (j.contains("aliases")) d.thread_aliases = j["aliases"].get<std::vector<std::string>>();
+    if (j.value("mode", "") == "update") {
+      d.thread_mode = ParsedDelivery::ThreadMode::kUpdateOnly;
+    }
+    d.replace_message = j.value("replace", false);
+    if (j.contains("reply")) {
+      HttpResponse r;
+      r.content_type = "text/xml";
+      r.body = j["reply"];
+      d.reply = r;
+    }
+    d.store = j.value("store", true);
+    return d;
+  }
+};
+
+class IngressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.workspace = "ws";
+    SourceConfig src;
+    src.name = "line";
+    src.adapter = "threading";
+    config_.sources.push_back(src);
+    adapters_.Register(
+        {"threading", "trusts anyone (test)", Channel::kCall, {"POST", "GET"}, {}, [] {
+           return std::make_unique<ThreadingTestAdapter>();
+         }});
+    auto store = OpenStore("sqlite:" + dir_.File("handoff.db"), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    ingress_ = std::make_unique<Ingress>(&config_, &adapters_, store_.get(), &clock_);
+  }
+  void TearDown() override { store_->Shutdown(); }
+
+  HttpResponse Post(const nlohmann::json& body, const std::string& method = "POST") {
+    HttpRequest r;
+    r.method = method;
+    r.path = r.target = "/in/line";
+    r.headers = {{"content-type", "application/json"}};
+    r.body = body.dump();
+    std::promise<HttpResponse> answered;
+    ingress_->Handle(std::move(r), [&](HttpResponse resp) { answered.set_value(resp); });
+    clock_.Advance(kMicrosPerSecond);
+    return answered.get_future().get();
+  }
+
+  static std::string Id(const HttpResponse& r) {
+    return nlohmann::json::parse(r.body).value("id", "");
+  }
+  static std::string Status(const HttpResponse& r) {
+    return nlohmann::json::parse(r.body).value("status", "");
+  }
+
+  int64_t Count(const std::string& outcome) {
+    // Some counters are submitted without waiting; the writer runs writes in order, so one
+    // more write waits for them.
+    EXPECT_TRUE(store_->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+    auto counts = store_->ListEntryCounts("ws", 0);
+    int64_t n = 0;
+    for (const EntryCount& c : *counts) {
+      if (c.outcome == outcome) n += c.count;
+    }
+    return n;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{kT0};
+  Config config_;
+  SourceAdapterRegistry adapters_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Ingress> ingress_;
+};
+
+TEST_F(IngressTest, LaterDeliveriesOfAThreadUpdateItsInquiry) {
+  HttpResponse first = Post({{"event", "1"}, {"thread", "call:CA1"}, {"phone", "+14155550101"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  std::string id = Id(first);
+
+  HttpResponse voicemail = Post({{"event", "2"},
+                                 {"thread", "call:CA1"},
+                                 {"message", "voicemail: https://example.test/rec.mp3"}});
+  EXPECT_EQ(voicemail.status, 200) << voicemail.body;
+  EXPECT_EQ(Id(voicemail), id);
+  EXPECT_EQ(Status(voicemail), "updated");
+
+  // A transcription replaces the placeholder; without replace a message is only filled.
+  Post({{"event", "3"}, {"thread", "call:CA1"}, {"message", "not taken"}});
+  Post({{"event", "4"},
+        {"thread", "call:CA1"},
+        {"message", "My water heater is leaking"},
+        {"replace", true}});
+
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u) << "updates must not create inquiries";
+  auto inquiry = store_->GetInquiry("ws", id);
+  ASSERT_TRUE(inquiry.ok());
+  EXPECT_EQ(inquiry->message, "My water heater is leaking");
+  EXPECT_EQ(inquiry->received.phone, "+14155550101");
+  EXPECT_EQ(
+      inquiry->raw_payload,
+      nlohmann::json({{"event", "1"}, {"thread", "call:CA1"}, {"phone", "+14155550101"}}).dump())
+      << "the row keeps the first delivery verbatim";
+
+  auto events = store_->ListEvents("ws", id);
+  ASSERT_TRUE(events.ok());
+  int updates = 0;
+  for (const Event& e : *events) {
+    if (e.kind != "updated") continue;
+    ++updates;
+    EXPECT_TRUE(e.detail.contains("raw")) << "each update's body is journaled";
+  }
+  EXPECT_EQ(updates, 3);
+  EXPECT_EQ(Count("accepted"), 1);
+  EXPECT_EQ(Count("updated"), 3);
+
+  // Only the first delivery queues Enrichment.
+  auto work = store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute);
+  ASSERT_TRUE(work.ok());
+  EXPECT_EQ(work->size(), 1u);
+}
+
+TEST_F(IngressTest, ARedeliveredUpdateIsADuplicate) {
+  std::string id = Id(Post({{"event", "1"}, {"thread", "t"}}));
+  Post({{"event", "2"}, {"thread", "t"}, {"message", "hello"}});
+  HttpResponse again = Post({{"event", "2"}, {"thread", "t"}, {"message", "hello"}});
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(Status(again), "duplicate");
+  EXPECT_EQ(Id(again), id);
+  EXPECT_EQ(Count("updated"), 1);
+}
+
+TEST_F(IngressTest, AliasesFindTheThreadAndFieldsMerge) {
+  // A booking, rescheduled: the new invitee names the old one; a later cancel carries only
+  // the new key.
+  std::string id = Id(Post({{"event", "c1"}, {"thread", "inv:old"}, {"booking", "active"}}));
+  HttpResponse moved = Post({{"event", "c2"},
+                             {"thread", "inv:old"},
+                             {"aliases", {"inv:new"}},
+                             {"booking", "rescheduled"}});
+  EXPECT_EQ(Id(moved), id);
+  HttpResponse canceled =
+      Post({{"event", "c3"}, {"thread", "inv:new"}, {"mode", "update"}, {"booking", "canceled"}});
+  EXPECT_EQ(Status(canceled), "updated");
+  EXPECT_EQ(Id(canceled), id);
+  auto inquiry = store_->GetInquiry("ws", id);
+  ASSERT_TRUE(inquiry.ok());
+  EXPECT_EQ(inquiry->fields.value("booking_status", ""), "canceled");
+  EXPECT_EQ(inquiry->status, "received") << "the pipeline's status is not the booking's";
+}
+
+TEST_F(IngressTest, AnUpdateOnlyDeliveryForAnUnknownThreadIsIgnored) {
+  HttpResponse r = Post({{"event", "x"}, {"thread", "never-seen"}, {"mode", "update"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Status(r), "ignored");
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  EXPECT_EQ(Count("ignored"), 1);
+}
+
+TEST_F(IngressTest, TheAdaptersReplyIsSentAfterCommitAndOnRedelivery) {
+  nlohmann::json body = {{"event", "r1"}, {"phone", "+14155550101"}, {"reply", "<Response/>"}};
+  HttpResponse r = Post(body);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/xml");
+  EXPECT_EQ(r.body, "<Response/>");
+  HttpResponse again = Post(body);
+  EXPECT_EQ(again.body, "<Response/>");
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(IngressTest, AHandshakeStoresNothing) {
+  HttpResponse r = Post({{"store", false}, {"reply", "12345"}}, "GET");
+  EXPECT_EQ(r.body, "12345");
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  EXPECT_EQ(Count("handshake"), 1);
+}
+
+TEST_F(IngressTest, MethodsTheAdapterDoesNotTakeAre405) {
+  HttpResponse r = Post({{"event", "m"}}, "PUT");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_NE(r.body.find("POST or GET"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace handoff
