@@ -2,9 +2,11 @@
 # (scripts/setup, Debian packages), builds, then runs.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build demo test test-asan bench format check-format clean
+.PHONY: setup build demo test test-asan fuzz bench format check-format clean
 
 setup:
 	@scripts/setup
@@ -30,6 +32,15 @@ test-asan: setup $(ASAN_BUILD)/build.ninja
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900
 
+$(FUZZ_BUILD)/build.ninja:
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHANDOFF_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang
+
+# Every libFuzzer target (clang, ASan + UBSan), FUZZ_SECONDS each, from its seeds.
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz
+	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	scripts/bench $(BUILD)
 
@@ -40,4 +51,4 @@ check-format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
