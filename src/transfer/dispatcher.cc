@@ -479,10 +479,14 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
   updated.last_status = http_status;
   updated.last_response_excerpt = excerpt;
 
-  std::string next_kind;
-  nlohmann::json next_detail = {{"handoff_id", handoff.id},
-                                {"destination", handoff.destination},
-                                {"attempt", updated.attempts}};
+  // One journal entry per attempt, named by its outcome, with everything about the attempt.
+  std::string kind;
+  nlohmann::json detail = {
+      {"handoff_id", handoff.id},    {"destination", handoff.destination},
+      {"attempt", updated.attempts}, {"status", http_status},
+      {"latency_ms", latency_ms},    {"outcome", KindName(outcome.kind)},
+      {"excerpt", excerpt},
+  };
   std::string reason = outcome.reason;
   switch (outcome.kind) {
     case DeliveryOutcome::Kind::kConfirmed:
@@ -490,8 +494,8 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
       updated.confirmed_at = now;
       updated.remote_id = outcome.remote_id;
       updated.last_error.clear();
-      next_kind = "handoff.confirmed";
-      next_detail["remote_id"] = outcome.remote_id;
+      kind = "handoff.confirmed";
+      detail["remote_id"] = outcome.remote_id;
       confirmed_.fetch_add(1);
       break;
     case DeliveryOutcome::Kind::kRetryable: {
@@ -503,16 +507,14 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
         updated.state = "failed";
         updated.next_attempt_at = now + *delay;
         updated.last_error = reason;
-        next_kind = "handoff.retry_scheduled";
-        next_detail["next_attempt_at"] = FormatRfc3339(updated.next_attempt_at);
-        next_detail["reason"] = reason;
+        kind = "handoff.retry_scheduled";
+        detail["next_attempt_at"] = FormatRfc3339(updated.next_attempt_at);
         retried_.fetch_add(1);
       } else {
         reason = fmt::format("attempts exhausted ({}); last: {}", updated.attempts, reason);
         updated.state = "dead";
         updated.last_error = reason;
-        next_kind = "handoff.dead";
-        next_detail["reason"] = reason;
+        kind = "handoff.dead";
         dead_.fetch_add(1);
       }
       break;
@@ -520,29 +522,19 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
     case DeliveryOutcome::Kind::kPermanent:
       updated.state = "dead";
       updated.last_error = reason;
-      next_kind = "handoff.dead";
-      next_detail["reason"] = reason;
+      kind = "handoff.dead";
       dead_.fetch_add(1);
       break;
   }
+  if (!reason.empty()) detail["reason"] = reason;
   attempts_.fetch_add(1);
-
-  nlohmann::json attempt_detail = {
-      {"handoff_id", handoff.id},    {"destination", handoff.destination},
-      {"attempt", updated.attempts}, {"status", http_status},
-      {"latency_ms", latency_ms},    {"outcome", KindName(outcome.kind)},
-      {"reason", outcome.reason},    {"excerpt", excerpt},
-  };
   const bool terminal = updated.state == "confirmed" || updated.state == "dead";
 
-  WriteFn write = [updated, lease_token, now, terminal, attempt_detail = std::move(attempt_detail),
-                   next_kind = std::move(next_kind),
-                   next_detail = std::move(next_detail)](WriteTx& tx) -> absl::Status {
+  WriteFn write = [updated, lease_token, now, terminal,
+                   event = TransferEvent(updated, now, std::move(kind), std::move(detail))](
+                      WriteTx& tx) mutable -> absl::Status {
     RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
-    Event attempt = TransferEvent(updated, now, "handoff.attempt", attempt_detail);
-    RETURN_IF_ERROR(tx.AppendEvent(attempt));
-    Event next = TransferEvent(updated, now, next_kind, next_detail);
-    RETURN_IF_ERROR(tx.AppendEvent(next));
+    RETURN_IF_ERROR(tx.AppendEvent(event));
     if (!terminal) return absl::OkStatus();
 
     // The inquiry is settled when every one of its handoffs is: read inside the same

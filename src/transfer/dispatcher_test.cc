@@ -288,17 +288,17 @@ TEST_F(DispatcherTest, DeliversSignedWebhookAndConfirms) {
   EXPECT_EQ(body["contact"]["email"], "dana+1@example.com");
   EXPECT_EQ(body["task"]["owner"], "ana");
 
-  // The journal shows the attempt, the confirmation and the settled inquiry.
+  // The journal shows the confirmed attempt and the settled inquiry.
   auto wait_events = [&] {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (EventKinds().size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    while (EventKinds().size() < 2 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   };
   wait_events();
   std::vector<Event> events = Events();
-  ASSERT_EQ(events.size(), 3u);
-  EXPECT_EQ(events[0].kind, "handoff.attempt");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, "handoff.confirmed");
   EXPECT_EQ(events[0].stage, Stage::kTransfer);
   EXPECT_EQ(events[0].detail["status"], 201);
   EXPECT_EQ(events[0].detail["attempt"], 1);
@@ -307,9 +307,8 @@ TEST_F(DispatcherTest, DeliversSignedWebhookAndConfirms) {
   EXPECT_EQ(events[0].detail["handoff_id"], ids[0]);
   EXPECT_TRUE(events[0].detail.contains("latency_ms"));
   EXPECT_EQ(events[0].detail["excerpt"], R"({"id":"rec_77"})");
-  EXPECT_EQ(events[1].kind, "handoff.confirmed");
-  EXPECT_EQ(events[1].detail["remote_id"], "rec_77");
-  EXPECT_EQ(events[2].kind, "inquiry.delivered");
+  EXPECT_EQ(events[0].detail["remote_id"], "rec_77");
+  EXPECT_EQ(events[1].kind, "inquiry.delivered");
   Inquiry inquiry = GetInquiry();
   EXPECT_EQ(inquiry.status, "delivered");
   EXPECT_EQ(inquiry.stage, Stage::kTransfer);
@@ -341,8 +340,7 @@ TEST_F(DispatcherTest, ServerErrorIsRetriedWithTheSameWebhookId) {
   EXPECT_EQ(requests[0].body, requests[1].body);
 
   std::vector<std::string> kinds = EventKinds();
-  EXPECT_EQ(kinds, (std::vector<std::string>{"handoff.attempt", "handoff.retry_scheduled",
-                                             "handoff.attempt", "handoff.confirmed",
+  EXPECT_EQ(kinds, (std::vector<std::string>{"handoff.retry_scheduled", "handoff.confirmed",
                                              "inquiry.delivered"}));
 }
 
@@ -372,8 +370,7 @@ TEST_F(DispatcherTest, ClientErrorIsDeadAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(GetInquiry().status, "attention");
-  EXPECT_EQ(EventKinds(),
-            (std::vector<std::string>{"handoff.attempt", "handoff.dead", "inquiry.attention"}));
+  EXPECT_EQ(EventKinds(), (std::vector<std::string>{"handoff.dead", "inquiry.attention"}));
   EXPECT_EQ(sink.requests().size(), 1u);
 }
 

@@ -33,62 +33,65 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
     title = RenderTitle(route->task_title, inquiry, contact ? &*contact : nullptr);
   }
 
-  const Config* config = config_;
-  const Clock* clock = clock_;
-  return WriteFn([item, inquiry = std::move(inquiry), route, title, config,
-                  clock](WriteTx& tx) mutable {
-    Micros now = clock->Now();
-    auto append = [&](std::string kind, nlohmann::json detail) {
-      Event ev{inquiry.workspace, inquiry.id,       0, now, Stage::kTrigger,
-               std::move(kind),   std::move(detail)};
-      return tx.AppendEvent(ev);
-    };
-    int handoffs = 0;
-    if (!route) {
-      // A leak by construction: nobody owns it. Recorded so tracking shows it.
-      RETURN_IF_ERROR(append("route.none", {{"reason", "no route matched and no fallback"}}));
-    } else {
-      RETURN_IF_ERROR(
-          append("route.matched", {{"route", route->name}, {"fallback", route->fallback}}));
-      if (!route->assign_owner.empty()) {
-        const TeamMember* m = config->FindMember(route->assign_owner);
-        RETURN_IF_ERROR(append("owner.assigned", {{"owner", route->assign_owner},
-                                                  {"name", m ? m->name : ""},
-                                                  {"strategy", route->assign_strategy}}));
-      }
-      if (route->task_due > 0) {
-        Task task;
-        task.id = NewUuidV7(now);
-        task.workspace = inquiry.workspace;
-        task.inquiry_id = inquiry.id;
-        task.route = route->name;
-        task.owner = route->assign_owner;
-        task.title = title;
-        task.due_at = inquiry.received_at + route->task_due;
-        task.created_at = now;
-        RETURN_IF_ERROR(tx.InsertTask(task));
-        RETURN_IF_ERROR(append("task.created", {{"task_id", task.id},
-                                                {"owner", task.owner},
-                                                {"title", task.title},
-                                                {"due_at", FormatRfc3339(task.due_at)}}));
-      }
-      for (const std::string& dest : route->deliver) {
-        Handoff h;
-        h.id = NewUuidV7(now);
-        h.workspace = inquiry.workspace;
-        h.inquiry_id = inquiry.id;
-        h.destination = dest;
-        h.next_attempt_at = now;
-        h.created_at = now;
-        RETURN_IF_ERROR(tx.InsertHandoff(h));
-        RETURN_IF_ERROR(append("handoff.created", {{"handoff_id", h.id}, {"destination", dest}}));
-        ++handoffs;
-      }
+  // Everything the write needs is decided here, on the stage's thread: the writer thread only
+  // stores it (it is the pipeline's one serial resource).
+  const Micros now = clock_->Now();
+  nlohmann::json detail;
+  std::optional<Task> task;
+  std::vector<Handoff> handoffs;
+  std::string kind = "routed";
+  std::string status;
+  if (!route) {
+    // A leak by construction: nobody owns it. Recorded so tracking shows it.
+    kind = "unrouted";
+    status = "unrouted";
+    detail = {{"reason", "no route matched and no fallback"}};
+  } else {
+    detail = {{"route", route->name}, {"fallback", route->fallback}};
+    if (!route->assign_owner.empty()) {
+      const TeamMember* m = config_->FindMember(route->assign_owner);
+      detail["owner"] = {{"id", route->assign_owner},
+                         {"name", m ? m->name : ""},
+                         {"strategy", route->assign_strategy}};
     }
-    RETURN_IF_ERROR(tx.SetInquiryProgress(inquiry.workspace, inquiry.id, Stage::kTrigger,
-                                          !route         ? "unrouted"
-                                          : handoffs > 0 ? "routed"
-                                                         : "assigned"));
+    if (route->task_due > 0) {
+      task.emplace();
+      task->id = NewUuidV7(now);
+      task->workspace = inquiry.workspace;
+      task->inquiry_id = inquiry.id;
+      task->route = route->name;
+      task->owner = route->assign_owner;
+      task->title = std::move(title);
+      task->due_at = inquiry.received_at + route->task_due;
+      task->created_at = now;
+      detail["task"] = {{"id", task->id},
+                        {"owner", task->owner},
+                        {"title", task->title},
+                        {"due_at", FormatRfc3339(task->due_at)}};
+    }
+    nlohmann::json created = nlohmann::json::array();
+    for (const std::string& dest : route->deliver) {
+      Handoff& h = handoffs.emplace_back();
+      h.id = NewUuidV7(now);
+      h.workspace = inquiry.workspace;
+      h.inquiry_id = inquiry.id;
+      h.destination = dest;
+      h.next_attempt_at = now;
+      h.created_at = now;
+      created.push_back({{"id", h.id}, {"destination", dest}});
+    }
+    detail["handoffs"] = std::move(created);
+    status = handoffs.empty() ? "assigned" : "routed";
+  }
+  Event event{inquiry.workspace, inquiry.id, 0, now, Stage::kTrigger, kind, std::move(detail)};
+
+  return WriteFn([item, event = std::move(event), task = std::move(task),
+                  handoffs = std::move(handoffs), status](WriteTx& tx) mutable -> absl::Status {
+    if (task) RETURN_IF_ERROR(tx.InsertTask(*task));
+    for (const Handoff& h : handoffs) RETURN_IF_ERROR(tx.InsertHandoff(h));
+    RETURN_IF_ERROR(tx.AppendEvent(event));
+    RETURN_IF_ERROR(
+        tx.SetInquiryProgress(event.workspace, event.inquiry_id, Stage::kTrigger, status));
     return tx.CompleteWork(item);
   });
 }

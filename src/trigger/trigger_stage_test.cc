@@ -1,5 +1,7 @@
 #include "trigger/trigger_stage.h"
 
+#include <set>
+
 #include "core/id.h"
 #include "gtest/gtest.h"
 #include "tests/support/stage_run.h"
@@ -78,8 +80,16 @@ TEST_F(TriggerStageTest, AssignsOwnerTaskAndOneHandoffPerDestination) {
   ASSERT_EQ(handoffs.size(), 2u);
   EXPECT_EQ(handoffs[0].state, "pending");
   EXPECT_NE(handoffs[0].id, handoffs[1].id);
-  EXPECT_EQ(Kinds(id), (std::vector<std::string>{"route.matched", "owner.assigned", "task.created",
-                                                 "handoff.created", "handoff.created"}));
+  // One journal entry says all the stage decided.
+  EXPECT_EQ(Kinds(id), std::vector<std::string>{"routed"});
+  nlohmann::json d = (*store_->ListEvents("ws", id))[0].detail;
+  EXPECT_EQ(d["route"], "calls");
+  EXPECT_EQ(d["owner"]["id"], "ana");
+  EXPECT_EQ(d["task"]["id"], tasks[0].id);
+  EXPECT_EQ(d["task"]["title"], "Call back Tom");
+  ASSERT_EQ(d["handoffs"].size(), 2u);
+  std::set<std::string> journaled = {d["handoffs"][0]["id"], d["handoffs"][1]["id"]};
+  EXPECT_EQ(journaled, (std::set<std::string>{handoffs[0].id, handoffs[1].id}));
   // The handoffs are the transfer stage's outbox: claimable now.
   std::vector<std::string> tokens;
   EXPECT_EQ(store_->ClaimHandoffs(10, clock_.Now(), kMicrosPerMinute, &tokens)->size(), 2u);
@@ -92,7 +102,7 @@ TEST_F(TriggerStageTest, AnInquiryNoRouteTakesIsMarkedUnrouted) {
   EXPECT_EQ(i.status, "unrouted");
   EXPECT_TRUE(store_->ListTasks("ws", id)->empty());
   EXPECT_TRUE(store_->ListHandoffs("ws", id)->empty());
-  EXPECT_EQ(Kinds(id), std::vector<std::string>{"route.none"});
+  EXPECT_EQ(Kinds(id), std::vector<std::string>{"unrouted"});
 }
 
 }  // namespace

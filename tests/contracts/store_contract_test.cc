@@ -412,6 +412,28 @@ TEST_P(StoreContractTest, EventsGetSequenceNumbersPerInquiry) {
   EXPECT_EQ((*events)[3].stage, Stage::kTrigger);
 }
 
+TEST_P(StoreContractTest, EventSequenceStaysDenseWhenAWriteRollsBack) {
+  Inquiry a = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.InsertInquiry(a); }).ok());
+  auto append = [&](WriteTx& tx, const char* kind) {
+    Event e{"acme", a.id, 0, kT0, Stage::kEntry, kind};
+    return tx.AppendEvent(e);
+  };
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return append(tx, "first"); }).ok());
+  // A write function that appends, then fails: its event is rolled back with it.
+  absl::Status failed = store_->Write([&](WriteTx& tx) -> absl::Status {
+    if (auto s = append(tx, "rolled back"); !s.ok()) return s;
+    return absl::InternalError("the stage changed its mind");
+  });
+  EXPECT_FALSE(failed.ok());
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return append(tx, "second"); }).ok());
+  auto events = store_->ListEvents("acme", a.id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].kind, "second");
+  EXPECT_EQ((*events)[1].seq, 2);
+}
+
 TEST_P(StoreContractTest, EventDetailWithInvalidUtf8IsStoredNotRejected) {
   Inquiry a = MakeInquiry("acme", kT0);
   ASSERT_TRUE(Put(a).ok());

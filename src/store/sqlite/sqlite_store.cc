@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <unordered_map>
 #include <utility>
 
 #include "core/id.h"
@@ -489,6 +490,8 @@ class SqliteWriteTx final : public WriteTx {
   std::vector<SqliteStore::LeaseOp>& ops() { return ops_; }
   uint32_t stages() const { return stages_; }
 
+  static constexpr size_t kMaxRememberedSeqs = 65536;
+
   absl::Status InsertInquiry(const Inquiry& inquiry) override {
     RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInquiry));
@@ -528,7 +531,10 @@ class SqliteWriteTx final : public WriteTx {
   absl::Status AppendEvent(Event& event) override {
     RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
     int64_t seq = 0;
-    {
+    auto known = last_event_seq_.find(event.inquiry_id);
+    if (known != last_event_seq_.end()) {
+      seq = known->second + 1;
+    } else {
       ASSIGN_OR_RETURN(SqliteStatement next, conn_->Prepare(kNextEventSeq));
       next.BindText(1, event.inquiry_id);
       ASSIGN_OR_RETURN(bool row, next.Step());
@@ -546,8 +552,17 @@ class SqliteWriteTx final : public WriteTx {
     st.BindText(7, detail);
     RETURN_IF_ERROR(st.Run());
     event.seq = seq;
+    // An inquiry's events come in a burst over its few stages: remembering the last sequence
+    // number of recent inquiries spares a MAX(seq) look-up for nearly every event. Bounded by
+    // starting over when it grows large.
+    if (last_event_seq_.size() >= kMaxRememberedSeqs) last_event_seq_.clear();
+    last_event_seq_[event.inquiry_id] = seq;
     return absl::OkStatus();
   }
+
+  // Forgets the remembered sequence numbers: after a rollback they may name events that are
+  // gone.
+  void ForgetEventSeqs() { last_event_seq_.clear(); }
 
   absl::StatusOr<std::optional<std::string>> FindDedupe(const std::string& workspace,
                                                         const std::string& source,
@@ -705,6 +720,8 @@ class SqliteWriteTx final : public WriteTx {
   SqliteConnection* conn_;
   std::vector<SqliteStore::LeaseOp> ops_;
   uint32_t stages_ = 0;
+  // inquiry id → the sequence number of its newest committed-or-pending event.
+  std::unordered_map<std::string, int64_t> last_event_seq_;
 };
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
@@ -936,6 +953,7 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
       ++ok_fns;
     } else {
       GiveBackPins(tx_->ops());
+      tx_->ForgetEventSeqs();
       results_[i] = std::move(s);
       tx_error = RunControl(*writer_, kRollbackTo);
       if (tx_error.ok()) tx_error = RunControl(*writer_, kRelease);
@@ -947,6 +965,7 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
   }
 
   if (!tx_error.ok()) {
+    tx_->ForgetEventSeqs();
     int rc = writer_->last_error();
     if (writer_->in_transaction()) (void)writer_->Exec("ROLLBACK");
     GiveBackPins(batch_ops_);
