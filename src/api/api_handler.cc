@@ -19,8 +19,13 @@ HttpResponse StoreError(const absl::Status& s) {
 }  // namespace
 
 ApiHandler::ApiHandler(const Config* config, Store* store, const Clock* clock,
-                       std::function<absl::Status()> ready)
-    : config_(config), store_(store), clock_(clock), ready_(std::move(ready)) {}
+                       std::function<absl::Status()> ready,
+                       std::function<nlohmann::json()> destinations)
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      ready_(std::move(ready)),
+      destinations_(std::move(destinations)) {}
 
 bool ApiHandler::Authorized(const HttpRequest& request) const {
   const std::string& want = config_->server.admin_token;
@@ -81,6 +86,9 @@ HttpResponse ApiHandler::Ready() {
     for (const auto& [name, n] : *depths) q[name] = n;
     body["queues"] = q;
   }
+  // A destination whose breaker is open does not make the process unready (everything else
+  // still flows), but it is shown here so monitoring can alert on it.
+  if (destinations_) body["destinations"] = destinations_();
   return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
 }
 

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "http/http_types.h"
+#include "nlohmann/json.hpp"
 #include "store/store.h"
 
 namespace handoff {
@@ -15,8 +16,10 @@ class ApiHandler {
  public:
   // `ready` reports whether the process can take work (store writable, stages running), with a
   // reason when not.
+  // `destinations` (may be null) describes each destination's delivery health for /readyz.
   ApiHandler(const Config* config, Store* store, const Clock* clock,
-             std::function<absl::Status()> ready);
+             std::function<absl::Status()> ready,
+             std::function<nlohmann::json()> destinations = nullptr);
 
   // Handles /healthz, /readyz and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
@@ -32,6 +35,7 @@ class ApiHandler {
   Store* store_;
   const Clock* clock_;
   std::function<absl::Status()> ready_;
+  std::function<nlohmann::json()> destinations_;
 };
 
 }  // namespace handoff

@@ -4,6 +4,7 @@
 
 #include "api/api_handler.h"
 #include "app/config_check.h"
+#include "core/time_format.h"
 #include "enrich/enrich_stage.h"
 #include "entry/ingress.h"
 #include "entry/source_adapter.h"
@@ -100,13 +101,21 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->dispatcher->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
-  p->api =
-      std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, [raw]() -> absl::Status {
-        if (raw->stopping.load()) {
-          return absl::UnavailableError("shutting down");
-        }
-        return absl::OkStatus();
-      });
+  auto ready = [raw]() -> absl::Status {
+    if (raw->stopping.load()) return absl::UnavailableError("shutting down");
+    return absl::OkStatus();
+  };
+  auto destinations = [raw]() {
+    nlohmann::json out = nlohmann::json::object();
+    for (const Dispatcher::DestinationHealth& h : raw->dispatcher->Health()) {
+      nlohmann::json d = {
+          {"breaker", h.breaker}, {"in_flight", h.in_flight}, {"times_opened", h.times_opened}};
+      if (h.open_until > 0) d["open_until"] = FormatRfc3339(h.open_until);
+      out[h.destination] = std::move(d);
+    }
+    return out;
+  };
+  p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations);
 
   HttpServerOptions http;
   http.address =

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -434,8 +435,10 @@ class ConfigParser {
         d.retry = DefaultRetrySchedule();
       }
       d.allow_private = Bool(v, "allow_private", false);
-      static const std::set<std::string> kCommon = {"connector", "url",   "secret",       "headers",
-                                                    "timeout",   "retry", "allow_private"};
+      ParseDeliveryLimits(v, where, d);
+      static const std::set<std::string> kCommon = {
+          "connector",     "url",         "secret", "headers",    "timeout", "retry",
+          "allow_private", "concurrency", "rate",   "rate_burst", "breaker"};
       for (const auto& kv2 : v) {
         std::string key = kv2.first.as<std::string>("");
         if (kCommon.count(key)) continue;
@@ -444,6 +447,79 @@ class ConfigParser {
       }
       if (config.FindDestination(d.name)) Error(kv.first, where + " is defined twice");
       config.destinations.push_back(std::move(d));
+    }
+  }
+
+  // A whole number in [lo, hi], or an error naming the range.
+  int IntIn(const YAML::Node& n, const std::string& what, int lo, int hi, int fallback) {
+    auto s = Scalar(n, what);
+    if (!s) return fallback;
+    int value = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
+    if (ec != std::errc() || end != s->data() + s->size() || value < lo || value > hi) {
+      Error(n, fmt::format("{} must be a whole number from {} to {} (got '{}')", what, lo, hi, *s));
+      return fallback;
+    }
+    return value;
+  }
+
+  // A number in (lo, hi].
+  double NumberIn(const YAML::Node& n, const std::string& what, double lo, double hi,
+                  double fallback) {
+    auto s = Scalar(n, what);
+    if (!s) return fallback;
+    char* end = nullptr;
+    double value = std::strtod(s->c_str(), &end);
+    if (s->empty() || end != s->c_str() + s->size() || !(value > lo) || value > hi) {
+      Error(n, fmt::format("{} must be a number above {} and at most {} (got '{}')", what, lo, hi,
+                           *s));
+      return fallback;
+    }
+    return value;
+  }
+
+  // concurrency, rate ("10/s", "600/min", "3600/h"), rate_burst, breaker {failure_ratio,
+  // min_requests, window, open_for}.
+  void ParseDeliveryLimits(const YAML::Node& v, const std::string& where, DestinationConfig& d) {
+    if (v["concurrency"]) {
+      d.concurrency = IntIn(v["concurrency"], where + " concurrency", 1, 1000, d.concurrency);
+    }
+    if (v["rate"]) {
+      auto s = Scalar(v["rate"], where + " rate");
+      size_t slash = s ? s->find('/') : std::string::npos;
+      double per = 0;
+      if (slash != std::string::npos) {
+        std::string unit = s->substr(slash + 1);
+        if (unit == "s" || unit == "sec" || unit == "second") per = 1;
+        if (unit == "m" || unit == "min" || unit == "minute") per = 60;
+        if (unit == "h" || unit == "hour") per = 3600;
+      }
+      char* end = nullptr;
+      double count = slash == std::string::npos ? 0 : std::strtod(s->c_str(), &end);
+      if (per == 0 || end != s->c_str() + slash || !(count > 0) || count > 1e6) {
+        Error(v["rate"], fmt::format("{} rate must look like 10/s, 600/min or 3600/h", where));
+      } else {
+        d.rate_per_second = count / per;
+      }
+    }
+    if (v["rate_burst"]) {
+      d.rate_burst = NumberIn(v["rate_burst"], where + " rate_burst", 0, 1e6, 0);
+    }
+    if (const YAML::Node& b = v["breaker"]; b) {
+      if (!b.IsMap()) return Error(b, where + ": breaker must be a mapping");
+      CheckKeys(b, {"failure_ratio", "min_requests", "window", "open_for"}, where + " breaker");
+      auto& br = d.breaker;
+      if (b["failure_ratio"]) {
+        br.failure_ratio =
+            NumberIn(b["failure_ratio"], where + " breaker failure_ratio", 0, 1, br.failure_ratio);
+      }
+      if (b["window"])
+        br.window = IntIn(b["window"], where + " breaker window", 1, 1000, br.window);
+      if (b["min_requests"]) {
+        br.min_requests = IntIn(b["min_requests"], where + " breaker min_requests", 1, br.window,
+                                br.min_requests);
+      }
+      if (b["open_for"]) br.open_for = Duration(b["open_for"], where + " breaker open_for");
     }
   }
 

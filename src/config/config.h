@@ -81,6 +81,16 @@ struct DestinationConfig {
   // Delay before each retry; attempts = retry.size() + 1. Default: about a day, Svix-like.
   std::vector<Micros> retry;
   bool allow_private = false;
+  // Delivery limits the dispatcher keeps per destination (transfer/destination_gate.h).
+  int concurrency = 8;         // requests in flight at once
+  double rate_per_second = 0;  // `rate: 10/s` (or /min, /h); 0 = unlimited
+  double rate_burst = 0;       // `rate_burst:`; 0 = one second's worth
+  struct Breaker {
+    double failure_ratio = 0.5;
+    int min_requests = 10;
+    int window = 20;
+    Micros open_for = 30 * kMicrosPerSecond;
+  } breaker;
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, int> setting_lines;
   int line = 0;

@@ -163,7 +163,39 @@ INSTANTIATE_TEST_SUITE_P(
                 "cfg.yaml:3: destination 'd': retry must be a list"},
         BadCase{"workspace: w\ndestinations:\n  d:\n    connector: webhook\n    headers: { "
                 "\"X-A\": \"a\\r\\nBcc: x\" }\n",
-                "cannot contain line breaks"}));
+                "cannot contain line breaks"},
+        BadCase{"workspace: w\ndestinations:\n  d: { connector: webhook, concurrency: 0 }\n",
+                "cfg.yaml:3: destination 'd' concurrency must be a whole number from 1 to 1000"},
+        BadCase{"workspace: w\ndestinations:\n  d: { connector: webhook, rate: fast }\n",
+                "cfg.yaml:3: destination 'd' rate must look like 10/s"},
+        BadCase{"workspace: w\ndestinations:\n  d:\n    connector: webhook\n"
+                "    breaker: { failure_ratio: 1.5 }\n",
+                "cfg.yaml:5: destination 'd' breaker failure_ratio must be a number above 0"},
+        BadCase{"workspace: w\ndestinations:\n  d:\n    connector: webhook\n"
+                "    breaker: { trips: 3 }\n",
+                "unknown key 'trips'"}));
+
+TEST(LoadConfig, ReadsDeliveryLimits) {
+  auto c = LoadConfigFromString(
+      "workspace: w\ndestinations:\n  d:\n    connector: webhook\n    url: https://x.example\n"
+      "    concurrency: 3\n    rate: 120/min\n    rate_burst: 5\n"
+      "    breaker: { failure_ratio: 0.25, min_requests: 4, window: 8, open_for: 1m }\n"
+      "  e: { connector: webhook, url: https://y.example }\n",
+      "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const DestinationConfig& d = c->destinations[0];
+  EXPECT_EQ(d.concurrency, 3);
+  EXPECT_DOUBLE_EQ(d.rate_per_second, 2.0);
+  EXPECT_DOUBLE_EQ(d.rate_burst, 5.0);
+  EXPECT_DOUBLE_EQ(d.breaker.failure_ratio, 0.25);
+  EXPECT_EQ(d.breaker.min_requests, 4);
+  EXPECT_EQ(d.breaker.window, 8);
+  EXPECT_EQ(d.breaker.open_for, kMicrosPerMinute);
+  EXPECT_TRUE(d.settings.empty()) << d.settings.dump() << ": limits are not connector settings";
+  const DestinationConfig& e = c->destinations[1];
+  EXPECT_EQ(e.concurrency, 8);
+  EXPECT_EQ(e.rate_per_second, 0);
+}
 
 TEST(LoadConfig, ReportsEveryProblemNotJustTheFirst) {
   auto c = LoadConfigFromString("workspace: w\nfoo: 1\nbar: 2\n", "cfg.yaml", TestEnv);

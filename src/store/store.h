@@ -128,8 +128,15 @@ class Store {
 
   // Claims up to `max` handoffs in state pending/failed whose next_attempt_at <= now, as
   // ClaimWork does. `lease_tokens` receives the token of each, in the same order.
+  // Handoffs for the destinations in `skip_destinations` are left alone (the dispatcher's
+  // gate for them is closed: breaker open, rate-limited or at its concurrency).
   virtual absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
-      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) = 0;
+      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
+      const std::vector<std::string>& skip_destinations) = 0;
+  absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(int max, Micros now, Micros lease,
+                                                     std::vector<std::string>* lease_tokens) {
+    return ClaimHandoffs(max, now, lease, lease_tokens, {});
+  }
   // Gives up a handoff claim without writing (e.g. on shutdown).
   virtual void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) = 0;
 

@@ -184,7 +184,17 @@ Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, 
     if (!d.allow_private && !config_->server.allow_private_destinations) ++guarded;
     lease_ = std::max(lease_, d.timeout + kLeaseMargin);
     schedules_[d.name] = std::make_unique<RetrySchedule>(d.retry, options_.jitter, options_.random);
+    GateOptions gate;
+    gate.concurrency = d.concurrency;
+    gate.rate_per_second = d.rate_per_second;
+    gate.burst = d.rate_burst;
+    gate.failure_ratio = d.breaker.failure_ratio;
+    gate.min_requests = d.breaker.min_requests;
+    gate.window = d.breaker.window;
+    gate.open_for = d.breaker.open_for;
+    gates_.emplace(d.name, DestinationGate(gate));
   }
+  PublishHealth();
   mixed_private_policy_ = guarded > 0 && guarded < static_cast<int>(config_->destinations.size());
   GlobalInitCurl();
   multi_ = curl_multi_init();
@@ -215,6 +225,44 @@ void Dispatcher::Wake() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
 DispatcherCounters Dispatcher::counters() const {
   return DispatcherCounters{attempts_.load(), confirmed_.load(), retried_.load(), dead_.load(),
                             write_errors_.load()};
+}
+
+std::vector<Dispatcher::DestinationHealth> Dispatcher::Health() const {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  return health_;
+}
+
+void Dispatcher::PublishHealth() {
+  std::vector<DestinationHealth> health;
+  health.reserve(gates_.size());
+  for (const auto& [name, gate] : gates_) {
+    health.push_back(
+        {name, std::string(gate.BreakerName()), gate.in_flight(),
+         gate.breaker() == DestinationGate::BreakerState::kOpen ? gate.open_until() : 0,
+         gate.times_opened()});
+  }
+  std::lock_guard<std::mutex> lock(health_mu_);
+  health_ = std::move(health);
+}
+
+void Dispatcher::SettleGate(const std::string& destination, const DeliveryOutcome& outcome) {
+  auto it = gates_.find(destination);
+  if (it == gates_.end()) return;
+  const Micros now = clock_->Now();
+  DestinationGate& gate = it->second;
+  const DestinationGate::BreakerState before = gate.breaker();
+  const bool failure = outcome.kind == DeliveryOutcome::Kind::kRetryable;
+  gate.OnFinish(now, failure, outcome.retry_after ? now + *outcome.retry_after : 0);
+  if (gate.breaker() != before) {
+    if (gate.breaker() == DestinationGate::BreakerState::kOpen) {
+      spdlog::warn("transfer: destination '{}' keeps failing; pausing it until {} (breaker open)",
+                   destination, FormatRfc3339(gate.open_until()));
+    } else {
+      spdlog::info("transfer: destination '{}' recovered (breaker {})", destination,
+                   gate.BreakerName());
+    }
+  }
+  PublishHealth();
 }
 
 const RetrySchedule* Dispatcher::ScheduleFor(const std::string& destination) const {
@@ -264,7 +312,18 @@ int Dispatcher::IdleWaitMillis() {
   if (static_cast<int>(transfers_.size()) >= options_.max_in_flight) return idle_ms;
   auto next = store_->NextAvailable(Stage::kTransfer);
   if (!next.ok() || !next->has_value()) return idle_ms;
-  const Micros until = **next - clock_->Now();
+  const Micros now = clock_->Now();
+  Micros until = **next - now;
+  if (until <= 0) {
+    // Due work may be waiting on a gate (a rate limit, a pause, an open breaker): wake when the
+    // soonest gate could open rather than a whole idle poll later.
+    Micros soonest = 0;
+    for (const auto& [name, gate] : gates_) {
+      Micros chance = gate.NextChance(now);
+      if (chance > now && (soonest == 0 || chance < soonest)) soonest = chance;
+    }
+    if (soonest > 0) until = soonest - now;
+  }
   // Due but not claimable means leased (our own in-flight transfers, or a claim left to
   // expire): its outcome commit wakes us through the work listener, so spinning gains nothing.
   if (until <= 0) return idle_ms;
@@ -275,22 +334,47 @@ int Dispatcher::IdleWaitMillis() {
 int Dispatcher::ClaimAndStart() {
   const int free_slots = options_.max_in_flight - static_cast<int>(transfers_.size());
   if (free_slots <= 0) return 0;
+  const Micros now = clock_->Now();
+  // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
+  // the handoffs of healthy destinations.
+  std::vector<std::string> skip;
+  for (auto& [name, gate] : gates_) {
+    if (!gate.MayStart(now)) skip.push_back(name);
+  }
   std::vector<std::string> tokens;
-  auto claimed = store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), clock_->Now(),
-                                       lease_, &tokens);
+  auto claimed =
+      store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), now, lease_, &tokens, skip);
   if (!claimed.ok()) {
     spdlog::error("transfer: claiming handoffs failed: {}",
                   std::string(claimed.status().message()));
     return 0;
   }
   HANDOFF_CHECK(tokens.size() == claimed->size(), "ClaimHandoffs returned mismatched tokens");
+  int started = 0;
   for (size_t i = 0; i < claimed->size(); ++i) {
-    StartOne(std::move((*claimed)[i]), std::move(tokens[i]));
+    Handoff& h = (*claimed)[i];
+    auto gate = gates_.find(h.destination);
+    if (gate != gates_.end()) {
+      // The batch may hold more for one destination than its gate lets through now: the rest
+      // go back to the outbox at once (an in-memory release) and wait for a free slot.
+      if (!gate->second.MayStart(now)) {
+        store_->ReleaseHandoff(h.id, tokens[i]);
+        continue;
+      }
+      gate->second.OnStart(now);
+    }
+    const std::string destination = h.destination;
+    if (StartOne(std::move(h), std::move(tokens[i]))) {
+      ++started;
+    } else if (gate != gates_.end()) {
+      gate->second.OnFinish(now, /*failure=*/false);  // nothing went out: give the slot back
+    }
   }
-  return static_cast<int>(claimed->size());
+  PublishHealth();
+  return started;
 }
 
-void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
+bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
   const DestinationConfig* dest = config_->FindDestination(handoff.destination);
   if (dest == nullptr) {
     Record(handoff, lease_token, 0, 0,
@@ -298,7 +382,7 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
                                           handoff.destination),
                               kMaxReasonBytes)),
            "");
-    return;
+    return false;
   }
   const Connector* connector = registry_->Find(dest->connector);
   if (connector == nullptr) {
@@ -306,7 +390,7 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
            Permanent(
                Sanitize(fmt::format("unknown connector '{}'", dest->connector), kMaxReasonBytes)),
            "");
-    return;
+    return false;
   }
 
   auto t = std::make_unique<Transfer>();
@@ -321,14 +405,14 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
       spdlog::warn("transfer: reading inquiry for handoff {} failed: {}", handoff.id,
                    std::string(inquiry.status().message()));
     }
-    return;
+    return false;
   }
   t->inquiry = *std::move(inquiry);
   auto tasks = store_->ListTasks(handoff.workspace, handoff.inquiry_id);
   if (!tasks.ok()) {
     spdlog::warn("transfer: reading tasks for handoff {} failed: {}", handoff.id,
                  std::string(tasks.status().message()));
-    return;
+    return false;
   }
   if (!tasks->empty()) t->task = std::move(tasks->front());
   if (!t->inquiry.contact_id.empty()) {
@@ -338,7 +422,7 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     } else if (!absl::IsNotFound(contact.status())) {
       spdlog::warn("transfer: reading contact for handoff {} failed: {}", handoff.id,
                    std::string(contact.status().message()));
-      return;
+      return false;
     }
   }
   t->handoff = std::move(handoff);
@@ -352,7 +436,7 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
                                           std::string(request.status().message())),
                               kMaxReasonBytes)),
            "");
-    return;
+    return false;
   }
   t->request = *std::move(request);
   t->allow_private = dest->allow_private || config_->server.allow_private_destinations;
@@ -361,7 +445,7 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
   CURL* easy = curl_easy_init();
   if (easy == nullptr) {
     spdlog::error("transfer: curl_easy_init failed; handoff {} waits for its lease", t->handoff.id);
-    return;
+    return false;
   }
   t->easy = easy;
   for (const auto& [name, value] : t->request.headers) {
@@ -411,10 +495,11 @@ void Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
   if (curl_multi_add_handle(static_cast<CURLM*>(multi_), easy) != CURLM_OK) {
     spdlog::error("transfer: curl_multi_add_handle failed; handoff {} waits for its lease",
                   t->handoff.id);
-    return;
+    return false;
   }
   transfers_.emplace(easy, std::move(t));
   in_flight_.store(static_cast<int>(transfers_.size()));
+  return true;
 }
 
 void Dispatcher::DrainCompletions() {
@@ -444,7 +529,9 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
     // Only a transfer that never got a connection was stopped by the guard; curl may have
     // refused one address of a name and then connected to another.
     if (t->refused && (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST)) {
-      Record(t->handoff, t->lease_token, 0, latency_ms, Permanent(kRefusedReason), "");
+      DeliveryOutcome refused = Permanent(kRefusedReason);
+      SettleGate(t->handoff.destination, refused);
+      Record(t->handoff, t->lease_token, 0, latency_ms, refused, "");
       return;
     }
     DeliveryOutcome o;
@@ -455,6 +542,7 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
     } else if (result == CURLE_URL_MALFORMAT) {
       o = Permanent("the destination url is malformed");
     }
+    SettleGate(t->handoff.destination, o);
     Record(t->handoff, t->lease_token, 0, latency_ms, o, "");
     return;
   }
@@ -466,6 +554,7 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
   DeliveryOutcome o =
       t->connector->Classify(ctx, static_cast<int>(status), t->response_headers, t->response_body);
   o.reason = Sanitize(o.reason, kMaxReasonBytes);
+  SettleGate(t->handoff.destination, o);
   Record(t->handoff, t->lease_token, static_cast<int>(status), latency_ms, o,
          Sanitize(t->response_body, kExcerptBytes));
 }

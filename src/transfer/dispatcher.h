@@ -1,7 +1,8 @@
 // The transfer stage's engine: drains the handoff outbox through libcurl's multi interface.
 // One thread claims due handoffs, asks each destination's connector to build the request,
-// runs up to max_in_flight transfers concurrently, classifies the answers and writes each
-// outcome (attempt count, next attempt or dead-letter, timeline events, the inquiry's
+// runs up to max_in_flight transfers concurrently (and, per destination, no more than its gate
+// allows: concurrency, rate limit, Retry-After pause, circuit breaker), classifies the answers and
+// writes each outcome (attempt count, next attempt or dead-letter, timeline events, the inquiry's
 // delivered/attention status) through the store's group commit without waiting for it.
 #pragma once
 
@@ -13,11 +14,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "core/clock.h"
 #include "store/store.h"
 #include "transfer/connector.h"
+#include "transfer/destination_gate.h"
 #include "transfer/retry_schedule.h"
 
 namespace handoff {
@@ -66,6 +69,17 @@ class Dispatcher {
   void Wake();
 
   DispatcherCounters counters() const;
+
+  // Each destination's gate as last seen by the dispatcher thread: breaker state, requests in
+  // flight, when an open breaker half-opens, how often it opened. For /readyz and metrics.
+  struct DestinationHealth {
+    std::string destination;
+    std::string breaker;  // "closed", "open", "half_open"
+    int in_flight = 0;
+    Micros open_until = 0;
+    int64_t times_opened = 0;
+  };
+  std::vector<DestinationHealth> Health() const;
   int in_flight() const { return in_flight_.load(); }
 
  private:
@@ -75,7 +89,13 @@ class Dispatcher {
   void Run();
   // Claims up to the free slots and starts a transfer for each; returns how many it claimed.
   int ClaimAndStart();
-  void StartOne(Handoff handoff, std::string lease_token);
+  // Starts the request for one claimed handoff; false when no request went out (the outcome,
+  // if any, was recorded without one).
+  bool StartOne(Handoff handoff, std::string lease_token);
+  // Tells the destination's gate how a request it let through ended.
+  void SettleGate(const std::string& destination, const DeliveryOutcome& outcome);
+  // Copies every gate's state into health_ for Health().
+  void PublishHealth();
   void DrainCompletions();
   void Complete(std::unique_ptr<Transfer> transfer, int curl_result);
   // Writes an attempt's outcome (handoff row, events, inquiry status) without blocking.
@@ -92,6 +112,9 @@ class Dispatcher {
   DispatcherOptions options_;
   Micros lease_;
   std::map<std::string, std::unique_ptr<RetrySchedule>> schedules_;
+  std::map<std::string, DestinationGate> gates_;  // dispatcher thread only
+  mutable std::mutex health_mu_;
+  std::vector<DestinationHealth> health_;  // guarded by health_mu_
   // Some destinations may reach private addresses and others may not (see StartOne).
   bool mixed_private_policy_ = false;
 

@@ -88,7 +88,10 @@ class Listener {
     getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
   }
-  ~Listener() { close(fd_); }
+  ~Listener() {
+    for (int c : held_) close(c);
+    close(fd_);
+  }
   uint16_t port() const { return port_; }
   bool SawConnection() {
     int c = accept(fd_, nullptr, nullptr);
@@ -96,10 +99,19 @@ class Listener {
     close(c);
     return true;
   }
+  // Like SawConnection, but keeps the connection open (silent) until the listener goes, so
+  // the client's request stays in flight.
+  bool HoldConnection() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return false;
+    held_.push_back(c);
+    return true;
+  }
 
  private:
   int fd_ = -1;
   uint16_t port_ = 0;
+  std::vector<int> held_;
 };
 
 HttpResponse Respond(int status, std::string body = "{}",
@@ -572,6 +584,137 @@ TEST_F(DispatcherTest, ManyHandoffsAllDeliveredOnce) {
   std::set<std::string> seen;
   for (const HttpRequest& r : requests) seen.insert(HeaderOf(r, "webhook-id"));
   EXPECT_EQ(seen.size(), ids.size());
+}
+
+}  // namespace
+}  // namespace handoff
+
+namespace handoff {
+namespace {
+
+// Per-destination gates: breaker, concurrency, rate limit (transfer/destination_gate.h).
+class DispatcherGateTest : public DispatcherTest {
+ protected:
+  // Waits until `sink` has seen `n` requests, then a little longer to show no more come.
+  static void ExpectRequestsSettleAt(const Sink& sink, size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (sink.requests().size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_EQ(sink.requests().size(), n);
+  }
+
+  Dispatcher::DestinationHealth HealthOf(const std::string& destination) {
+    for (const auto& h : dispatcher_->Health()) {
+      if (h.destination == destination) return h;
+    }
+    ADD_FAILURE() << "no health for " << destination;
+    return {};
+  }
+};
+
+TEST_F(DispatcherGateTest, AnOpenBreakerStopsOnlyItsOwnDestination) {
+  std::atomic<bool> down_is_up{false};
+  Sink down([&](const HttpRequest&, int) {
+    return down_is_up.load() ? Respond(200, R"({"id":"ok"})") : Respond(503, "{}");
+  });
+  Sink up(
+      [](const HttpRequest&, int n) { return Respond(200, fmt::format(R"({{"id":"u{}"}})", n)); });
+  DestinationConfig d = Destination("down", down.Url());
+  d.concurrency = 1;
+  d.breaker = {
+      .failure_ratio = 1.0, .min_requests = 3, .window = 3, .open_for = 60 * kMicrosPerSecond};
+  config_.destinations = {d, Destination("up", up.Url())};
+  std::vector<std::string> down_ids, up_ids;
+  for (int i = 0; i < 6; ++i) {
+    auto ids = AddInquiry({"down", "up"});
+    down_ids.push_back(ids[0]);
+    up_ids.push_back(ids[1]);
+  }
+  StartDispatcher();
+
+  // The healthy destination gets everything at once; the failing one three tries, then none.
+  for (const std::string& id : up_ids) WaitForState(id, "confirmed", 1);
+  ExpectRequestsSettleAt(down, 3);
+  EXPECT_EQ(HealthOf("down").breaker, "open");
+  EXPECT_EQ(HealthOf("down").open_until, kStart + 60 * kMicrosPerSecond);
+  EXPECT_EQ(HealthOf("up").breaker, "closed");
+  int untouched = 0;
+  for (const std::string& id : down_ids) {
+    if (store_->GetHandoff(kWorkspace, id)->attempts == 0) ++untouched;
+  }
+  EXPECT_EQ(untouched, 3) << "handoffs behind an open breaker wait without an attempt";
+
+  // A minute later one probe goes through; it succeeds, so the breaker closes and the rest
+  // (the waiting ones and the retries, now due) are delivered.
+  down_is_up.store(true);
+  clock_.Advance(60 * kMicrosPerSecond);
+  dispatcher_->Wake();
+  for (const std::string& id : down_ids) {
+    WaitFor(id, [](const Handoff& h) { return h.state == "confirmed"; });
+  }
+  EXPECT_EQ(HealthOf("down").breaker, "closed");
+  EXPECT_EQ(HealthOf("down").times_opened, 1);
+}
+
+TEST_F(DispatcherGateTest, ConcurrencyIsCappedPerDestination) {
+  Listener silent;  // accepts connections in the kernel and never answers
+  DestinationConfig d = Destination("slow", fmt::format("http://127.0.0.1:{}/hook", silent.port()));
+  d.concurrency = 2;
+  config_.destinations = {d};
+  for (int i = 0; i < 5; ++i) AddInquiry({"slow"});
+  StartDispatcher();
+  int connections = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (connections < 2 && std::chrono::steady_clock::now() < deadline) {
+    if (silent.HoldConnection()) ++connections;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(connections, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_FALSE(silent.HoldConnection()) << "a third request went out";
+  EXPECT_EQ(HealthOf("slow").in_flight, 2);
+  EXPECT_EQ(dispatcher_->in_flight(), 2);
+}
+
+TEST_F(DispatcherGateTest, RateLimitSpacesRequestsOnTheClock) {
+  Sink sink(
+      [](const HttpRequest&, int n) { return Respond(200, fmt::format(R"({{"id":"r{}"}})", n)); });
+  DestinationConfig d = Destination("crm", sink.Url());
+  d.rate_per_second = 1;
+  d.rate_burst = 1;
+  config_.destinations = {d};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(AddInquiry({"crm"})[0]);
+  StartDispatcher();
+  ExpectRequestsSettleAt(sink, 1);
+  clock_.Advance(kMicrosPerSecond);
+  dispatcher_->Wake();
+  ExpectRequestsSettleAt(sink, 2);
+  clock_.Advance(kMicrosPerSecond);
+  dispatcher_->Wake();
+  ExpectRequestsSettleAt(sink, 3);
+  for (const std::string& id : ids) WaitForState(id, "confirmed", 1);
+}
+
+TEST_F(DispatcherGateTest, RetryAfterPausesTheWholeDestination) {
+  Sink sink([](const HttpRequest&, int n) {
+    if (n == 1) return Respond(429, "{}", {{"Retry-After", "30"}});
+    return Respond(200, R"({"id":"ok"})");
+  });
+  DestinationConfig d = Destination("crm", sink.Url());
+  d.concurrency = 1;
+  config_.destinations = {d};
+  AddInquiry({"crm"});
+  std::string second = AddInquiry({"crm"})[0];
+  StartDispatcher();
+  ExpectRequestsSettleAt(sink, 1);
+  EXPECT_EQ(store_->GetHandoff(kWorkspace, second)->attempts, 0)
+      << "the other handoff waits out the destination's Retry-After too";
+  clock_.Advance(30 * kMicrosPerSecond);
+  dispatcher_->Wake();
+  WaitForState(second, "confirmed", 1);
 }
 
 }  // namespace

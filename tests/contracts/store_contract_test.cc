@@ -730,6 +730,22 @@ TEST_P(StoreContractTest, ConcurrentClaimersClaimEachItemExactlyOnce) {
   EXPECT_EQ(Depths()["work.enrich"], 0);
 }
 
+TEST_P(StoreContractTest, ClaimHandoffsSkipsTheDestinationsItIsToldTo) {
+  Handoff crm = MakeHandoff("acme", "i1", "crm", "pending", kT0 - 2);
+  Handoff slack = MakeHandoff("acme", "i1", "slack", "pending", kT0 - 1);
+  Handoff sms = MakeHandoff("acme", "i2", "sms", "failed", kT0);
+  for (const Handoff& h : {crm, slack, sms}) ASSERT_TRUE(PutHandoff(h).ok());
+  std::vector<std::string> tokens;
+  auto got = store_->ClaimHandoffs(10, kT0, kLease, &tokens, {"crm", "sms"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].id, slack.id);
+  // Skipped ones stay claimable.
+  got = store_->ClaimHandoffs(10, kT0, kLease, &tokens, {});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), 2u);
+}
+
 TEST_P(StoreContractTest, ClaimHandoffsReturnsDueRetryableHandoffsOnce) {
   Handoff due_pending = MakeHandoff("acme", "i1", "crm", "pending", kT0);
   Handoff due_failed = MakeHandoff("acme", "i1", "slack", "failed", kT0 - kMicrosPerSecond);

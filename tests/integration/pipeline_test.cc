@@ -62,6 +62,25 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
+TEST_F(PipelineTest, ReadyzShowsADestinationWhoseBreakerOpened) {
+  StartWith(
+      [](int, const HttpRequest&) { return HttpResponse::JsonError(503, "down", "maintenance"); });
+  auto readyz = [&] { return json::parse(server_->ApiGet("/readyz").body, nullptr, false); };
+  EXPECT_EQ(readyz()["destinations"]["crm"]["breaker"], "closed");
+  // Ten failed attempts in a row (the default min_requests) open it; the process stays ready.
+  for (int i = 0; i < 4; ++i) {
+    PostForm("full_name=Al&details=Hi&email=al" + std::to_string(i) + "%40x.com");
+  }
+  json last;
+  Eventually([&] {
+    last = readyz();
+    return last["destinations"]["crm"]["breaker"] == "open";
+  });
+  EXPECT_EQ(last["status"], "ready");
+  EXPECT_EQ(last["destinations"]["crm"]["times_opened"], 1);
+  EXPECT_TRUE(last["destinations"]["crm"].contains("open_until"));
+}
+
 TEST_F(PipelineTest, OneInquiryTravelsAllFiveStages) {
   StartWith();
   std::string id = PostForm(

@@ -118,7 +118,7 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  "ORDER BY created_at, id";
 constexpr char kClaimHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
-    " AND next_attempt_at <= ?1 "
+    " AND next_attempt_at <= ?1 AND destination NOT IN (SELECT value FROM json_each(?3)) "
     "ORDER BY next_attempt_at, id LIMIT ?2";
 constexpr char kNextHandoff[] =
     "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES;
@@ -1152,7 +1152,8 @@ absl::Status SqliteStore::ReleaseWork(const WorkItem& item, Micros available_at)
 }
 
 absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
-    int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) {
+    int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
+    const std::vector<std::string>& skip_destinations) {
   std::vector<Handoff> out;
   if (lease_tokens != nullptr) lease_tokens->clear();
   if (max <= 0) return out;
@@ -1163,6 +1164,8 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
     ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kClaimHandoffs));
     st.BindInt(1, now);
     st.BindInt(2, static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size()));
+    const std::string skip = nlohmann::json(skip_destinations).dump();
+    st.BindText(3, skip);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;

@@ -62,8 +62,10 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now,
                                                   Micros lease) override;
   absl::Status ReleaseWork(const WorkItem& item, Micros available_at) override;
+  using Store::ClaimHandoffs;
   absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
-      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens) override;
+      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
+      const std::vector<std::string>& skip_destinations) override;
   void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) override;
   absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) override;
 
