@@ -50,6 +50,7 @@ class ConfigParser {
     if (root["server"]) ParseServer(root["server"], config.server);
     if (root["team"]) ParseTeam(root["team"], config.team);
     if (root["sources"]) ParseSources(root["sources"], config);
+    for (SourceConfig& s : config.sources) s.public_url = config.business.public_url;
     if (root["destinations"]) ParseDestinations(root["destinations"], config);
     if (root["routes"]) ParseRoutes(root["routes"], config);
     CheckReferences(config);

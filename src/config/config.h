@@ -65,6 +65,9 @@ struct SourceConfig {
   std::vector<std::string> required;  // canonical fields that must be present (default: none)
   SourceAuth auth;
   size_t max_body_bytes = 0;  // 0 = server default
+  // business.public_url, copied here by the loader for adapters that need the URL the provider
+  // called (Twilio signs it). "" when the business has none.
+  std::string public_url;
   // Adapter-specific settings (validated against the adapter's spec) and their lines.
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, int> setting_lines;

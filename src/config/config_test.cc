@@ -111,6 +111,16 @@ TEST(LoadConfig, DefaultRetryScheduleIsAboutADay) {
   EXPECT_LT(total, 30 * kMicrosPerHour);
 }
 
+TEST(LoadConfig, SourcesSeeTheBusinessPublicUrl) {
+  auto c = LoadConfigFromString(
+      "workspace: w\nbusiness: { public_url: https://hooks.example.com }\n"
+      "sources:\n  voice: { adapter: twilio_voice }\n",
+      "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sources[0].public_url, "https://hooks.example.com")
+      << "Twilio signs the URL it calls; the adapter rebuilds it from here";
+}
+
 struct BadCase {
   const char* yaml;
   const char* expected;  // substring of the error, including file:line

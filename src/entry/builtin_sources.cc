@@ -1,11 +1,15 @@
 #include "entry/sources/form/form_adapter.h"
 #include "entry/sources/json/json_adapter.h"
+#include "entry/sources/twilio_sms/twilio_sms_adapter.h"
+#include "entry/sources/twilio_voice/twilio_voice_adapter.h"
 
 namespace handoff {
 
 void RegisterBuiltinSources(SourceAdapterRegistry& registry) {
   RegisterJsonSource(registry);
   RegisterFormSource(registry);
+  RegisterTwilioVoiceSource(registry);
+  RegisterTwilioSmsSource(registry);
 }
 
 }  // namespace handoff

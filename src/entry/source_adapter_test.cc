@@ -13,7 +13,8 @@ namespace {
 TEST(SourceAdapterRegistry, RegistersTheBuiltinSources) {
   SourceAdapterRegistry registry;
   RegisterBuiltinSources(registry);
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"form", "json"}));
+  EXPECT_EQ(registry.Names(),
+            (std::vector<std::string>{"form", "json", "twilio_sms", "twilio_voice"}));
 
   const SourceAdapterSpec* json = registry.FindSpec("json");
   ASSERT_NE(json, nullptr);
@@ -36,8 +37,8 @@ TEST(SourceAdapterRegistry, RegistersTheBuiltinSources) {
 TEST(SourceAdapterRegistry, UnknownNamesAreNull) {
   SourceAdapterRegistry registry;
   RegisterBuiltinSources(registry);
-  EXPECT_EQ(registry.FindSpec("twilio_voice"), nullptr);
-  EXPECT_EQ(registry.Find("twilio_voice"), nullptr);
+  EXPECT_EQ(registry.FindSpec("no_such_adapter"), nullptr);
+  EXPECT_EQ(registry.Find("no_such_adapter"), nullptr);
   EXPECT_EQ(registry.Find(""), nullptr);
 }
 

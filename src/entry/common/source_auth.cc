@@ -59,34 +59,6 @@ std::optional<std::string> HexDecode(std::string_view s) {
   return out;
 }
 
-// Standard or URL-safe alphabet, padding optional: providers differ and both are unambiguous.
-std::optional<std::string> Base64Decode(std::string_view s) {
-  std::string text(s);
-  size_t padding = 0;
-  while (!text.empty() && text.back() == '=' && padding < 2) {
-    text.pop_back();
-    ++padding;
-  }
-  for (char& c : text) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '+' || c == '/';
-    if (!ok) return std::nullopt;
-  }
-  if (text.size() % 4 == 1) return std::nullopt;
-  const size_t pad = (4 - text.size() % 4) % 4;
-  text.append(pad, '=');
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the zero bytes the padding stands for.
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 absl::Status BadCredentials(std::string_view detail) {
   return Reject(RejectReason::kBadCredentials, detail);
 }
@@ -185,6 +157,61 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
       data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
   HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
   return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string HmacSha1(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  static const unsigned char kEmpty = 0;
+  const unsigned char* k =
+      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  const unsigned char* d =
+      data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
+  HMAC(EVP_sha1(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// Standard or URL-safe alphabet, padding optional: providers differ and both are unambiguous.
+std::optional<std::string> Base64Decode(std::string_view s) {
+  std::string text(s);
+  size_t padding = 0;
+  while (!text.empty() && text.back() == '=' && padding < 2) {
+    text.pop_back();
+    ++padding;
+  }
+  for (char& c : text) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  if (text.size() % 4 == 1) return std::nullopt;
+  const size_t pad = (4 - text.size() % 4) % 4;
+  text.append(pad, '=');
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the zero bytes the padding stands for.
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string HexEncode(std::string_view bytes) {

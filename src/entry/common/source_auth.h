@@ -3,6 +3,7 @@
 // their own way; everyone else gets these through SourceAdapter::Verify.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,19 @@ absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request
 // sign a variant of the body.
 std::string HmacSha256(std::string_view key, std::string_view data);
 
+// HMAC-SHA1 of `data` under `key`, as 20 raw bytes (Twilio's X-Twilio-Signature).
+std::string HmacSha1(std::string_view key, std::string_view data);
+
 // Lowercase hex of `bytes`.
 std::string HexEncode(std::string_view bytes);
+
+// Standard base64 with padding.
+std::string Base64Encode(std::string_view bytes);
+
+// Decodes standard or URL-safe base64, padding optional; nullopt on anything else.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+// True when `a` and `b` are the same bytes; the time taken depends only on the lengths.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 }  // namespace handoff
