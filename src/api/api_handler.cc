@@ -5,6 +5,7 @@
 #include "core/id.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
+#include "transfer/replay.h"
 #include "http/url_encoding.h"
 #include "track/timeline.h"
 
@@ -56,6 +57,14 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
     respond(std::move(r));
     return;
   }
+  if (path == "/api/v1/handoffs/replay") {
+    if (request.method != "POST") {
+      respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts POST"));
+      return;
+    }
+    ReplayHandoffs(request, std::move(respond));
+    return;
+  }
   if (request.method != "GET") {
     respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts GET"));
     return;
@@ -74,6 +83,92 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
     return;
   }
   respond(HttpResponse::JsonError(404, "not_found", "no such API endpoint"));
+}
+
+void ApiHandler::ReplayHandoffs(const HttpRequest& request, HttpResponder respond) {
+  nlohmann::json body = request.body.empty() ? nlohmann::json::object()
+                                             : nlohmann::json::parse(request.body, nullptr, false);
+  if (!body.is_object()) {
+    respond(HttpResponse::JsonError(400, "malformed_body", "the body must be a JSON object"));
+    return;
+  }
+  HandoffReplayFilter filter;
+  for (const auto& [key, value] : body.items()) {
+    auto text = [&](std::string& out) {
+      if (!value.is_string()) return false;
+      out = value.get<std::string>();
+      return true;
+    };
+    auto time = [&](Micros& out) {
+      std::string s;
+      if (!text(s)) return false;
+      auto t = ParseRfc3339(s);
+      if (!t.ok()) return false;
+      out = *t;
+      return true;
+    };
+    bool ok = false;
+    if (key == "handoff_id") {
+      ok = text(filter.handoff_id);
+    } else if (key == "destination") {
+      ok = text(filter.destination);
+    } else if (key == "from") {
+      ok = time(filter.created_from);
+    } else if (key == "until") {
+      ok = time(filter.created_until);
+    } else if (key == "after") {
+      ok = text(filter.after_id);
+    } else if (key == "limit") {
+      ok = value.is_number_integer() && value.get<int64_t>() >= 1 && value.get<int64_t>() <= 1000;
+      if (ok) filter.limit = value.get<int>();
+    } else {
+      respond(HttpResponse::JsonError(
+          400, "unknown_field",
+          fmt::format("unknown field '{}'; use handoff_id, destination, from, until, after, limit",
+                      key.substr(0, 64))));
+      return;
+    }
+    if (!ok) {
+      respond(HttpResponse::JsonError(
+          400, "invalid_field",
+          fmt::format("'{}' must be {}", key,
+                      key == "limit"                      ? "a whole number from 1 to 1000"
+                      : key == "from" || key == "until" ? "an RFC 3339 time"
+                                                          : "a string")));
+      return;
+    }
+  }
+  if (filter.handoff_id.empty() && filter.destination.empty() && filter.created_from == 0 &&
+      filter.created_until == 0) {
+    // Replaying every dead handoff at once is rarely what an operator meant.
+    respond(HttpResponse::JsonError(
+        400, "missing_field", "name a handoff_id, a destination or a time range (from/until)"));
+    return;
+  }
+  auto replayed = std::make_shared<std::vector<Handoff>>();
+  const int limit = filter.limit;
+  store_->SubmitWrite(
+      ReplayBatchWrite(config_->workspace, std::move(filter), clock_->Now(), replayed),
+      [replayed, limit, respond](absl::Status s) {
+        if (!s.ok()) {
+          respond(HttpResponse::JsonError(503, "unavailable",
+                                          "the replay could not be stored; nothing was replayed"));
+          return;
+        }
+        nlohmann::json out = {{"replayed", replayed->size()},
+                              {"done", static_cast<int>(replayed->size()) < limit},
+                              {"handoffs", nlohmann::json::array()}};
+        for (const Handoff& h : *replayed) {
+          out["handoffs"].push_back({{"id", h.id},
+                                     {"inquiry_id", h.inquiry_id},
+                                     {"destination", h.destination},
+                                     {"previous_attempts", h.attempts},
+                                     {"previous_error", h.last_error}});
+        }
+        out["next_after"] = replayed->empty() ? nlohmann::json(nullptr)
+                                              : nlohmann::json(replayed->back().id);
+        respond(HttpResponse::Json(200, out.dump()));
+      });
 }
 
 HttpResponse ApiHandler::Ready() {

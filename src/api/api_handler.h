@@ -29,6 +29,8 @@ class ApiHandler {
   HttpResponse ShowInquiry(const std::string& id);
   HttpResponse ListSources();
   HttpResponse Ready();
+  // POST /api/v1/handoffs/replay: one batch of dead handoffs back to pending (transfer/replay.h).
+  void ReplayHandoffs(const HttpRequest& request, HttpResponder respond);
   bool Authorized(const HttpRequest& request) const;
 
   const Config* config_;

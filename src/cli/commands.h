@@ -14,6 +14,7 @@ void AddServeCommand(CLI::App& root, int* exit);
 void AddCheckCommand(CLI::App& root, int* exit);
 void AddInquiriesCommand(CLI::App& root, int* exit);
 void AddDemoCommand(CLI::App& root, int* exit);
+void AddReplayCommand(CLI::App& root, int* exit);
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so
 // the caller can wait for them with sigwait; ignores SIGPIPE. Returns the blocked set.

@@ -22,6 +22,16 @@
 
 namespace handoff {
 
+// Which dead handoffs a replay picks; empty fields do not filter.
+struct HandoffReplayFilter {
+  std::string handoff_id;
+  std::string destination;
+  Micros created_from = 0;   // inclusive
+  Micros created_until = 0;  // exclusive
+  std::string after_id;      // cursor: only ids > after_id
+  int limit = 500;
+};
+
 // The writes available inside one transaction. Not thread-safe: used only by the write
 // function it is passed to, on the writer's thread.
 class WriteTx {
@@ -67,6 +77,13 @@ class WriteTx {
   // (from ClaimHandoffs) no longer matches: a late writer cannot overwrite newer work.
   virtual absl::Status UpdateHandoff(const Handoff& handoff, const std::string& lease_token) = 0;
 
+  // Dead handoffs matching `filter` (oldest id first, after `filter.after_id`, at most
+  // `filter.limit`) go back to pending with a fresh schedule: attempts 0, next attempt at
+  // `now`, last error cleared, the same id (so destinations dedupe on it). Returns them as
+  // they were before (state dead, their attempts and last error).
+  virtual absl::StatusOr<std::vector<Handoff>> ReviveDeadHandoffs(const std::string& workspace,
+                                                                  const HandoffReplayFilter& filter,
+                                                                  Micros now) = 0;
   // Queues work for a stage; assigns `item.id`.
   virtual absl::Status EnqueueWork(WorkItem& item) = 0;
   // Removes a claimed work item. Aborted if the lease token no longer matches.

@@ -730,6 +730,66 @@ TEST_P(StoreContractTest, ConcurrentClaimersClaimEachItemExactlyOnce) {
   EXPECT_EQ(Depths()["work.enrich"], 0);
 }
 
+TEST_P(StoreContractTest, ReviveDeadHandoffsPicksByFilterAndResetsTheSchedule) {
+  Handoff crm_old = MakeHandoff("acme", "i1", "crm", "dead", kT0);
+  crm_old.attempts = 8;
+  crm_old.last_error = "HTTP 500";
+  crm_old.created_at = kT0 - kMicrosPerHour;
+  Handoff crm_new = MakeHandoff("acme", "i2", "crm", "dead", kT0 + 1);
+  Handoff slack = MakeHandoff("acme", "i3", "slack", "dead", kT0 + 2);
+  Handoff alive = MakeHandoff("acme", "i4", "crm", "failed", kT0 + 3);
+  Handoff other = MakeHandoff("b", "i5", "crm", "dead", kT0 + 4);
+  for (const Handoff& h : {crm_old, crm_new, slack, alive, other}) ASSERT_TRUE(PutHandoff(h).ok());
+  auto revive = [&](HandoffReplayFilter f) {
+    std::vector<Handoff> got;
+    EXPECT_TRUE(store_
+                    ->Write([&](WriteTx& tx) -> absl::Status {
+                      auto r = tx.ReviveDeadHandoffs("acme", f, kT0 + kMicrosPerMinute);
+                      if (!r.ok()) return r.status();
+                      got = *r;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return got;
+  };
+  // By time range: only the old one.
+  HandoffReplayFilter old_only;
+  old_only.created_until = kT0 - 1;
+  auto got = revive(old_only);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, crm_old.id);
+  EXPECT_EQ(got[0].attempts, 8) << "returned as it was when dead";
+  EXPECT_EQ(got[0].last_error, "HTTP 500");
+  auto h = store_->GetHandoff("acme", crm_old.id);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->state, "pending");
+  EXPECT_EQ(h->attempts, 0);
+  EXPECT_EQ(h->next_attempt_at, kT0 + kMicrosPerMinute);
+  EXPECT_EQ(h->last_error, "");
+  // By destination, in id order, with a cursor and a limit; never the live or other
+  // workspace's handoffs.
+  HandoffReplayFilter crm;
+  crm.destination = "crm";
+  crm.limit = 1;
+  got = revive(crm);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, crm_new.id);
+  EXPECT_TRUE(revive(crm).empty());
+  HandoffReplayFilter one;
+  one.handoff_id = slack.id;
+  one.after_id = slack.id;
+  EXPECT_TRUE(revive(one).empty()) << "the cursor excludes it";
+  one.after_id.clear();
+  EXPECT_EQ(revive(one).size(), 1u);
+  EXPECT_EQ(store_->GetHandoff("b", other.id)->state, "dead");
+  EXPECT_EQ(store_->GetHandoff("acme", alive.id)->state, "failed");
+  // Revived handoffs are claimable again.
+  std::vector<std::string> tokens;
+  auto claimed = store_->ClaimHandoffs(10, kT0 + kMicrosPerMinute, kLease, &tokens, {});
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_EQ(claimed->size(), 4u);
+}
+
 TEST_P(StoreContractTest, ClaimHandoffsSkipsTheDestinationsItIsToldTo) {
   Handoff crm = MakeHandoff("acme", "i1", "crm", "pending", kT0 - 2);
   Handoff slack = MakeHandoff("acme", "i1", "slack", "pending", kT0 - 1);

@@ -246,6 +246,52 @@ TEST_F(PipelineTest, PermanentRefusalIsDeadAndNeedsAttention) {
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "handoff.dead"), kinds.end());
 }
 
+TEST_F(PipelineTest, ADeadHandoffIsReplayedWithItsIdFromTheCliAndTheApi) {
+  // The CRM refuses the first request (the mapping was wrong), then accepts.
+  StartWith([](int n, const HttpRequest&) {
+    if (n == 0) return HttpResponse::JsonError(400, "bad", "rejected by the CRM");
+    return HttpResponse::Json(201, R"({"id":"crm-9"})");
+  });
+  std::string id = PostForm("full_name=Di&email=d%40example.com&details=Hi");
+  json dead = WaitForStatus(id, "attention");
+  ASSERT_TRUE(dead.is_object()) << server_->Logs();
+  std::string handoff_id = dead["handoffs"][0]["id"];
+
+  // The API refuses a replay that names nothing, and GET.
+  auto none = server_->ApiPost("/api/v1/handoffs/replay", "{}");
+  EXPECT_EQ(none.status, 400) << none.body;
+  EXPECT_NE(none.body.find("missing_field"), std::string::npos);
+  auto bad = server_->ApiPost("/api/v1/handoffs/replay", R"({"destination":"crm","limit":0})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(server_->ApiGet("/api/v1/handoffs/replay").status, 405);
+
+  CommandResult r = RunHandoff({"replay", "--destination", "crm", "--wait", "20", "--url",
+                                server_->base_url(), "--token", kAdminToken});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("replayed 1 dead handoff(s) in 1 batch(es)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("after waiting: 1 confirmed, 0 dead again, 0 still pending"),
+            std::string::npos)
+      << r.out;
+
+  json shown = WaitForStatus(id, "delivered");
+  ASSERT_TRUE(shown.is_object());
+  EXPECT_EQ(shown["handoffs"][0]["id"], handoff_id) << "same id, so the CRM can dedupe";
+  EXPECT_EQ(shown["handoffs"][0]["remote_id"], "crm-9");
+  std::vector<std::string> kinds = Kinds(shown);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "handoff.replayed"), kinds.end());
+  ASSERT_EQ(sink_->count(), 1u);
+  EXPECT_EQ(sink_->deliveries()[0].webhook_id, handoff_id);
+
+  // Nothing dead is left: a second replay finds nothing.
+  r = RunHandoff({"replay", "--handoff", handoff_id, "--url", server_->base_url(), "--token",
+                  kAdminToken, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out, nullptr, false).value("replayed", -1), 0) << r.out;
+  // Naming nothing is a usage error.
+  r = RunHandoff({"replay", "--url", server_->base_url(), "--token", kAdminToken});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST_F(PipelineTest, RetriesRunOutIntoDead) {
   StartWith([](int, const HttpRequest&) { return HttpResponse::JsonError(500, "down", "down"); },
             "[100ms, 100ms]");

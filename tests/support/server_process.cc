@@ -171,6 +171,18 @@ HttpClientResponse ServerProcess::ApiGet(const std::string& path) {
   return *resp;
 }
 
+HttpClientResponse ServerProcess::ApiPost(const std::string& path, const std::string& json_body) {
+  HttpClientRequest req;
+  req.method = "POST";
+  req.url = base_url() + path;
+  req.body = json_body;
+  req.headers.emplace_back("Authorization", std::string("Bearer ") + kAdminToken);
+  req.headers.emplace_back("Content-Type", "application/json");
+  auto resp = HttpFetch(req);
+  if (!resp.ok()) return HttpClientResponse{0, {}, std::string(resp.status().message())};
+  return *resp;
+}
+
 Sink::Sink()
     : Sink([](int n, const HttpRequest&) {
         return HttpResponse::Json(200, fmt::format(R"({{"id":"sink-{}"}})", n));

@@ -59,6 +59,8 @@ class ServerProcess {
                           std::vector<std::pair<std::string, std::string>> headers = {});
   // GET with the admin token of the test configs (kAdminToken).
   HttpClientResponse ApiGet(const std::string& path);
+  // POST of a JSON body with the admin token.
+  HttpClientResponse ApiPost(const std::string& path, const std::string& json_body);
 
  private:
   std::string config_path_, db_path_, log_path_, port_file_;

@@ -123,6 +123,15 @@ constexpr char kClaimHandoffs[] =
 constexpr char kNextHandoff[] =
     "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES;
 
+constexpr char kFindDeadHandoffs[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE workspace = ?1 AND state = 'dead' "
+    "AND (?2 = '' OR id = ?2) AND (?3 = '' OR destination = ?3) "
+    "AND (?4 = 0 OR created_at >= ?4) AND (?5 = 0 OR created_at < ?5) AND id > ?6 "
+    "ORDER BY id LIMIT ?7";
+constexpr char kReviveHandoff[] =
+    "UPDATE handoffs SET state = 'pending', attempts = 0, next_attempt_at = ?3, last_error = '' "
+    "WHERE workspace = ?1 AND id = ?2 AND state = 'dead'";
+
 constexpr char kEnqueueWork[] =
     "INSERT INTO work (workspace, inquiry_id, stage, available_at, attempts) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -655,6 +664,36 @@ class SqliteWriteTx final : public WriteTx {
     }
     if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Handoff>> ReviveDeadHandoffs(const std::string& workspace,
+                                                          const HandoffReplayFilter& filter,
+                                                          Micros now) override {
+    std::vector<Handoff> dead;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kFindDeadHandoffs));
+      st.BindText(1, workspace);
+      st.BindText(2, filter.handoff_id);
+      st.BindText(3, filter.destination);
+      st.BindInt(4, filter.created_from);
+      st.BindInt(5, filter.created_until);
+      st.BindText(6, filter.after_id);
+      st.BindInt(7, std::max(0, filter.limit));
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        dead.push_back(ReadHandoff(st));
+      }
+    }
+    for (const Handoff& h : dead) {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kReviveHandoff));
+      st.BindText(1, workspace);
+      st.BindText(2, h.id);
+      st.BindInt(3, now);
+      RETURN_IF_ERROR(st.Run());
+    }
+    if (!dead.empty()) stages_ |= StageBit(Stage::kTransfer);
+    return dead;
   }
 
   absl::Status EnqueueWork(WorkItem& item) override {
