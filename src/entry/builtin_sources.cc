@@ -1,11 +1,17 @@
+#include "entry/sources/calcom/calcom_adapter.h"
+#include "entry/sources/calendly/calendly_adapter.h"
 #include "entry/sources/form/form_adapter.h"
 #include "entry/sources/json/json_adapter.h"
+#include "entry/sources/typeform/typeform_adapter.h"
 
 namespace handoff {
 
 void RegisterBuiltinSources(SourceAdapterRegistry& registry) {
   RegisterJsonSource(registry);
   RegisterFormSource(registry);
+  RegisterCalendlySource(registry);
+  RegisterCalcomSource(registry);
+  RegisterTypeformSource(registry);
 }
 
 }  // namespace handoff

@@ -1,0 +1,155 @@
+#include "entry/common/signature.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "core/time_format.h"
+#include "entry/common/source_auth.h"
+#include "entry/rejection.h"
+#include "fmt/format.h"
+
+namespace handoff {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = HexValue(hex[i]);
+    const int lo = HexValue(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
+  // EVP_DecodeBlock skips surrounding whitespace and accepts '=' anywhere in the last block;
+  // a signature must be exactly the alphabet with trailing padding, so check first.
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '=') {
+      if (i + 2 < text.size()) return std::nullopt;
+      ++padding;
+      continue;
+    }
+    if (padding > 0) return std::nullopt;
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the zero bytes the padding stands for.
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
+bool MatchesAnyHmacSha256(const std::vector<std::string>& secrets, std::string_view message,
+                          std::string_view mac) {
+  int matched = 0;
+  for (const auto& secret : secrets) {
+    matched |= ConstantTimeEquals(HmacSha256(secret, message), mac) ? 1 : 0;
+  }
+  return matched != 0;
+}
+
+absl::Status CheckTimestampTolerance(Micros signed_at, Micros now, Micros tolerance) {
+  const Micros skew = now > signed_at ? now - signed_at : signed_at - now;
+  if (skew <= tolerance) return absl::OkStatus();
+  return Reject(RejectReason::kStaleTimestamp,
+                fmt::format("the signed timestamp is {} {} our clock; the tolerance is {}",
+                            FormatDuration(skew), now > signed_at ? "behind" : "ahead of",
+                            FormatDuration(tolerance)));
+}
+
+std::vector<std::pair<std::string, std::string>> ParseSignatureParams(std::string_view header) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    const std::string_view item = Trim(header.substr(0, comma));
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace_back(std::string(Trim(item.substr(0, eq))), std::string(Trim(item.substr(eq + 1))));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> SingleSignatureHeader(const HttpRequest& request,
+                                                  std::string_view lowercase_name) {
+  const int n = request.HeaderCount(lowercase_name);
+  if (n == 0) {
+    return Reject(RejectReason::kBadCredentials,
+                  fmt::format("missing signature header '{}'", lowercase_name));
+  }
+  if (n > 1) {
+    return Reject(RejectReason::kBadCredentials,
+                  fmt::format("several '{}' headers", lowercase_name));
+  }
+  return std::string(Trim(*request.Header(lowercase_name)));
+}
+
+absl::Status VerifySourceToken(const SourceConfig& source, const HttpRequest& request) {
+  if (source.auth.tokens.empty()) return absl::OkStatus();
+  SourceAuth tokens_only = source.auth;
+  tokens_only.hmac_secrets.clear();
+  return VerifySourceAuth(tokens_only, request);
+}
+
+absl::StatusOr<Micros> DurationSetting(const SourceConfig& source, const std::string& key,
+                                       Micros fallback) {
+  if (!source.settings.is_object()) return fallback;
+  auto it = source.settings.find(key);
+  if (it == source.settings.end() || it->is_null()) return fallback;
+  if (it->is_number_integer() && it->get<int64_t>() >= 0 &&
+      it->get<int64_t>() < 100LL * 365 * 86400) {
+    return it->get<int64_t>() * kMicrosPerSecond;
+  }
+  if (it->is_string()) {
+    auto d = ParseDuration(it->get_ref<const std::string&>());
+    if (d.ok()) return *d;
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("source '{}': setting '{}' must be a duration such as 3m or a number of seconds",
+                  source.name, key));
+}
+
+}  // namespace handoff
