@@ -1,6 +1,7 @@
 #include "entry/sources/calendly/calendly_adapter.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -49,7 +50,18 @@ bool LooksLikePhone(std::string_view text) {
       return false;
     }
   }
-  return digits >= 7 && digits <= 15;
+  // "2026-03-18" has the shape of a phone number but is a date.
+  const bool iso_date = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  return digits >= 7 && digits <= 15 && !iso_date;
+}
+
+bool AsksForAPhone(std::string_view question) {
+  std::string lower(question);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"phone", "mobile", "cell", "number", "tel"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
 }
 
 struct Answer {
@@ -136,10 +148,14 @@ std::string Phone(const json& payload, const std::vector<Answer>& answers) {
     }
   }
   if (!phone.empty()) return phone;
+  // A question that asks for a phone wins over any other answer that looks like one.
+  const Answer* found = nullptr;
   for (const Answer& a : answers) {
-    if (LooksLikePhone(a.answer)) return a.answer;
+    if (!LooksLikePhone(a.answer)) continue;
+    if (AsksForAPhone(a.question)) return a.answer;
+    if (found == nullptr) found = &a;
   }
-  return std::string();
+  return found ? found->answer : std::string();
 }
 
 void Tracking(const json& payload, Attribution& a) {

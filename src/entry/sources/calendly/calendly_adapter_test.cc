@@ -200,6 +200,20 @@ TEST(CalendlyAdapter, FindsThePhoneWhereCalendlyPutsIt) {
   }
 }
 
+TEST(CalendlyAdapter, PrefersTheAnswerToAPhoneQuestionAndSkipsDates) {
+  json body = json::parse(Testdata("invitee_created_minimal.json"));
+  body["payload"]["questions_and_answers"] = {
+      {{"question", "Preferred date"}, {"answer", "2026-03-18"}, {"position", 0}},
+      {{"question", "Gate code"}, {"answer", "44 11 22 33"}, {"position", 1}},
+      {{"question", "Mobile"}, {"answer", "+1 (510) 555-0123"}, {"position", 2}}};
+  EXPECT_EQ(MustParse(Source(), body.dump()).inquiry.received.phone, "+1 (510) 555-0123");
+  body["payload"]["questions_and_answers"].erase(2);
+  EXPECT_EQ(MustParse(Source(), body.dump()).inquiry.received.phone, "44 11 22 33")
+      << "else the first phone-like answer";
+  body["payload"]["questions_and_answers"].erase(1);
+  EXPECT_EQ(MustParse(Source(), body.dump()).inquiry.received.phone, "") << "a date is no phone";
+}
+
 TEST(CalendlyAdapter, MissingOptionalFieldsAreFine) {
   const ParsedDelivery d = MustParse(Source(), Testdata("invitee_created_minimal.json"));
   const Inquiry& i = d.inquiry;
