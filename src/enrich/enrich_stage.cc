@@ -21,6 +21,16 @@ bool IsRetryable(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s);
 }
 
+// What a later delivery of the inquiry's thread may change at the entry (MergeThreadDelivery):
+// compared between this stage's read and its write, so a thread update that commits in between
+// is not overwritten by the whole-row update below.
+nlohmann::json SourceFields(const Inquiry& i) {
+  const Attribution& a = i.attribution;
+  return {i.received.name, i.received.email, i.received.phone, i.message,      i.service,
+          i.location,      a.utm_source,     a.utm_medium,     a.utm_campaign, a.utm_term,
+          a.utm_content,   a.referrer,       a.landing_page,   i.fields};
+}
+
 }  // namespace
 
 EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
@@ -40,6 +50,7 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
   }
   if (!found.ok()) return found.status();
   Inquiry inquiry = std::move(*found);
+  nlohmann::json read_fields = SourceFields(inquiry);
 
   nlohmann::json problems = nlohmann::json::array();
   std::optional<Event> fetched;
@@ -72,8 +83,16 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
   }
 
   const Clock* clock = clock_;
-  return WriteFn([item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched),
-                  clock](WriteTx& tx) mutable {
+  return WriteFn([item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched), clock,
+                  read_fields = std::move(read_fields)](WriteTx& tx) mutable {
+    {
+      ASSIGN_OR_RETURN(Inquiry current, tx.GetInquiry(inquiry.workspace, inquiry.id));
+      if (SourceFields(current) != read_fields) {
+        // A thread update (a reschedule, a voicemail) committed after our read: enriching the
+        // old copy would undo it. Fail this write; the WorkLoop retries from the current row.
+        return absl::AbortedError("the inquiry changed while it was being enriched");
+      }
+    }
     const ContactFields& f = inquiry.normalized;
     std::optional<Contact> by_email, by_phone;
     if (!f.email.empty()) {

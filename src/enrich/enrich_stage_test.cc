@@ -1,6 +1,7 @@
 #include "enrich/enrich_stage.h"
 
 #include "core/id.h"
+#include "core/status.h"
 #include "gtest/gtest.h"
 #include "tests/support/stage_run.h"
 #include "tests/support/temp_dir.h"
@@ -52,6 +53,55 @@ class EnrichStageTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<EnrichStage> stage_;
 };
+
+TEST_F(EnrichStageTest, AThreadUpdateBetweenReadAndWriteIsNotOverwritten) {
+  Inquiry i;
+  i.id = NewUuidV7(clock_.Now());
+  i.workspace = "ws";
+  i.source = "bookings";
+  i.channel = Channel::kBooking;
+  i.received_at = i.occurred_at = clock_.Now();
+  i.received = {"Jane Roe", "jane@example.com", ""};
+  i.fields = {{"booking_status", "booked"}};
+  WorkItem item;
+  item.workspace = "ws";
+  item.inquiry_id = i.id;
+  item.stage = Stage::kEnrich;
+  item.available_at = clock_.Now();
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) {
+                    RETURN_IF_ERROR(tx.InsertInquiry(i));
+                    return tx.EnqueueWork(item);
+                  })
+                  .ok());
+  auto claimed = store_->ClaimWork(Stage::kEnrich, 1, clock_.Now(), kMicrosPerMinute);
+  ASSERT_TRUE(claimed.ok() && claimed->size() == 1u);
+  auto write = stage_->Process((*claimed)[0]);
+  ASSERT_TRUE(write.ok()) << write.status();
+
+  // The reschedule commits while enrichment is between its read and its write.
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) {
+                    ASSIGN_OR_RETURN(Inquiry current, tx.GetInquiry("ws", i.id));
+                    current.fields["booking_status"] = "rescheduled";
+                    current.received.phone = "+14155550142";
+                    return tx.UpdateInquiry(current);
+                  })
+                  .ok());
+  EXPECT_EQ(store_->Write(std::move(*write)).code(), absl::StatusCode::kAborted);
+  Inquiry after = *store_->GetInquiry("ws", i.id);
+  EXPECT_EQ(after.fields["booking_status"], "rescheduled");
+  EXPECT_EQ(after.received.phone, "+14155550142");
+
+  // The retry enriches the current row.
+  auto again = stage_->Process((*claimed)[0]);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(store_->Write(std::move(*again)).ok());
+  after = *store_->GetInquiry("ws", i.id);
+  EXPECT_EQ(after.status, "enriched");
+  EXPECT_EQ(after.normalized.phone, "+14155550142");
+  EXPECT_EQ(after.fields["booking_status"], "rescheduled");
+}
 
 TEST_F(EnrichStageTest, NormalizesAndCreatesAContact) {
   Inquiry i = Enrich("  Ana   Ortiz ", "Ana@Example.COM", "(415) 555-0101");

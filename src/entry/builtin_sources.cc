@@ -1,7 +1,10 @@
+#include "entry/sources/calcom/calcom_adapter.h"
+#include "entry/sources/calendly/calendly_adapter.h"
 #include "entry/sources/form/form_adapter.h"
 #include "entry/sources/json/json_adapter.h"
 #include "entry/sources/twilio_sms/twilio_sms_adapter.h"
 #include "entry/sources/twilio_voice/twilio_voice_adapter.h"
+#include "entry/sources/typeform/typeform_adapter.h"
 
 namespace handoff {
 
@@ -10,6 +13,9 @@ void RegisterBuiltinSources(SourceAdapterRegistry& registry) {
   RegisterFormSource(registry);
   RegisterTwilioVoiceSource(registry);
   RegisterTwilioSmsSource(registry);
+  RegisterCalendlySource(registry);
+  RegisterCalcomSource(registry);
+  RegisterTypeformSource(registry);
 }
 
 }  // namespace handoff

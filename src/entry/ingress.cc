@@ -70,6 +70,19 @@ absl::Status RememberThread(WriteTx& tx, const ParsedDelivery& d, const std::str
   return absl::OkStatus();
 }
 
+// Records the keys of the deliveries `d` makes stale, so a late one is answered as a duplicate.
+absl::Status RememberSuperseded(WriteTx& tx, const ParsedDelivery& d,
+                                const std::string& inquiry_id) {
+  const Inquiry& in = d.inquiry;
+  for (const std::string& key : d.supersedes) {
+    if (key.empty() || key == d.dedupe_key) continue;
+    ASSIGN_OR_RETURN(auto known, tx.FindDedupe(in.workspace, in.source, key));
+    if (known) continue;
+    RETURN_IF_ERROR(tx.InsertDedupe(in.workspace, in.source, key, inquiry_id, in.received_at));
+  }
+  return absl::OkStatus();
+}
+
 // Folds a later delivery into its thread's inquiry and journals what changed, with the
 // delivery's raw body (the inquiry row keeps the first one verbatim; the journal keeps the rest).
 absl::Status UpdateThread(WriteTx& tx, const ParsedDelivery& d, const std::string& inquiry_id) {
@@ -122,6 +135,7 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome
     RETURN_IF_ERROR(
         tx.InsertDedupe(in.workspace, in.source, d.dedupe_key, inquiry_id, in.received_at));
   }
+  RETURN_IF_ERROR(RememberSuperseded(tx, d, inquiry_id));
   if (thread) {
     outcome.kind = IngestOutcome::kUpdated;
     outcome.existing_id = *thread;

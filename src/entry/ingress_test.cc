@@ -11,8 +11,8 @@ namespace {
 constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 // A provider whose JSON body says how it threads: {"event","thread","aliases","mode","message",
-// "phone","booking","replace","reply","store"}. It stands in for the real adapters (Twilio,
-// Calendly…) so the ingress's thread handling is tested on its own.
+// "phone","booking","replace","supersedes","reply","store"}. It stands in for the real adapters
+// (Twilio, Calendly…) so the ingress's thread handling is tested on its own.
 class ThreadingTestAdapter : public SourceAdapter {
  public:
   absl::StatusOr<ParsedDelivery> Parse(const SourceConfig& /*source*/,
@@ -31,6 +31,7 @@ class ThreadingTestAdapter : public SourceAdapter {
     if (j.value("mode", "") == "update") {
       d.thread_mode = ParsedDelivery::ThreadMode::kUpdateOnly;
     }
+    if (j.contains("supersedes")) d.supersedes = j["supersedes"].get<std::vector<std::string>>();
     d.replace_message = j.value("replace", false);
     if (j.contains("reply")) {
       HttpResponse r;
@@ -177,6 +178,29 @@ TEST_F(IngressTest, AliasesFindTheThreadAndFieldsMerge) {
   ASSERT_TRUE(inquiry.ok());
   EXPECT_EQ(inquiry->fields.value("booking_status", ""), "canceled");
   EXPECT_EQ(inquiry->status, "received") << "the pipeline's status is not the booking's";
+}
+
+TEST_F(IngressTest, ASupersededDeliveryArrivingLateIsADuplicate) {
+  // The second half of a reschedule arrives before the first: the first is stale when it comes.
+  std::string id = Id(Post({{"event", "c1"}, {"thread", "inv:old"}, {"booking", "active"}}));
+  Post({{"event", "c2"},
+        {"thread", "inv:old"},
+        {"booking", "rescheduled"},
+        {"supersedes", {"event:cancel-old"}}});
+  HttpResponse late = Post(
+      {{"event", "cancel-old"}, {"thread", "inv:old"}, {"mode", "update"}, {"booking", "moving"}});
+  EXPECT_EQ(Status(late), "duplicate");
+  EXPECT_EQ(Id(late), id);
+  auto inquiry = store_->GetInquiry("ws", id);
+  ASSERT_TRUE(inquiry.ok());
+  EXPECT_EQ(inquiry->fields.value("booking_status", ""), "rescheduled");
+  EXPECT_EQ(Count("updated"), 1);
+}
+
+TEST_F(IngressTest, SupersedesIsNotRecordedForAnIgnoredDelivery) {
+  Post({{"event", "x"}, {"thread", "never-seen"}, {"mode", "update"}, {"supersedes", {"event:y"}}});
+  HttpResponse y = Post({{"event", "y"}, {"thread", "never-seen"}, {"phone", "+14155550101"}});
+  EXPECT_EQ(y.status, 202) << y.body;
 }
 
 TEST_F(IngressTest, AnUpdateOnlyDeliveryForAnUnknownThreadIsIgnored) {

@@ -40,6 +40,12 @@ struct ParsedDelivery {
     kUpdateOnly,      // update the thread's inquiry; ignored (200, counted) when it is new
   };
   ThreadMode thread_mode = ThreadMode::kCreateOrUpdate;
+  // Dedupe keys of earlier steps of the thread that this delivery makes obsolete and that may
+  // still arrive late (retries, no ordering guarantee): e.g. a Calendly reschedule's new
+  // booking makes the old invitee's cancellation and creation stale. They are remembered like
+  // `dedupe_key` (unless already known), so such a delivery is answered as a duplicate of this
+  // thread's inquiry and changes nothing. Not recorded when this delivery is ignored.
+  std::vector<std::string> supersedes;
   // On an update: replace a message the inquiry already has (otherwise only an empty one is
   // filled). A voicemail transcription replaces the "voicemail: <link>" placeholder.
   bool replace_message = false;

@@ -262,8 +262,10 @@ absl::StatusOr<MappedFields> MapFields(const SourceConfig& source, const ParsedB
   std::vector<std::pair<std::string, std::vector<std::string>>> plan;
   if (explicit_map) {
     for (const auto& [canonical, path] : source.map) {
-      auto it = std::find_if(plan.begin(), plan.end(),
-                             [&](const auto& p) { return p.first == canonical; });
+      // clang 14 cannot capture a structured binding; the fuzz build uses it.
+      const std::string& name = canonical;
+      auto it =
+          std::find_if(plan.begin(), plan.end(), [&](const auto& p) { return p.first == name; });
       if (it == plan.end()) {
         plan.push_back({canonical, {path}});
       } else {

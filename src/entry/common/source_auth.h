@@ -30,6 +30,9 @@ std::string HmacSha1(std::string_view key, std::string_view data);
 // Lowercase hex of `bytes`.
 std::string HexEncode(std::string_view bytes);
 
+// Decodes hex (either case); nullopt on an odd length or a non-hex character.
+std::optional<std::string> HexDecode(std::string_view hex);
+
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
 
