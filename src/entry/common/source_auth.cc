@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 
+#include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -185,6 +186,95 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
       data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
   HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
   return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string HmacSha1(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  static const unsigned char kEmpty = 0;
+  const unsigned char* k =
+      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  const unsigned char* d =
+      data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
+  HMAC(EVP_sha1(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  const Digest da = Sha256(a);
+  const Digest db = Sha256(b);
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
+absl::Status VerifyHexSignatureHeader(const HttpRequest& request, std::string_view header,
+                                      std::string_view prefix, HmacDigest digest,
+                                      const std::vector<std::string>& secrets,
+                                      std::string_view signed_data) {
+  const int n = request.HeaderCount(header);
+  if (n == 0) return BadCredentials(fmt::format("missing signature header '{}'", header));
+  if (n > 1) return BadCredentials(fmt::format("several '{}' headers", header));
+  std::string_view value = Trim(*request.Header(header));
+  if (!StartsWithIgnoreCase(value, prefix)) {
+    return BadCredentials(fmt::format("the '{}' header does not start with '{}'", header, prefix));
+  }
+  value.remove_prefix(prefix.size());
+  const auto decoded = HexDecode(value);
+  if (!decoded) return BadCredentials(fmt::format("the '{}' header is not valid hex", header));
+  const size_t want_size = digest == HmacDigest::kSha1 ? 20 : 32;
+  if (decoded->size() != want_size) {
+    return BadCredentials(fmt::format(
+        "the '{}' header has the wrong length ({} bytes; {} has {})", header, decoded->size(),
+        digest == HmacDigest::kSha1 ? "HMAC-SHA1" : "HMAC-SHA256", want_size));
+  }
+  int matched = 0;
+  for (const auto& secret : secrets) {
+    const std::string mac = digest == HmacDigest::kSha1 ? HmacSha1(secret, signed_data)
+                                                        : HmacSha256(secret, signed_data);
+    matched |= CRYPTO_memcmp(mac.data(), decoded->data(), mac.size()) == 0 ? 1 : 0;
+  }
+  if (!matched) return BadCredentials(fmt::format("the '{}' signature does not match", header));
+  return absl::OkStatus();
+}
+
+absl::Status CheckSignedTimestamp(std::string_view unix_seconds, Micros now, Micros tolerance) {
+  unix_seconds = Trim(unix_seconds);
+  // Ten or eleven digits cover every plausible time; the bound also keeps the arithmetic safe.
+  if (unix_seconds.empty() || unix_seconds.size() > 12) {
+    return BadCredentials("the signed timestamp is not a unix time in seconds");
+  }
+  int64_t seconds = 0;
+  for (char c : unix_seconds) {
+    if (c < '0' || c > '9')
+      return BadCredentials("the signed timestamp is not a unix time in seconds");
+    seconds = seconds * 10 + (c - '0');
+  }
+  const Micros at = seconds * kMicrosPerSecond;
+  const Micros skew = at > now ? at - now : now - at;
+  if (skew > tolerance) {
+    return Reject(RejectReason::kStaleTimestamp,
+                  fmt::format("the signed timestamp is {}s away from now (tolerance {}s)",
+                              skew / kMicrosPerSecond, tolerance / kMicrosPerSecond));
+  }
+  return absl::OkStatus();
+}
+
+Micros DurationSetting(const SourceConfig& source, const std::string& key, Micros fallback) {
+  auto it = source.settings.find(key);
+  if (it == source.settings.end()) return fallback;
+  if (it->is_number_integer() && it->get<int64_t>() > 0 && it->get<int64_t>() < 365 * 24 * 3600) {
+    return it->get<int64_t>() * kMicrosPerSecond;
+  }
+  if (it->is_string()) {
+    auto parsed = ParseDuration(it->get<std::string>());
+    if (parsed.ok() && *parsed > 0) return *parsed;
+  }
+  return fallback;
+}
+
+std::string TextSetting(const SourceConfig& source, const std::string& key) {
+  auto it = source.settings.find(key);
+  if (it == source.settings.end() || !it->is_string()) return "";
+  return it->get<std::string>();
 }
 
 std::string HexEncode(std::string_view bytes) {
