@@ -117,7 +117,6 @@ absl::StatusOr<ParsedDelivery> ChatwootAdapter::Parse(const SourceConfig& source
     if (id.empty()) return Reject(RejectReason::kMissingField, "the message has no 'id'");
     own_key = "message:" + id;
     in.provider_event_id = own_key;
-    in.fields["message_id"] = id;
   } else if (event == "conversation_created") {
     conversation = &root;
     in.occurred_at = Timestamp(root);
@@ -160,9 +159,14 @@ absl::StatusOr<ParsedDelivery> ChatwootAdapter::Parse(const SourceConfig& source
   in.fields["kind"] = "chat";
   in.fields["conversation_id"] = conversation_id;
   if (!account.empty()) in.fields["account_id"] = account;
-  std::string inbox = JsonText(root, {"inbox", "name"});
-  if (inbox.empty()) inbox = JsonText(*conversation, {"inbox_id"});
-  if (!inbox.empty()) in.fields["inbox"] = inbox;
+  // Only message_created names the inbox; both carry its id. Separate keys keep a later
+  // delivery of the thread from rewriting one with the other.
+  if (const std::string inbox = JsonText(root, {"inbox", "name"}); !inbox.empty()) {
+    in.fields["inbox"] = inbox;
+  }
+  if (const std::string inbox_id = JsonText(*conversation, {"inbox_id"}); !inbox_id.empty()) {
+    in.fields["inbox_id"] = inbox_id;
+  }
   if (const std::string type = JsonText(*conversation, {"channel"}); !type.empty()) {
     in.fields["channel_type"] = type;
   }

@@ -82,6 +82,7 @@ TEST_F(ChatwootAdapterTest, MapsAnIncomingMessage) {
   EXPECT_EQ(in.occurred_at, 1'772'471'051'512'000LL);
   EXPECT_EQ(in.fields["conversation_id"], "512");
   EXPECT_EQ(in.fields["inbox"], "Website chat");
+  EXPECT_EQ(in.fields["inbox_id"], "3");
   EXPECT_EQ(in.fields["channel_type"], "Channel::WebWidget");
   EXPECT_EQ(in.fields["kind"], "chat");
   EXPECT_EQ(in.provider_event_id, "message:1042");
@@ -109,6 +110,8 @@ TEST_F(ChatwootAdapterTest, AConversationAndItsMessagesShareOneThread) {
   EXPECT_EQ(created->inquiry.message, "");
   EXPECT_EQ(created->inquiry.attribution.referrer, "https://acme-plumbing.example/contact");
   EXPECT_EQ(created->inquiry.occurred_at, 1'772'475'000LL * kMicrosPerSecond);
+  EXPECT_EQ(created->inquiry.fields["inbox_id"], "3");
+  EXPECT_FALSE(created->inquiry.fields.contains("inbox")) << "only messages name the inbox";
 
   auto email = adapter_->Parse(source_, Request(Testdata("message_input_email.json")));
   ASSERT_TRUE(email.ok()) << email.status();
