@@ -282,6 +282,7 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
         // One transaction: a batch is acknowledged whole or not at all, so a retry of the
         // request finds every delivery or none.
         for (size_t i = 0; i < deliveries->size(); ++i) {
+          (*outcomes)[i] = IngestOutcome{};  // a write may run again after a failed attempt
           RETURN_IF_ERROR(Ingest(tx, (*deliveries)[i], (*outcomes)[i]));
         }
         return absl::OkStatus();
