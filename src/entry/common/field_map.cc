@@ -263,7 +263,7 @@ absl::StatusOr<MappedFields> MapFields(const SourceConfig& source, const ParsedB
   if (explicit_map) {
     for (const auto& [canonical, path] : source.map) {
       auto it = std::find_if(plan.begin(), plan.end(),
-                             [&](const auto& p) { return p.first == canonical; });
+                             [&c = canonical](const auto& p) { return p.first == c; });
       if (it == plan.end()) {
         plan.push_back({canonical, {path}});
       } else {
