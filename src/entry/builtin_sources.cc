@@ -1,7 +1,10 @@
 #include "entry/sources/calcom/calcom_adapter.h"
 #include "entry/sources/calendly/calendly_adapter.h"
+#include "entry/sources/chatwoot/chatwoot_adapter.h"
 #include "entry/sources/form/form_adapter.h"
+#include "entry/sources/intercom/intercom_adapter.h"
 #include "entry/sources/json/json_adapter.h"
+#include "entry/sources/meta_leads/meta_leads_adapter.h"
 #include "entry/sources/twilio_sms/twilio_sms_adapter.h"
 #include "entry/sources/twilio_voice/twilio_voice_adapter.h"
 #include "entry/sources/typeform/typeform_adapter.h"
@@ -16,6 +19,9 @@ void RegisterBuiltinSources(SourceAdapterRegistry& registry) {
   RegisterCalendlySource(registry);
   RegisterCalcomSource(registry);
   RegisterTypeformSource(registry);
+  RegisterChatwootSource(registry);
+  RegisterIntercomSource(registry);
+  RegisterMetaLeadsSource(registry);
 }
 
 }  // namespace handoff

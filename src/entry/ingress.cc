@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/id.h"
 #include "core/status.h"
@@ -50,6 +51,23 @@ HttpResponse Answer(const IngestOutcome& outcome, const std::string& new_id) {
       break;
   }
   return HttpResponse::Json(200, R"({"status":"ignored"})");
+}
+
+// The answer to a request that carried several deliveries: 202 when any created an inquiry,
+// else 200; the first delivery's id and status at the top (as for one delivery) and each
+// delivery's in "deliveries", in request order.
+HttpResponse AnswerBatch(const std::vector<ParsedDelivery>& deliveries,
+                         const std::vector<IngestOutcome>& outcomes) {
+  nlohmann::json each = nlohmann::json::array();
+  bool created = false;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const HttpResponse one = Answer(outcomes[i], deliveries[i].inquiry.id);
+    each.push_back(nlohmann::json::parse(one.body, nullptr, false));
+    created = created || outcomes[i].kind == IngestOutcome::kCreated;
+  }
+  nlohmann::json body = each.front();
+  body["deliveries"] = std::move(each);
+  return HttpResponse::Json(created ? 202 : 200, body.dump());
 }
 
 // The thread keys live in the dedupe table beside the delivery keys, in their own namespace.
@@ -252,35 +270,58 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
     return;
   }
 
-  auto delivery = std::make_shared<ParsedDelivery>(std::move(*parsed));
-  Inquiry& inquiry = delivery->inquiry;
-  inquiry.id = NewUuidV7(now);
-  inquiry.workspace = config_->workspace;
-  inquiry.source = source->name;
-  inquiry.received_at = now;
-  if (inquiry.occurred_at == 0) inquiry.occurred_at = now;
-  inquiry.stage = Stage::kEntry;
-  if (inquiry.status.empty()) inquiry.status = "received";
-  auto outcome = std::make_shared<IngestOutcome>();
+  // The request's deliveries: the parsed one, then any it carries in its batch.
+  auto deliveries = std::make_shared<std::vector<ParsedDelivery>>();
+  std::vector<ParsedDelivery> batch = std::move(parsed->batch);
+  parsed->batch.clear();
+  deliveries->push_back(std::move(*parsed));
+  for (ParsedDelivery& d : batch) {
+    d.batch.clear();
+    deliveries->push_back(std::move(d));
+  }
+  for (ParsedDelivery& d : *deliveries) {
+    Inquiry& inquiry = d.inquiry;
+    inquiry.id = NewUuidV7(now);
+    inquiry.workspace = config_->workspace;
+    inquiry.source = source->name;
+    inquiry.received_at = now;
+    if (inquiry.occurred_at == 0) inquiry.occurred_at = now;
+    inquiry.stage = Stage::kEntry;
+    if (inquiry.status.empty()) inquiry.status = "received";
+  }
+  auto outcomes = std::make_shared<std::vector<IngestOutcome>>(deliveries->size());
 
-  store_->SubmitWrite([delivery, outcome](WriteTx& tx) { return Ingest(tx, *delivery, *outcome); },
-                      [delivery, outcome, respond](absl::Status s) {
-                        const Inquiry& inquiry = delivery->inquiry;
-                        if (!s.ok()) {
-                          // Nothing was acknowledged, so the source will retry: say so with 503.
-                          spdlog::error("entry: could not commit inquiry {}: {}", inquiry.id,
-                                        std::string(s.message()));
-                          respond(HttpResponse::JsonError(
-                              503, "unavailable", "the inquiry could not be stored; retry later"));
-                          return;
-                        }
-                        // The provider expects its own answer on a redelivery too (TwiML, a 303).
-                        if (delivery->reply) {
-                          respond(std::move(*delivery->reply));
-                          return;
-                        }
-                        respond(Answer(*outcome, inquiry.id));
-                      });
+  store_->SubmitWrite(
+      [deliveries, outcomes](WriteTx& tx) {
+        // One transaction: a batch is acknowledged whole or not at all, so a retry of the
+        // request finds every delivery or none.
+        for (size_t i = 0; i < deliveries->size(); ++i) {
+          (*outcomes)[i] = IngestOutcome{};  // a write may run again after a failed attempt
+          RETURN_IF_ERROR(Ingest(tx, (*deliveries)[i], (*outcomes)[i]));
+        }
+        return absl::OkStatus();
+      },
+      [deliveries, outcomes, respond](absl::Status s) {
+        ParsedDelivery& first = deliveries->front();
+        if (!s.ok()) {
+          // Nothing was acknowledged, so the source will retry: say so with 503.
+          spdlog::error("entry: could not commit inquiry {}: {}", first.inquiry.id,
+                        std::string(s.message()));
+          respond(HttpResponse::JsonError(503, "unavailable",
+                                          "the inquiry could not be stored; retry later"));
+          return;
+        }
+        // The provider expects its own answer on a redelivery too (TwiML, a 303).
+        if (first.reply) {
+          respond(std::move(*first.reply));
+          return;
+        }
+        if (deliveries->size() == 1) {
+          respond(Answer(outcomes->front(), first.inquiry.id));
+          return;
+        }
+        respond(AnswerBatch(*deliveries, *outcomes));
+      });
 }
 
 }  // namespace handoff

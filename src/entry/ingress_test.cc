@@ -18,11 +18,20 @@ class ThreadingTestAdapter : public SourceAdapter {
   absl::StatusOr<ParsedDelivery> Parse(const SourceConfig& /*source*/,
                                        const HttpRequest& request) const override {
     auto j = nlohmann::json::parse(request.body);
+    ParsedDelivery d = FromJson(j, request.body);
+    if (j.contains("batch")) {
+      for (const auto& item : j["batch"]) d.batch.push_back(FromJson(item, request.body));
+    }
+    return d;
+  }
+
+ private:
+  static ParsedDelivery FromJson(const nlohmann::json& j, const std::string& body) {
     ParsedDelivery d;
     d.inquiry.channel = Channel::kCall;
     d.inquiry.message = j.value("message", "");
     d.inquiry.received.phone = j.value("phone", "");
-    d.inquiry.raw_payload = request.body;
+    d.inquiry.raw_payload = body;
     d.inquiry.raw_content_type = "application/json";
     if (j.contains("booking")) d.inquiry.fields["booking_status"] = j["booking"];
     d.dedupe_key = "event:" + j.value("event", "");
@@ -239,6 +248,40 @@ TEST_F(IngressTest, MethodsTheAdapterDoesNotTakeAre405) {
   HttpResponse r = Post({{"event", "m"}}, "PUT");
   EXPECT_EQ(r.status, 405);
   EXPECT_NE(r.body.find("POST or GET"), std::string::npos) << r.body;
+}
+
+TEST_F(IngressTest, ABatchedRequestCommitsEachDeliveryOnItsOwn) {
+  // Two new events and one the source already sent: two inquiries, one duplicate.
+  std::string earlier = Id(Post({{"event", "b0"}, {"phone", "+14155550100"}}));
+  HttpResponse r = Post({{"event", "b1"},
+                         {"phone", "+14155550101"},
+                         {"batch",
+                          {{{"event", "b2"}, {"phone", "+14155550102"}},
+                           {{"event", "b0"}, {"phone", "+14155550100"}},
+                           {{"event", "b2"}, {"phone", "+14155550102"}}}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto body = nlohmann::json::parse(r.body);
+  ASSERT_EQ(body["deliveries"].size(), 4u) << r.body;
+  EXPECT_EQ(body["id"], body["deliveries"][0]["id"]);
+  EXPECT_EQ(body["deliveries"][0]["status"], "accepted");
+  EXPECT_EQ(body["deliveries"][1]["status"], "accepted");
+  EXPECT_EQ(body["deliveries"][2]["status"], "duplicate");
+  EXPECT_EQ(body["deliveries"][2]["id"], earlier);
+  EXPECT_EQ(body["deliveries"][3]["status"], "duplicate")
+      << "a repeat inside one request is a duplicate too";
+  EXPECT_EQ(body["deliveries"][3]["id"], body["deliveries"][1]["id"]);
+
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 3u);
+  EXPECT_EQ(Count("accepted"), 3);
+  EXPECT_EQ(Count("duplicate"), 2);
+
+  // The whole request again: nothing new, 200.
+  HttpResponse again = Post({{"event", "b1"}, {"batch", {{{"event", "b2"}}}}});
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(nlohmann::json::parse(again.body)["deliveries"][1]["status"], "duplicate");
+  EXPECT_EQ(store_->ListInquiries("ws", InquiryFilter{})->size(), 3u);
 }
 
 }  // namespace

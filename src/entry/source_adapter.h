@@ -56,6 +56,12 @@ struct ParsedDelivery {
   // False for a request that only needs an answer (Meta's GET subscription handshake):
   // nothing is stored, `reply` is sent as is, and it is counted as "handshake".
   bool store = true;
+
+  // Further deliveries carried by the same request (Meta batches several leads in one POST).
+  // The ingress commits them in the same transaction as this one, each deduplicated and
+  // threaded on its own, and answers with every id (see Ingress). Only this delivery's
+  // `reply` and `store` count; the batched deliveries' own `batch` is ignored.
+  std::vector<ParsedDelivery> batch;
 };
 
 // Folds a later delivery of a thread into the thread's inquiry: fills contact fields, service,

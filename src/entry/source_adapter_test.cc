@@ -13,8 +13,19 @@ namespace {
 TEST(SourceAdapterRegistry, RegistersTheBuiltinSources) {
   SourceAdapterRegistry registry;
   RegisterBuiltinSources(registry);
-  for (const char* name :
-       {"calcom", "calendly", "form", "json", "twilio_sms", "twilio_voice", "typeform"}) {
+  // One name per line, so adapters added in parallel merge without conflict.
+  for (const char* name : {
+           "calcom",
+           "calendly",
+           "chatwoot",
+           "form",
+           "intercom",
+           "json",
+           "meta_leads",
+           "twilio_sms",
+           "twilio_voice",
+           "typeform",
+       }) {
     EXPECT_NE(registry.FindSpec(name), nullptr) << name;
   }
 

@@ -45,6 +45,23 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// The state of `check_address` for one request: the check and, once it refused, why.
+struct AddressCheck {
+  const HttpClientRequest* request;
+  absl::Status refused;
+};
+
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* check = static_cast<AddressCheck*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  absl::Status s = check->request->check_address(&address->addr, address->addrlen);
+  if (!s.ok()) {
+    check->refused = std::move(s);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 struct CurlDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
@@ -139,7 +156,14 @@ absl::StatusOr<HttpClientResponse> HttpFetch(const HttpClientRequest& request) {
     }
   }
 
+  AddressCheck check{&request, absl::OkStatus()};
+  if (request.check_address) {
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &check);
+  }
+
   const CURLcode code = curl_easy_perform(curl);
+  if (!check.refused.ok()) return check.refused;
   if (code != CURLE_OK) return CurlError(code, error[0] != '\0' ? error : "no detail");
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

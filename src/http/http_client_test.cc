@@ -159,5 +159,32 @@ TEST(HttpFetch, RejectsNonHttpUrls) {
   EXPECT_EQ(Fetch("GET", "http://[::1").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(HttpFetch, ACheckedAddressCanRefuseTheConnection) {
+  std::atomic<int> calls{0};
+  auto server = HttpServer::Start({}, [&](HttpRequest&&, HttpResponder respond) {
+    ++calls;
+    respond(HttpResponse::Json(200, "{}"));
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpClientRequest request;
+  request.url = fmt::format("http://127.0.0.1:{}/", (*server)->port());
+  int checked = 0;
+  request.check_address = [&](const sockaddr* address, socklen_t) {
+    ++checked;
+    EXPECT_EQ(address->sa_family, AF_INET);
+    return absl::PermissionDeniedError("loopback refused");
+  };
+  auto refused = HttpFetch(request);
+  EXPECT_TRUE(absl::IsPermissionDenied(refused.status())) << refused.status();
+  EXPECT_GE(checked, 1);
+  EXPECT_EQ(calls.load(), 0);
+
+  request.check_address = [](const sockaddr*, socklen_t) { return absl::OkStatus(); };
+  auto allowed = HttpFetch(request);
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
 }  // namespace
 }  // namespace handoff

@@ -91,4 +91,33 @@ absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const Htt
   return out;
 }
 
+absl::Status ApplyMapOverrides(const SourceConfig& source, const ParsedBody& body,
+                               Inquiry* inquiry) {
+  if (source.map.empty()) return absl::OkStatus();
+  auto fields = MapFields(source, body);
+  if (!fields.ok()) return fields.status();
+  Inquiry mapped;
+  ApplyMappedFields(*fields, &mapped);
+  auto over = [](std::string& to, const std::string& from) {
+    if (!from.empty()) to = from;
+  };
+  over(inquiry->received.name, mapped.received.name);
+  over(inquiry->received.email, mapped.received.email);
+  over(inquiry->received.phone, mapped.received.phone);
+  over(inquiry->message, mapped.message);
+  over(inquiry->service, mapped.service);
+  over(inquiry->location, mapped.location);
+  Attribution& a = inquiry->attribution;
+  const Attribution& b = mapped.attribution;
+  over(a.utm_source, b.utm_source);
+  over(a.utm_medium, b.utm_medium);
+  over(a.utm_campaign, b.utm_campaign);
+  over(a.utm_term, b.utm_term);
+  over(a.utm_content, b.utm_content);
+  over(a.referrer, b.referrer);
+  over(a.landing_page, b.landing_page);
+  if (mapped.occurred_at != 0) inquiry->occurred_at = mapped.occurred_at;
+  return absl::OkStatus();
+}
+
 }  // namespace handoff

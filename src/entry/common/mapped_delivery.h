@@ -30,4 +30,11 @@ absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const Htt
                                            Channel default_channel,
                                            const BodyParseOptions& options);
 
+// For adapters with a provider-specific mapping: when the source has a `map`, the fields it
+// finds in `body` override what the adapter mapped (only those present; the adapter's values
+// stand for the rest). No-op without a map. Rejects as MapFields does (including the source's
+// `required` list). Never throws.
+absl::Status ApplyMapOverrides(const SourceConfig& source, const ParsedBody& body,
+                               Inquiry* inquiry);
+
 }  // namespace handoff

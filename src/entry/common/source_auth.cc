@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 
+#include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -188,12 +189,6 @@ std::optional<std::string> Base64Decode(std::string_view s) {
   return out;
 }
 
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 namespace {
 
 int HexValue(char c) {
@@ -216,6 +211,70 @@ std::optional<std::string> HexDecode(std::string_view s) {
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  const Digest da = Sha256(a);
+  const Digest db = Sha256(b);
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
+absl::Status VerifyHexSignatureHeader(const HttpRequest& request, std::string_view header,
+                                      std::string_view prefix, HmacDigest digest,
+                                      const std::vector<std::string>& secrets,
+                                      std::string_view signed_data) {
+  const int n = request.HeaderCount(header);
+  if (n == 0) return BadCredentials(fmt::format("missing signature header '{}'", header));
+  if (n > 1) return BadCredentials(fmt::format("several '{}' headers", header));
+  std::string_view value = Trim(*request.Header(header));
+  if (!StartsWithIgnoreCase(value, prefix)) {
+    return BadCredentials(fmt::format("the '{}' header does not start with '{}'", header, prefix));
+  }
+  value.remove_prefix(prefix.size());
+  const auto decoded = HexDecode(value);
+  if (!decoded) return BadCredentials(fmt::format("the '{}' header is not valid hex", header));
+  const size_t want_size = digest == HmacDigest::kSha1 ? 20 : 32;
+  if (decoded->size() != want_size) {
+    return BadCredentials(fmt::format(
+        "the '{}' header has the wrong length ({} bytes; {} has {})", header, decoded->size(),
+        digest == HmacDigest::kSha1 ? "HMAC-SHA1" : "HMAC-SHA256", want_size));
+  }
+  int matched = 0;
+  for (const auto& secret : secrets) {
+    const std::string mac = digest == HmacDigest::kSha1 ? HmacSha1(secret, signed_data)
+                                                        : HmacSha256(secret, signed_data);
+    matched |= CRYPTO_memcmp(mac.data(), decoded->data(), mac.size()) == 0 ? 1 : 0;
+  }
+  if (!matched) return BadCredentials(fmt::format("the '{}' signature does not match", header));
+  return absl::OkStatus();
+}
+
+absl::Status CheckSignedTimestamp(std::string_view unix_seconds, Micros now, Micros tolerance) {
+  unix_seconds = Trim(unix_seconds);
+  // Ten or eleven digits cover every plausible time; the bound also keeps the arithmetic safe.
+  if (unix_seconds.empty() || unix_seconds.size() > 12) {
+    return BadCredentials("the signed timestamp is not a unix time in seconds");
+  }
+  int64_t seconds = 0;
+  for (char c : unix_seconds) {
+    if (c < '0' || c > '9')
+      return BadCredentials("the signed timestamp is not a unix time in seconds");
+    seconds = seconds * 10 + (c - '0');
+  }
+  const Micros at = seconds * kMicrosPerSecond;
+  const Micros skew = at > now ? at - now : now - at;
+  if (skew > tolerance) {
+    return Reject(RejectReason::kStaleTimestamp,
+                  fmt::format("the signed timestamp is {}s away from now (tolerance {}s)",
+                              skew / kMicrosPerSecond, tolerance / kMicrosPerSecond));
+  }
+  return absl::OkStatus();
+}
+
+std::string TextSetting(const SourceConfig& source, const std::string& key) {
+  auto it = source.settings.find(key);
+  if (it == source.settings.end() || !it->is_string()) return "";
+  return it->get<std::string>();
 }
 
 std::string HexEncode(std::string_view bytes) {

@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "http/http_types.h"
 
 namespace handoff {
@@ -24,7 +26,7 @@ absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request
 // sign a variant of the body.
 std::string HmacSha256(std::string_view key, std::string_view data);
 
-// HMAC-SHA1 of `data` under `key`, as 20 raw bytes (Twilio's X-Twilio-Signature).
+// HMAC-SHA1 of `data` under `key`, as 20 raw bytes (Intercom, Twilio).
 std::string HmacSha1(std::string_view key, std::string_view data);
 
 // Lowercase hex of `bytes`.
@@ -39,7 +41,27 @@ std::string Base64Encode(std::string_view bytes);
 // Decodes standard or URL-safe base64, padding optional; nullopt on anything else.
 std::optional<std::string> Base64Decode(std::string_view text);
 
-// True when `a` and `b` are the same bytes; the time taken depends only on the lengths.
+// True when `a` and `b` are equal, in time independent of where they differ and of their
+// lengths (both are hashed first). For comparing a presented secret with a configured one.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+enum class HmacDigest { kSha1, kSha256 };
+
+// Verifies a provider signature header of the form "<prefix><hex HMAC>" (the prefix, e.g.
+// "sha256=", matched case-insensitively) over `signed_data`, trying every secret in `secrets`
+// (rotation) with a constant-time comparison. Rejects bad_credentials when the header is
+// missing or repeated, lacks the prefix, is not hex, has the wrong length, or matches no secret;
+// the detail names the header, never a secret. `header` is lowercase. Thread-safe.
+absl::Status VerifyHexSignatureHeader(const HttpRequest& request, std::string_view header,
+                                      std::string_view prefix, HmacDigest digest,
+                                      const std::vector<std::string>& secrets,
+                                      std::string_view signed_data);
+
+// Checks a signed timestamp (decimal unix seconds, as sent) against `now`: stale_timestamp when
+// it is more than `tolerance` away in either direction, bad_credentials when it is not a number.
+absl::Status CheckSignedTimestamp(std::string_view unix_seconds, Micros now, Micros tolerance);
+
+// The text setting `key` of `source` ("" when absent or not text).
+std::string TextSetting(const SourceConfig& source, const std::string& key);
 
 }  // namespace handoff

@@ -218,5 +218,83 @@ TEST(HmacSha256, MatchesRfc4231TestCase2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(HmacSha1, MatchesRfc2202TestCase2) {
+  EXPECT_EQ(HexEncode(HmacSha1("Jefe", "what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+TEST(ConstantTimeEquals, ComparesWholeValues) {
+  EXPECT_TRUE(ConstantTimeEquals("secret-value", "secret-value"));
+  EXPECT_FALSE(ConstantTimeEquals("secret-value", "secret-valu"));
+  EXPECT_FALSE(ConstantTimeEquals("secret-value", "secret-valuE"));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+}
+
+TEST(VerifyHexSignatureHeader, Cases) {
+  const std::string data = "1700000000.{\"a\":1}";
+  const std::string sha256 = "sha256=" + HexEncode(HmacSha256(kSecret, data));
+  const std::string sha1 = "sha1=" + HexEncode(HmacSha1(kOldSecret, data));
+  const std::vector<std::string> secrets = {kSecret, kOldSecret};
+  struct Case {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string prefix;
+    HmacDigest digest;
+    bool ok;
+  };
+  const std::vector<Case> cases = {
+      {"sha256", {{"x-sig", sha256}}, "sha256=", HmacDigest::kSha256, true},
+      {"sha1 with the rotated secret", {{"x-sig", sha1}}, "sha1=", HmacDigest::kSha1, true},
+      {"prefix in capitals",
+       {{"x-sig", "SHA256=" + sha256.substr(7)}},
+       "sha256=",
+       HmacDigest::kSha256,
+       true},
+      {"missing", {}, "sha256=", HmacDigest::kSha256, false},
+      {"twice", {{"x-sig", sha256}, {"x-sig", sha256}}, "sha256=", HmacDigest::kSha256, false},
+      {"wrong prefix", {{"x-sig", sha256}}, "sha1=", HmacDigest::kSha1, false},
+      {"sha1 length for sha256",
+       {{"x-sig", "sha256=" + sha1.substr(5)}},
+       "sha256=",
+       HmacDigest::kSha256,
+       false},
+      {"not hex",
+       {{"x-sig", "sha256=" + std::string(64, 'g')}},
+       "sha256=",
+       HmacDigest::kSha256,
+       false},
+      {"other secret",
+       {{"x-sig", "sha256=" + HexEncode(HmacSha256("other-secret-0000", data))}},
+       "sha256=",
+       HmacDigest::kSha256,
+       false},
+  };
+  for (const Case& c : cases) {
+    absl::Status s =
+        VerifyHexSignatureHeader(Request(c.headers), "x-sig", c.prefix, c.digest, secrets, data);
+    EXPECT_EQ(s.ok(), c.ok) << c.name << ": " << s;
+    if (!c.ok) {
+      EXPECT_EQ(RejectionCode(s), "bad_credentials") << c.name;
+      EXPECT_EQ(std::string(s.message()).find(kSecret), std::string::npos) << c.name;
+    }
+  }
+}
+
+TEST(CheckSignedTimestamp, ToleranceBothWays) {
+  const Micros now = 1'700'000'000LL * kMicrosPerSecond;
+  const Micros five_minutes = 5 * kMicrosPerMinute;
+  EXPECT_TRUE(CheckSignedTimestamp("1700000000", now, five_minutes).ok());
+  EXPECT_TRUE(CheckSignedTimestamp("1699999700", now, five_minutes).ok());
+  EXPECT_TRUE(CheckSignedTimestamp(" 1700000300 ", now, five_minutes).ok());
+  EXPECT_EQ(RejectionCode(CheckSignedTimestamp("1699999699", now, five_minutes)),
+            "stale_timestamp");
+  EXPECT_EQ(RejectionCode(CheckSignedTimestamp("1700000301", now, five_minutes)),
+            "stale_timestamp");
+  for (const char* bad : {"", "-5", "17e8", "1700000000.5", "99999999999999999999"}) {
+    EXPECT_EQ(RejectionCode(CheckSignedTimestamp(bad, now, five_minutes)), "bad_credentials")
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace handoff
