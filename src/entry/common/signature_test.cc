@@ -16,11 +16,19 @@ TEST(Signature, Base64RoundTripsAndRefusesWhatIsNotBase64) {
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded);
     EXPECT_EQ(Base64Decode(encoded), plain) << encoded;
+    EXPECT_EQ(Base64DecodeStrict(encoded), plain) << encoded;
   }
   const std::string bytes("\x00\xff\xfe\x01", 4);
   EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes);
   for (const char* bad :
        {"Zg", "Zg=", "Z===", "Zg==Zg==", "Zm9v\n", " Zm9v", "Zm-v", "Zm_v", "=Zm9"}) {
+    EXPECT_FALSE(Base64DecodeStrict(bad).has_value()) << bad;
+  }
+  // The lenient decoder takes the URL-safe alphabet and missing padding, nothing else.
+  EXPECT_EQ(Base64Decode("Zg"), "f");
+  EXPECT_EQ(Base64Decode("Zm-v"), Base64Decode("Zm+v"));
+  EXPECT_EQ(Base64Decode("Zm_v"), Base64Decode("Zm/v"));
+  for (const char* bad : {"Z===", "Zm9v\n", " Zm9v", "Zm9v!"}) {
     EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
   }
 }

@@ -213,6 +213,34 @@ std::optional<std::string> HexDecode(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> Base64DecodeStrict(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
+  // EVP_DecodeBlock skips surrounding whitespace and accepts '=' anywhere in the last block;
+  // a signature must be exactly the alphabet with trailing padding, so check first.
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '=') {
+      if (i + 2 < text.size()) return std::nullopt;
+      ++padding;
+      continue;
+    }
+    if (padding > 0) return std::nullopt;
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the zero bytes the padding stands for.
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   const Digest da = Sha256(a);
   const Digest db = Sha256(b);

@@ -38,8 +38,14 @@ std::optional<std::string> HexDecode(std::string_view hex);
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
 
-// Decodes standard or URL-safe base64, padding optional; nullopt on anything else.
+// Decodes standard or URL-safe base64, padding optional; nullopt on anything else (for
+// secrets and signatures whose encoding the business configures).
 std::optional<std::string> Base64Decode(std::string_view text);
+
+// Decodes exactly standard base64 with its padding, nothing else (no URL-safe alphabet, no
+// whitespace): for providers that document that form (Typeform), so a mangled signature is
+// refused as such.
+std::optional<std::string> Base64DecodeStrict(std::string_view text);
 
 // True when `a` and `b` are equal, in time independent of where they differ and of their
 // lengths (both are hashed first). For comparing a presented secret with a configured one.
