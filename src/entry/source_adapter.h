@@ -50,6 +50,14 @@ struct ParsedDelivery {
   // False for a request that only needs an answer (Meta's GET subscription handshake):
   // nothing is stored, `reply` is sent as is, and it is counted as "handshake".
   bool store = true;
+  // A delivery judged to be spam (a filled honeypot): nothing is stored, it is counted as
+  // "spam", and the sender gets the answer an accepted delivery gets (`reply`, else 202 with a
+  // fresh id that names nothing), so a bot learns nothing from it.
+  bool spam = false;
+  // When > 0 (and `dedupe_key` is set), the ingress appends the number of this window that
+  // received_at falls in to `dedupe_key`: a content hash then catches a double submit or a
+  // retry within the window, while the same text sent again later is a new inquiry.
+  Micros dedupe_window = 0;
 };
 
 // Folds a later delivery of a thread into the thread's inquiry: fills contact fields, service,
@@ -102,6 +110,9 @@ struct SourceAdapterSpec {
   std::vector<std::string> methods = {"POST"};
   std::vector<SettingSpec> settings;
   std::function<std::unique_ptr<SourceAdapter>()> make;
+  // Also serve /in/{source}/{key} (and /in/{workspace}/{source}/{key}): the adapter finds a
+  // secret in the last path segment, for senders that can only put one in the URL (HTML forms).
+  bool path_key = false;
 };
 
 // Names every source adapter. Filled once at start-up (RegisterBuiltinSources), read-only after.

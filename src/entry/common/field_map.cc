@@ -261,7 +261,10 @@ absl::StatusOr<MappedFields> MapFields(const SourceConfig& source, const ParsedB
   // canonical → the paths to try, in order (a map may list a field twice as a fallback).
   std::vector<std::pair<std::string, std::vector<std::string>>> plan;
   if (explicit_map) {
-    for (const auto& [canonical, path] : source.map) {
+    for (const auto& entry : source.map) {
+      // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+      const std::string& canonical = entry.first;
+      const std::string& path = entry.second;
       auto it = std::find_if(plan.begin(), plan.end(),
                              [&](const auto& p) { return p.first == canonical; });
       if (it == plan.end()) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 
+#include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -44,19 +45,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::optional<std::string> HexDecode(std::string_view s) {
-  if (s.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(s.size() / 2);
-  for (size_t i = 0; i < s.size(); i += 2) {
-    const int hi = HexValue(s[i]);
-    const int lo = HexValue(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
 }
 
 // Standard or URL-safe alphabet, padding optional: providers differ and both are unambiguous.
@@ -132,14 +120,9 @@ absl::Status VerifyToken(const SourceAuth& auth, const HttpRequest& request) {
   auto presented = PresentedToken(auth, request);
   if (!presented.ok()) return presented.status();
   if (presented->empty()) return BadCredentials("the token is empty");
-  // Comparing digests keeps the comparison constant-time and independent of both lengths.
-  const Digest got = Sha256(*presented);
-  int matched = 0;
-  for (const auto& token : auth.tokens) {
-    const Digest want = Sha256(token);
-    matched |= CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0 ? 1 : 0;
+  if (!MatchesAnySecret(*presented, auth.tokens)) {
+    return BadCredentials("the token does not match");
   }
-  if (!matched) return BadCredentials("the token does not match");
   return absl::OkStatus();
 }
 
@@ -164,12 +147,9 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
     return BadCredentials(fmt::format(
         "the signature has the wrong length ({} bytes; HMAC-SHA256 has 32)", decoded->size()));
   }
-  int matched = 0;
-  for (const auto& secret : auth.hmac_secrets) {
-    const std::string mac = HmacSha256(secret, request.body);
-    matched |= CRYPTO_memcmp(mac.data(), decoded->data(), mac.size()) == 0 ? 1 : 0;
+  if (!MatchesAnyHmacSha256(*decoded, auth.hmac_secrets, request.body)) {
+    return BadCredentials("the signature does not match the body");
   }
-  if (!matched) return BadCredentials("the signature does not match the body");
   return absl::OkStatus();
 }
 
@@ -197,6 +177,83 @@ std::string HexEncode(std::string_view bytes) {
     out.push_back(kDigits[b & 0xF]);
   }
   return out;
+}
+
+std::optional<std::string> HexDecode(std::string_view s) {
+  if (s.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() / 2);
+  for (size_t i = 0; i < s.size(); i += 2) {
+    const int hi = HexValue(s[i]);
+    const int lo = HexValue(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+bool MatchesAnySecret(std::string_view presented, const std::vector<std::string>& secrets) {
+  if (presented.empty()) return false;
+  // Comparing digests keeps the comparison constant-time and independent of both lengths.
+  const Digest got = Sha256(presented);
+  int matched = 0;
+  for (const auto& secret : secrets) {
+    const Digest want = Sha256(secret);
+    matched |= CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0 ? 1 : 0;
+  }
+  return matched != 0;
+}
+
+bool MatchesAnyHmacSha256(std::string_view mac, const std::vector<std::string>& secrets,
+                          std::string_view data) {
+  if (mac.size() != 32) return false;
+  int matched = 0;
+  for (const auto& secret : secrets) {
+    const std::string want = HmacSha256(secret, data);
+    matched |= CRYPTO_memcmp(want.data(), mac.data(), want.size()) == 0 ? 1 : 0;
+  }
+  return matched != 0;
+}
+
+Micros TimestampTolerance(const SourceConfig& source, Micros fallback) {
+  if (!source.settings.is_object()) return fallback;
+  auto it = source.settings.find("tolerance");
+  if (it == source.settings.end()) return fallback;
+  if (it->is_number_unsigned() || it->is_number_integer()) {
+    const int64_t seconds = it->get<int64_t>();
+    return seconds > 0 && seconds < 86400 * 365 ? seconds * kMicrosPerSecond : fallback;
+  }
+  if (!it->is_string()) return fallback;
+  auto d = ParseDuration(it->get_ref<const std::string&>());
+  return d.ok() && *d > 0 ? *d : fallback;
+}
+
+absl::Status CheckTimestamp(Micros signed_at, Micros now, Micros tolerance) {
+  const Micros skew = signed_at > now ? signed_at - now : now - signed_at;
+  if (skew > tolerance) {
+    return Reject(RejectReason::kStaleTimestamp,
+                  fmt::format("the signed timestamp is {} s away from now (tolerance {} s)",
+                              skew / kMicrosPerSecond, tolerance / kMicrosPerSecond));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> PathKey(const SourceConfig& source, const HttpRequest& request) {
+  std::string_view path = request.path;
+  if (path.substr(0, 4) != "/in/") return std::nullopt;
+  path.remove_prefix(4);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  std::vector<std::string_view> seg;
+  while (true) {
+    const size_t slash = path.find('/');
+    seg.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  // Mirrors the ingress: /in/{source}/{key} or /in/{workspace}/{source}/{key}.
+  if (seg.size() == 2 && seg[0] == source.name && !seg[1].empty()) return std::string(seg[1]);
+  if (seg.size() == 3 && seg[1] == source.name && !seg[2].empty()) return std::string(seg[2]);
+  return std::nullopt;
 }
 
 absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request) {

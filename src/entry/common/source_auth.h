@@ -3,11 +3,14 @@
 // their own way; everyone else gets these through SourceAdapter::Verify.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "http/http_types.h"
 
 namespace handoff {
@@ -25,5 +28,29 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 
 // Lowercase hex of `bytes`.
 std::string HexEncode(std::string_view bytes);
+
+// The bytes `hex` spells (either case); nullopt when it is not even-length hex.
+std::optional<std::string> HexDecode(std::string_view hex);
+
+// True when `presented` equals one of `secrets`. Compares SHA-256 digests with CRYPTO_memcmp
+// and tries every secret, so the time taken depends neither on the values nor on which secret
+// (during a rotation) matched. An empty `presented` never matches.
+bool MatchesAnySecret(std::string_view presented, const std::vector<std::string>& secrets);
+
+// True when `mac` (raw bytes) is HMAC-SHA256(secret, data) for one of `secrets`; constant-time,
+// every secret tried.
+bool MatchesAnyHmacSha256(std::string_view mac, const std::vector<std::string>& secrets,
+                          std::string_view data);
+
+// The source's `tolerance` setting (a duration such as "5m", or a number of seconds): how far a
+// signed timestamp may be from now. `fallback` when unset or unreadable.
+Micros TimestampTolerance(const SourceConfig& source, Micros fallback = 5 * kMicrosPerMinute);
+
+// Rejects stale_timestamp when `signed_at` is more than `tolerance` before or after `now`.
+absl::Status CheckTimestamp(Micros signed_at, Micros now, Micros tolerance);
+
+// The key an adapter with SourceAdapterSpec::path_key finds in the URL path: "K" in
+// /in/{source}/K and /in/{workspace}/{source}/K; nullopt when the path has none.
+std::optional<std::string> PathKey(const SourceConfig& source, const HttpRequest& request);
 
 }  // namespace handoff
