@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "config/config.h"
+#include "entry/source_adapter.h"
 #include "http/http_types.h"
 #include "store/store.h"
 
@@ -14,9 +15,10 @@ namespace handoff {
 class ApiHandler {
  public:
   // `ready` reports whether the process can take work (store writable, stages running), with a
-  // reason when not.
+  // reason when not. `sources` (may be null) describes each source's verification in
+  // /api/v1/sources.
   ApiHandler(const Config* config, Store* store, const Clock* clock,
-             std::function<absl::Status()> ready);
+             std::function<absl::Status()> ready, const SourceAdapterRegistry* sources = nullptr);
 
   // Handles /healthz, /readyz and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
@@ -32,6 +34,7 @@ class ApiHandler {
   Store* store_;
   const Clock* clock_;
   std::function<absl::Status()> ready_;
+  const SourceAdapterRegistry* sources_;
 };
 
 }  // namespace handoff

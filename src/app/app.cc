@@ -100,13 +100,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->dispatcher->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
-  p->api =
-      std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, [raw]() -> absl::Status {
+  p->api = std::make_unique<ApiHandler>(
+      &p->config, p->store.get(), p->clock,
+      [raw]() -> absl::Status {
         if (raw->stopping.load()) {
           return absl::UnavailableError("shutting down");
         }
         return absl::OkStatus();
-      });
+      },
+      &p->sources);
 
   HttpServerOptions http;
   http.address =

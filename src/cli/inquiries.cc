@@ -1,64 +1,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
-#include "config/config.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
-#include "http/http_client.h"
 #include "http/url_encoding.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
 namespace {
-
-struct ApiFlags {
-  std::string config = "handoff.yaml";
-  std::string url;    // e.g. http://127.0.0.1:8080; default from the config's listen address
-  std::string token;  // default: the config's admin token (or $HANDOFF_ADMIN_TOKEN)
-  bool json = false;
-};
-
-// Fetches `path` from a running server's API; prints the problem and returns nullopt on failure.
-std::optional<nlohmann::json> ApiGet(const ApiFlags& flags, const std::string& path) {
-  std::string url = flags.url, token = flags.token;
-  if (url.empty() || token.empty()) {
-    auto config = LoadConfig(flags.config, ProcessEnv);
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n(or pass --url and --token)\n",
-                   std::string(config.status().message()).c_str());
-      return std::nullopt;
-    }
-    if (url.empty()) {
-      std::string host = config->server.listen_address;
-      if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
-      if (host.find(':') != std::string::npos) host = "[" + host + "]";
-      url = fmt::format("http://{}:{}", host, config->server.port);
-    }
-    if (token.empty()) token = config->server.admin_token;
-  }
-  HttpClientRequest req;
-  req.url = url + path;
-  req.headers.emplace_back("Authorization", "Bearer " + token);
-  auto resp = HttpFetch(req);
-  if (!resp.ok()) {
-    std::fprintf(stderr, "cannot reach handoff at %s: %s\n", url.c_str(),
-                 std::string(resp.status().message()).c_str());
-    return std::nullopt;
-  }
-  nlohmann::json body = nlohmann::json::parse(resp->body, nullptr, false);
-  if (resp->status != 200) {
-    std::string msg =
-        body.is_discarded() ? resp->body : body.value("/error/message"_json_pointer, resp->body);
-    std::fprintf(stderr, "handoff answered %d: %s\n", resp->status, msg.c_str());
-    return std::nullopt;
-  }
-  if (body.is_discarded()) {
-    std::fprintf(stderr, "handoff answered with something that is not JSON\n");
-    return std::nullopt;
-  }
-  return body;
-}
 
 std::string Str(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return "";
@@ -120,12 +71,7 @@ void AddInquiriesCommand(CLI::App& root, int* exit) {
   cmd->require_subcommand(1);
   for (CLI::App* sub : {cmd->add_subcommand("list", "List inquiries, newest first"),
                         cmd->add_subcommand("show", "Show one inquiry with its full timeline")}) {
-    sub->add_option("-c,--config", flags->config, "The workspace config (for URL and token)")
-        ->capture_default_str();
-    sub->add_option("--url", flags->url, "The server's base URL, e.g. http://127.0.0.1:8080");
-    sub->add_option("--token", flags->token, "The admin token (default: from the config)")
-        ->envname("HANDOFF_ADMIN_TOKEN");
-    sub->add_flag("--json", flags->json, "Print the API's JSON");
+    AddApiFlags(*sub, *flags);
   }
   CLI::App* list = cmd->get_subcommand("list");
   for (const char* f :

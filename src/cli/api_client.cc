@@ -1,0 +1,61 @@
+#include "cli/api_client.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "config/config.h"
+#include "fmt/format.h"
+#include "http/http_client.h"
+
+namespace handoff {
+
+void AddApiFlags(CLI::App& cmd, ApiFlags& flags) {
+  cmd.add_option("-c,--config", flags.config, "The workspace config (for URL and token)")
+      ->capture_default_str();
+  cmd.add_option("--url", flags.url, "The server's base URL, e.g. http://127.0.0.1:8080");
+  cmd.add_option("--token", flags.token, "The admin token (default: from the config)")
+      ->envname("HANDOFF_ADMIN_TOKEN");
+  cmd.add_flag("--json", flags.json, "Print the API's JSON");
+}
+
+std::optional<nlohmann::json> ApiGet(const ApiFlags& flags, const std::string& path) {
+  std::string url = flags.url, token = flags.token;
+  if (url.empty() || token.empty()) {
+    auto config = LoadConfig(flags.config, ProcessEnv);
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n(or pass --url and --token)\n",
+                   std::string(config.status().message()).c_str());
+      return std::nullopt;
+    }
+    if (url.empty()) {
+      std::string host = config->server.listen_address;
+      if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+      if (host.find(':') != std::string::npos) host = "[" + host + "]";
+      url = fmt::format("http://{}:{}", host, config->server.port);
+    }
+    if (token.empty()) token = config->server.admin_token;
+  }
+  HttpClientRequest req;
+  req.url = url + path;
+  req.headers.emplace_back("Authorization", "Bearer " + token);
+  auto resp = HttpFetch(req);
+  if (!resp.ok()) {
+    std::fprintf(stderr, "cannot reach handoff at %s: %s\n", url.c_str(),
+                 std::string(resp.status().message()).c_str());
+    return std::nullopt;
+  }
+  nlohmann::json body = nlohmann::json::parse(resp->body, nullptr, false);
+  if (resp->status != 200) {
+    std::string msg =
+        body.is_discarded() ? resp->body : body.value("/error/message"_json_pointer, resp->body);
+    std::fprintf(stderr, "handoff answered %d: %s\n", resp->status, msg.c_str());
+    return std::nullopt;
+  }
+  if (body.is_discarded()) {
+    std::fprintf(stderr, "handoff answered with something that is not JSON\n");
+    return std::nullopt;
+  }
+  return body;
+}
+
+}  // namespace handoff
