@@ -218,5 +218,57 @@ TEST(HmacSha256, MatchesRfc4231TestCase2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(MatchesAnySecret, TriesEverySecretAndNeverMatchesEmpty) {
+  const std::vector<std::string> secrets = {"old-secret-0123456789", "new-secret-0123456789"};
+  EXPECT_TRUE(MatchesAnySecret("old-secret-0123456789", secrets));
+  EXPECT_TRUE(MatchesAnySecret("new-secret-0123456789", secrets));
+  EXPECT_FALSE(MatchesAnySecret("new-secret-012345678", secrets));  // a prefix
+  EXPECT_FALSE(MatchesAnySecret("", {""}));
+  EXPECT_FALSE(MatchesAnySecret("x", {}));
+}
+
+TEST(CheckTimestamp, RejectsOutsideTheToleranceEitherWay) {
+  const Micros now = 1'773'498'725LL * kMicrosPerSecond;
+  const Micros tol = 5 * kMicrosPerMinute;
+  EXPECT_TRUE(CheckTimestamp(now, now, tol).ok());
+  EXPECT_TRUE(CheckTimestamp(now - tol, now, tol).ok());
+  EXPECT_EQ(RejectionCode(CheckTimestamp(now - tol - 1, now, tol)), "stale_timestamp");
+  EXPECT_EQ(RejectionCode(CheckTimestamp(now + tol + 1, now, tol)), "stale_timestamp");
+}
+
+TEST(TimestampTolerance, ReadsDurationsAndSecondsElseTheFallback) {
+  SourceConfig s;
+  EXPECT_EQ(TimestampTolerance(s), 5 * kMicrosPerMinute);
+  s.settings = {{"tolerance", "2m"}};
+  EXPECT_EQ(TimestampTolerance(s), 2 * kMicrosPerMinute);
+  s.settings = {{"tolerance", 90}};
+  EXPECT_EQ(TimestampTolerance(s), 90 * kMicrosPerSecond);
+  s.settings = {{"tolerance", "soon"}};
+  EXPECT_EQ(TimestampTolerance(s, kMicrosPerMinute), kMicrosPerMinute);
+  s.settings = {{"tolerance", -5}};
+  EXPECT_EQ(TimestampTolerance(s), 5 * kMicrosPerMinute);
+}
+
+TEST(PathKey, FindsTheSegmentAfterTheSource) {
+  SourceConfig s;
+  s.name = "contact";
+  struct Case {
+    const char* path;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"/in/contact", std::nullopt},       {"/in/contact/", std::nullopt},
+      {"/in/contact/k123", "k123"},        {"/in/contact/k123/", "k123"},
+      {"/in/acme/contact/k123", "k123"},   {"/in/acme/contact", std::nullopt},
+      {"/in/other/k123", std::nullopt},    {"/in/contact/a/b", std::nullopt},
+      {"/api/contact/k123", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    HttpRequest r;
+    r.path = c.path;
+    EXPECT_EQ(PathKey(s, r), c.want) << c.path;
+  }
+}
+
 }  // namespace
 }  // namespace handoff
