@@ -47,6 +47,13 @@ TEST(Signature, TimestampTolerance) {
   const Micros now = 1'000'000 * kMicrosPerSecond;
   EXPECT_TRUE(CheckTimestampTolerance(now - kMicrosPerMinute, now, kMicrosPerMinute).ok());
   EXPECT_TRUE(CheckTimestampTolerance(now + kMicrosPerMinute, now, kMicrosPerMinute).ok());
+  EXPECT_TRUE(CheckTimestampTolerance(now, now, kMicrosPerMinute).ok());
+  EXPECT_EQ(
+      RejectionCode(CheckTimestampTolerance(now - kMicrosPerMinute - 1, now, kMicrosPerMinute)),
+      "stale_timestamp");
+  EXPECT_EQ(
+      RejectionCode(CheckTimestampTolerance(now + kMicrosPerMinute + 1, now, kMicrosPerMinute)),
+      "stale_timestamp");
   const absl::Status old =
       CheckTimestampTolerance(now - 61 * kMicrosPerSecond, now, kMicrosPerMinute);
   EXPECT_EQ(RejectionCode(old), "stale_timestamp");

@@ -201,12 +201,6 @@ std::optional<Micros> ParseRfc2822(std::string_view text) {
   return seconds * kMicrosPerSecond;
 }
 
-Channel SourceChannel(const SourceConfig& source, Channel fallback) {
-  if (source.channel.empty()) return fallback;
-  // The config loader refuses unknown channels.
-  return ParseChannel(source.channel).value_or(fallback);
-}
-
 bool BoolSetting(const SourceConfig& source, const char* key, bool fallback) {
   if (!source.settings.is_object()) return fallback;
   auto it = source.settings.find(key);

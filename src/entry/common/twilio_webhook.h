@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "entry/common/body_parser.h"
+#include "entry/common/map_overrides.h"  // SourceChannel
 #include "http/http_types.h"
 #include "model/records.h"
 
@@ -37,9 +38,6 @@ HttpResponse TwimlResponse(std::string_view inner);
 // Parses an RFC 2822 date as Twilio sends it ("Fri, 14 Mar 2025 14:32:03 +0000"; the weekday
 // is optional, the zone may be ±hhmm, GMT, UT or UTC). nullopt on anything else.
 std::optional<Micros> ParseRfc2822(std::string_view text);
-
-// The channel a source's inquiries get: its `channel` override, else `fallback`.
-Channel SourceChannel(const SourceConfig& source, Channel fallback);
 
 // Typed settings: the value of `key` in source.settings when it has the right type, else
 // `fallback`. (`handoff check` validates the keys; the docs give the types.)
