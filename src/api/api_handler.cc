@@ -5,9 +5,9 @@
 #include "core/id.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
-#include "transfer/replay.h"
 #include "http/url_encoding.h"
 #include "track/timeline.h"
+#include "transfer/replay.h"
 
 namespace handoff {
 namespace {
@@ -21,12 +21,14 @@ HttpResponse StoreError(const absl::Status& s) {
 
 ApiHandler::ApiHandler(const Config* config, Store* store, const Clock* clock,
                        std::function<absl::Status()> ready,
-                       std::function<nlohmann::json()> destinations)
+                       std::function<nlohmann::json()> destinations,
+                       const SourceAdapterRegistry* sources)
     : config_(config),
       store_(store),
       clock_(clock),
       ready_(std::move(ready)),
-      destinations_(std::move(destinations)) {}
+      destinations_(std::move(destinations)),
+      sources_(sources) {}
 
 bool ApiHandler::Authorized(const HttpRequest& request) const {
   const std::string& want = config_->server.admin_token;
@@ -129,12 +131,12 @@ void ApiHandler::ReplayHandoffs(const HttpRequest& request, HttpResponder respon
       return;
     }
     if (!ok) {
-      respond(HttpResponse::JsonError(
-          400, "invalid_field",
-          fmt::format("'{}' must be {}", key,
-                      key == "limit"                      ? "a whole number from 1 to 1000"
-                      : key == "from" || key == "until" ? "an RFC 3339 time"
-                                                          : "a string")));
+      respond(
+          HttpResponse::JsonError(400, "invalid_field",
+                                  fmt::format("'{}' must be {}", key,
+                                              key == "limit" ? "a whole number from 1 to 1000"
+                                              : key == "from" || key == "until" ? "an RFC 3339 time"
+                                                                                : "a string")));
       return;
     }
   }
@@ -165,8 +167,8 @@ void ApiHandler::ReplayHandoffs(const HttpRequest& request, HttpResponder respon
                                      {"previous_attempts", h.attempts},
                                      {"previous_error", h.last_error}});
         }
-        out["next_after"] = replayed->empty() ? nlohmann::json(nullptr)
-                                              : nlohmann::json(replayed->back().id);
+        out["next_after"] =
+            replayed->empty() ? nlohmann::json(nullptr) : nlohmann::json(replayed->back().id);
         respond(HttpResponse::Json(200, out.dump()));
       });
 }
@@ -254,54 +256,106 @@ HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
                             body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+namespace {
+
+// The entry counters of one source over a window: each outcome the ingress counts, rejections
+// by reason, and the start of the newest minute with an accepted inquiry.
+nlohmann::json Tally(const std::vector<EntryCount>& counts, const std::string& source) {
+  // Outcome as counted → key in the answer.
+  static const std::pair<const char*, const char*> kOutcomes[] = {
+      {"accepted", "accepted"}, {"duplicate", "duplicates"},
+      {"updated", "updated"},   {"ignored", "ignored"},
+      {"spam", "spam"},         {"handshake", "handshakes"},
+      {"rejected", "rejected"}};
+  nlohmann::json t = nlohmann::json::object();
+  for (const auto& [outcome, key] : kOutcomes) t[key] = 0;
+  t["rejected_by_reason"] = nlohmann::json::object();
+  Micros last_accepted = 0;
+  for (const EntryCount& c : counts) {
+    if (c.source != source) continue;
+    for (const auto& [outcome, key] : kOutcomes) {
+      if (c.outcome == outcome) t[key] = t[key].get<int64_t>() + c.count;
+    }
+    if (c.outcome == "accepted") last_accepted = std::max(last_accepted, c.last_at);
+    if (c.outcome == "rejected") {
+      t["rejected_by_reason"][c.reason] =
+          t["rejected_by_reason"].value(c.reason, int64_t{0}) + c.count;
+    }
+  }
+  t["last_accepted_minute"] =
+      last_accepted ? nlohmann::json(FormatRfc3339(last_accepted)) : nlohmann::json(nullptr);
+  return t;
+}
+
+// What the source's config makes the adapter check: "token", "hmac-sha256",
+// "token+hmac-sha256" or "none". Never a secret; `tokens` and `signature_secrets` count them.
+nlohmann::json Verification(const SourceConfig& s, const SourceAdapterSpec* spec) {
+  const bool token = !s.auth.tokens.empty(), hmac = !s.auth.hmac_secrets.empty();
+  nlohmann::json v = {
+      {"method", token && hmac ? "token+hmac-sha256"
+                 : hmac        ? "hmac-sha256"
+                 : token       ? "token"
+                               : "none"},
+      {"tokens", s.auth.tokens.size()},
+      {"signature_secrets", s.auth.hmac_secrets.size()},
+      {"adapter_checks", spec ? nlohmann::json(spec->trust_note) : nlohmann::json(nullptr)},
+  };
+  if (token) {
+    v["token_in"] = nlohmann::json::array();
+    if (spec != nullptr && spec->path_key) v["token_in"].push_back("path");
+    v["token_in"].push_back("header " + s.auth.token_header);
+    v["token_in"].push_back("Authorization: Bearer");
+    if (!s.auth.token_query.empty()) v["token_in"].push_back("query " + s.auth.token_query);
+  }
+  if (hmac) v["signature_header"] = s.auth.hmac_header;
+  if (!token && !hmac) {
+    v["warning"] = "no token or signature: anyone who finds the URL can post inquiries";
+  }
+  return v;
+}
+
+}  // namespace
+
 HttpResponse ApiHandler::ListSources() {
   Micros now = clock_->Now();
   auto day = store_->ListEntryCounts(config_->workspace, now - kMicrosPerDay);
   auto hour = store_->ListEntryCounts(config_->workspace, now - kMicrosPerHour);
   if (!day.ok()) return StoreError(day.status());
   if (!hour.ok()) return StoreError(hour.status());
-  auto tally = [](const std::vector<EntryCount>& counts, const std::string& source) {
-    nlohmann::json t = {{"accepted", 0},
-                        {"duplicates", 0},
-                        {"ignored", 0},
-                        {"rejected", 0},
-                        {"rejected_by_reason", nlohmann::json::object()}};
-    Micros last_accepted = 0;
-    for (const EntryCount& c : counts) {
-      if (c.source != source) continue;
-      if (c.outcome == "accepted") {
-        t["accepted"] = t["accepted"].get<int64_t>() + c.count;
-        last_accepted = std::max(last_accepted, c.last_at);
-      } else if (c.outcome == "duplicate") {
-        t["duplicates"] = t["duplicates"].get<int64_t>() + c.count;
-      } else if (c.outcome == "ignored") {
-        t["ignored"] = t["ignored"].get<int64_t>() + c.count;
-      } else if (c.outcome == "rejected") {
-        t["rejected"] = t["rejected"].get<int64_t>() + c.count;
-        t["rejected_by_reason"][c.reason] =
-            t["rejected_by_reason"].value(c.reason, int64_t{0}) + c.count;
-      }
-    }
-    t["last_accepted_minute"] =
-        last_accepted ? nlohmann::json(FormatRfc3339(last_accepted)) : nlohmann::json(nullptr);
-    return t;
-  };
+  const std::string& base = config_->business.public_url;
   nlohmann::json sources = nlohmann::json::array();
   for (const SourceConfig& s : config_->sources) {
-    std::string base = config_->business.public_url.empty() ? "" : config_->business.public_url;
-    std::string verification = s.auth.tokens.empty() && s.auth.hmac_secrets.empty() ? "none"
-                               : !s.auth.hmac_secrets.empty() && !s.auth.tokens.empty()
-                                   ? "token+hmac-sha256"
-                               : !s.auth.hmac_secrets.empty() ? "hmac-sha256"
-                                                              : "token";
-    sources.push_back({{"name", s.name},
-                       {"adapter", s.adapter},
-                       {"webhook_url", base + "/in/" + s.name},
-                       {"verification", verification},
-                       {"last_hour", tally(*hour, s.name)},
-                       {"last_day", tally(*day, s.name)}});
+    const SourceAdapterSpec* spec = sources_ ? sources_->FindSpec(s.adapter) : nullptr;
+    // Adapters that read their key from the path get it as the URL's last segment; the key
+    // itself is never shown.
+    const std::string key = spec != nullptr && spec->path_key && !s.auth.tokens.empty()
+                                ? std::string("/{token}")
+                                : std::string();
+    InquiryFilter newest;
+    newest.source = s.name;
+    newest.limit = 1;
+    auto last = store_->ListInquiries(config_->workspace, newest);
+    if (!last.ok()) return StoreError(last.status());
+    std::string channel = s.channel;
+    if (channel.empty() && spec != nullptr) channel = ChannelName(spec->default_channel);
+    const nlohmann::json verification = Verification(s, spec);
+    sources.push_back(
+        {{"name", s.name},
+         {"adapter", s.adapter},
+         {"channel", channel},
+         {"webhook_url", base + "/in/" + s.name + key},
+         {"webhook_url_with_workspace", base + "/in/" + config_->workspace + "/" + s.name + key},
+         {"methods", spec ? nlohmann::json(spec->methods) : nlohmann::json({"POST"})},
+         {"verification", verification["method"]},
+         {"verification_detail", verification},
+         {"last_accepted_at", last->empty()
+                                  ? nlohmann::json(nullptr)
+                                  : nlohmann::json(FormatRfc3339(last->front().received_at))},
+         {"last_hour", Tally(*hour, s.name)},
+         {"last_day", Tally(*day, s.name)}});
   }
-  return HttpResponse::Json(200, nlohmann::json{{"sources", std::move(sources)}}.dump());
+  return HttpResponse::Json(
+      200, nlohmann::json{{"public_url", base}, {"sources", std::move(sources)}}.dump());
 }
 
 HttpResponse ApiHandler::ShowInquiry(const std::string& id) {

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "config/config.h"
+#include "entry/source_adapter.h"
 #include "http/http_types.h"
 #include "nlohmann/json.hpp"
 #include "store/store.h"
@@ -15,11 +16,13 @@ namespace handoff {
 class ApiHandler {
  public:
   // `ready` reports whether the process can take work (store writable, stages running), with a
-  // reason when not.
-  // `destinations` (may be null) describes each destination's delivery health for /readyz.
+  // reason when not. `destinations` (may be null) describes each destination's delivery health
+  // for /readyz. `sources` (may be null) describes each source's verification in
+  // /api/v1/sources.
   ApiHandler(const Config* config, Store* store, const Clock* clock,
              std::function<absl::Status()> ready,
-             std::function<nlohmann::json()> destinations = nullptr);
+             std::function<nlohmann::json()> destinations = nullptr,
+             const SourceAdapterRegistry* sources = nullptr);
 
   // Handles /healthz, /readyz and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
@@ -38,6 +41,7 @@ class ApiHandler {
   const Clock* clock_;
   std::function<absl::Status()> ready_;
   std::function<nlohmann::json()> destinations_;
+  const SourceAdapterRegistry* sources_;
 };
 
 }  // namespace handoff

@@ -115,7 +115,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
     }
     return out;
   };
-  p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations);
+  p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations,
+                                        &p->sources);
 
   HttpServerOptions http;
   http.address =

@@ -13,6 +13,7 @@ namespace handoff {
 void AddServeCommand(CLI::App& root, int* exit);
 void AddCheckCommand(CLI::App& root, int* exit);
 void AddInquiriesCommand(CLI::App& root, int* exit);
+void AddSourcesCommand(CLI::App& root, int* exit);
 void AddDemoCommand(CLI::App& root, int* exit);
 void AddReplayCommand(CLI::App& root, int* exit);
 

@@ -15,20 +15,56 @@
 namespace handoff {
 namespace {
 
-// Splits "/in/{source}" or "/in/{workspace}/{source}"; false for any other shape.
-bool SplitIngressPath(const std::string& path, std::string& workspace, std::string& source) {
-  if (path.rfind("/in/", 0) != 0) return false;
+// The segments after "/in/" ("/in/a/b" gives {"a", "b"}; a trailing slash is ignored); empty
+// for any other shape, an empty segment, or more than three segments.
+std::vector<std::string> IngressSegments(const std::string& path) {
+  if (path.rfind("/in/", 0) != 0) return {};
   std::string rest = path.substr(4);
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  size_t slash = rest.find('/');
-  if (slash == std::string::npos) {
-    source = rest;
-  } else {
-    workspace = rest.substr(0, slash);
-    source = rest.substr(slash + 1);
-    if (source.find('/') != std::string::npos) return false;
+  std::vector<std::string> segments;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = rest.find('/', start);
+    segments.push_back(rest.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (segments.back().empty() || segments.size() > 3) return {};
+    if (slash == std::string::npos) return segments;
+    start = slash + 1;
   }
-  return !source.empty();
+}
+
+// Where a request is going: "/in/{source}", "/in/{workspace}/{source}", and for adapters that
+// take a key in the path "/in/{source}/{key}" and "/in/{workspace}/{source}/{key}". A
+// two-segment path is read as workspace/source when it names this workspace and one of its
+// sources.
+struct IngressTarget {
+  std::string workspace;
+  std::string source;
+  bool has_key = false;
+};
+
+bool ResolveIngressPath(const std::string& path, const Config& config, IngressTarget& target) {
+  const std::vector<std::string> seg = IngressSegments(path);
+  switch (seg.size()) {
+    case 1:
+      target.source = seg[0];
+      return true;
+    case 2:
+      if (seg[0] == config.workspace && config.FindSource(seg[1]) != nullptr) {
+        target.workspace = seg[0];
+        target.source = seg[1];
+      } else {
+        target.source = seg[0];
+        target.has_key = true;
+      }
+      return true;
+    case 3:
+      target.workspace = seg[0];
+      target.source = seg[1];
+      target.has_key = true;
+      return true;
+    default:
+      return false;
+  }
 }
 
 // What the ingest write did with one delivery.
@@ -212,20 +248,21 @@ void Ingress::Refuse(const std::string& source, const absl::Status& why, HttpRes
 }
 
 void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
-  std::string workspace, source_name;
-  if (!SplitIngressPath(request.path, workspace, source_name)) {
+  IngressTarget target;
+  if (!ResolveIngressPath(request.path, *config_, target)) {
     respond(HttpResponse::JsonError(404, "not_found", "expected /in/{source}"));
     return;
   }
-  const SourceConfig* source = config_->FindSource(source_name);
-  if ((!workspace.empty() && workspace != config_->workspace) || source == nullptr) {
+  const SourceConfig* source = config_->FindSource(target.source);
+  const SourceAdapterSpec* spec = source ? adapters_->FindSpec(source->adapter) : nullptr;
+  if ((!target.workspace.empty() && target.workspace != config_->workspace) || source == nullptr ||
+      (target.has_key && (spec == nullptr || !spec->path_key))) {
     // Not counted per source: the name is attacker-chosen and would grow the table unbounded.
     respond(HttpResponse::JsonError(
         404, "unknown_source",
-        fmt::format("no source named '{}' in this workspace", source_name.substr(0, 64))));
+        fmt::format("no source named '{}' in this workspace", target.source.substr(0, 64))));
     return;
   }
-  const SourceAdapterSpec* spec = adapters_->FindSpec(source->adapter);
   const SourceAdapter* adapter = adapters_->Find(source->adapter);
   if (spec == nullptr || adapter == nullptr) {
     // `handoff check` refuses such configs; guard anyway since a config could be edited live.
@@ -264,20 +301,44 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
     Refuse(source->name, parsed.status(), respond);
     return;
   }
-  if (!parsed->store) {
+  // Spam is answered like an accepted delivery, so a bot learns nothing from the answer.
+  const auto answer_spam = [&](std::optional<HttpResponse>& reply) {
+    respond(reply ? std::move(*reply)
+                  : Answer(IngestOutcome{IngestOutcome::kCreated, ""}, NewUuidV7(now)));
+  };
+  if (parsed->spam && parsed->batch.empty()) {
+    Count(source->name, "spam", "");
+    answer_spam(parsed->reply);
+    return;
+  }
+  if (!parsed->store && !parsed->spam) {
     Count(source->name, "handshake", "");
     respond(parsed->reply ? std::move(*parsed->reply) : HttpResponse::Json(200, "{}"));
     return;
   }
 
-  // The request's deliveries: the parsed one, then any it carries in its batch.
+  // The request's deliveries: the parsed one, then any it carries in its batch. Spam and the
+  // dedupe window apply to each delivery on its own: a spam delivery is counted and dropped.
+  auto reply = std::make_shared<std::optional<HttpResponse>>(std::move(parsed->reply));
   auto deliveries = std::make_shared<std::vector<ParsedDelivery>>();
   std::vector<ParsedDelivery> batch = std::move(parsed->batch);
   parsed->batch.clear();
-  deliveries->push_back(std::move(*parsed));
+  if (parsed->spam) {
+    Count(source->name, "spam", "");
+  } else {
+    deliveries->push_back(std::move(*parsed));
+  }
   for (ParsedDelivery& d : batch) {
     d.batch.clear();
+    if (d.spam) {
+      Count(source->name, "spam", "");
+      continue;
+    }
     deliveries->push_back(std::move(d));
+  }
+  if (deliveries->empty()) {
+    answer_spam(*reply);
+    return;
   }
   for (ParsedDelivery& d : *deliveries) {
     Inquiry& inquiry = d.inquiry;
@@ -288,6 +349,9 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
     if (inquiry.occurred_at == 0) inquiry.occurred_at = now;
     inquiry.stage = Stage::kEntry;
     if (inquiry.status.empty()) inquiry.status = "received";
+    if (d.dedupe_window > 0 && !d.dedupe_key.empty()) {
+      d.dedupe_key += fmt::format("@{}", now / d.dedupe_window);
+    }
   }
   auto outcomes = std::make_shared<std::vector<IngestOutcome>>(deliveries->size());
 
@@ -301,8 +365,8 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
         }
         return absl::OkStatus();
       },
-      [deliveries, outcomes, respond](absl::Status s) {
-        ParsedDelivery& first = deliveries->front();
+      [deliveries, outcomes, reply, respond](absl::Status s) {
+        const ParsedDelivery& first = deliveries->front();
         if (!s.ok()) {
           // Nothing was acknowledged, so the source will retry: say so with 503.
           spdlog::error("entry: could not commit inquiry {}: {}", first.inquiry.id,
@@ -312,8 +376,8 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
           return;
         }
         // The provider expects its own answer on a redelivery too (TwiML, a 303).
-        if (first.reply) {
-          respond(std::move(*first.reply));
+        if (*reply) {
+          respond(std::move(**reply));
           return;
         }
         if (deliveries->size() == 1) {

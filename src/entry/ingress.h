@@ -1,4 +1,5 @@
-// The Entry stage's front door: answers POST /in/{source} and /in/{workspace}/{source}. Finds
+// The Entry stage's front door: answers POST /in/{source} and /in/{workspace}/{source} (and,
+// for adapters with SourceAdapterSpec::path_key, the same with a trailing /{key}). Finds
 // the source, checks the body size, lets the source's adapter verify and parse the request,
 // recognises redeliveries, and answers 202 with the inquiry id only after the inquiry, its
 // first event and its Enrichment work are durably committed (DESIGN invariant 1). Every

@@ -11,8 +11,8 @@ namespace {
 constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 // A provider whose JSON body says how it threads: {"event","thread","aliases","mode","message",
-// "phone","booking","replace","supersedes","reply","store"}. It stands in for the real adapters
-// (Twilio, Calendly…) so the ingress's thread handling is tested on its own.
+// "phone","booking","replace","supersedes","reply","store","spam","window","batch"}. It stands in
+// for the real adapters (Twilio, Calendly…) so the ingress's thread handling is tested on its own.
 class ThreadingTestAdapter : public SourceAdapter {
  public:
   absl::StatusOr<ParsedDelivery> Parse(const SourceConfig& /*source*/,
@@ -49,6 +49,8 @@ class ThreadingTestAdapter : public SourceAdapter {
       d.reply = r;
     }
     d.store = j.value("store", true);
+    d.spam = j.value("spam", false);
+    d.dedupe_window = j.value("window", Micros{0});
     return d;
   }
 };
@@ -61,6 +63,14 @@ class IngressTest : public ::testing::Test {
     src.name = "line";
     src.adapter = "threading";
     config_.sources.push_back(src);
+    src.name = "keyed";
+    src.adapter = "keyed";
+    config_.sources.push_back(src);
+    SourceAdapterSpec keyed{"keyed", "a key in the path (test)", Channel::kForm, {"POST"}, {}, [] {
+                              return std::make_unique<ThreadingTestAdapter>();
+                            }};
+    keyed.path_key = true;
+    adapters_.Register(std::move(keyed));
     adapters_.Register(
         {"threading", "trusts anyone (test)", Channel::kCall, {"POST", "GET"}, {}, [] {
            return std::make_unique<ThreadingTestAdapter>();
@@ -72,10 +82,11 @@ class IngressTest : public ::testing::Test {
   }
   void TearDown() override { store_->Shutdown(); }
 
-  HttpResponse Post(const nlohmann::json& body, const std::string& method = "POST") {
+  HttpResponse Post(const nlohmann::json& body, const std::string& method = "POST",
+                    const std::string& path = "/in/line") {
     HttpRequest r;
     r.method = method;
-    r.path = r.target = "/in/line";
+    r.path = r.target = path;
     r.headers = {{"content-type", "application/json"}};
     r.body = body.dump();
     std::promise<HttpResponse> answered;
@@ -244,6 +255,47 @@ TEST_F(IngressTest, AHandshakeStoresNothing) {
   EXPECT_EQ(Count("handshake"), 1);
 }
 
+TEST_F(IngressTest, SpamIsCountedAndStoredNowhereButLooksAccepted) {
+  HttpResponse r = Post({{"event", "s1"}, {"phone", "+14155550101"}, {"spam", true}});
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(Status(r), "accepted");
+  EXPECT_EQ(Id(r).size(), 36u);
+  HttpResponse with_reply =
+      Post({{"event", "s2"}, {"spam", true}, {"reply", "<p>thanks</p>"}, {"store", false}});
+  EXPECT_EQ(with_reply.body, "<p>thanks</p>");
+  auto list = store_->ListInquiries("ws", InquiryFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  EXPECT_EQ(Count("spam"), 2);
+  EXPECT_EQ(Count("accepted"), 0);
+}
+
+TEST_F(IngressTest, ADedupeWindowMakesContentKeysExpire) {
+  const nlohmann::json body = {
+      {"event", "same-body"}, {"phone", "+14155550101"}, {"window", kMicrosPerMinute}};
+  clock_.Set(kT0 - kT0 % kMicrosPerMinute);  // the start of a minute; Post advances 1 s each
+  HttpResponse first = Post(body);
+  ASSERT_EQ(first.status, 202);
+  HttpResponse again = Post(body);
+  EXPECT_EQ(Status(again), "duplicate");
+  EXPECT_EQ(Id(again), Id(first));
+  clock_.Advance(kMicrosPerMinute);
+  HttpResponse later = Post(body);
+  EXPECT_EQ(later.status, 202) << "the same text a minute later is a new inquiry";
+  EXPECT_NE(Id(later), Id(first));
+}
+
+TEST_F(IngressTest, OnlyPathKeyAdaptersTakeAKeyInThePath) {
+  const nlohmann::json body = {{"event", "k1"}, {"phone", "+14155550101"}};
+  EXPECT_EQ(Post(body, "POST", "/in/keyed/secret123").status, 202);
+  EXPECT_EQ(Post({{"event", "k2"}}, "POST", "/in/ws/keyed/secret123").status, 202);
+  EXPECT_EQ(Post({{"event", "k3"}}, "POST", "/in/ws/keyed").status, 202);
+  EXPECT_EQ(Post({{"event", "k4"}}, "POST", "/in/line/secret123").status, 404);
+  EXPECT_EQ(Post({{"event", "k5"}}, "POST", "/in/other/keyed/secret123").status, 404);
+  EXPECT_EQ(Post({{"event", "k6"}}, "POST", "/in/ws/keyed/a/b").status, 404);
+  EXPECT_EQ(Post({{"event", "k7"}}, "POST", "/in/keyed//").status, 404);
+}
+
 TEST_F(IngressTest, MethodsTheAdapterDoesNotTakeAre405) {
   HttpResponse r = Post({{"event", "m"}}, "PUT");
   EXPECT_EQ(r.status, 405);
@@ -282,6 +334,38 @@ TEST_F(IngressTest, ABatchedRequestCommitsEachDeliveryOnItsOwn) {
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(nlohmann::json::parse(again.body)["deliveries"][1]["status"], "duplicate");
   EXPECT_EQ(store_->ListInquiries("ws", InquiryFilter{})->size(), 3u);
+}
+
+TEST_F(IngressTest, SpamAndTheDedupeWindowApplyToEachDeliveryOfABatch) {
+  clock_.Set(kT0 - kT0 % kMicrosPerMinute);  // the start of a minute; Post advances 1 s each
+  const nlohmann::json windowed = {
+      {"event", "w1"}, {"phone", "+14155550102"}, {"window", kMicrosPerMinute}};
+  HttpResponse r =
+      Post({{"event", "sb1"},
+            {"phone", "+14155550101"},
+            {"batch", {{{"event", "sb2"}, {"phone", "+14155550109"}, {"spam", true}}, windowed}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto body = nlohmann::json::parse(r.body);
+  ASSERT_EQ(body["deliveries"].size(), 2u) << "the spam delivery is dropped: " << r.body;
+  EXPECT_EQ(Count("spam"), 1);
+  EXPECT_EQ(store_->ListInquiries("ws", InquiryFilter{})->size(), 2u);
+
+  // The windowed delivery again within the minute is a duplicate; a minute later it is new.
+  HttpResponse again = Post({{"event", "sb3"}, {"batch", {windowed}}});
+  EXPECT_EQ(nlohmann::json::parse(again.body)["deliveries"][1]["status"], "duplicate")
+      << again.body;
+  clock_.Advance(kMicrosPerMinute);
+  HttpResponse later = Post({{"event", "sb4"}, {"batch", {windowed}}});
+  EXPECT_EQ(nlohmann::json::parse(later.body)["deliveries"][1]["status"], "accepted") << later.body;
+
+  // A batch of nothing but spam looks accepted and stores nothing.
+  const size_t before = store_->ListInquiries("ws", InquiryFilter{})->size();
+  HttpResponse all_spam =
+      Post({{"event", "sb5"}, {"spam", true}, {"batch", {{{"event", "sb6"}, {"spam", true}}}}});
+  EXPECT_EQ(all_spam.status, 202);
+  EXPECT_EQ(Status(all_spam), "accepted");
+  EXPECT_EQ(store_->ListInquiries("ws", InquiryFilter{})->size(), before);
+  EXPECT_EQ(Count("spam"), 3);
 }
 
 }  // namespace

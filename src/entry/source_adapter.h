@@ -56,11 +56,22 @@ struct ParsedDelivery {
   // False for a request that only needs an answer (Meta's GET subscription handshake):
   // nothing is stored, `reply` is sent as is, and it is counted as "handshake".
   bool store = true;
+  // A delivery judged to be spam (a filled honeypot): nothing is stored, it is counted as
+  // "spam", and the sender gets the answer an accepted delivery gets (`reply`, else 202 with a
+  // fresh id that names nothing), so a bot learns nothing from it. In a batch, each delivery's
+  // own flag counts: a spam delivery is dropped and the others are stored.
+  bool spam = false;
+  // When > 0 (and `dedupe_key` is set), the ingress appends the number of this window that
+  // received_at falls in to `dedupe_key`: a content hash then catches a double submit or a
+  // retry within the window, while the same text sent again later is a new inquiry. Applied to
+  // each delivery of a batch on its own.
+  Micros dedupe_window = 0;
 
   // Further deliveries carried by the same request (Meta batches several leads in one POST).
   // The ingress commits them in the same transaction as this one, each deduplicated and
   // threaded on its own, and answers with every id (see Ingress). Only this delivery's
-  // `reply` and `store` count; the batched deliveries' own `batch` is ignored.
+  // `reply` and `store` count; the batched deliveries' own `batch` is ignored (their `spam` and
+  // `dedupe_window` apply).
   std::vector<ParsedDelivery> batch;
 };
 
@@ -114,6 +125,9 @@ struct SourceAdapterSpec {
   std::vector<std::string> methods = {"POST"};
   std::vector<SettingSpec> settings;
   std::function<std::unique_ptr<SourceAdapter>()> make;
+  // Also serve /in/{source}/{key} (and /in/{workspace}/{source}/{key}): the adapter finds a
+  // secret in the last path segment, for senders that can only put one in the URL (HTML forms).
+  bool path_key = false;
 };
 
 // Names every source adapter. Filled once at start-up (RegisterBuiltinSources), read-only after.

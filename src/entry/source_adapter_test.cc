@@ -18,13 +18,17 @@ TEST(SourceAdapterRegistry, RegistersTheBuiltinSources) {
            "calcom",
            "calendly",
            "chatwoot",
+           "contact_form_7",
            "form",
+           "gravity_forms",
+           "html_form",
            "intercom",
            "json",
            "meta_leads",
            "twilio_sms",
            "twilio_voice",
            "typeform",
+           "webflow",
        }) {
     EXPECT_NE(registry.FindSpec(name), nullptr) << name;
   }

@@ -21,7 +21,7 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_NE(v.out.find("handoff 0."), std::string::npos) << v.out;
   auto h = RunHandoff({"--help"});
   EXPECT_EQ(h.exit_code, 0);
-  for (const char* cmd : {"serve", "check", "inquiries", "demo"}) {
+  for (const char* cmd : {"serve", "check", "inquiries", "sources", "demo"}) {
     EXPECT_NE(h.out.find(cmd), std::string::npos) << cmd;
   }
   auto sub = RunHandoff({"serve", "--help"});
@@ -127,6 +127,60 @@ TEST(Cli, InquiriesListAndShowReadTheRunningServer) {
                              server.base_url(), "--token", kAdminToken});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("404"), std::string::npos);
+}
+
+TEST(Cli, SourcesShowsUrlsVerificationAndCountsOfTheRunningServer) {
+  TempDir dir;
+  Sink sink;
+  WriteFile(dir.File("handoff.yaml"), TestConfig(sink.url("/crm")));
+  ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
+  server.Start();
+  ASSERT_EQ(server
+                .Post(std::string("/in/website?key=") + kFormToken,
+                      "full_name=Grace+Hopper&email=grace%40example.com&details=Hi",
+                      "application/x-www-form-urlencoded")
+                .status,
+            202);
+  ASSERT_EQ(server
+                .Post("/in/website?key=wrong-key-0123456789", "details=Hi",
+                      "application/x-www-form-urlencoded")
+                .status,
+            401);
+  // The rejection is counted without anyone waiting for it: poll until both counts show.
+  json sources;
+  ASSERT_TRUE(Eventually([&] {
+    auto r = RunHandoff({"sources", "--json", "--url", server.base_url(), "--token", kAdminToken});
+    sources = json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || sources.is_discarded()) return false;
+    for (const auto& s : sources["sources"]) {
+      if (s["name"] == "website" && s["last_day"]["rejected"] == 1) return true;
+    }
+    return false;
+  })) << sources.dump(2);
+  ASSERT_EQ(sources["sources"].size(), 3u);
+  for (const auto& s : sources["sources"]) {
+    if (s["name"] != "website") continue;
+    EXPECT_EQ(s["webhook_url"], "https://hooks.test.example/in/website");
+    EXPECT_EQ(s["last_hour"]["accepted"], 1);
+    EXPECT_EQ(s["last_day"]["rejected_by_reason"]["bad_credentials"], 1);
+  }
+
+  auto text = RunHandoff({"sources", "--url", server.base_url()}, kEnv);
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  for (const char* want :
+       {"SOURCE", "LAST ACCEPTED", "website", "calls", "chat", "hmac-sha256", "1/1", "never",
+        "https://hooks.test.example/in/website", "bad_credentials 1"}) {
+    EXPECT_NE(text.out.find(want), std::string::npos) << want << "\n" << text.out;
+  }
+  EXPECT_EQ(text.out.find(kFormToken), std::string::npos) << "never print a secret";
+
+  auto help = RunHandoff({"sources", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--json"), std::string::npos);
+  auto wrong =
+      RunHandoff({"sources", "--url", server.base_url(), "--token", "wrong-token-0123456789"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("401"), std::string::npos);
 }
 
 TEST(Cli, DemoRunsTheFiveStagesAndDeliversToItsCrm) {

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "entry/common/field_map.h"
 #include "entry/common/source_auth.h"
 #include "entry/rejection.h"
@@ -48,13 +50,38 @@ absl::StatusOr<std::string> DedupeKey(const SourceConfig& source, const HttpRequ
     }
     if (!key.empty()) return fmt::format("idem:{}", key);
   }
-  if (DedupesOnContent(source)) return fmt::format("sha256:{}", Sha256Hex(request.body));
+  if (DedupesOnContent(source)) return ContentDedupeKey(request.body);
   return std::string();
+}
+
+std::string ContentDedupeKey(std::string_view body) {
+  return fmt::format("sha256:{}", Sha256Hex(body));
+}
+
+FieldMap MapWithDefaults(const FieldMap& configured, const FieldMap& defaults) {
+  FieldMap out = configured;
+  for (const auto& entry : defaults) {
+    const bool overridden = std::any_of(configured.begin(), configured.end(),
+                                        [&](const auto& c) { return c.first == entry.first; });
+    if (!overridden) out.push_back(entry);
+  }
+  return out;
 }
 
 absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const HttpRequest& request,
                                            Channel default_channel,
                                            const BodyParseOptions& options) {
+  if (request.HeaderCount("content-type") > 1) {
+    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
+  }
+  const std::string_view content_type = request.Header("content-type").value_or("");
+  auto body = ParseBody(content_type, request.body, options);
+  if (!body.ok()) return body.status();
+  return MapParsedBody(source, request, *body, default_channel);
+}
+
+absl::StatusOr<ParsedDelivery> MapParsedBody(const SourceConfig& source, const HttpRequest& request,
+                                             const ParsedBody& body, Channel default_channel) {
   Channel channel = default_channel;
   if (!source.channel.empty()) {
     auto parsed = ParseChannel(source.channel);
@@ -65,13 +92,7 @@ absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const Htt
     }
     channel = *parsed;
   }
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string_view content_type = request.Header("content-type").value_or("");
-  auto body = ParseBody(content_type, request.body, options);
-  if (!body.ok()) return body.status();
-  auto fields = MapFields(source, *body);
+  auto fields = MapFields(source, body);
   if (!fields.ok()) return fields.status();
 
   ParsedDelivery out;
@@ -84,7 +105,7 @@ absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const Htt
                   "no name, email, phone or message: nothing to act on (check the source's map)");
   }
   inquiry.raw_payload = request.body;
-  inquiry.raw_content_type = std::string(content_type);
+  inquiry.raw_content_type = std::string(request.Header("content-type").value_or(""));
   auto key = DedupeKey(source, request, inquiry.provider_event_id);
   if (!key.ok()) return key.status();
   out.dedupe_key = std::move(*key);

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "config/config.h"
 #include "entry/common/body_parser.h"
+#include "entry/common/field_map.h"
 #include "entry/source_adapter.h"
 #include "http/http_types.h"
 #include "model/records.h"
@@ -36,5 +37,18 @@ absl::StatusOr<ParsedDelivery> MapDelivery(const SourceConfig& source, const Htt
 // `required` list). Never throws.
 absl::Status ApplyMapOverrides(const SourceConfig& source, const ParsedBody& body,
                                Inquiry* inquiry);
+// MapDelivery after the parse, for adapters that reshape the body first (a provider's fields
+// nested under a key, arrays to flatten): maps `body` with `source`'s map and builds the
+// delivery the same way. The raw payload is still the request's body, verbatim.
+absl::StatusOr<ParsedDelivery> MapParsedBody(const SourceConfig& source, const HttpRequest& request,
+                                             const ParsedBody& body, Channel default_channel);
+
+// A source's map completed by an adapter's defaults: a canonical field the configured map
+// names keeps only its configured paths (an override); every other field of `defaults` is
+// appended with its default paths, in order.
+FieldMap MapWithDefaults(const FieldMap& configured, const FieldMap& defaults);
+
+// "sha256:<hex of body>": the dedupe key of a source whose deliveries carry no id.
+std::string ContentDedupeKey(std::string_view body);
 
 }  // namespace handoff

@@ -9,6 +9,7 @@
 
 #include "core/time_format.h"
 #include "entry/common/body_parser.h"
+#include "entry/common/signature.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
 
@@ -85,14 +86,9 @@ absl::Status VerifyToken(const SourceAuth& auth, const HttpRequest& request) {
   auto presented = PresentedToken(auth, request);
   if (!presented.ok()) return presented.status();
   if (presented->empty()) return BadCredentials("the token is empty");
-  // Comparing digests keeps the comparison constant-time and independent of both lengths.
-  const Digest got = Sha256(*presented);
-  int matched = 0;
-  for (const auto& token : auth.tokens) {
-    const Digest want = Sha256(token);
-    matched |= CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0 ? 1 : 0;
+  if (!MatchesAnySecret(*presented, auth.tokens)) {
+    return BadCredentials("the token does not match");
   }
-  if (!matched) return BadCredentials("the token does not match");
   return absl::OkStatus();
 }
 
@@ -109,7 +105,7 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
     value.remove_prefix(auth.hmac_prefix.size());
   }
   const bool hex = auth.hmac_encoding != "base64";
-  const auto decoded = hex ? HexDecode(value) : Base64Decode(value);
+  const auto decoded = hex ? HexDecode(value) : Base64DecodeLenient(value);
   if (!decoded) {
     return BadCredentials(fmt::format("the signature is not valid {}", hex ? "hex" : "base64"));
   }
@@ -117,12 +113,9 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
     return BadCredentials(fmt::format(
         "the signature has the wrong length ({} bytes; HMAC-SHA256 has 32)", decoded->size()));
   }
-  int matched = 0;
-  for (const auto& secret : auth.hmac_secrets) {
-    const std::string mac = HmacSha256(secret, request.body);
-    matched |= CRYPTO_memcmp(mac.data(), decoded->data(), mac.size()) == 0 ? 1 : 0;
+  if (!MatchesAnyHmacSha256(auth.hmac_secrets, request.body, *decoded)) {
+    return BadCredentials("the signature does not match the body");
   }
-  if (!matched) return BadCredentials("the signature does not match the body");
   return absl::OkStatus();
 }
 
@@ -161,8 +154,36 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
+  // EVP_DecodeBlock skips surrounding whitespace and accepts '=' anywhere in the last block;
+  // a signature must be exactly the alphabet with trailing padding, so check first.
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '=') {
+      if (i + 2 < text.size()) return std::nullopt;
+      ++padding;
+      continue;
+    }
+    if (padding > 0) return std::nullopt;
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the zero bytes the padding stands for.
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
 // Standard or URL-safe alphabet, padding optional: providers differ and both are unambiguous.
-std::optional<std::string> Base64Decode(std::string_view s) {
+std::optional<std::string> Base64DecodeLenient(std::string_view s) {
   std::string text(s);
   size_t padding = 0;
   while (!text.empty() && text.back() == '=' && padding < 2) {
@@ -210,34 +231,6 @@ std::optional<std::string> HexDecode(std::string_view s) {
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
-  return out;
-}
-
-std::optional<std::string> Base64DecodeStrict(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  if (text.empty()) return std::string();
-  // EVP_DecodeBlock skips surrounding whitespace and accepts '=' anywhere in the last block;
-  // a signature must be exactly the alphabet with trailing padding, so check first.
-  size_t padding = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '=') {
-      if (i + 2 < text.size()) return std::nullopt;
-      ++padding;
-      continue;
-    }
-    if (padding > 0) return std::nullopt;
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '+' || c == '/';
-    if (!ok) return std::nullopt;
-  }
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the zero bytes the padding stands for.
-  out.resize(static_cast<size_t>(n) - padding);
   return out;
 }
 
@@ -315,6 +308,31 @@ std::string HexEncode(std::string_view bytes) {
     out.push_back(kDigits[b & 0xF]);
   }
   return out;
+}
+
+bool MatchesAnySecret(std::string_view presented, const std::vector<std::string>& secrets) {
+  if (presented.empty()) return false;
+  int matched = 0;
+  for (const auto& secret : secrets) matched |= ConstantTimeEquals(presented, secret) ? 1 : 0;
+  return matched != 0;
+}
+
+std::optional<std::string> PathKey(const SourceConfig& source, const HttpRequest& request) {
+  std::string_view path = request.path;
+  if (path.substr(0, 4) != "/in/") return std::nullopt;
+  path.remove_prefix(4);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  std::vector<std::string_view> seg;
+  while (true) {
+    const size_t slash = path.find('/');
+    seg.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  // Mirrors the ingress: /in/{source}/{key} or /in/{workspace}/{source}/{key}.
+  if (seg.size() == 2 && seg[0] == source.name && !seg[1].empty()) return std::string(seg[1]);
+  if (seg.size() == 3 && seg[1] == source.name && !seg[2].empty()) return std::string(seg[2]);
+  return std::nullopt;
 }
 
 absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request) {

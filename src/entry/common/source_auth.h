@@ -38,14 +38,13 @@ std::optional<std::string> HexDecode(std::string_view hex);
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
 
-// Decodes standard or URL-safe base64, padding optional; nullopt on anything else (for
-// secrets and signatures whose encoding the business configures).
+// Decodes strict standard base64 (padding required, no whitespace, no URL-safe characters);
+// nullopt otherwise. For providers that document exactly that encoding (Typeform).
 std::optional<std::string> Base64Decode(std::string_view text);
 
-// Decodes exactly standard base64 with its padding, nothing else (no URL-safe alphabet, no
-// whitespace): for providers that document that form (Typeform), so a mangled signature is
-// refused as such.
-std::optional<std::string> Base64DecodeStrict(std::string_view text);
+// Decodes standard or URL-safe base64, padding optional; nullopt on anything else. For the
+// generic `signature.encoding: base64` check and Twilio, where senders differ.
+std::optional<std::string> Base64DecodeLenient(std::string_view text);
 
 // True when `a` and `b` are equal, in time independent of where they differ and of their
 // lengths (both are hashed first). For comparing a presented secret with a configured one.
@@ -69,5 +68,15 @@ absl::Status CheckSignedTimestamp(std::string_view unix_seconds, Micros now, Mic
 
 // The text setting `key` of `source` ("" when absent or not text).
 std::string TextSetting(const SourceConfig& source, const std::string& key);
+
+// True when `presented` equals one of `secrets` (ConstantTimeEquals against each): every
+// secret is tried, so the time taken depends neither on the values nor on which secret (during
+// a rotation) matched. An empty `presented` never matches. For tokens; HMACs are matched with
+// MatchesAnyHmacSha256 (signature.h).
+bool MatchesAnySecret(std::string_view presented, const std::vector<std::string>& secrets);
+
+// The key an adapter with SourceAdapterSpec::path_key finds in the URL path: "K" in
+// /in/{source}/K and /in/{workspace}/{source}/K; nullopt when the path has none.
+std::optional<std::string> PathKey(const SourceConfig& source, const HttpRequest& request);
 
 }  // namespace handoff

@@ -296,5 +296,44 @@ TEST(CheckSignedTimestamp, ToleranceBothWays) {
   }
 }
 
+TEST(Base64DecodeLenient, TakesUrlSafeAndUnpaddedButNotGarbage) {
+  EXPECT_EQ(Base64DecodeLenient("Zg=="), "f");
+  EXPECT_EQ(Base64DecodeLenient("Zg"), "f");
+  EXPECT_EQ(Base64DecodeLenient("-_8"), Base64Decode("+/8="));
+  for (const char* bad : {"Z", "Zm9v\n", " Zm9v", "!!!!", "Zg==Zg=="}) {
+    EXPECT_FALSE(Base64DecodeLenient(bad).has_value()) << bad;
+  }
+}
+
+TEST(MatchesAnySecret, TriesEverySecretAndNeverMatchesEmpty) {
+  const std::vector<std::string> secrets = {"old-secret-0123456789", "new-secret-0123456789"};
+  EXPECT_TRUE(MatchesAnySecret("old-secret-0123456789", secrets));
+  EXPECT_TRUE(MatchesAnySecret("new-secret-0123456789", secrets));
+  EXPECT_FALSE(MatchesAnySecret("new-secret-012345678", secrets));  // a prefix
+  EXPECT_FALSE(MatchesAnySecret("", {""}));
+  EXPECT_FALSE(MatchesAnySecret("x", {}));
+}
+
+TEST(PathKey, FindsTheSegmentAfterTheSource) {
+  SourceConfig s;
+  s.name = "contact";
+  struct Case {
+    const char* path;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"/in/contact", std::nullopt},       {"/in/contact/", std::nullopt},
+      {"/in/contact/k123", "k123"},        {"/in/contact/k123/", "k123"},
+      {"/in/acme/contact/k123", "k123"},   {"/in/acme/contact", std::nullopt},
+      {"/in/other/k123", std::nullopt},    {"/in/contact/a/b", std::nullopt},
+      {"/api/contact/k123", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    HttpRequest r;
+    r.path = c.path;
+    EXPECT_EQ(PathKey(s, r), c.want) << c.path;
+  }
+}
+
 }  // namespace
 }  // namespace handoff

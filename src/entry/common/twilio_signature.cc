@@ -162,7 +162,7 @@ absl::Status VerifyTwilioSignature(const SourceConfig& source, const HttpRequest
   if (n > 1) return BadCredentials("several X-Twilio-Signature headers");
   auto algorithm = SignatureAlgorithm(request);
   if (!algorithm.ok()) return algorithm.status();
-  const auto presented = Base64Decode(Trim(*request.Header(kSignatureHeader)));
+  const auto presented = Base64DecodeLenient(Trim(*request.Header(kSignatureHeader)));
   if (!presented) return BadCredentials("X-Twilio-Signature is not valid base64");
   const size_t want = *algorithm == Algorithm::kSha256 ? 32 : 20;
   if (presented->size() != want) {

@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "entry/common/body_parser.h"
-#include "entry/common/map_overrides.h"
+#include "entry/common/map_overrides.h"  // SourceChannel
 #include "http/http_types.h"
 #include "model/records.h"
 

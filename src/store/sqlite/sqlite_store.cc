@@ -124,7 +124,8 @@ constexpr char kNextHandoff[] =
     "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES;
 
 constexpr char kFindDeadHandoffs[] =
-    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE workspace = ?1 AND state = 'dead' "
+    "SELECT " HANDOFF_HANDOFF_COLUMNS
+    " FROM handoffs WHERE workspace = ?1 AND state = 'dead' "
     "AND (?2 = '' OR id = ?2) AND (?3 = '' OR destination = ?3) "
     "AND (?4 = 0 OR created_at >= ?4) AND (?5 = 0 OR created_at < ?5) AND id > ?6 "
     "ORDER BY id LIMIT ?7";

@@ -178,7 +178,7 @@ absl::Status TypeformAdapter::Verify(const SourceConfig& source, const HttpReque
     return Reject(RejectReason::kBadCredentials, "Typeform-Signature must start with 'sha256='");
   }
   value.remove_prefix(sizeof(kSignaturePrefix) - 1);
-  const auto mac = Base64DecodeStrict(value);
+  const auto mac = Base64Decode(value);
   if (!mac) return Reject(RejectReason::kBadCredentials, "the signature is not valid base64");
   if (mac->size() != 32) {
     return Reject(RejectReason::kBadCredentials,
