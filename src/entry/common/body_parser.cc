@@ -695,4 +695,14 @@ absl::StatusOr<ParsedBody> ParseBody(std::string_view content_type, std::string_
   return out;
 }
 
+absl::StatusOr<ParsedBody> ParseJsonRequest(const HttpRequest& request) {
+  if (request.HeaderCount("content-type") > 1) {
+    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
+  }
+  BodyParseOptions options;
+  options.accept_urlencoded = false;
+  options.accept_multipart = false;
+  return ParseBody(request.Header("content-type").value_or(""), request.body, options);
+}
+
 }  // namespace handoff

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "http/http_types.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
@@ -63,6 +64,10 @@ struct BodyParseOptions {
 // too_deep or body_too_large (too many fields/parts). Never throws.
 absl::StatusOr<ParsedBody> ParseBody(std::string_view content_type, std::string_view body,
                                      const BodyParseOptions& options = {});
+
+// The body of a provider webhook that is JSON only: one Content-Type header (several are
+// unsupported_media_type), naming JSON, parsed as ParseBody does.
+absl::StatusOr<ParsedBody> ParseJsonRequest(const HttpRequest& request);
 
 // Parses application/x-www-form-urlencoded text ('+' is a space, %XX escapes) into fields in
 // order. Rejects malformed_body on a bad escape, invalid_utf8 on decoded bytes that are not

@@ -112,14 +112,7 @@ absl::Status CalcomAdapter::Verify(const SourceConfig& source, const HttpRequest
 
 absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
                                                     const HttpRequest& request) const {
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string_view content_type = request.Header("content-type").value_or("");
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(content_type, request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
 
@@ -138,7 +131,7 @@ absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
   Inquiry& inquiry = out.inquiry;
   inquiry.channel = SourceChannel(source, Channel::kBooking);
   inquiry.raw_payload = request.body;
-  inquiry.raw_content_type = std::string(content_type);
+  inquiry.raw_content_type = std::string(request.Header("content-type").value_or(""));
   inquiry.provider_event_id = EventId(uid, trigger);
   if (auto t = ParseRfc3339(TextAt(root, "createdAt")); t.ok()) inquiry.occurred_at = *t;
   auto key = DedupeKey(source, request, inquiry.provider_event_id);

@@ -79,21 +79,12 @@ absl::Status ChatwootAdapter::Verify(const SourceConfig& source, const HttpReque
                                     .value_or(kDefaultTolerance));
   }
   // Unsigned installs: the generic token check (query ?token= or a header), when configured.
-  SourceAuth tokens_only = auth;
-  tokens_only.hmac_secrets.clear();
-  return VerifySourceAuth(tokens_only, request);
+  return VerifySourceToken(source, request);
 }
 
 absl::StatusOr<ParsedDelivery> ChatwootAdapter::Parse(const SourceConfig& source,
                                                       const HttpRequest& request) const {
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string content_type(request.Header("content-type").value_or(""));
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(content_type, request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
 
@@ -175,7 +166,7 @@ absl::StatusOr<ParsedDelivery> ChatwootAdapter::Parse(const SourceConfig& source
   if (absl::Status s = ApplyMapOverrides(source, *body, &in); !s.ok()) return s;
 
   in.raw_payload = request.body;
-  in.raw_content_type = content_type;
+  in.raw_content_type = std::string(request.Header("content-type").value_or(""));
   const int deliveries = request.HeaderCount("x-chatwoot-delivery");
   if (deliveries > 1) {
     return Reject(RejectReason::kInvalidField, "several 'x-chatwoot-delivery' headers");

@@ -6,6 +6,7 @@
 #include "entry/common/html_text.h"
 #include "entry/common/json_text.h"
 #include "entry/common/mapped_delivery.h"
+#include "entry/common/signature.h"
 #include "entry/common/source_auth.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -77,21 +78,12 @@ absl::Status IntercomAdapter::Verify(const SourceConfig& source, const HttpReque
                                  source.auth.hmac_secrets, request.body);
     if (!s.ok()) return s;
   }
-  SourceAuth tokens_only = source.auth;
-  tokens_only.hmac_secrets.clear();
-  return VerifySourceAuth(tokens_only, request);
+  return VerifySourceToken(source, request);
 }
 
 absl::StatusOr<ParsedDelivery> IntercomAdapter::Parse(const SourceConfig& source,
                                                       const HttpRequest& request) const {
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string content_type(request.Header("content-type").value_or(""));
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(content_type, request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
 
@@ -133,7 +125,7 @@ absl::StatusOr<ParsedDelivery> IntercomAdapter::Parse(const SourceConfig& source
   }
   if (absl::Status s = ApplyMapOverrides(source, *body, &in); !s.ok()) return s;
   in.raw_payload = request.body;
-  in.raw_content_type = content_type;
+  in.raw_content_type = std::string(request.Header("content-type").value_or(""));
   out.dedupe_key = "notification:" + id;
   return out;
 }

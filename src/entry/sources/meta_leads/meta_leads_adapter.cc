@@ -216,22 +216,13 @@ absl::Status MetaLeadsAdapter::Verify(const SourceConfig& source, const HttpRequ
                                  source.auth.hmac_secrets, request.body);
     if (!s.ok()) return s;
   }
-  SourceAuth tokens_only = source.auth;
-  tokens_only.hmac_secrets.clear();
-  return VerifySourceAuth(tokens_only, request);
+  return VerifySourceToken(source, request);
 }
 
 absl::StatusOr<ParsedDelivery> MetaLeadsAdapter::Parse(const SourceConfig& source,
                                                        const HttpRequest& request) const {
   if (request.method == "GET") return Handshake(request);
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string content_type(request.Header("content-type").value_or(""));
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(content_type, request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
   const std::string object = JsonText(root, {"object"});
@@ -280,7 +271,7 @@ absl::StatusOr<ParsedDelivery> MetaLeadsAdapter::Parse(const SourceConfig& sourc
         in.occurred_at = created->get<int64_t>() * kMicrosPerSecond;
       }
       in.raw_payload = request.body;
-      in.raw_content_type = content_type;
+      in.raw_content_type = std::string(request.Header("content-type").value_or(""));
       d.dedupe_key = "leadgen:" + leadgen_id;
       leads.push_back(std::move(d));
     }

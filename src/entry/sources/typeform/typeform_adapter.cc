@@ -195,14 +195,7 @@ absl::StatusOr<ParsedDelivery> TypeformAdapter::Parse(const SourceConfig& source
                                                       const HttpRequest& request) const {
   auto refs = ConfiguredRefs(source);
   if (!refs.ok()) return refs.status();
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  const std::string_view content_type = request.Header("content-type").value_or("");
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(content_type, request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
 
@@ -218,7 +211,7 @@ absl::StatusOr<ParsedDelivery> TypeformAdapter::Parse(const SourceConfig& source
   Inquiry& inquiry = out.inquiry;
   inquiry.channel = SourceChannel(source, Channel::kForm);
   inquiry.raw_payload = request.body;
-  inquiry.raw_content_type = std::string(content_type);
+  inquiry.raw_content_type = std::string(request.Header("content-type").value_or(""));
   inquiry.provider_event_id = TextAt(root, "event_id");
   if (inquiry.provider_event_id.empty()) {
     // The response token identifies the submission when a sender leaves event_id out.

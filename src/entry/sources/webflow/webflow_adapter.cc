@@ -97,13 +97,7 @@ absl::Status WebflowAdapter::Verify(const SourceConfig& source, const HttpReques
 
 absl::StatusOr<ParsedDelivery> WebflowAdapter::Parse(const SourceConfig& source,
                                                      const HttpRequest& request) const {
-  if (request.HeaderCount("content-type") > 1) {
-    return Reject(RejectReason::kUnsupportedMediaType, "several Content-Type headers");
-  }
-  BodyParseOptions options;
-  options.accept_urlencoded = false;
-  options.accept_multipart = false;
-  auto body = ParseBody(request.Header("content-type").value_or(""), request.body, options);
+  auto body = ParseJsonRequest(request);
   if (!body.ok()) return body.status();
   const json& root = body->json;
 
