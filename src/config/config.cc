@@ -436,10 +436,12 @@ class ConfigParser {
         d.retry = DefaultRetrySchedule();
       }
       d.allow_private = Bool(v, "allow_private", false);
+      d.ca_file = String(v, "ca_file", where);
       ParseDeliveryLimits(v, where, d);
+      if (v["oauth2"]) ParseOAuth2(v["oauth2"], where, d.oauth2);
       static const std::set<std::string> kCommon = {
-          "connector",     "url",         "secret", "headers",    "timeout", "retry",
-          "allow_private", "concurrency", "rate",   "rate_burst", "breaker"};
+          "connector",   "url",  "secret",     "headers", "timeout", "retry",  "allow_private",
+          "concurrency", "rate", "rate_burst", "breaker", "oauth2",  "ca_file"};
       for (const auto& kv2 : v) {
         std::string key = kv2.first.as<std::string>("");
         if (kCommon.count(key)) continue;
@@ -481,6 +483,41 @@ class ConfigParser {
 
   // concurrency, rate ("10/s", "600/min", "3600/h"), rate_burst, breaker {failure_ratio,
   // min_requests, window, open_for}.
+  void ParseOAuth2(const YAML::Node& n, const std::string& where, OAuth2Config& o) {
+    const std::string what = where + " oauth2";
+    if (!n.IsMap()) return Error(n, what + " must be a mapping with at least 'grant'");
+    CheckKeys(n,
+              {"grant", "token_url", "client_id", "client_secret", "refresh_token", "scope",
+               "client_email", "private_key"},
+              what);
+    o.line = Line(n);
+    o.grant = RequiredString(n, "grant", what);
+    o.token_url = String(n, "token_url", what);
+    o.client_id = String(n, "client_id", what);
+    o.client_secret = String(n, "client_secret", what);
+    o.refresh_token = String(n, "refresh_token", what);
+    o.scope = String(n, "scope", what);
+    o.client_email = String(n, "client_email", what);
+    o.private_key = String(n, "private_key", what);
+    auto need = [&](const std::string& value, const char* key) {
+      if (value.empty()) Error(n, fmt::format("{} grant '{}' needs '{}'", what, o.grant, key));
+    };
+    if (o.grant == "client_credentials") {
+      need(o.client_id, "client_id");
+      need(o.client_secret, "client_secret");
+    } else if (o.grant == "refresh_token") {
+      need(o.client_id, "client_id");
+      need(o.refresh_token, "refresh_token");
+    } else if (o.grant == "jwt_bearer") {
+      need(o.client_email, "client_email");
+      need(o.private_key, "private_key");
+    } else if (!o.grant.empty()) {
+      Error(n["grant"], fmt::format("{}: grant must be client_credentials, refresh_token or "
+                                    "jwt_bearer (got '{}')",
+                                    what, o.grant));
+    }
+  }
+
   void ParseDeliveryLimits(const YAML::Node& v, const std::string& where, DestinationConfig& d) {
     if (v["concurrency"]) {
       d.concurrency = IntIn(v["concurrency"], where + " concurrency", 1, 1000, d.concurrency);

@@ -74,6 +74,21 @@ struct SourceConfig {
   int line = 0;
 };
 
+// How a destination obtains OAuth2 access tokens (transfer/oauth2.h). `grant` empty = none.
+struct OAuth2Config {
+  std::string grant;      // "client_credentials", "refresh_token" or "jwt_bearer"
+  std::string token_url;  // "" = the connector's default (e.g. Google's)
+  std::string client_id;
+  std::string client_secret;
+  std::string refresh_token;  // refresh_token grant
+  std::string scope;          // space-separated; sent when set
+  // jwt_bearer (a Google service account): the account's email and PEM private key.
+  std::string client_email;
+  std::string private_key;
+  int line = 0;
+  bool configured() const { return !grant.empty(); }
+};
+
 struct DestinationConfig {
   std::string name;
   std::string connector;
@@ -94,6 +109,8 @@ struct DestinationConfig {
     int window = 20;
     Micros open_for = 30 * kMicrosPerSecond;
   } breaker;
+  OAuth2Config oauth2;
+  std::string ca_file;  // extra CA certificates (PEM) to trust for this destination
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, int> setting_lines;
   int line = 0;

@@ -134,7 +134,8 @@ nlohmann::json ToJson(const Handoff& h) {
           {"remote_id", h.remote_id},
           {"last_status", h.last_status},
           {"last_error", h.last_error},
-          {"last_response_excerpt", h.last_response_excerpt}};
+          {"last_response_excerpt", h.last_response_excerpt},
+          {"progress", h.progress}};
 }
 
 nlohmann::json ToJson(const Event& e) {

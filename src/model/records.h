@@ -101,6 +101,9 @@ struct Handoff {
   int last_status = 0;                // last HTTP status, 0 when none
   std::string last_error;             // short reason of the last failure
   std::string last_response_excerpt;  // redacted, truncated
+  // What the confirmed steps of a multi-step delivery captured: {"step": n, "values": {...}}
+  // (transfer/connector.h DeliveryProgress). Empty object for a delivery not yet started.
+  nlohmann::json progress = nlohmann::json::object();
 };
 
 // An append-only journal row. Timelines, metrics and leaks derive from events.

@@ -1,5 +1,7 @@
 #include "transfer/connector.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <sstream>
@@ -7,6 +9,7 @@
 
 #include "core/check.h"
 #include "date/date.h"
+#include "fmt/format.h"
 
 namespace handoff {
 namespace {
@@ -32,6 +35,9 @@ std::optional<Micros> ParseDeltaSeconds(std::string_view s) {
 }
 
 // RFC 9110 §5.6.7: senders use IMF-fixdate, but recipients must accept the two obsolete forms.
+// g++ 12 reports a false maybe-uninitialized inside date.h's parser when it inlines it here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 std::optional<Micros> ParseHttpDate(std::string_view s) {
   static constexpr const char* kFormats[] = {
       "%a, %d %b %Y %H:%M:%S GMT",  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
@@ -50,6 +56,7 @@ std::optional<Micros> ParseHttpDate(std::string_view s) {
   }
   return std::nullopt;
 }
+#pragma GCC diagnostic pop
 
 }  // namespace
 
@@ -78,6 +85,128 @@ std::vector<std::string> ConnectorRegistry::Names() const {
   names.reserve(entries_.size());
   for (const auto& [name, entry] : entries_) names.push_back(name);
   return names;
+}
+
+std::string DeliveryProgress::Get(const std::string& key) const {
+  auto it = values.find(key);
+  return it == values.end() ? "" : it->second;
+}
+
+DeliveryProgress DeliveryProgress::FromJson(const nlohmann::json& j) {
+  DeliveryProgress p;
+  if (!j.is_object()) return p;
+  if (auto it = j.find("step"); it != j.end() && it->is_number_integer()) {
+    p.step = std::max(0, it->get<int>());
+  }
+  if (auto it = j.find("values"); it != j.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items()) {
+      if (v.is_string()) p.values[k] = v.get<std::string>();
+    }
+  }
+  return p;
+}
+
+nlohmann::json DeliveryProgress::ToJson() const {
+  if (step == 0 && values.empty()) return nlohmann::json::object();
+  return {{"step", step}, {"values", values}};
+}
+
+DeliveryOutcome Confirmed(std::string remote_id, std::string reason) {
+  DeliveryOutcome o;
+  o.kind = DeliveryOutcome::Kind::kConfirmed;
+  o.remote_id = std::move(remote_id);
+  o.reason = std::move(reason);
+  return o;
+}
+
+DeliveryOutcome Retryable(std::string reason, std::optional<Micros> retry_after) {
+  DeliveryOutcome o;
+  o.kind = DeliveryOutcome::Kind::kRetryable;
+  o.reason = std::move(reason);
+  o.retry_after = retry_after;
+  return o;
+}
+
+DeliveryOutcome Permanent(std::string reason) {
+  DeliveryOutcome o;
+  o.kind = DeliveryOutcome::Kind::kPermanent;
+  o.reason = std::move(reason);
+  return o;
+}
+
+DeliveryOutcome StepConfirmed(std::map<std::string, std::string> captured, std::string reason) {
+  DeliveryOutcome o = Confirmed("", std::move(reason));
+  o.more_steps = true;
+  o.captured = std::move(captured);
+  return o;
+}
+
+std::optional<std::string> FindHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+DeliveryOutcome ClassifyHttpStatus(int http_status,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   Micros now) {
+  if (http_status >= 200 && http_status < 300) {
+    return Confirmed("", fmt::format("HTTP {}", http_status));
+  }
+  if (http_status == 408 || http_status == 429 || (http_status >= 500 && http_status < 600)) {
+    std::optional<Micros> retry_after;
+    if (auto value = FindHeader(headers, "retry-after")) retry_after = ParseRetryAfter(*value, now);
+    return Retryable(fmt::format("HTTP {}", http_status), retry_after);
+  }
+  if (http_status >= 300 && http_status < 400) {
+    // Redirects are never followed (an SSRF vector, and a signature names the URL's owner).
+    // Retrying cannot help: the endpoint moved and the destination needs a config fix.
+    return Permanent(
+        fmt::format("redirect not followed (HTTP {}); update the destination url", http_status));
+  }
+  if (http_status == 410) return Permanent("destination gone (HTTP 410)");
+  if (http_status >= 400 && http_status < 500) {
+    // The request itself was refused (auth, validation, missing endpoint): the same bytes
+    // would be refused again.
+    return Permanent(fmt::format("HTTP {}", http_status));
+  }
+  return Retryable(fmt::format("unexpected HTTP status {}", http_status));
+}
+
+absl::StatusOr<std::string> Connector::DeliverLocally(const DeliveryContext& ctx,
+                                                      WriteTx& tx) const {
+  (void)ctx;
+  (void)tx;
+  return absl::UnimplementedError("this connector delivers over the network");
+}
+
+absl::StatusOr<std::string> RequiredSetting(const DestinationConfig& destination,
+                                            std::string_view key) {
+  auto it = destination.settings.find(std::string(key));
+  if (it == destination.settings.end() || it->is_null()) {
+    return absl::FailedPreconditionError(fmt::format("missing setting '{}'", key));
+  }
+  if (!it->is_string()) {
+    return absl::FailedPreconditionError(fmt::format("'{}' must be text", key));
+  }
+  std::string value = it->get<std::string>();
+  if (value.empty()) return absl::FailedPreconditionError(fmt::format("missing setting '{}'", key));
+  return value;
+}
+
+std::string OptionalSetting(const DestinationConfig& destination, std::string_view key,
+                            std::string fallback) {
+  auto it = destination.settings.find(std::string(key));
+  if (it == destination.settings.end() || !it->is_string()) return fallback;
+  std::string value = it->get<std::string>();
+  return value.empty() ? fallback : value;
 }
 
 std::optional<Micros> ParseRetryAfter(const std::string& value, Micros now) {

@@ -80,13 +80,6 @@ std::string_view KindName(DeliveryOutcome::Kind kind) {
   return "retryable";
 }
 
-DeliveryOutcome Permanent(std::string reason) {
-  DeliveryOutcome o;
-  o.kind = DeliveryOutcome::Kind::kPermanent;
-  o.reason = std::move(reason);
-  return o;
-}
-
 Event TransferEvent(const Handoff& h, Micros at, std::string kind, nlohmann::json detail) {
   Event e;
   e.workspace = h.workspace;

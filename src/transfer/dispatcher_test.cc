@@ -24,104 +24,20 @@
 #include "fmt/format.h"
 #include "http/http_server.h"
 #include "store/store.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/delivery_harness.h"
 #include "transfer/connectors/webhook/webhook_connector.h"
 
 namespace handoff {
 namespace {
 
-constexpr Micros kStart = 1767225600 * kMicrosPerSecond;  // 2026-01-01T00:00:00Z
-constexpr const char* kWorkspace = "harbor";
+constexpr Micros kStart = testing::kHarnessStart;
+constexpr const char* kWorkspace = testing::kHarnessWorkspace;
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// A loopback HTTP peer that records what it receives and answers from a script.
-class Sink {
- public:
-  using Script = std::function<HttpResponse(const HttpRequest&, int n)>;
-
-  explicit Sink(Script script) : script_(std::move(script)) {
-    auto server =
-        HttpServer::Start(HttpServerOptions{}, [this](HttpRequest&& req, HttpResponder respond) {
-          HttpResponse response;
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            requests_.push_back(req);
-            response = script_(requests_.back(), static_cast<int>(requests_.size()));
-          }
-          respond(std::move(response));
-        });
-    EXPECT_TRUE(server.ok()) << server.status();
-    if (server.ok()) server_ = *std::move(server);
-  }
-  ~Sink() {
-    if (server_) server_->Stop(kMicrosPerSecond);
-  }
-
-  std::string Url(const std::string& path = "/hook") const {
-    return fmt::format("http://127.0.0.1:{}{}", server_ ? server_->port() : 0, path);
-  }
-  std::vector<HttpRequest> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  Script script_;
-  mutable std::mutex mu_;
-  std::vector<HttpRequest> requests_;
-  std::unique_ptr<HttpServer> server_;
-};
-
-// A listening TCP socket that never accepts: connections complete in the kernel's backlog and
-// then hear nothing (a destination that never answers), and a non-blocking accept() tells
-// whether anyone connected at all (the SSRF canary).
-class Listener {
- public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() {
-    for (int c : held_) close(c);
-    close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  bool SawConnection() {
-    int c = accept(fd_, nullptr, nullptr);
-    if (c < 0) return false;
-    close(c);
-    return true;
-  }
-  // Like SawConnection, but keeps the connection open (silent) until the listener goes, so
-  // the client's request stays in flight.
-  bool HoldConnection() {
-    int c = accept(fd_, nullptr, nullptr);
-    if (c < 0) return false;
-    held_.push_back(c);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::vector<int> held_;
-};
-
-HttpResponse Respond(int status, std::string body = "{}",
-                     std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
-}
+using testing::ContractServer;
+using testing::Respond;
+using Sink = testing::ContractServer;
+using Listener = testing::SilentListener;
 
 DestinationConfig Destination(std::string name, std::string url) {
   DestinationConfig d;
@@ -136,139 +52,33 @@ DestinationConfig Destination(std::string name, std::string url) {
   return d;
 }
 
+// The shared delivery harness, under the names these tests grew up with.
 class DispatcherTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto store = OpenStore("sqlite:" + dir_.File("handoff.db"), &clock_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-    config_.workspace = kWorkspace;
-    RegisterBuiltinConnectors(registry_);
-  }
-
-  void TearDown() override {
-    if (dispatcher_) dispatcher_->Stop();
-    dispatcher_.reset();
-    if (store_) store_->Shutdown();
-    store_.reset();
-  }
-
-  // Starts the dispatcher, woken by the store's commits as the app wires it.
-  void StartDispatcher(DispatcherOptions options = {}) {
-    // Jitter at its midpoint: retry delays are exactly the configured ones.
-    options.random = [] { return 0.5; };
-    options.idle_poll = 200 * kMicrosPerMilli;
-    dispatcher_ = std::make_unique<Dispatcher>(&config_, &registry_, store_.get(), &clock_,
-                                               std::move(options));
-    store_->SetWorkListener([d = dispatcher_.get()](Stage stage) {
-      if (stage == Stage::kTransfer) d->Wake();
-    });
-    dispatcher_->Start();
-  }
-
-  // Stores an inquiry (with a contact and a task) and one pending handoff per destination.
+  void StartDispatcher(DispatcherOptions options = {}) { h_.Start(std::move(options)); }
   std::vector<std::string> AddInquiry(const std::vector<std::string>& destinations) {
-    Inquiry inquiry;
-    inquiry.id = NewUuidV7(clock_.Now());
-    inquiry.workspace = kWorkspace;
-    inquiry.source = "website";
-    inquiry.channel = Channel::kForm;
-    inquiry.received_at = clock_.Now();
-    inquiry.occurred_at = clock_.Now();
-    inquiry.received.name = "Dana";
-    inquiry.normalized.email = "dana@example.com";
-    inquiry.message = "no hot water";
-    inquiry.stage = Stage::kTrigger;
-    inquiry.status = "routed";
-    Contact contact;
-    contact.id = NewUuidV7(clock_.Now());
-    contact.workspace = kWorkspace;
-    contact.name = "Dana";
-    contact.email = fmt::format("dana+{}@example.com", ++inquiries_);
-    inquiry.contact_id = contact.id;
-    Task task;
-    task.id = NewUuidV7(clock_.Now());
-    task.workspace = kWorkspace;
-    task.inquiry_id = inquiry.id;
-    task.owner = "ana";
-    task.title = "Call Dana";
-    task.created_at = clock_.Now();
-    std::vector<Handoff> handoffs;
-    for (const std::string& d : destinations) {
-      Handoff h;
-      h.id = NewUuidV7(clock_.Now());
-      h.workspace = kWorkspace;
-      h.inquiry_id = inquiry.id;
-      h.destination = d;
-      h.next_attempt_at = clock_.Now();
-      h.created_at = clock_.Now();
-      handoffs.push_back(h);
-    }
-    inquiry_id_ = inquiry.id;
-    absl::Status s = store_->Write([&](WriteTx& tx) -> absl::Status {
-      RETURN_IF_ERROR(tx.InsertInquiry(inquiry));
-      RETURN_IF_ERROR(tx.UpsertContact(contact));
-      RETURN_IF_ERROR(tx.InsertTask(task));
-      for (const Handoff& h : handoffs) RETURN_IF_ERROR(tx.InsertHandoff(h));
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(s.ok()) << s.message();
-    std::vector<std::string> ids;
-    for (const Handoff& h : handoffs) ids.push_back(h.id);
+    auto ids = h_.AddInquiry(destinations);
+    inquiry_id_ = h_.inquiry_id();
     return ids;
   }
-
-  // Polls until the handoff satisfies `pred` (generous deadline; not a timing assertion).
   Handoff WaitFor(const std::string& id, const std::function<bool(const Handoff&)>& pred) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    Handoff last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto h = store_->GetHandoff(kWorkspace, id);
-      if (h.ok()) {
-        last = *h;
-        if (pred(last)) return last;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ADD_FAILURE() << "handoff " << id << " stuck in state " << last.state << " after "
-                  << last.attempts << " attempts (" << last.last_error << ")";
-    return last;
+    return h_.WaitFor(id, pred);
   }
   Handoff WaitForState(const std::string& id, const std::string& state, int attempts) {
-    return WaitFor(id,
-                   [&](const Handoff& h) { return h.state == state && h.attempts == attempts; });
+    return h_.WaitForState(id, state, attempts);
   }
+  std::vector<Event> Events() { return h_.Events(); }
+  std::vector<std::string> EventKinds() { return h_.EventKinds(); }
+  Inquiry GetInquiry() { return h_.GetInquiry(); }
 
-  std::vector<Event> Events() {
-    auto events = store_->ListEvents(kWorkspace, inquiry_id_);
-    EXPECT_TRUE(events.ok()) << events.status();
-    return events.ok() ? *events : std::vector<Event>{};
-  }
-  std::vector<std::string> EventKinds() {
-    std::vector<std::string> kinds;
-    for (const Event& e : Events()) kinds.push_back(e.kind);
-    return kinds;
-  }
-  Inquiry GetInquiry() {
-    auto i = store_->GetInquiry(kWorkspace, inquiry_id_);
-    EXPECT_TRUE(i.ok()) << i.status();
-    return i.ok() ? *i : Inquiry{};
-  }
-
-  testing::TempDir dir_;
-  FakeClock clock_{kStart};
-  Config config_;
-  ConnectorRegistry registry_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  testing::DeliveryHarness h_;
+  Config& config_ = h_.config();
+  FakeClock& clock_ = h_.clock();
+  Store* store_ = &h_.store();
   std::string inquiry_id_;
-  int inquiries_ = 0;
 };
 
-std::string HeaderOf(const HttpRequest& r, const char* name) {
-  auto v = r.Header(name);
-  return v ? std::string(*v) : "";
-}
+using testing::HeaderOf;
 
 TEST_F(DispatcherTest, DeliversSignedWebhookAndConfirms) {
   Sink sink([](const HttpRequest&, int) { return Respond(201, R"({"id":"rec_77"})"); });
@@ -324,7 +134,7 @@ TEST_F(DispatcherTest, DeliversSignedWebhookAndConfirms) {
   Inquiry inquiry = GetInquiry();
   EXPECT_EQ(inquiry.status, "delivered");
   EXPECT_EQ(inquiry.stage, Stage::kTransfer);
-  EXPECT_EQ(dispatcher_->counters().confirmed, 1);
+  EXPECT_EQ(h_.dispatcher().counters().confirmed, 1);
 }
 
 TEST_F(DispatcherTest, ServerErrorIsRetriedWithTheSameWebhookId) {
@@ -340,7 +150,7 @@ TEST_F(DispatcherTest, ServerErrorIsRetriedWithTheSameWebhookId) {
   EXPECT_EQ(failed.last_response_excerpt, "boom");
 
   clock_.Advance(10 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   Handoff confirmed = WaitForState(ids[0], "confirmed", 2);
   EXPECT_EQ(confirmed.last_status, 200);
 
@@ -394,16 +204,16 @@ TEST_F(DispatcherTest, DeadAfterTheLastScheduledAttempt) {
 
   WaitForState(ids[0], "failed", 1);
   clock_.Advance(10 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   Handoff second = WaitForState(ids[0], "failed", 2);
   EXPECT_EQ(second.next_attempt_at, kStart + 30 * kMicrosPerSecond);
   clock_.Advance(20 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   Handoff dead = WaitForState(ids[0], "dead", 3);
   EXPECT_NE(dead.last_error.find("attempts exhausted"), std::string::npos) << dead.last_error;
   EXPECT_EQ(sink.requests().size(), 3u);
-  EXPECT_EQ(dispatcher_->counters().retried, 2);
-  EXPECT_EQ(dispatcher_->counters().dead, 1);
+  EXPECT_EQ(h_.dispatcher().counters().retried, 2);
+  EXPECT_EQ(h_.dispatcher().counters().dead, 1);
 }
 
 TEST_F(DispatcherTest, InquirySettlesOnlyWhenEveryHandoffIsTerminal) {
@@ -417,7 +227,7 @@ TEST_F(DispatcherTest, InquirySettlesOnlyWhenEveryHandoffIsTerminal) {
   WaitForState(ids[1], "failed", 1);
   EXPECT_EQ(GetInquiry().status, "routed") << "settled while a handoff was still retrying";
   clock_.Advance(10 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   WaitForState(ids[1], "confirmed", 2);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (GetInquiry().status != "delivered" && std::chrono::steady_clock::now() < deadline) {
@@ -548,11 +358,11 @@ TEST_F(DispatcherTest, StopReleasesUnfinishedClaims) {
   options.stop_grace = 100 * kMicrosPerMilli;
   StartDispatcher(options);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (dispatcher_->in_flight() == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (h_.dispatcher().in_flight() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  ASSERT_EQ(dispatcher_->in_flight(), 1);
-  dispatcher_->Stop();
+  ASSERT_EQ(h_.dispatcher().in_flight(), 1);
+  h_.dispatcher().Stop();
 
   // Untouched, and claimable again at once (not only after its lease would have expired).
   auto h = store_->GetHandoff(kWorkspace, ids[0]);
@@ -606,7 +416,7 @@ class DispatcherGateTest : public DispatcherTest {
   }
 
   Dispatcher::DestinationHealth HealthOf(const std::string& destination) {
-    for (const auto& h : dispatcher_->Health()) {
+    for (const auto& h : h_.dispatcher().Health()) {
       if (h.destination == destination) return h;
     }
     ADD_FAILURE() << "no health for " << destination;
@@ -650,7 +460,7 @@ TEST_F(DispatcherGateTest, AnOpenBreakerStopsOnlyItsOwnDestination) {
   // (the waiting ones and the retries, now due) are delivered.
   down_is_up.store(true);
   clock_.Advance(60 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   for (const std::string& id : down_ids) {
     WaitFor(id, [](const Handoff& h) { return h.state == "confirmed"; });
   }
@@ -675,7 +485,7 @@ TEST_F(DispatcherGateTest, ConcurrencyIsCappedPerDestination) {
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   EXPECT_FALSE(silent.HoldConnection()) << "a third request went out";
   EXPECT_EQ(HealthOf("slow").in_flight, 2);
-  EXPECT_EQ(dispatcher_->in_flight(), 2);
+  EXPECT_EQ(h_.dispatcher().in_flight(), 2);
 }
 
 TEST_F(DispatcherGateTest, RateLimitSpacesRequestsOnTheClock) {
@@ -690,10 +500,10 @@ TEST_F(DispatcherGateTest, RateLimitSpacesRequestsOnTheClock) {
   StartDispatcher();
   ExpectRequestsSettleAt(sink, 1);
   clock_.Advance(kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   ExpectRequestsSettleAt(sink, 2);
   clock_.Advance(kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   ExpectRequestsSettleAt(sink, 3);
   for (const std::string& id : ids) WaitForState(id, "confirmed", 1);
 }
@@ -713,7 +523,7 @@ TEST_F(DispatcherGateTest, RetryAfterPausesTheWholeDestination) {
   EXPECT_EQ(store_->GetHandoff(kWorkspace, second)->attempts, 0)
       << "the other handoff waits out the destination's Retry-After too";
   clock_.Advance(30 * kMicrosPerSecond);
-  dispatcher_->Wake();
+  h_.dispatcher().Wake();
   WaitForState(second, "confirmed", 1);
 }
 

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -146,6 +146,11 @@ CREATE TABLE entry_counts (
     // Source-specific canonical extras of an inquiry (Inquiry::fields), a JSON object.
     {2, R"sql(
 ALTER TABLE inquiries ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
+)sql"},
+    // What the confirmed steps of a multi-step delivery captured (Handoff::progress), so a
+    // retry resumes at the failed step instead of re-creating what the destination confirmed.
+    {3, R"sql(
+ALTER TABLE handoffs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
 )sql"},
 }};
 

@@ -35,7 +35,7 @@ constexpr size_t kNumStages = 5;
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at"
 #define HANDOFF_HANDOFF_COLUMNS                                                            \
   "id, workspace, inquiry_id, destination, state, attempts, next_attempt_at, created_at, " \
-  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt"
+  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt, progress"
 #define HANDOFF_WORK_COLUMNS "id, workspace, inquiry_id, stage, available_at, attempts"
 // Handoff states a transfer worker can pick up ("delivering" only once no one holds it).
 #define HANDOFF_CLAIMABLE_STATES "('pending', 'failed', 'delivering')"
@@ -106,11 +106,11 @@ constexpr char kListTasks[] = "SELECT " HANDOFF_TASK_COLUMNS
 
 constexpr char kInsertHandoff[] =
     "INSERT INTO handoffs (" HANDOFF_HANDOFF_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 constexpr char kUpdateHandoff[] =
     "UPDATE handoffs SET state = ?5, attempts = ?6, next_attempt_at = ?7, confirmed_at = ?9, "
-    "remote_id = ?10, last_status = ?11, last_error = ?12, last_response_excerpt = ?13 "
-    "WHERE id = ?1 AND workspace = ?2";
+    "remote_id = ?10, last_status = ?11, last_error = ?12, last_response_excerpt = ?13, "
+    "progress = ?14 WHERE id = ?1 AND workspace = ?2";
 constexpr char kGetHandoff[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE id = ?2 AND workspace = ?1";
 constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
@@ -293,7 +293,9 @@ Task ReadTask(const SqliteStatement& st) {
   return t;
 }
 
-void BindHandoff(SqliteStatement& st, const Handoff& h) {
+// `progress` is the handoff's progress as JSON text, kept alive by the caller until the
+// statement runs (BindText does not copy).
+void BindHandoff(SqliteStatement& st, const Handoff& h, const std::string& progress) {
   st.BindText(1, h.id);
   st.BindText(2, h.workspace);
   st.BindText(3, h.inquiry_id);
@@ -307,6 +309,7 @@ void BindHandoff(SqliteStatement& st, const Handoff& h) {
   st.BindInt(11, h.last_status);
   st.BindText(12, h.last_error);
   st.BindText(13, h.last_response_excerpt);
+  st.BindText(14, progress);
 }
 
 Handoff ReadHandoff(const SqliteStatement& st) {
@@ -324,6 +327,8 @@ Handoff ReadHandoff(const SqliteStatement& st) {
   h.last_status = static_cast<int>(st.Int(10));
   h.last_error = st.Text(11);
   h.last_response_excerpt = st.Text(12);
+  h.progress = nlohmann::json::parse(st.Text(13), nullptr, /*allow_exceptions=*/false);
+  if (!h.progress.is_object()) h.progress = nlohmann::json::object();
   return h;
 }
 
@@ -643,7 +648,8 @@ class SqliteWriteTx final : public WriteTx {
   absl::Status InsertHandoff(const Handoff& handoff) override {
     RETURN_IF_ERROR(RequireKey(handoff.workspace, handoff.id, "handoff"));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertHandoff));
-    BindHandoff(st, handoff);
+    const std::string progress = handoff.progress.dump();
+    BindHandoff(st, handoff, progress);
     RETURN_IF_ERROR(st.Run());
     if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
     return absl::OkStatus();
@@ -658,7 +664,8 @@ class SqliteWriteTx final : public WriteTx {
     // Recorded before the SQL runs: if it fails, the savepoint rollback gives the pin back.
     ops_.push_back(std::move(op));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateHandoff));
-    BindHandoff(st, handoff);
+    const std::string progress = handoff.progress.dump();
+    BindHandoff(st, handoff, progress);
     RETURN_IF_ERROR(st.Run());
     if (conn_->changes() == 0) {
       return absl::NotFoundError(fmt::format("handoff {} not found", handoff.id));

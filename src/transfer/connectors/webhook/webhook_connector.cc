@@ -80,14 +80,6 @@ std::string Base64Encode(std::string_view in) {
   return out;
 }
 
-std::optional<std::string> FindHeader(
-    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (Lower(k) == name) return v;
-  }
-  return std::nullopt;
-}
-
 // The destination's record id, if the body is a JSON object with a usable "id". Anything odd
 // (binary, huge, nested) is ignored rather than stored: it is shown on timelines.
 std::string RemoteIdFrom(const std::string& body) {
@@ -107,21 +99,6 @@ std::string RemoteIdFrom(const std::string& body) {
   bool printable =
       std::all_of(id.begin(), id.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
   return printable ? id : "";
-}
-
-DeliveryOutcome Retryable(std::string reason, std::optional<Micros> retry_after = std::nullopt) {
-  DeliveryOutcome o;
-  o.kind = DeliveryOutcome::Kind::kRetryable;
-  o.reason = std::move(reason);
-  o.retry_after = retry_after;
-  return o;
-}
-
-DeliveryOutcome Permanent(std::string reason) {
-  DeliveryOutcome o;
-  o.kind = DeliveryOutcome::Kind::kPermanent;
-  o.reason = std::move(reason);
-  return o;
 }
 
 }  // namespace
@@ -211,39 +188,9 @@ DeliveryOutcome WebhookConnector::Classify(
     const DeliveryContext& ctx, int http_status,
     const std::vector<std::pair<std::string, std::string>>& headers,
     const std::string& body) const {
-  if (http_status >= 200 && http_status < 300) {
-    DeliveryOutcome o;
-    o.kind = DeliveryOutcome::Kind::kConfirmed;
-    o.remote_id = RemoteIdFrom(body);
-    o.reason = fmt::format("HTTP {}", http_status);
-    return o;
-  }
-  if (http_status == 429 || http_status == 502 || http_status == 503 || http_status == 504) {
-    std::optional<Micros> retry_after;
-    if (auto value = FindHeader(headers, "retry-after")) {
-      retry_after = ParseRetryAfter(*value, ctx.now);
-    }
-    return Retryable(fmt::format("HTTP {}", http_status), retry_after);
-  }
-  if (http_status == 408 || (http_status >= 500 && http_status < 600)) {
-    return Retryable(fmt::format("HTTP {}", http_status));
-  }
-  if (http_status >= 300 && http_status < 400) {
-    // Redirects are never followed (an SSRF vector, and the signature names the URL's owner).
-    // Retrying cannot help: the endpoint moved and the destination's url needs a config fix,
-    // so this is a permanent failure that lands in the dead letters with a clear reason.
-    return Permanent(
-        fmt::format("redirect not followed (HTTP {}); update the destination url", http_status));
-  }
-  if (http_status == 410) {
-    return Permanent("destination gone (HTTP 410)");
-  }
-  if (http_status >= 400 && http_status < 500) {
-    // The request itself was refused (auth, validation, missing endpoint): sending the same
-    // bytes again will be refused again.
-    return Permanent(fmt::format("HTTP {}", http_status));
-  }
-  return Retryable(fmt::format("unexpected HTTP status {}", http_status));
+  DeliveryOutcome o = ClassifyHttpStatus(http_status, headers, ctx.now);
+  if (o.kind == DeliveryOutcome::Kind::kConfirmed) o.remote_id = RemoteIdFrom(body);
+  return o;
 }
 
 void RegisterWebhookConnector(ConnectorRegistry& registry) {
@@ -252,6 +199,7 @@ void RegisterWebhookConnector(ConnectorRegistry& registry) {
       .note = "POSTs the inquiry as JSON to `url`, signed per Standard Webhooks (whsec_ secrets, "
               "rotation by listing several)",
       .settings = {},
+      .default_token_url = "",
       .make = [] { return std::make_unique<WebhookConnector>(); },
   });
 }

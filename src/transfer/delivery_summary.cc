@@ -1,0 +1,123 @@
+#include "transfer/delivery_summary.h"
+
+#include "core/time_format.h"
+#include "fmt/format.h"
+
+namespace handoff {
+namespace {
+
+void Add(DeliverySummary& s, std::string label, const std::string& value) {
+  if (!value.empty()) s.facts.emplace_back(std::move(label), value);
+}
+
+std::string FirstNonEmpty(std::initializer_list<const std::string*> values) {
+  for (const std::string* v : values) {
+    if (!v->empty()) return *v;
+  }
+  return "";
+}
+
+}  // namespace
+
+DeliverySummary Summarize(const DeliveryContext& ctx) {
+  const Inquiry& i = ctx.inquiry;
+  DeliverySummary s;
+  const std::string name = FirstNonEmpty({&i.normalized.name, &i.received.name});
+  const std::string phone = FirstNonEmpty({&i.normalized.phone, &i.received.phone});
+  const std::string email = FirstNonEmpty({&i.normalized.email, &i.received.email});
+  s.who = FirstNonEmpty({&name, &phone, &email});
+  if (s.who.empty()) s.who = "someone";
+  s.title = fmt::format("New {} inquiry from {}", ChannelName(i.channel), s.who);
+  Add(s, "Name", name);
+  Add(s, "Phone", phone);
+  Add(s, "Email", email);
+  Add(s, "Service", i.service);
+  Add(s, "Location", i.location);
+  Add(s, "Source", i.source);
+  Add(s, "Channel", std::string(ChannelName(i.channel)));
+  if (i.occurred_at != 0) Add(s, "Received", FormatRfc3339(i.occurred_at));
+  if (auto kind = i.fields.find("kind"); kind != i.fields.end() && kind->is_string()) {
+    Add(s, "Kind", kind->get<std::string>());
+  }
+  Add(s, "Campaign", i.attribution.utm_campaign);
+  Add(s, "Referrer", i.attribution.referrer);
+  s.message = i.message;
+  if (ctx.task) {
+    std::string owner =
+        ctx.owner ? (ctx.owner->name.empty() ? ctx.owner->id : ctx.owner->name) : ctx.task->owner;
+    s.next_step = ctx.task->title;
+    if (!owner.empty()) s.next_step += fmt::format(" — owner {}", owner);
+    if (ctx.task->due_at != 0)
+      s.next_step += fmt::format(", due {}", FormatRfc3339(ctx.task->due_at));
+  }
+  if (!ctx.public_url.empty()) {
+    std::string base = ctx.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    s.timeline_url = fmt::format("{}/inquiries/{}", base, i.id);
+  }
+  return s;
+}
+
+std::string SummaryText(const DeliverySummary& s) {
+  std::string out = s.title + "\n";
+  for (const auto& [label, value] : s.facts) out += fmt::format("{}: {}\n", label, value);
+  if (!s.message.empty()) out += fmt::format("Message: {}\n", s.message);
+  if (!s.next_step.empty()) out += fmt::format("Next step: {}\n", s.next_step);
+  if (!s.timeline_url.empty()) out += fmt::format("Timeline: {}\n", s.timeline_url);
+  return out;
+}
+
+std::string SummaryHtml(const DeliverySummary& s) {
+  std::string out = fmt::format("<p><strong>{}</strong></p><ul>", HtmlEscape(s.title));
+  for (const auto& [label, value] : s.facts) {
+    out += fmt::format("<li>{}: {}</li>", HtmlEscape(label), HtmlEscape(value));
+  }
+  out += "</ul>";
+  if (!s.message.empty()) out += fmt::format("<p>{}</p>", HtmlEscape(s.message));
+  if (!s.next_step.empty()) {
+    out += fmt::format("<p>Next step: {}</p>", HtmlEscape(s.next_step));
+  }
+  if (!s.timeline_url.empty()) {
+    out += fmt::format("<p><a href=\"{0}\">{0}</a></p>", HtmlEscape(s.timeline_url));
+  }
+  return out;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string Truncate(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+  if (max_bytes < kEllipsis.size()) return "";
+  size_t cut = max_bytes - kEllipsis.size();
+  // Back up to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + std::string(kEllipsis);
+}
+
+}  // namespace handoff
