@@ -65,6 +65,7 @@ class SmtpServer {
     std::string rcpt_code;  // "451:1" = answer the first RCPT with 451, then accept
     std::string data_code;
     bool auth_fail = false;
+    bool implicit_tls = false;  // smtps:// instead of STARTTLS
   };
 
   SmtpServer(const TestCertificate& cert, const testing::TempDir& dir, Options options)
@@ -80,6 +81,8 @@ class SmtpServer {
     if (!options.rcpt_code.empty()) args.insert(args.end(), {"--rcpt-code", options.rcpt_code});
     if (!options.data_code.empty()) args.insert(args.end(), {"--data-code", options.data_code});
     if (options.auth_fail) args.push_back("--auth-fail");
+    if (options.implicit_tls) args.push_back("--implicit-tls");
+    scheme_ = options.implicit_tls ? "smtps" : "smtp";
 
     // Everything the child needs is prepared before fork: only async-signal-safe calls may
     // follow it in a process that has threads.
@@ -125,7 +128,7 @@ class SmtpServer {
     std::ifstream in(log_);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  std::string Url() const { return fmt::format("smtp://127.0.0.1:{}", port_); }
+  std::string Url() const { return fmt::format("{}://127.0.0.1:{}", scheme_, port_); }
 
   // Everything the server recorded so far, one JSON object per RCPT refusal or DATA.
   std::vector<json> Records() const {
@@ -146,6 +149,7 @@ class SmtpServer {
   static inline int instances_ = 0;
   std::string record_;
   std::string log_;
+  std::string scheme_ = "smtp";
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
@@ -295,8 +299,22 @@ TEST_F(SmtpContractTest, DeliversOverStartTlsWithAuth) {
   EXPECT_EQ(html_body.find("<b>bold"), std::string::npos) << html_body;
 }
 
+TEST_F(SmtpContractTest, DeliversOverImplicitTls) {
+  SmtpServer& server =
+      Serve({.rcpt_code = "", .data_code = "", .auth_fail = false, .implicit_tls = true});
+  h_.Start();
+  auto ids = h_.AddInquiry({"mail"});
+  h_.WaitForState(ids[0], "confirmed", 1);
+  const std::vector<json> messages = server.Messages();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_TRUE(messages[0]["tls"].get<bool>());
+  EXPECT_EQ(messages[0]["auth_login"], kUser);
+  EXPECT_EQ(messages[0]["parsed"]["defects"], json::array());
+}
+
 TEST_F(SmtpContractTest, TemporaryRcptRefusalIsRetriedThenConfirmed) {
-  SmtpServer& server = Serve({.rcpt_code = "451:1", .data_code = "", .auth_fail = false});
+  SmtpServer& server =
+      Serve({.rcpt_code = "451:1", .data_code = "", .auth_fail = false, .implicit_tls = false});
   h_.Start();
   auto ids = h_.AddInquiry({"mail"});
   const Handoff failed = h_.WaitForState(ids[0], "failed", 1);
@@ -312,7 +330,8 @@ TEST_F(SmtpContractTest, TemporaryRcptRefusalIsRetriedThenConfirmed) {
 }
 
 TEST_F(SmtpContractTest, RetriedDataKeepsTheMessageIdSoDuplicatesCanBeDropped) {
-  SmtpServer& server = Serve({.rcpt_code = "", .data_code = "451:1", .auth_fail = false});
+  SmtpServer& server =
+      Serve({.rcpt_code = "", .data_code = "451:1", .auth_fail = false, .implicit_tls = false});
   h_.Start();
   auto ids = h_.AddInquiry({"mail"});
   h_.WaitForState(ids[0], "failed", 1);
@@ -326,7 +345,7 @@ TEST_F(SmtpContractTest, RetriedDataKeepsTheMessageIdSoDuplicatesCanBeDropped) {
 }
 
 TEST_F(SmtpContractTest, PermanentRefusalIsDead) {
-  Serve({.rcpt_code = "550", .data_code = "", .auth_fail = false});
+  Serve({.rcpt_code = "550", .data_code = "", .auth_fail = false, .implicit_tls = false});
   h_.Start();
   auto ids = h_.AddInquiry({"mail"});
   const Handoff dead = h_.WaitForState(ids[0], "dead", 1);
@@ -335,7 +354,7 @@ TEST_F(SmtpContractTest, PermanentRefusalIsDead) {
 }
 
 TEST_F(SmtpContractTest, RejectedMessageIsDead) {
-  Serve({.rcpt_code = "", .data_code = "554", .auth_fail = false});
+  Serve({.rcpt_code = "", .data_code = "554", .auth_fail = false, .implicit_tls = false});
   h_.Start();
   auto ids = h_.AddInquiry({"mail"});
   const Handoff dead = h_.WaitForState(ids[0], "dead", 1);
@@ -343,7 +362,8 @@ TEST_F(SmtpContractTest, RejectedMessageIsDead) {
 }
 
 TEST_F(SmtpContractTest, AuthenticationFailureIsDeadWithItsReason) {
-  SmtpServer& server = Serve({.rcpt_code = "", .data_code = "", .auth_fail = true});
+  SmtpServer& server =
+      Serve({.rcpt_code = "", .data_code = "", .auth_fail = true, .implicit_tls = false});
   h_.Start();
   auto ids = h_.AddInquiry({"mail"});
   const Handoff dead = h_.WaitForState(ids[0], "dead", 1);

@@ -2,8 +2,9 @@
 """A real SMTP submission server for the smtp connector's contract tests (aiosmtpd).
 
 Listens on 127.0.0.1 on a free port and prints that port on stdout (one line) once it accepts
-connections. Offers STARTTLS with the given certificate and requires it before anything else,
-then requires AUTH PLAIN/LOGIN with the given user and password. Every transaction that reaches
+connections. Offers STARTTLS with the given certificate and requires it before anything else
+(or, with --implicit-tls, speaks TLS from the first byte as on port 465), then requires AUTH
+PLAIN/LOGIN with the given user and password. Every transaction that reaches
 DATA is written as one JSON line to --record: the envelope, whether the session was TLS and
 authenticated, the raw message, and the message as Python's email package parses it (decoded
 headers, parts, defects), so that the tests check the message with an independent parser.
@@ -106,7 +107,8 @@ class Handler:
             "event": "message",
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            "tls": (session.ssl is not None
+                    or server.transport.get_extra_info("ssl_object") is not None),
             "auth_mechanism": getattr(session, "handoff_auth_mechanism", None),
             "auth_login": getattr(session, "handoff_auth_login", None),
             "raw": raw.decode("utf-8", errors="replace"),
@@ -144,11 +146,17 @@ async def serve(args):
     authenticator = make_authenticator(args)
 
     def factory():
+        if args.implicit_tls:
+            # The socket is TLS from the first byte (smtps://), so STARTTLS is not offered and
+            # AUTH needs no upgrade first.
+            return SMTP(handler, hostname="handoff-test-smtp", auth_required=True,
+                        auth_require_tls=False, authenticator=authenticator, loop=loop)
         return SMTP(handler, hostname="handoff-test-smtp", tls_context=tls, require_starttls=True,
                     auth_required=True, auth_require_tls=True, authenticator=authenticator,
                     loop=loop)
 
-    server = await loop.create_server(factory, host="127.0.0.1", port=0)
+    server = await loop.create_server(factory, host="127.0.0.1", port=0,
+                                      ssl=tls if args.implicit_tls else None)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
@@ -165,6 +173,8 @@ def main():
     p.add_argument("--record", required=True, help="file receiving one JSON line per message")
     p.add_argument("--rcpt-code", help="CODE[:TIMES] to answer RCPT with (default: accept)")
     p.add_argument("--data-code", help="CODE[:TIMES] to answer DATA with (default: accept)")
+    p.add_argument("--implicit-tls", action="store_true",
+                   help="TLS from the first byte (smtps://) instead of STARTTLS")
     p.add_argument("--auth-fail", action="store_true", help="answer every AUTH with 535")
     args = p.parse_args()
     try:
