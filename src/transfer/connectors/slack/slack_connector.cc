@@ -18,7 +18,6 @@ constexpr size_t kSectionTextMax = 3000;
 constexpr size_t kFieldTextMax = 2000;
 constexpr size_t kFieldsPerSection = 10;
 constexpr size_t kMaxBlocks = 50;
-constexpr size_t kButtonTextMax = 75;
 constexpr size_t kButtonUrlMax = 3000;
 // The notification fallback (`text`); Slack truncates at 40 000, a notification needs far less.
 constexpr size_t kFallbackMax = 3000;
@@ -86,8 +85,8 @@ std::string SlackEscape(std::string_view text) {
 
 nlohmann::json SlackBlocks(const DeliverySummary& s) {
   nlohmann::json blocks = nlohmann::json::array();
-  // A header's plain_text is not parsed for mentions, but Slack still reads entities in it;
-  // escaping keeps "&" and "<" showing as typed.
+  // Slack's escaping rule covers every text object, plain_text included (docs.slack.dev,
+  // "Formatting text": &, <, > are control characters in text objects).
   blocks.push_back(
       {{"type", "header"},
        {"text",
@@ -112,12 +111,11 @@ nlohmann::json SlackBlocks(const DeliverySummary& s) {
   // The URL is built from the configured public_url and our own inquiry id; a URL longer than
   // Slack allows would make it refuse the whole message, so it is left out instead.
   if (!s.timeline_url.empty() && s.timeline_url.size() <= kButtonUrlMax) {
-    blocks.push_back(
-        {{"type", "actions"},
-         {"elements",
-          {{{"type", "button"},
-            {"text", {{"type", "plain_text"}, {"text", Escaped("Open timeline", kButtonTextMax)}}},
-            {"url", s.timeline_url}}}}});
+    blocks.push_back({{"type", "actions"},
+                      {"elements",
+                       {{{"type", "button"},
+                         {"text", {{"type", "plain_text"}, {"text", "Open timeline"}}},
+                         {"url", s.timeline_url}}}}});
   }
   // Never reached with today's summary (at most a dozen facts), kept as the documented limit.
   if (blocks.size() > kMaxBlocks) blocks.erase(blocks.begin() + kMaxBlocks, blocks.end());
@@ -200,8 +198,16 @@ DeliveryOutcome SlackConnector::Classify(
     o.remote_id.clear();
     return o;
   }
-  // Webhook errors come as a plain-text code (invalid_payload, channel_is_archived…).
-  if (std::string code = PlainToken(body); !code.empty()) {
+  // Webhook errors come as a plain-text code (invalid_payload, channel_is_archived…), Web API
+  // errors outside a 200 as {"ok":false,"error":code}.
+  std::string code = PlainToken(body);
+  if (code.empty()) {
+    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+      code = PlainToken(j["error"].get<std::string>());
+    }
+  }
+  if (!code.empty()) {
     o.reason = fmt::format("slack: {} (HTTP {})", code, http_status);
   }
   return o;

@@ -16,6 +16,8 @@ namespace handoff {
 
 // Escapes Slack's three control characters (& < > → &amp; &lt; &gt;) so that lead-supplied
 // text cannot form a mention (<!channel>, <@U…>) or a disguised link (<http://x|click>).
+// Formatting marks (* _ ~ `) have no escape in mrkdwn and only style text: they pass through.
+// This connector never sets link_names, the option that turns a bare "@channel" into a mention.
 std::string SlackEscape(std::string_view text);
 
 // The Block Kit message for a summary: a header, the facts as section fields, the message, the

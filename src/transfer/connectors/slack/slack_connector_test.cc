@@ -219,6 +219,11 @@ TEST_F(SlackConnectorTest, ApiAnswersAreReadFromTheBodyOfA200) {
   EXPECT_EQ(o.kind, K::kRetryable);
   EXPECT_EQ(o.retry_after, 30 * kMicrosPerSecond);
   EXPECT_EQ(connector_.Classify(Ctx(), 502, {}, "").kind, K::kRetryable);
+  // Outside a 200 the Web API's JSON error still names the cause.
+  DeliveryOutcome scope =
+      connector_.Classify(Ctx(), 403, {}, R"({"ok":false,"error":"missing_scope"})");
+  EXPECT_EQ(scope.kind, K::kPermanent);
+  EXPECT_NE(scope.reason.find("missing_scope"), std::string::npos) << scope.reason;
 }
 
 }  // namespace
