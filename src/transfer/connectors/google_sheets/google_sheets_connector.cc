@@ -135,7 +135,7 @@ absl::StatusOr<OutboundRequest> GoogleSheetsConnector::BuildRequest(
   }
 
   nlohmann::json row = nlohmann::json::array();
-  for (const std::string& column : *columns) {
+  for (const std::string& column : *columns) {  // ColumnsOf admits only known columns
     row.push_back(NeutralizeFormula(Truncate(*GoogleSheetsCell(ctx, column), kCellMax)));
   }
   nlohmann::json body = {{"range", *range}, {"majorDimension", "ROWS"}, {"values", {row}}};
