@@ -1,5 +1,9 @@
 #include "transfer/connector.h"
 #include "transfer/connectors/smtp/smtp_connector.h"
+#include "transfer/connectors/google_sheets/google_sheets_connector.h"
+#include "transfer/connectors/slack/slack_connector.h"
+#include "transfer/connectors/teams/teams_connector.h"
+#include "transfer/connectors/twilio_sms/twilio_sms_connector.h"
 #include "transfer/connectors/webhook/webhook_connector.h"
 
 namespace handoff {
@@ -7,6 +11,10 @@ namespace handoff {
 void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   RegisterWebhookConnector(registry);
   RegisterSmtpConnector(registry);
+  RegisterSlackConnector(registry);
+  RegisterTeamsConnector(registry);
+  RegisterTwilioSmsConnector(registry);
+  RegisterGoogleSheetsConnector(registry);
 }
 
 }  // namespace handoff
