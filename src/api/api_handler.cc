@@ -67,8 +67,22 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
     ReplayHandoffs(request, std::move(respond));
     return;
   }
+  constexpr std::string_view kInbox = "/api/v1/inbox/";
+  if (path.rfind(kInbox, 0) == 0 && path.size() > kInbox.size() + 5 &&
+      path.substr(path.size() - 5) == "/done") {
+    if (request.method != "POST") {
+      respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts POST"));
+      return;
+    }
+    MarkInboxItem(path.substr(kInbox.size(), path.size() - kInbox.size() - 5), std::move(respond));
+    return;
+  }
   if (request.method != "GET") {
     respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts GET"));
+    return;
+  }
+  if (path == "/api/v1/inbox") {
+    respond(ListInbox(request));
     return;
   }
   constexpr std::string_view kInquiries = "/api/v1/inquiries";
@@ -189,6 +203,82 @@ HttpResponse ApiHandler::Ready() {
   return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
 }
 
+namespace {
+
+// A page size from a query string: 1 to 500.
+std::optional<int> ParseLimit(std::string_view v) {
+  int n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || n > 100000) return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > 500) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::ListInbox(const HttpRequest& request) {
+  auto params = ParseUrlEncoded(request.query);
+  if (!params) {
+    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
+  }
+  std::string state = "open";
+  int limit = 50;
+  for (const auto& [k, v] : *params) {
+    if (k == "state") {
+      if (v != "open" && v != "done" && v != "all") {
+        return HttpResponse::JsonError(400, "bad_query", "state must be open, done or all");
+      }
+      state = v;
+    } else if (k == "limit") {
+      auto n = ParseLimit(v);
+      if (!n) {
+        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
+      }
+      limit = *n;
+    } else {
+      return HttpResponse::JsonError(400, "bad_query",
+                                     fmt::format("unknown parameter '{}' (state, limit)", k));
+    }
+  }
+  auto items = store_->ListInbox(config_->workspace, state == "all" ? "" : state, limit);
+  if (!items.ok()) return StoreError(items.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const InboxItem& item : *items) {
+    nlohmann::json j = ToJson(item);
+    // The record is the inquiry as handoff keeps it: who, what they said, and the next step.
+    auto inquiry = store_->GetInquiry(config_->workspace, item.inquiry_id);
+    if (inquiry.ok()) j["inquiry"] = ToJson(*inquiry, /*include_raw=*/false);
+    auto tasks = store_->ListTasks(config_->workspace, item.inquiry_id);
+    if (tasks.ok() && !tasks->empty()) j["task"] = ToJson(tasks->front());
+    out.push_back(std::move(j));
+  }
+  return HttpResponse::Json(200, nlohmann::json{{"items", out}}.dump());
+}
+
+void ApiHandler::MarkInboxItem(const std::string& id, HttpResponder respond) {
+  if (!IsUuid(id)) {
+    respond(HttpResponse::JsonError(404, "not_found", "no such inbox item"));
+    return;
+  }
+  const Micros now = clock_->Now();
+  store_->SubmitWrite(
+      [workspace = config_->workspace, id, now](WriteTx& tx) {
+        return tx.SetInboxItemState(workspace, id, "done", now);
+      },
+      [respond = std::move(respond), id](absl::Status status) {
+        if (absl::IsNotFound(status)) {
+          respond(HttpResponse::JsonError(404, "not_found", "no such inbox item"));
+        } else if (!status.ok()) {
+          respond(HttpResponse::JsonError(503, "store_unavailable",
+                                          "the record could not be updated; try again"));
+        } else {
+          respond(HttpResponse::Json(200, nlohmann::json{{"id", id}, {"state", "done"}}.dump()));
+        }
+      });
+}
+
 HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
   auto params = ParseUrlEncoded(request.query);
   if (!params) {
@@ -221,18 +311,11 @@ HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
       }
       (k == "from" ? f.received_from : f.received_until) = *t;
     } else if (k == "limit") {
-      int n = 0;
-      for (char c : v) {
-        if (c < '0' || c > '9' || n > 100000) {
-          n = -1;
-          break;
-        }
-        n = n * 10 + (c - '0');
-      }
-      if (n < 1 || n > 500) {
+      auto n = ParseLimit(v);
+      if (!n) {
         return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
       }
-      f.limit = n;
+      f.limit = *n;
     } else if (k == "before") {
       if (!IsUuid(v)) {
         return HttpResponse::JsonError(400, "bad_query", "before must be an inquiry id");

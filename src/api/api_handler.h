@@ -31,6 +31,11 @@ class ApiHandler {
   HttpResponse ListInquiries(const HttpRequest& request);
   HttpResponse ShowInquiry(const std::string& id);
   HttpResponse ListSources();
+  // GET /api/v1/inbox?state=open|done|all&limit=N: the inbox connector's records, newest first,
+  // each with its inquiry and task.
+  HttpResponse ListInbox(const HttpRequest& request);
+  // POST /api/v1/inbox/{id}/done.
+  void MarkInboxItem(const std::string& id, HttpResponder respond);
   HttpResponse Ready();
   // POST /api/v1/handoffs/replay: one batch of dead handoffs back to pending (transfer/replay.h).
   void ReplayHandoffs(const HttpRequest& request, HttpResponder respond);

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   handoff::AddCheckCommand(root, &exit);
   handoff::AddInquiriesCommand(root, &exit);
   handoff::AddSourcesCommand(root, &exit);
+  handoff::AddInboxCommand(root, &exit);
   handoff::AddDemoCommand(root, &exit);
   handoff::AddReplayCommand(root, &exit);
   CLI11_PARSE(root, argc, argv);

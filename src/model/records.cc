@@ -138,6 +138,16 @@ nlohmann::json ToJson(const Handoff& h) {
           {"progress", h.progress}};
 }
 
+nlohmann::json ToJson(const InboxItem& item) {
+  return {{"id", item.id},
+          {"inquiry_id", item.inquiry_id},
+          {"destination", item.destination},
+          {"owner", item.owner},
+          {"state", item.state},
+          {"created_at", TimeOrNull(item.created_at)},
+          {"done_at", TimeOrNull(item.done_at)}};
+}
+
 nlohmann::json ToJson(const Event& e) {
   return {{"seq", e.seq},
           {"at", FormatRfc3339(e.at)},

@@ -106,6 +106,19 @@ struct Handoff {
   nlohmann::json progress = nlohmann::json::object();
 };
 
+// A record kept in handoff itself by the `inbox` connector, for a business with no CRM yet:
+// the inquiry, owned and tracked here until someone marks it done.
+struct InboxItem {
+  std::string id;  // the handoff's id (one record per inbox handoff, whatever the attempts)
+  std::string workspace;
+  std::string inquiry_id;
+  std::string destination;
+  std::string owner;           // the task owner's team id, "" when unowned
+  std::string state = "open";  // open → done
+  Micros created_at = 0;
+  Micros done_at = 0;
+};
+
 // An append-only journal row. Timelines, metrics and leaks derive from events.
 struct Event {
   std::string workspace;
@@ -133,5 +146,6 @@ nlohmann::json ToJson(const Contact& c);
 nlohmann::json ToJson(const Task& t);
 nlohmann::json ToJson(const Handoff& h);
 nlohmann::json ToJson(const Event& e);
+nlohmann::json ToJson(const InboxItem& item);
 
 }  // namespace handoff

@@ -89,6 +89,13 @@ class WriteTx {
   // Removes a claimed work item. Aborted if the lease token no longer matches.
   virtual absl::Status CompleteWork(const WorkItem& item) = 0;
 
+  // Keeps an inbox record; an existing one with the same id is left as it is (a retried or
+  // replayed delivery must not reopen or duplicate it).
+  virtual absl::Status InsertInboxItem(const InboxItem& item) = 0;
+  // Moves an inbox record to `state` ("open" or "done"); NotFound when absent.
+  virtual absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
+                                         const std::string& state, Micros at) = 0;
+
   // Adds `n` to the entry counter for (workspace, source, outcome, reason) in the minute of `at`.
   virtual absl::Status CountEntry(const std::string& workspace, const std::string& source,
                                   const std::string& outcome, const std::string& reason, Micros at,
@@ -178,6 +185,9 @@ class Store {
                                              const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
                                                                   Micros since) = 0;
+  // Inbox records in `state` ("" = any), newest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<InboxItem>> ListInbox(const std::string& workspace,
+                                                           const std::string& state, int limit) = 0;
   // Number of queued work items per stage and handoffs per state, for /readyz and metrics.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() = 0;
 

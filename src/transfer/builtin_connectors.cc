@@ -1,6 +1,7 @@
 #include "transfer/connector.h"
 #include "transfer/connectors/smtp/smtp_connector.h"
 #include "transfer/connectors/google_sheets/google_sheets_connector.h"
+#include "transfer/connectors/inbox/inbox_connector.h"
 #include "transfer/connectors/slack/slack_connector.h"
 #include "transfer/connectors/teams/teams_connector.h"
 #include "transfer/connectors/twilio_sms/twilio_sms_connector.h"
@@ -15,6 +16,7 @@ void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   RegisterTeamsConnector(registry);
   RegisterTwilioSmsConnector(registry);
   RegisterGoogleSheetsConnector(registry);
+  RegisterInboxConnector(registry);
 }
 
 }  // namespace handoff

@@ -1,7 +1,9 @@
 // The CLI as a user runs it: --version, --help, check, serve's refusal of a bad config,
 // inquiries list/show against a running server, and the demo end to end.
+#include <chrono>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -90,6 +92,67 @@ TEST(Cli, ServeRefusesABadConfigWithTheReason) {
   auto r = RunHandoff({"serve", "--config", dir.File("bad.yaml")}, kEnv);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.yaml:2: listen must be HOST:PORT"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InboxKeepsTheRecordUntilMarkedDone) {
+  TempDir dir;
+  Sink sink;
+  std::string config = TestConfig(sink.url("/crm"));
+  config.replace(config.find("destinations:\n"), 14,
+                 "destinations:\n  inbox:\n    connector: inbox\n");
+  const std::string web_route = "due: 15m }\n    deliver: [crm]";
+  config.replace(config.find(web_route), web_route.size(), "due: 15m }\n    deliver: [crm, inbox]");
+  WriteFile(dir.File("handoff.yaml"), config);
+  ASSERT_EQ(RunHandoff({"check", dir.File("handoff.yaml")}, kEnv).exit_code, 0);
+  ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
+  server.Start();
+  auto posted = server.Post(std::string("/in/website?key=") + kFormToken,
+                            "full_name=Grace+Hopper&phone=4155550142&details=Leaking+tap",
+                            "application/x-www-form-urlencoded");
+  ASSERT_EQ(posted.status, 202);
+  std::string id = json::parse(posted.body)["id"];
+
+  json items;
+  for (int i = 0; i < 200; ++i) {
+    items = json::parse(server.ApiGet("/api/v1/inbox").body)["items"];
+    if (!items.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(items.size(), 1u);
+  const json& item = items[0];
+  EXPECT_EQ(item["state"], "open");
+  EXPECT_EQ(item["owner"], "ana");
+  EXPECT_EQ(item["inquiry"]["id"], id);
+  EXPECT_EQ(item["inquiry"]["message"], "Leaking tap");
+  EXPECT_EQ(item["task"]["title"], "Reply to Grace Hopper");
+  std::string item_id = item["id"];
+  // The inbox handoff is confirmed with the record's id, like any destination.
+  json shown = json::parse(server.ApiGet("/api/v1/inquiries/" + id).body);
+  bool confirmed = false;
+  for (const json& h : shown["handoffs"]) {
+    if (h["destination"] == "inbox")
+      confirmed = h["state"] == "confirmed" && h["remote_id"] == "inbox:" + item_id;
+  }
+  EXPECT_TRUE(confirmed) << shown.dump();
+
+  auto list = RunHandoff({"inbox", "--url", server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("Grace Hopper"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("+14155550142"), std::string::npos) << list.out;
+
+  auto done =
+      RunHandoff({"inbox", "done", item_id, "--url", server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_TRUE(json::parse(server.ApiGet("/api/v1/inbox").body)["items"].empty());
+  json closed = json::parse(server.ApiGet("/api/v1/inbox?state=done").body)["items"];
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_FALSE(closed[0]["done_at"].is_null());
+
+  auto unknown = RunHandoff({"inbox", "done", "0190f0aa-0000-7000-8000-000000000001", "--url",
+                             server.base_url(), "--token", kAdminToken});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("404"), std::string::npos) << unknown.err;
+  EXPECT_EQ(server.ApiGet("/api/v1/inbox?state=maybe").status, 400);
 }
 
 TEST(Cli, InquiriesListAndShowReadTheRunningServer) {

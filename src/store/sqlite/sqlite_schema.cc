@@ -148,9 +148,23 @@ CREATE TABLE entry_counts (
 ALTER TABLE inquiries ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
 )sql"},
     // What the confirmed steps of a multi-step delivery captured (Handoff::progress), so a
-    // retry resumes at the failed step instead of re-creating what the destination confirmed.
+    // retry resumes at the failed step instead of re-creating what the destination confirmed;
+    // and the records the `inbox` connector keeps in handoff itself.
     {3, R"sql(
 ALTER TABLE handoffs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+
+CREATE TABLE inbox_items (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  done_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX inbox_items_by_state ON inbox_items (workspace, state, created_at);
 )sql"},
 }};
 

@@ -154,6 +154,16 @@ constexpr char kListEntryCounts[] =
     "WHERE workspace = ?1 AND minute_bucket >= ?2 "
     "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
 
+#define HANDOFF_INBOX_COLUMNS \
+  "id, workspace, inquiry_id, destination, owner, state, created_at, done_at"
+constexpr char kInsertInboxItem[] = "INSERT OR IGNORE INTO inbox_items (" HANDOFF_INBOX_COLUMNS
+                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kSetInboxItemState[] =
+    "UPDATE inbox_items SET state = ?3, done_at = ?4 WHERE workspace = ?1 AND id = ?2";
+constexpr char kListInbox[] = "SELECT " HANDOFF_INBOX_COLUMNS
+                              " FROM inbox_items WHERE workspace = ?1 AND (?2 = '' OR state = ?2) "
+                              "ORDER BY created_at DESC, id DESC LIMIT ?3";
+
 constexpr char kWorkDepths[] = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
 constexpr char kHandoffDepths[] =
     "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
@@ -730,6 +740,32 @@ class SqliteWriteTx final : public WriteTx {
     if (conn_->changes() == 0) {
       return absl::NotFoundError(fmt::format("work item {} not found", item.id));
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertInboxItem(const InboxItem& item) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInboxItem));
+    st.BindText(1, item.id);
+    st.BindText(2, item.workspace);
+    st.BindText(3, item.inquiry_id);
+    st.BindText(4, item.destination);
+    st.BindText(5, item.owner);
+    st.BindText(6, item.state);
+    st.BindInt(7, item.created_at);
+    st.BindInt(8, item.done_at);
+    return st.Run();
+  }
+
+  absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
+                                 const std::string& state, Micros at) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kSetInboxItemState));
+    st.BindText(1, workspace);
+    st.BindText(2, id);
+    st.BindText(3, state);
+    st.BindInt(4, state == "done" ? at : 0);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0)
+      return absl::NotFoundError(fmt::format("inbox item {} not found", id));
     return absl::OkStatus();
   }
 
@@ -1373,6 +1409,31 @@ absl::StatusOr<std::vector<EntryCount>> SqliteStore::ListEntryCounts(const std::
     c.count = st.Int(3);
     c.last_at = st.Int(4);
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<InboxItem>> SqliteStore::ListInbox(const std::string& workspace,
+                                                              const std::string& state, int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListInbox));
+  st.BindText(1, workspace);
+  st.BindText(2, state);
+  st.BindInt(3, limit);
+  std::vector<InboxItem> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    InboxItem item;
+    item.id = st.Text(0);
+    item.workspace = st.Text(1);
+    item.inquiry_id = st.Text(2);
+    item.destination = st.Text(3);
+    item.owner = st.Text(4);
+    item.state = st.Text(5);
+    item.created_at = st.Int(6);
+    item.done_at = st.Int(7);
+    out.push_back(std::move(item));
   }
   return out;
 }

@@ -80,6 +80,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                     const std::string& inquiry_id) override;
   absl::StatusOr<Handoff> GetHandoff(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<InboxItem>> ListInbox(const std::string& workspace,
+                                                   const std::string& state, int limit) override;
   absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
                                                           Micros since) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() override;

@@ -256,5 +256,49 @@ TEST_F(WebhookConnectorTest, RemoteIdComesFromTheJsonBody) {
       "");
 }
 
+TEST_F(WebhookConnectorTest, PayloadTemplateShapesTheBodyAndQuotesLeadText) {
+  inquiry_.normalized.name = "Dana \"Roe\" <b>";
+  inquiry_.normalized.phone = "+14155550142";
+  Task t;
+  t.title = "Call back Dana";
+  t.owner = "ana";
+  t.due_at = kNow + 5 * kMicrosPerMinute;
+  task_ = t;
+  dest_.settings["payload"] = {
+      {"lead", {{"full_name", "{{contact.name}}"}, {"phone", "{{contact.phone}}"}}},
+      {"note", "{{inquiry.message}} (via {{inquiry.source}})"},
+      {"due", "{{task.due_at}}"},
+      {"ref", "{{handoff_id}}"},
+      {"tags", {"handoff", "{{inquiry.channel}}"}},
+      {"priority", 2}};
+  auto req = connector_.BuildRequest(Ctx());
+  ASSERT_TRUE(req.ok()) << req.status();
+  nlohmann::json body = nlohmann::json::parse(req->body);
+  EXPECT_EQ(body["lead"]["full_name"], "Dana \"Roe\" <b>") << "quoted by JSON, not HTML-escaped";
+  EXPECT_EQ(body["lead"]["phone"], "+14155550142");
+  EXPECT_EQ(body["note"], "no hot water (via website)");
+  EXPECT_EQ(body["due"], "2021-02-25T15:07:10.000Z");
+  EXPECT_EQ(body["ref"], handoff_.id);
+  EXPECT_EQ(body["tags"], nlohmann::json({"handoff", "form"}));
+  EXPECT_EQ(body["priority"], 2);
+  EXPECT_FALSE(body.contains("inquiry")) << "the template replaces the default body";
+  // The signature covers the templated body like any other.
+  dest_.secrets = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+  auto signed_req = connector_.BuildRequest(Ctx());
+  ASSERT_TRUE(signed_req.ok());
+  EXPECT_EQ(HeaderOf(*signed_req, "webhook-signature"),
+            *SignStandardWebhook(dest_.secrets[0], handoff_.id, kNow / kMicrosPerSecond,
+                                 signed_req->body));
+}
+
+TEST_F(WebhookConnectorTest, ABrokenPayloadTemplateIsAConfigError) {
+  dest_.settings["payload"] = {{"x", "{{#inquiry}}unclosed"}};
+  auto req = connector_.BuildRequest(Ctx());
+  ASSERT_FALSE(req.ok());
+  EXPECT_NE(req.status().message().find("does not parse"), std::string::npos) << req.status();
+  dest_.settings["payload"] = "just text";
+  EXPECT_FALSE(connector_.BuildRequest(Ctx()).ok());
+}
+
 }  // namespace
 }  // namespace handoff
