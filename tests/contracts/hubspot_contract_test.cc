@@ -132,8 +132,8 @@ class HubSpotContractTest : public ::testing::Test {
 std::optional<HttpResponse> RateLimited(std::vector<std::pair<std::string, std::string>> headers,
                                         const char* policy = "TEN_SECONDLY_ROLLING") {
   return Respond(429,
-                 fmt::format(R"({{"status":"error","message":"You have reached your ten_secondly
-                     limit.","errorType":"RATE_LIMIT","correlationId":"c-1","policyName":"{}"}})",
+                 fmt::format(R"({{"status":"error","message":"You have reached your limit.",
+                     "errorType":"RATE_LIMIT","correlationId":"c-1","policyName":"{}"}})",
                              policy),
                  std::move(headers));
 }
@@ -271,8 +271,9 @@ TEST_F(HubSpotContractTest, ConnectionResetIsRetried) {
 
 TEST_F(HubSpotContractTest, ValidationErrorIsDeadWithoutPersonalData) {
   FakeHubSpot hubspot([](const HttpRequest&, int) {
-    return Respond(400, R"({"status":"error","message":"Property values were not valid:
-        dana+1@example.com","correlationId":"c-3","category":"VALIDATION_ERROR"})");
+    return Respond(
+        400, R"({"status":"error","message":"Property values were not valid: dana+1@example.com",
+        "correlationId":"c-3","category":"VALIDATION_ERROR"})");
   });
   Use(hubspot.Url());
   Handoff h = h_.WaitForState(Start(), "dead", 1);
@@ -284,8 +285,9 @@ TEST_F(HubSpotContractTest, ValidationErrorIsDeadWithoutPersonalData) {
 
 TEST_F(HubSpotContractTest, MissingScopeIsDead) {
   FakeHubSpot hubspot([](const HttpRequest&, int) {
-    return Respond(403, R"({"status":"error","message":"This app hasn't been granted all required
-        scopes","category":"MISSING_SCOPES"})");
+    return Respond(
+        403, R"({"status":"error","message":"This app hasn't been granted all required scopes",
+        "category":"MISSING_SCOPES"})");
   });
   Use(hubspot.Url());
   Handoff h = h_.WaitForState(Start(), "dead", 1);
