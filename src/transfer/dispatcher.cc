@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -103,19 +104,55 @@ struct Dispatcher::Transfer {
   Inquiry inquiry;
   std::optional<Task> task;
   std::optional<Contact> contact;
+  std::optional<TeamMember> owner;
+  std::string public_url;
+  DeliveryProgress progress;  // steps confirmed so far, in this attempt or earlier ones
+  std::optional<AccessToken> access_token;
   OutboundRequest request;
 
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
+  curl_slist* recipients = nullptr;  // mail: RCPT TO
+  size_t upload_offset = 0;          // mail: how much of the message curl has read
   bool allow_private = false;
   bool refused = false;  // the SSRF guard refused an address curl tried to connect to
   size_t max_body = 0;
   std::vector<std::pair<std::string, std::string>> response_headers;
   std::string response_body;
 
-  ~Transfer() {
+  ~Transfer() { ResetRequest(); }
+
+  // Frees the previous step's curl state so the transfer can carry the next step.
+  void ResetRequest() {
     if (easy != nullptr) curl_easy_cleanup(easy);
     if (header_list != nullptr) curl_slist_free_all(header_list);
+    if (recipients != nullptr) curl_slist_free_all(recipients);
+    easy = nullptr;
+    header_list = nullptr;
+    recipients = nullptr;
+    upload_offset = 0;
+    refused = false;
+    response_headers.clear();
+    response_body.clear();
+  }
+
+  DeliveryContext Context(Micros now) const {
+    DeliveryContext ctx{*destination, handoff, inquiry, task, contact, now};
+    ctx.progress = progress;
+    ctx.access_token = access_token;
+    ctx.public_url = public_url;
+    ctx.owner = owner;
+    return ctx;
+  }
+
+  // Feeds the mail message to curl's SMTP upload.
+  static size_t OnRead(char* buffer, size_t size, size_t nitems, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::string& body = t->request.body;
+    const size_t n = std::min(size * nitems, body.size() - t->upload_offset);
+    std::memcpy(buffer, body.data() + t->upload_offset, n);
+    t->upload_offset += n;
+    return n;
   }
 
   static size_t OnBody(char* data, size_t size, size_t nmemb, void* user) {
@@ -418,12 +455,31 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
       return false;
     }
   }
+  if (t->task) {
+    for (const TeamMember& m : config_->team) {
+      if (m.id == t->task->owner) t->owner = m;
+    }
+  }
+  t->public_url = config_->business.public_url;
+  t->progress = DeliveryProgress::FromJson(handoff.progress);
   t->handoff = std::move(handoff);
   t->lease_token = std::move(lease_token);
+  t->allow_private = dest->allow_private || config_->server.allow_private_destinations;
+  t->max_body = options_.max_response_bytes;
 
-  const DeliveryContext ctx{*dest, t->handoff, t->inquiry, t->task, t->contact, clock_->Now()};
-  auto request = connector->BuildRequest(ctx);
+  if (connector->local()) {
+    RecordLocal(std::move(t));
+    return false;  // nothing went out over the network
+  }
+  return Launch(std::move(t));
+}
+
+bool Dispatcher::Launch(std::unique_ptr<Transfer> t) {
+  t->ResetRequest();
+  const DestinationConfig* dest = t->destination;
+  auto request = t->connector->BuildRequest(t->Context(clock_->Now()));
   if (!request.ok()) {
+    t->handoff.progress = t->progress.ToJson();
     Record(t->handoff, t->lease_token, 0, 0,
            Permanent(Sanitize(fmt::format("could not build the request: {}",
                                           std::string(request.status().message())),
@@ -432,8 +488,7 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     return false;
   }
   t->request = *std::move(request);
-  t->allow_private = dest->allow_private || config_->server.allow_private_destinations;
-  t->max_body = options_.max_response_bytes;
+  const bool mail = t->request.mail.has_value();
 
   CURL* easy = curl_easy_init();
   if (easy == nullptr) {
@@ -441,41 +496,66 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     return false;
   }
   t->easy = easy;
-  for (const auto& [name, value] : t->request.headers) {
-    t->header_list = curl_slist_append(t->header_list, fmt::format("{}: {}", name, value).c_str());
-  }
-  // curl would otherwise send "Expect: 100-continue" for larger bodies and stall a second on
-  // receivers that do not answer it.
-  t->header_list = curl_slist_append(t->header_list, "Expect:");
-
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  // Redirects are an SSRF vector and a moved endpoint is a config problem: never followed.
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   // Environment proxies would be dialled instead of the destination and bypass the guard;
   // an egress proxy, when wanted, belongs in the config.
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(std::max<Micros>(dest->timeout / kMicrosPerMilli, 1)));
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "handoff/0.1");
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
-  if (t->request.method == "POST") {
-    curl_easy_setopt(easy, CURLOPT_POST, 1L);
-  } else if (t->request.method != "GET") {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, t->request.method.c_str());
-  }
-  if (t->request.method != "GET" || !t->request.body.empty()) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->request.body.data());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+  const std::string& ca_file = t->request.ca_file.empty() ? dest->ca_file : t->request.ca_file;
+  if (!ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file.c_str());
+  if (mail) {
+    const OutboundRequest::Mail& m = *t->request.mail;
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(easy, CURLOPT_MAIL_FROM, fmt::format("<{}>", m.from).c_str());
+    for (const std::string& r : m.recipients) {
+      t->recipients = curl_slist_append(t->recipients, fmt::format("<{}>", r).c_str());
+    }
+    curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, t->recipients);
+    // smtp:// must upgrade with STARTTLS: credentials and the lead's details never travel in
+    // clear text unless the connector says the destination allows it.
+    curl_easy_setopt(easy, CURLOPT_USE_SSL,
+                     static_cast<long>(m.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    if (!m.username.empty()) {
+      curl_easy_setopt(easy, CURLOPT_USERNAME, m.username.c_str());
+      curl_easy_setopt(easy, CURLOPT_PASSWORD, m.password.c_str());
+    }
+    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Transfer::OnRead);
+    curl_easy_setopt(easy, CURLOPT_READDATA, t.get());
+    curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
                      static_cast<curl_off_t>(t->request.body.size()));
+  } else {
+    for (const auto& [name, value] : t->request.headers) {
+      t->header_list =
+          curl_slist_append(t->header_list, fmt::format("{}: {}", name, value).c_str());
+    }
+    // curl would otherwise send "Expect: 100-continue" for larger bodies and stall a second on
+    // receivers that do not answer it.
+    t->header_list = curl_slist_append(t->header_list, "Expect:");
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    // Redirects are an SSRF vector and a moved endpoint is a config problem: never followed.
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "handoff/0.1");
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+    if (t->request.method == "POST") {
+      curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    } else if (t->request.method != "GET") {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, t->request.method.c_str());
+    }
+    if (t->request.method != "GET" || !t->request.body.empty()) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->request.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(t->request.body.size()));
+    }
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
   }
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Transfer::OnOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t.get());
   if (t->allow_private && mixed_private_policy_) {
@@ -517,8 +597,15 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
   curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
   const double latency_ms = static_cast<double>(total_us) / 1000.0;
   const auto result = static_cast<CURLcode>(curl_result);
+  long status = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  const bool mail = t->request.mail.has_value();
+  // A mail server's refusal (4xx/5xx reply) ends curl's transfer with an error, but it is an
+  // answer the connector classifies, like an HTTP status.
+  const bool answered = result == CURLE_OK || (mail && status >= 400);
+  t->handoff.progress = t->progress.ToJson();
 
-  if (result != CURLE_OK) {
+  if (!answered) {
     // Only a transfer that never got a connection was stopped by the guard; curl may have
     // refused one address of a name and then connected to another.
     if (t->refused && (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST)) {
@@ -527,34 +614,92 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
       Record(t->handoff, t->lease_token, 0, latency_ms, refused, "");
       return;
     }
-    DeliveryOutcome o;
-    o.kind = DeliveryOutcome::Kind::kRetryable;
-    o.reason = fmt::format("transport error: {}", curl_easy_strerror(result));
+    DeliveryOutcome o = Retryable(fmt::format("transport error: {}", curl_easy_strerror(result)));
     if (result == CURLE_UNSUPPORTED_PROTOCOL) {
-      o = Permanent("the destination url's scheme is not http or https");
+      o = Permanent(mail ? "the destination url's scheme is not smtp or smtps"
+                         : "the destination url's scheme is not http or https");
     } else if (result == CURLE_URL_MALFORMAT) {
       o = Permanent("the destination url is malformed");
+    } else if (result == CURLE_USE_SSL_FAILED) {
+      o = Permanent("the mail server does not offer STARTTLS (required for smtp://)");
+    } else if (result == CURLE_LOGIN_DENIED) {
+      o = Permanent("the mail server refused the login");
     }
     SettleGate(t->handoff.destination, o);
     Record(t->handoff, t->lease_token, 0, latency_ms, o, "");
     return;
   }
 
-  long status = 0;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  const DeliveryContext ctx{*t->destination, t->handoff, t->inquiry,
-                            t->task,         t->contact, clock_->Now()};
-  DeliveryOutcome o =
-      t->connector->Classify(ctx, static_cast<int>(status), t->response_headers, t->response_body);
+  DeliveryOutcome o = t->connector->Classify(t->Context(clock_->Now()), static_cast<int>(status),
+                                             t->response_headers, t->response_body);
   o.reason = Sanitize(o.reason, kMaxReasonBytes);
   SettleGate(t->handoff.destination, o);
-  Record(t->handoff, t->lease_token, static_cast<int>(status), latency_ms, o,
-         Sanitize(t->response_body, kExcerptBytes));
+  const std::string excerpt = Sanitize(t->response_body, kExcerptBytes);
+  if (o.kind == DeliveryOutcome::Kind::kConfirmed && o.more_steps) {
+    RecordStep(*t, static_cast<int>(status), latency_ms, o, excerpt);
+    for (auto& [key, value] : o.captured) t->progress.values[key] = std::move(value);
+    ++t->progress.step;
+    t->handoff.progress = t->progress.ToJson();
+    // The next step continues the work the gate already admitted: it takes the slot this step
+    // gave back without waiting for the gate's rate limit.
+    auto gate = gates_.find(t->handoff.destination);
+    if (gate != gates_.end()) gate->second.OnStart(clock_->Now());
+    if (!Launch(std::move(t)) && gate != gates_.end()) {
+      gate->second.OnFinish(clock_->Now(), /*failure=*/false);
+    }
+    return;
+  }
+  Record(t->handoff, t->lease_token, static_cast<int>(status), latency_ms, o, excerpt);
+}
+
+void Dispatcher::RecordStep(const Transfer& t, int status, double latency_ms,
+                            const DeliveryOutcome& outcome, const std::string& excerpt) {
+  const Micros now = clock_->Now();
+  Handoff updated = t.handoff;
+  updated.state = "delivering";
+  DeliveryProgress next = t.progress;
+  for (const auto& [key, value] : outcome.captured) next.values[key] = value;
+  ++next.step;
+  updated.progress = next.ToJson();
+  nlohmann::json detail = {
+      {"handoff_id", t.handoff.id},
+      {"destination", t.handoff.destination},
+      {"attempt", t.handoff.attempts + 1},
+      {"step", t.progress.step},
+      {"step_name", t.request.step_name},
+      {"status", status},
+      {"latency_ms", latency_ms},
+      {"captured", outcome.captured},
+      {"excerpt", excerpt},
+  };
+  // Persisted before the next step's answer can be recorded (the store applies writes in
+  // order), so a crash or a failure later resumes after this step instead of repeating it.
+  SubmitOutcomeWrite(
+      t.handoff.id,
+      [updated, lease_token = t.lease_token,
+       event = TransferEvent(updated, now, "handoff.step_confirmed", std::move(detail))](
+          WriteTx& tx) mutable -> absl::Status {
+        RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
+        return tx.AppendEvent(event);
+      });
+}
+
+void Dispatcher::RecordLocal(std::unique_ptr<Transfer> t) {
+  const Micros now = clock_->Now();
+  std::shared_ptr<Transfer> shared(std::move(t));
+  // The record and its confirmation commit together: the attempt either kept the record in
+  // handoff's own store or did not happen.
+  Record(shared->handoff, shared->lease_token, 0, 0, Confirmed(""), "",
+         [shared, now, this](WriteTx& tx) -> absl::StatusOr<std::string> {
+           return shared->connector->DeliverLocally(shared->Context(now), tx);
+         });
+  auto gate = gates_.find(shared->handoff.destination);
+  if (gate != gates_.end()) gate->second.OnFinish(now, /*failure=*/false);
 }
 
 void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, int http_status,
                         double latency_ms, const DeliveryOutcome& outcome,
-                        const std::string& excerpt) {
+                        const std::string& excerpt, LocalDelivery local) {
   const Micros now = clock_->Now();
   Handoff updated = handoff;
   updated.attempts = handoff.attempts + 1;
@@ -578,6 +723,7 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
       updated.last_error.clear();
       kind = "handoff.confirmed";
       detail["remote_id"] = outcome.remote_id;
+      if (!handoff.progress.empty()) detail["steps"] = handoff.progress;
       confirmed_.fetch_add(1);
       break;
     case DeliveryOutcome::Kind::kRetryable: {
@@ -612,9 +758,13 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
   attempts_.fetch_add(1);
   const bool terminal = updated.state == "confirmed" || updated.state == "dead";
 
-  WriteFn write = [updated, lease_token, now, terminal,
+  WriteFn write = [updated, lease_token, now, terminal, local = std::move(local),
                    event = TransferEvent(updated, now, std::move(kind), std::move(detail))](
                       WriteTx& tx) mutable -> absl::Status {
+    if (local) {
+      ASSIGN_OR_RETURN(updated.remote_id, local(tx));
+      event.detail["remote_id"] = updated.remote_id;
+    }
     RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
     RETURN_IF_ERROR(tx.AppendEvent(event));
     if (!terminal) return absl::OkStatus();
@@ -639,11 +789,15 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
     return tx.AppendEvent(settled);
   };
 
+  SubmitOutcomeWrite(handoff.id, std::move(write));
+}
+
+void Dispatcher::SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write) {
   {
     std::lock_guard<std::mutex> lock(writes_mu_);
     ++pending_writes_;
   }
-  store_->SubmitWrite(std::move(write), [this, id = handoff.id](absl::Status status) {
+  store_->SubmitWrite(std::move(write), [this, id = handoff_id](absl::Status status) {
     if (!status.ok()) {
       write_errors_.fetch_add(1);
       // Aborted means the lease was lost to another worker, which now owns the handoff.

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +93,14 @@ class Dispatcher {
   // Starts the request for one claimed handoff; false when no request went out (the outcome,
   // if any, was recorded without one).
   bool StartOne(Handoff handoff, std::string lease_token);
+  // Builds the request for the transfer's current step and hands it to curl; false when no
+  // request went out (a build failure is recorded as the attempt's outcome).
+  bool Launch(std::unique_ptr<Transfer> transfer);
+  // Persists a confirmed step (progress and a handoff.step_confirmed event) before the next.
+  void RecordStep(const Transfer& transfer, int status, double latency_ms,
+                  const DeliveryOutcome& outcome, const std::string& excerpt);
+  // Delivers through a local connector (the inbox) inside the outcome's own transaction.
+  void RecordLocal(std::unique_ptr<Transfer> transfer);
   // Tells the destination's gate how a request it let through ended.
   void SettleGate(const std::string& destination, const DeliveryOutcome& outcome);
   // Copies every gate's state into health_ for Health().
@@ -99,8 +108,13 @@ class Dispatcher {
   void DrainCompletions();
   void Complete(std::unique_ptr<Transfer> transfer, int curl_result);
   // Writes an attempt's outcome (handoff row, events, inquiry status) without blocking.
+  // `local`, when set, runs first inside the same transaction and returns the record's id.
+  using LocalDelivery = std::function<absl::StatusOr<std::string>(WriteTx&)>;
   void Record(const Handoff& handoff, const std::string& lease_token, int http_status,
-              double latency_ms, const DeliveryOutcome& outcome, const std::string& excerpt);
+              double latency_ms, const DeliveryOutcome& outcome, const std::string& excerpt,
+              LocalDelivery local = nullptr);
+  // Submits an outcome write, counted so Stop() can wait for it to settle.
+  void SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write);
   void AbandonInFlight();
   int IdleWaitMillis();
   const RetrySchedule* ScheduleFor(const std::string& destination) const;

@@ -527,5 +527,154 @@ TEST_F(DispatcherGateTest, RetryAfterPausesTheWholeDestination) {
   WaitForState(second, "confirmed", 1);
 }
 
+// A three-step connector like a CRM's: "contact", then "note" and "task" that need the
+// contact's id. Each step POSTs to <url>/<step name> and captures the answer's id.
+class ThreeStepConnector final : public Connector {
+ public:
+  absl::StatusOr<OutboundRequest> BuildRequest(const DeliveryContext& ctx) const override {
+    static constexpr const char* kSteps[] = {"contact", "note", "task"};
+    if (ctx.progress.step < 0 || ctx.progress.step > 2) {
+      return absl::InternalError("no such step");
+    }
+    OutboundRequest r;
+    r.step_name = kSteps[ctx.progress.step];
+    r.url = ctx.destination.url + "/" + r.step_name;
+    r.body = nlohmann::json{{"contact_id", ctx.progress.Get("contact_id")}}.dump();
+    return r;
+  }
+  DeliveryOutcome Classify(const DeliveryContext& ctx, int status,
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           const std::string& body) const override {
+    DeliveryOutcome o = ClassifyHttpStatus(status, headers, ctx.now);
+    if (o.kind != DeliveryOutcome::Kind::kConfirmed) return o;
+    std::string id = nlohmann::json::parse(body, nullptr, false).value("id", "");
+    if (ctx.progress.step == 0) return StepConfirmed({{"contact_id", id}}, "contact");
+    if (ctx.progress.step == 1) return StepConfirmed({{"note_id", id}}, "note");
+    return Confirmed(ctx.progress.Get("contact_id") + "/" + ctx.progress.Get("note_id") + "/" + id);
+  }
+};
+
+// Keeps the record in the store itself: an event stands in for the inbox row.
+class LocalConnector final : public Connector {
+ public:
+  absl::StatusOr<OutboundRequest> BuildRequest(const DeliveryContext&) const override {
+    return absl::InternalError("a local connector builds no request");
+  }
+  DeliveryOutcome Classify(const DeliveryContext&, int,
+                           const std::vector<std::pair<std::string, std::string>>&,
+                           const std::string&) const override {
+    return Permanent("a local connector classifies nothing");
+  }
+  bool local() const override { return true; }
+  absl::StatusOr<std::string> DeliverLocally(const DeliveryContext& ctx,
+                                             WriteTx& tx) const override {
+    Event e;
+    e.workspace = ctx.inquiry.workspace;
+    e.inquiry_id = ctx.inquiry.id;
+    e.at = ctx.now;
+    e.stage = Stage::kTransfer;
+    e.kind = "test.local_record";
+    e.detail = {{"owner", ctx.owner ? ctx.owner->name : ""}};
+    RETURN_IF_ERROR(tx.AppendEvent(e));
+    return "local:" + ctx.inquiry.id;
+  }
+};
+
+class DispatcherStepsTest : public DispatcherTest {
+ protected:
+  void SetUp() override {
+    h_.registry().Register(ConnectorSpec{
+        .name = "three_steps", .note = "test", .settings = {}, .default_token_url = "", .make = [] {
+          return std::make_unique<ThreeStepConnector>();
+        }});
+    h_.registry().Register(ConnectorSpec{
+        .name = "local", .note = "test", .settings = {}, .default_token_url = "", .make = [] {
+          return std::make_unique<LocalConnector>();
+        }});
+  }
+};
+
+TEST_F(DispatcherStepsTest, AFailedStepIsRetriedWithoutRepeatingTheConfirmedOnes) {
+  Sink sink([](const HttpRequest& r, int n) {
+    if (r.path == "/crm/contact") return Respond(201, R"({"id":"c1"})");
+    if (r.path == "/crm/note" && n == 2) return Respond(503);
+    if (r.path == "/crm/note") return Respond(201, R"({"id":"n1"})");
+    return Respond(201, R"({"id":"t1"})");
+  });
+  DestinationConfig d = Destination("crm", sink.Url("/crm"));
+  d.connector = "three_steps";
+  config_.destinations = {d};
+  auto ids = AddInquiry({"crm"});
+  StartDispatcher();
+
+  Handoff failed = WaitForState(ids[0], "failed", 1);
+  EXPECT_EQ(failed.progress, (nlohmann::json{{"step", 1}, {"values", {{"contact_id", "c1"}}}}))
+      << "the confirmed contact step is kept for the retry";
+  clock_.Advance(10 * kMicrosPerSecond);
+  h_.dispatcher().Wake();
+  Handoff done = WaitForState(ids[0], "confirmed", 2);
+  EXPECT_EQ(done.remote_id, "c1/n1/t1");
+
+  std::vector<std::string> paths;
+  for (const HttpRequest& r : sink.requests()) paths.push_back(r.path);
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/crm/contact", "/crm/note", "/crm/note", "/crm/task"}))
+      << "the contact is created once";
+  for (const HttpRequest& r : sink.requests()) {
+    if (r.path != "/crm/contact") {
+      EXPECT_EQ(nlohmann::json::parse(r.body)["contact_id"], "c1");
+    }
+  }
+  std::vector<std::string> steps;
+  for (const Event& e : Events()) {
+    if (e.kind == "handoff.step_confirmed") steps.push_back(e.detail["step_name"]);
+  }
+  EXPECT_EQ(steps, (std::vector<std::string>{"contact", "note"}));
+}
+
+TEST_F(DispatcherStepsTest, ReplayOfADeadMultiStepHandoffResumesAtTheFailedStep) {
+  Sink sink([](const HttpRequest& r, int n) {
+    if (r.path == "/crm/contact") return Respond(201, R"({"id":"c1"})");
+    if (r.path == "/crm/note" && n == 2) return Respond(400, R"({"error":"bad"})");
+    return Respond(201, R"({"id":"x"})");
+  });
+  DestinationConfig d = Destination("crm", sink.Url("/crm"));
+  d.connector = "three_steps";
+  config_.destinations = {d};
+  auto ids = AddInquiry({"crm"});
+  StartDispatcher();
+  WaitForState(ids[0], "dead", 1);
+  HandoffReplayFilter filter;
+  filter.handoff_id = ids[0];
+  absl::Status s = store_->Write([&](WriteTx& tx) -> absl::Status {
+    return tx.ReviveDeadHandoffs(kWorkspace, filter, clock_.Now()).status();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  Handoff done = WaitForState(ids[0], "confirmed", 1);
+  EXPECT_EQ(done.remote_id, "c1/x/x");
+  int contacts = 0;
+  for (const HttpRequest& r : sink.requests()) contacts += r.path == "/crm/contact";
+  EXPECT_EQ(contacts, 1);
+}
+
+TEST_F(DispatcherStepsTest, ALocalConnectorCommitsItsRecordWithTheConfirmation) {
+  DestinationConfig d = Destination("inbox", "");
+  d.connector = "local";
+  config_.destinations = {d};
+  auto ids = AddInquiry({"inbox"});
+  StartDispatcher();
+  Handoff h = WaitForState(ids[0], "confirmed", 1);
+  EXPECT_EQ(h.remote_id, "local:" + inquiry_id_);
+  bool recorded = false;
+  for (const Event& e : Events()) {
+    if (e.kind == "test.local_record") {
+      recorded = true;
+      EXPECT_EQ(e.detail["owner"], "Ana Lima") << "the task owner's team entry is passed";
+    }
+  }
+  EXPECT_TRUE(recorded);
+  EXPECT_EQ(GetInquiry().status, "delivered");
+}
+
 }  // namespace
 }  // namespace handoff
