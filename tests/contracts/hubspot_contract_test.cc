@@ -138,7 +138,6 @@ std::optional<HttpResponse> RateLimited(std::vector<std::pair<std::string, std::
                  std::move(headers));
 }
 
-// Needs the dispatcher's multi-step support ("Dispatcher: multi-step").
 TEST_F(HubSpotContractTest, DeliversContactNoteAndTask) {
   FakeHubSpot hubspot;
   Use(hubspot.Url());
@@ -160,7 +159,6 @@ TEST_F(HubSpotContractTest, DeliversContactNoteAndTask) {
   EXPECT_EQ(task["hs_timestamp"], "2026-01-01T00:05:00.000Z");
 }
 
-// Needs the dispatcher's multi-step support.
 TEST_F(HubSpotContractTest, ContactWithoutEmailTakesTheExistingIdFrom409) {
   FakeHubSpot hubspot(
       [](const HttpRequest& r, int) -> std::optional<HttpResponse> {
@@ -181,7 +179,6 @@ TEST_F(HubSpotContractTest, ContactWithoutEmailTakesTheExistingIdFrom409) {
   EXPECT_EQ(Count(requests, "POST", kNotes), 1);
 }
 
-// Needs the dispatcher's multi-step support.
 TEST_F(HubSpotContractTest, FailedNoteIsRetriedWithoutASecondContactUpsert) {
   // Request 1 upserts the contact, request 2 is the first note.
   FakeHubSpot hubspot([](const HttpRequest& r, int n) -> std::optional<HttpResponse> {
@@ -281,6 +278,20 @@ TEST_F(HubSpotContractTest, ValidationErrorIsDeadWithoutPersonalData) {
   EXPECT_NE(h.last_error.find("VALIDATION_ERROR"), std::string::npos) << h.last_error;
   EXPECT_EQ(h.last_error.find("example.com"), std::string::npos) << h.last_error;
   EXPECT_EQ(hubspot.requests().size(), 1u);
+}
+
+TEST_F(HubSpotContractTest, PartialBatchUpsertWithoutAResultIsDead) {
+  FakeHubSpot hubspot([](const HttpRequest& r, int) -> std::optional<HttpResponse> {
+    if (r.path != kUpsert) return std::nullopt;
+    return Respond(207, R"({"status":"COMPLETE","results":[],"numErrors":1,"errors":[
+        {"status":"error","category":"VALIDATION_ERROR","message":"Email address dana+1@example.com is invalid",
+         "context":{}}],"startedAt":"x","completedAt":"y"})");
+  });
+  Use(hubspot.Url());
+  Handoff h = h_.WaitForState(Start(), "dead", 1);
+  EXPECT_EQ(h.last_status, 207);
+  EXPECT_EQ(h.last_error, "contact: HubSpot VALIDATION_ERROR (HTTP 207)");
+  EXPECT_EQ(Count(hubspot.requests(), "POST", kNotes), 0);
 }
 
 TEST_F(HubSpotContractTest, MissingScopeIsDead) {

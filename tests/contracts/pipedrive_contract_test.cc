@@ -123,7 +123,6 @@ class PipedriveContractTest : public ::testing::Test {
   testing::DeliveryHarness h_;
 };
 
-// Needs the dispatcher's multi-step support ("Dispatcher: multi-step").
 TEST_F(PipedriveContractTest, KnownPersonGetsALeadAndAnActivity) {
   FakePipedrive pipedrive(/*known_person=*/true);
   Use(pipedrive.Url());
@@ -142,7 +141,6 @@ TEST_F(PipedriveContractTest, KnownPersonGetsALeadAndAnActivity) {
   EXPECT_EQ(activity["user_id"], 77);
 }
 
-// Needs the dispatcher's multi-step support.
 TEST_F(PipedriveContractTest, NewPersonIsCreatedThenADeal) {
   FakePipedrive pipedrive(/*known_person=*/false);
   Use(pipedrive.Url(), {{"create", "deal"}});
@@ -155,7 +153,6 @@ TEST_F(PipedriveContractTest, NewPersonIsCreatedThenADeal) {
   EXPECT_EQ(Count(requests, "POST", "/activities"), 1);
 }
 
-// Needs the dispatcher's multi-step support.
 TEST_F(PipedriveContractTest, FailedLeadIsRetriedWithoutASecondPerson) {
   FakePipedrive pipedrive(/*known_person=*/false,
                           [](const HttpRequest& r, int n) -> std::optional<HttpResponse> {

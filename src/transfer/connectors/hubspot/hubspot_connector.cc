@@ -1,6 +1,8 @@
 #include "transfer/connectors/hubspot/hubspot_connector.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <string_view>
 
 #include "core/time_format.h"
@@ -129,12 +131,14 @@ DeliveryOutcome RateLimited(const nlohmann::json& j,
   return Retryable(std::move(reason), kDefaultRateWindow);
 }
 
-std::string RemoteId(const DeliveryProgress& progress, const std::string& last_key,
+// "contact:123 note:456 task:789", with the record the last step just created.
+std::string RemoteId(const DeliveryProgress& progress, std::string_view last_label,
                      const std::string& last_id) {
   std::string id = fmt::format("contact:{}", progress.Get("contact_id"));
-  for (const char* key : {"note_id", "task_id"}) {
-    std::string value = key == last_key ? last_id : progress.Get(key);
-    if (!value.empty()) id += fmt::format(" {}:{}", std::string_view(key, 4), value);
+  for (auto [label, key] : {std::pair<std::string_view, const char*>{"note", "note_id"},
+                            std::pair<std::string_view, const char*>{"task", "task_id"}}) {
+    std::string value = label == last_label ? last_id : progress.Get(key);
+    if (!value.empty()) id += fmt::format(" {}:{}", label, value);
   }
   return id;
 }
@@ -218,8 +222,12 @@ DeliveryOutcome HubSpotConnector::Classify(
         return Permanent(fmt::format("contact: HubSpot {} (HTTP {})",
                                      category.empty() ? "error" : category, http_status));
       }
-      // Upserting again by email is harmless; without an id the note has nothing to attach to.
-      return Retryable(fmt::format("contact: no contact id in the answer (HTTP {})", http_status));
+      // Without an id the note has nothing to attach to. Upserting again by email is harmless;
+      // creating again by phone would make a second contact.
+      std::string reason =
+          fmt::format("contact: no contact id in the answer (HTTP {})", http_status);
+      if (PersonOf(ctx).email.empty()) return Permanent(std::move(reason));
+      return Retryable(std::move(reason));
     }
     return StepConfirmed({{"contact_id", id}}, fmt::format("contact {}", id));
   }
@@ -230,18 +238,17 @@ DeliveryOutcome HubSpotConnector::Classify(
     if (call == Call::kNote && ctx.task) {
       return StepConfirmed({{"note_id", id}}, fmt::format("note {}", id));
     }
-    std::string key = call == Call::kNote ? "note_id" : "task_id";
-    return Confirmed(RemoteId(ctx.progress, key, id), fmt::format("{} {}", step, id));
+    return Confirmed(RemoteId(ctx.progress, step, id), fmt::format("{} {}", step, id));
   }
   if (http_status == 429) return RateLimited(j, headers, ctx.now, step);
 
-  DeliveryOutcome o = ClassifyHttpStatus(http_status, headers, ctx.now);
-  std::string category = CategoryOf(j);
+  const std::string category = CategoryOf(j);
   if (http_status == 401 || http_status == 403) {
     // 401: the dispatcher has already refreshed an OAuth2 token once; 403: a missing scope.
     return Permanent(fmt::format("{}: HubSpot {} (HTTP {})", step,
                                  category.empty() ? "refused the token" : category, http_status));
   }
+  DeliveryOutcome o = ClassifyHttpStatus(http_status, headers, ctx.now);
   o.reason = category.empty()
                  ? fmt::format("{}: {}", step, o.reason)
                  : fmt::format("{}: HubSpot {} (HTTP {})", step, category, http_status);

@@ -95,7 +95,10 @@ TEST_F(HubSpotConnectorTest, ContactFailuresWithoutAnId) {
       Classify(0, {}, 409, R"({"message":"Conflict","category":"CONFLICT"})");
   EXPECT_EQ(conflict.kind, Kind::kPermanent);
   DeliveryOutcome garbled = Classify(0, {}, 200, "<html>proxy</html>");
-  EXPECT_EQ(garbled.kind, Kind::kRetryable);
+  EXPECT_EQ(garbled.kind, Kind::kRetryable) << "an upsert by email is safe to repeat";
+  t_.inquiry.normalized.email = t_.inquiry.received.email = "";
+  EXPECT_EQ(Classify(0, {}, 201, "<html>proxy</html>").kind, Kind::kPermanent)
+      << "a create by phone is not";
 }
 
 TEST_F(HubSpotConnectorTest, NoteStepAssociatesTheContact) {
