@@ -2,7 +2,9 @@
 // every request against ../shared/formats/README.md B2 and answers as Pipedrive documents.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -174,6 +176,35 @@ TEST_F(PipedriveContractTest, FailedLeadIsRetriedWithoutASecondPerson) {
   EXPECT_EQ(Count(requests, "POST", "/persons"), 1);
   EXPECT_EQ(Count(requests, "POST", "/leads"), 2);
   EXPECT_EQ(Count(requests, "POST", "/activities"), 1);
+}
+
+TEST_F(PipedriveContractTest, PersonCreatedButAnswerLostIsFoundNotDuplicated) {
+  // The first POST /persons creates the person but its answer is lost (a gateway timeout);
+  // from then on the search finds it.
+  auto created = std::make_shared<std::atomic<bool>>(false);
+  FakePipedrive pipedrive(
+      /*known_person=*/false, [created](const HttpRequest& r, int) -> std::optional<HttpResponse> {
+        if (r.method == "POST" && r.path == "/persons") {
+          EXPECT_FALSE(created->exchange(true)) << "the person was created twice";
+          return Respond(504, "<html>Gateway Time-out</html>");
+        }
+        if (r.path == "/persons/search" && *created) {
+          return Respond(200, R"({"success":true,"data":{"items":[{"result_score":1,
+              "item":{"id":4322,"type":"person","name":"Dana Roe"}}]}})");
+        }
+        return std::nullopt;
+      });
+  Use(pipedrive.Url());
+  std::string id = Start();
+  Handoff failed = h_.WaitForState(id, "failed", 1);
+  EXPECT_EQ(failed.last_status, 504);
+  h_.AdvanceToNextAttempt(id);
+  Handoff done = h_.WaitForState(id, "confirmed", 2);
+  EXPECT_EQ(done.remote_id, fmt::format("person:4322 lead:{} activity:555", kLeadId));
+  auto requests = pipedrive.requests();
+  EXPECT_EQ(Count(requests, "GET", "/persons/search"), 2);
+  EXPECT_EQ(Count(requests, "POST", "/persons"), 1);
+  EXPECT_EQ(Count(requests, "POST", "/leads"), 1);
 }
 
 TEST_F(PipedriveContractTest, RateLimitResetHeaderSetsTheWait) {

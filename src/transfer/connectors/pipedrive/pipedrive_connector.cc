@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kDefaultBaseUrl = "https://api.pipedrive.com/v1";
 // Pipedrive stores notes as HTML; a bound keeps a runaway message from being refused whole.
 constexpr size_t kMaxNoteBytes = 65536;
-constexpr const char* kNoneFound = "none";
+// Captured when a search found nobody: the attempt it ran in (see SearchedThisAttempt).
+constexpr const char* kSearchedKey = "person_searched";
 
 enum class Call { kSearch, kPerson, kLead, kDeal, kActivity };
 
@@ -23,13 +24,20 @@ bool CreatesDeal(const DestinationConfig& destination) {
   return OptionalSetting(destination, "create", "lead") == "deal";
 }
 
+// ctx.handoff.attempts counts the attempts finished before this one, so it is the same for
+// every step of one attempt and differs in the next.
+std::string AttemptMark(const DeliveryContext& ctx) { return std::to_string(ctx.handoff.attempts); }
+
 // The call this attempt makes: the first record not yet captured (see the class comment).
 Call NextCall(const DeliveryContext& ctx) {
   const DeliveryProgress& p = ctx.progress;
   if (p.Get("person_id").empty()) {
     const CrmPerson person = PersonOf(ctx);
     bool searchable = !person.email.empty() || !person.phone.empty();
-    return searchable && p.Get("person_search").empty() ? Call::kSearch : Call::kPerson;
+    // A search from an earlier attempt is repeated: that attempt may have created the person
+    // and lost the answer (a timeout), and a fresh search finds it instead of a duplicate.
+    bool searched = p.Get(kSearchedKey) == AttemptMark(ctx);
+    return searchable && !searched ? Call::kSearch : Call::kPerson;
   }
   if (p.Get("lead_id").empty() && p.Get("deal_id").empty()) {
     return CreatesDeal(ctx.destination) ? Call::kDeal : Call::kLead;
@@ -197,7 +205,7 @@ DeliveryOutcome PipedriveConnector::Classify(
     std::string id = IdFrom(j, call);
     switch (call) {
       case Call::kSearch:
-        if (id.empty()) return StepConfirmed({{"person_search", kNoneFound}}, "no person found");
+        if (id.empty()) return StepConfirmed({{kSearchedKey, AttemptMark(ctx)}}, "no person found");
         return StepConfirmed({{"person_id", id}}, fmt::format("found person {}", id));
       case Call::kPerson:
       case Call::kLead:

@@ -12,18 +12,22 @@
 
 namespace handoff {
 
-// Delivers in three or four steps, each resumable on its own. Step numbers are the calls in
-// the order made; which call an attempt makes follows from what earlier steps captured, so a
-// call that is not needed is never built (no empty or duplicate request):
+// Delivers in three or four calls, each resumable on its own. Which call an attempt makes
+// follows from what earlier steps captured (ctx.progress.values), so a call that is not needed
+// is never built (no empty or duplicate request); ctx.progress.step just counts the confirmed
+// calls:
 //   "person_search": GET /persons/search by email (else phone), exact match. Captures
-//                    person_id when found, else person_search=none. Skipped without an email
-//                    or a phone.
+//                    person_id when found, else person_searched=<attempt>. Skipped without an
+//                    email or a phone. Repeated once per attempt while no person_id is
+//                    captured, so a person created by an attempt whose answer was lost is
+//                    found, not created twice.
 //   "person":        POST /persons, only when no person_id was captured. Captures person_id.
 //   "lead" | "deal": POST /leads (data.id is a UUID) or /deals, per `create`. Captures
 //                    lead_id or deal_id.
 //   "activity":      POST /activities linked to the person and the lead/deal; the last step.
-// So: search found → 0 search, 1 lead, 2 activity; search found nobody → 0 search, 1 person,
-// 2 lead, 3 activity; neither email nor phone → 0 person, 1 lead, 2 activity.
+// So a fresh delivery runs: search found → search, lead, activity (steps 0-2); search found
+// nobody → search, person, lead, activity (0-3); neither email nor phone → person, lead,
+// activity (0-2). A retry resumes at the first record not captured.
 // The remote id is "person:<id> lead:<uuid> activity:<id>" (or deal:<id>).
 // Stateless and thread-safe.
 class PipedriveConnector final : public Connector {

@@ -71,14 +71,24 @@ TEST_F(PipedriveConnectorTest, SearchResultDecidesWhetherAPersonIsCreated) {
 
   DeliveryOutcome none = Classify(0, {}, 200, R"({"success":true,"data":{"items":[]}})");
   EXPECT_TRUE(none.more_steps);
-  EXPECT_EQ(none.captured, (Values{{"person_search", "none"}}));
+  EXPECT_EQ(none.captured, (Values{{"person_searched", "0"}}));
   EXPECT_EQ(Build(1, none.captured).step_name, "person");
   DeliveryOutcome null_data = Classify(0, {}, 200, R"({"success":true,"data":null})");
-  EXPECT_EQ(null_data.captured, (Values{{"person_search", "none"}}));
+  EXPECT_EQ(null_data.captured, (Values{{"person_searched", "0"}}));
+}
+
+TEST_F(PipedriveConnectorTest, ALaterAttemptSearchesAgainBeforeCreating) {
+  // Attempt 1 searched, found nobody, and its person creation timed out: attempt 2 searches
+  // again, in case the person was created after all.
+  t_.handoff.attempts = 1;
+  EXPECT_EQ(Build(1, {{"person_searched", "0"}}).step_name, "person_search");
+  DeliveryOutcome none = Classify(1, {{"person_searched", "0"}}, 200, R"({"success":true})");
+  EXPECT_EQ(none.captured, (Values{{"person_searched", "1"}}));
+  EXPECT_EQ(Build(2, none.captured).step_name, "person");
 }
 
 TEST_F(PipedriveConnectorTest, CreatesThePersonWithEmailAndPhoneLists) {
-  OutboundRequest req = Build(1, {{"person_search", "none"}});
+  OutboundRequest req = Build(1, {{"person_searched", "0"}});
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, std::string(kBase) + "/persons?api_token=tok%20en%2F1");
   EXPECT_EQ(HeaderOf(req, "content-type"), "application/json");
@@ -89,7 +99,7 @@ TEST_F(PipedriveConnectorTest, CreatesThePersonWithEmailAndPhoneLists) {
   EXPECT_EQ(body["phone"],
             nlohmann::json::parse(R"([{"value":"+14155550142","primary":true,"label":"mobile"}])"));
   EXPECT_EQ(body["owner_id"], 77);
-  DeliveryOutcome o = Classify(1, {{"person_search", "none"}}, 201,
+  DeliveryOutcome o = Classify(1, {{"person_searched", "0"}}, 201,
                                R"({"success":true,"data":{"id":4322,"name":"Dana Roe"}})");
   EXPECT_EQ(o.captured, (Values{{"person_id", "4322"}}));
 }
@@ -102,7 +112,7 @@ TEST_F(PipedriveConnectorTest, WithoutEmailOrPhoneThePersonIsCreatedAtOnce) {
 }
 
 TEST_F(PipedriveConnectorTest, LeadOrDeal) {
-  Values person = {{"person_search", "none"}, {"person_id", "4322"}};
+  Values person = {{"person_searched", "0"}, {"person_id", "4322"}};
   nlohmann::json lead = nlohmann::json::parse(Build(2, person).body);
   EXPECT_EQ(lead["title"], "New form inquiry from Dana Roe");
   EXPECT_EQ(lead["person_id"], 4322);
@@ -158,7 +168,7 @@ TEST_F(PipedriveConnectorTest, OAuthTokenGoesInTheHeaderNotTheQuery) {
   t_.dest.oauth2.grant = "refresh_token";
   t_.access_token = AccessToken{"oauth-xyz", "", 0};
   t_.dest.settings["base_url"] = "https://acme.pipedrive.com/api/v1/";
-  OutboundRequest req = Build(1, {{"person_search", "none"}});
+  OutboundRequest req = Build(1, {{"person_searched", "0"}});
   EXPECT_EQ(req.url, "https://acme.pipedrive.com/api/v1/persons");
   EXPECT_EQ(HeaderOf(req, "authorization"), "Bearer oauth-xyz");
 }
