@@ -31,10 +31,10 @@ CrmPerson PersonOf(const DeliveryContext& ctx);
 // word is a first name with an empty last name; surrounding spaces are dropped.
 std::pair<std::string, std::string> SplitName(std::string_view name);
 
-// The token for `Authorization: Bearer`: the OAuth2 access token the dispatcher fetched when
-// the destination has an `oauth2:` block, else the static setting `key`. FailedPrecondition
-// when neither exists.
-absl::StatusOr<std::string> BearerToken(const DeliveryContext& ctx, std::string_view key);
+// The token an attempt authenticates with: the OAuth2 access token the dispatcher fetched when
+// the destination has an `oauth2:` block, else the static setting `key` (a private app token,
+// an api_token). FailedPrecondition when neither exists.
+absl::StatusOr<std::string> TokenFor(const DeliveryContext& ctx, std::string_view key);
 
 // `url` without trailing slashes. FailedPrecondition unless it starts with http(s)://.
 absl::StatusOr<std::string> NormalizeBaseUrl(std::string url);

@@ -148,7 +148,7 @@ std::string RemoteId(const DeliveryProgress& progress, std::string_view last_lab
 absl::StatusOr<OutboundRequest> HubSpotConnector::BuildRequest(const DeliveryContext& ctx) const {
   auto base = BaseUrlSetting(ctx.destination, kDefaultBaseUrl);
   if (!base.ok()) return base.status();
-  auto token = BearerToken(ctx, "token");
+  auto token = TokenFor(ctx, "token");
   if (!token.ok()) return token.status();
 
   const Call call = NextCall(ctx.progress);

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kDefaultBaseUrl = "https://api.pipedrive.com/v1";
 // Pipedrive stores notes as HTML; a bound keeps a runaway message from being refused whole.
 constexpr size_t kMaxNoteBytes = 65536;
-// Captured when a search found nobody: the attempt it ran in (see SearchedThisAttempt).
+// Captured when a search found nobody: the attempt it ran in (see NextCall).
 constexpr const char* kSearchedKey = "person_searched";
 
 enum class Call { kSearch, kPerson, kLead, kDeal, kActivity };
@@ -109,7 +109,7 @@ absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryC
   if (ctx.access_token && !ctx.access_token->token.empty()) {
     req.headers.emplace_back("Authorization", "Bearer " + ctx.access_token->token);
   } else {
-    auto token = BearerToken(ctx, "api_token");
+    auto token = TokenFor(ctx, "api_token");
     if (!token.ok()) return token.status();
     api_token = *token;
   }

@@ -60,7 +60,7 @@ absl::StatusOr<OutboundRequest> SalesforceConnector::BuildRequest(
     const DeliveryContext& ctx) const {
   auto url = LeadUrl(ctx);
   if (!url.ok()) return url.status();
-  auto token = BearerToken(ctx, "token");
+  auto token = TokenFor(ctx, "token");
   if (!token.ok()) return token.status();
   auto assign = BoolSetting(ctx.destination, "assignment_rule");
   if (!assign.ok()) return assign.status();
