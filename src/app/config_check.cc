@@ -3,6 +3,7 @@
 #include <set>
 
 #include "fmt/format.h"
+#include "transfer/oauth2.h"
 #include "trigger/router.h"
 
 namespace handoff {
@@ -74,9 +75,42 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       Handoff handoff;
       handoff.id = sample.id;
       handoff.destination = d.name;
-      std::optional<Task> task;
+      // A sample with an owned task, as Trigger creates: connectors that address the owner
+      // (email, SMS) can build their request.
+      std::optional<Task> task = Task{};
+      task->id = sample.id;
+      task->owner = "sample-owner";
+      task->title = "Call back";
       std::optional<Contact> contact;
-      const DeliveryContext ctx{d, handoff, sample, task, contact, 0};
+      DeliveryContext ctx{d, handoff, sample, task, contact, 0};
+      TeamMember owner;
+      owner.id = "sample-owner";
+      owner.name = "Sample Owner";
+      owner.email = "owner@example.com";
+      owner.phone = "+14155550100";
+      ctx.owner = owner;
+      ctx.public_url = config.business.public_url;
+      if (d.oauth2.configured()) {
+        // The real token arrives at delivery time; a stand-in lets the request be built.
+        ctx.access_token = AccessToken{"token-checked-at-delivery", "https://instance.invalid", 0};
+        const std::string token_url =
+            d.oauth2.token_url.empty() ? spec->default_token_url : d.oauth2.token_url;
+        if (token_url.empty()) {
+          f.errors.push_back(
+              at(d.oauth2.line,
+                 where + ": oauth2 needs 'token_url' for connector '" + d.connector + "'"));
+        } else if (d.oauth2.grant == "jwt_bearer") {
+          auto assertion = ServiceAccountAssertion(d.oauth2, token_url, 0);
+          if (!assertion.ok()) {
+            f.errors.push_back(
+                at(d.oauth2.line,
+                   fmt::format("{}: {}", where, std::string(assertion.status().message()))));
+          }
+        }
+      }
+      for (const std::string& problem : connectors.Find(d.connector)->CheckSettings(d)) {
+        f.errors.push_back(at(d.line, fmt::format("{}: {}", where, problem)));
+      }
       auto built = connectors.Find(d.connector)->BuildRequest(ctx);
       if (!built.ok()) {
         f.errors.push_back(

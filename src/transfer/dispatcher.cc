@@ -115,7 +115,8 @@ struct Dispatcher::Transfer {
   curl_slist* recipients = nullptr;  // mail: RCPT TO
   size_t upload_offset = 0;          // mail: how much of the message curl has read
   bool allow_private = false;
-  bool refused = false;  // the SSRF guard refused an address curl tried to connect to
+  bool auth_retried = false;  // a 401 already made this attempt fetch a fresh token
+  bool refused = false;       // the SSRF guard refused an address curl tried to connect to
   size_t max_body = 0;
   std::vector<std::pair<std::string, std::string>> response_headers;
   std::string response_body;
@@ -229,10 +230,16 @@ Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, 
   GlobalInitCurl();
   multi_ = curl_multi_init();
   HANDOFF_CHECK(multi_ != nullptr, "curl_multi_init failed (out of memory)");
+  for (const DestinationConfig& d : config_->destinations) {
+    if (d.oauth2.configured() && !tokens_) {
+      tokens_ = std::make_unique<TokenCache>(clock_, [this] { Wake(); });
+    }
+  }
 }
 
 Dispatcher::~Dispatcher() {
   Stop();
+  tokens_.reset();  // its callback wakes the curl multi handle freed below
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
 }
 
@@ -314,6 +321,7 @@ void Dispatcher::Run() {
         stop_deadline = std::chrono::steady_clock::now() +
                         std::chrono::microseconds(std::max<Micros>(options_.stop_grace, 0));
       }
+      ReleaseAwaitingToken();
       if (transfers_.empty()) break;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       *stop_deadline - std::chrono::steady_clock::now())
@@ -362,14 +370,23 @@ int Dispatcher::IdleWaitMillis() {
 }
 
 int Dispatcher::ClaimAndStart() {
-  const int free_slots = options_.max_in_flight - static_cast<int>(transfers_.size());
+  ResumeAwaitingToken();
+  const int free_slots = options_.max_in_flight - static_cast<int>(transfers_.size()) -
+                         static_cast<int>(awaiting_token_.size());
   if (free_slots <= 0) return 0;
   const Micros now = clock_->Now();
   // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
-  // the handoffs of healthy destinations.
+  // the handoffs of healthy destinations. Nor are those still waiting for an OAuth2 token.
   std::vector<std::string> skip;
   for (auto& [name, gate] : gates_) {
     if (!gate.MayStart(now)) skip.push_back(name);
+  }
+  if (tokens_) {
+    for (const DestinationConfig& d : config_->destinations) {
+      if (d.oauth2.configured() && TokenFor(d).state == TokenCache::State::kPending) {
+        skip.push_back(d.name);
+      }
+    }
   }
   std::vector<std::string> tokens;
   auto claimed =
@@ -471,7 +488,57 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     RecordLocal(std::move(t));
     return false;  // nothing went out over the network
   }
+  if (dest->oauth2.configured()) {
+    TokenCache::Lookup token = TokenFor(*dest);
+    if (token.state == TokenCache::State::kFailed) {
+      t->handoff.progress = t->progress.ToJson();
+      Record(t->handoff, t->lease_token, 0, 0, Retryable(Sanitize(token.error, kMaxReasonBytes)),
+             "");
+      return false;
+    }
+    if (token.state == TokenCache::State::kPending) {
+      // The token expired between the claim and now: wait for the fetch with the others.
+      store_->ReleaseHandoff(t->handoff.id, t->lease_token);
+      return false;
+    }
+    t->access_token = token.token;
+  }
   return Launch(std::move(t));
+}
+
+TokenCache::Lookup Dispatcher::TokenFor(const DestinationConfig& destination) {
+  const ConnectorSpec* spec = registry_->FindSpec(destination.connector);
+  return tokens_->Get(destination, spec != nullptr ? spec->default_token_url : "",
+                      destination.allow_private || config_->server.allow_private_destinations);
+}
+
+void Dispatcher::ResumeAwaitingToken() {
+  if (awaiting_token_.empty()) return;
+  std::vector<std::unique_ptr<Transfer>> still_waiting;
+  for (auto& t : awaiting_token_) {
+    TokenCache::Lookup token = TokenFor(*t->destination);
+    if (token.state == TokenCache::State::kPending) {
+      still_waiting.push_back(std::move(t));
+      continue;
+    }
+    if (token.state == TokenCache::State::kFailed) {
+      Record(t->handoff, t->lease_token, 401, 0, Retryable(Sanitize(token.error, kMaxReasonBytes)),
+             "");
+      continue;
+    }
+    t->access_token = token.token;
+    auto gate = gates_.find(t->handoff.destination);
+    if (gate != gates_.end()) gate->second.OnStart(clock_->Now());
+    if (!Launch(std::move(t)) && gate != gates_.end()) {
+      gate->second.OnFinish(clock_->Now(), /*failure=*/false);
+    }
+  }
+  awaiting_token_ = std::move(still_waiting);
+}
+
+void Dispatcher::ReleaseAwaitingToken() {
+  for (auto& t : awaiting_token_) store_->ReleaseHandoff(t->handoff.id, t->lease_token);
+  awaiting_token_.clear();
 }
 
 bool Dispatcher::Launch(std::unique_ptr<Transfer> t) {
@@ -630,6 +697,17 @@ void Dispatcher::Complete(std::unique_ptr<Transfer> t, int curl_result) {
     return;
   }
 
+  if (status == 401 && !mail && t->access_token && !t->auth_retried) {
+    // The token was revoked or expired early: fetch a fresh one and try this step once more
+    // before the 401 counts against the attempt.
+    tokens_->Invalidate(t->handoff.destination, t->access_token->token);
+    t->auth_retried = true;
+    auto gate = gates_.find(t->handoff.destination);
+    if (gate != gates_.end()) gate->second.OnFinish(clock_->Now(), /*failure=*/false);
+    awaiting_token_.push_back(std::move(t));
+    Wake();
+    return;
+  }
   DeliveryOutcome o = t->connector->Classify(t->Context(clock_->Now()), static_cast<int>(status),
                                              t->response_headers, t->response_body);
   o.reason = Sanitize(o.reason, kMaxReasonBytes);

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "transfer/connector.h"
 #include "transfer/destination_gate.h"
+#include "transfer/oauth2.h"
 #include "transfer/retry_schedule.h"
 
 namespace handoff {
@@ -118,6 +119,12 @@ class Dispatcher {
   void AbandonInFlight();
   int IdleWaitMillis();
   const RetrySchedule* ScheduleFor(const std::string& destination) const;
+  // The destination's OAuth2 token state (destinations with an oauth2 block only).
+  TokenCache::Lookup TokenFor(const DestinationConfig& destination);
+  // Relaunches the transfers parked after a 401 once their destination has a fresh token.
+  void ResumeAwaitingToken();
+  // Gives the claims of parked transfers back (on stop).
+  void ReleaseAwaitingToken();
 
   const Config* config_;
   const ConnectorRegistry* registry_;
@@ -134,6 +141,10 @@ class Dispatcher {
 
   void* multi_;  // CURLM*, kept out of this header so callers need no curl include
   std::map<void*, std::unique_ptr<Transfer>> transfers_;  // by CURL* easy handle
+  // Transfers answered 401 with a token just invalidated: they keep their claim and retry
+  // once with the next token (dispatcher thread only).
+  std::vector<std::unique_ptr<Transfer>> awaiting_token_;
+  std::unique_ptr<TokenCache> tokens_;  // set when a destination uses OAuth2
 
   std::mutex lifecycle_mu_;
   std::thread thread_;

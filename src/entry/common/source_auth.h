@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/base64.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "http/http_types.h"
@@ -34,17 +35,6 @@ std::string HexEncode(std::string_view bytes);
 
 // Decodes hex (either case); nullopt on an odd length or a non-hex character.
 std::optional<std::string> HexDecode(std::string_view hex);
-
-// Standard base64 with padding.
-std::string Base64Encode(std::string_view bytes);
-
-// Decodes strict standard base64 (padding required, no whitespace, no URL-safe characters);
-// nullopt otherwise. For providers that document exactly that encoding (Typeform).
-std::optional<std::string> Base64Decode(std::string_view text);
-
-// Decodes standard or URL-safe base64, padding optional; nullopt on anything else. For the
-// generic `signature.encoding: base64` check and Twilio, where senders differ.
-std::optional<std::string> Base64DecodeLenient(std::string_view text);
 
 // True when `a` and `b` are equal, in time independent of where they differ and of their
 // lengths (both are hashed first). For comparing a presented secret with a configured one.

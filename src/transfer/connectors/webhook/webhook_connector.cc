@@ -7,6 +7,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/base64.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -46,40 +47,6 @@ bool IsValidHeaderValue(std::string_view value) {
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-absl::StatusOr<std::string> Base64Decode(std::string_view in) {
-  std::string padded(in);
-  if (padded.size() % 4 == 1) return absl::InvalidArgumentError("invalid base64 length");
-  while (padded.size() % 4 != 0) padded.push_back('=');
-  size_t pad = 0;
-  for (size_t i = 0; i < padded.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(padded[i]);
-    if (c == '=') {
-      // Padding only in the last two positions.
-      if (i + 2 < padded.size()) return absl::InvalidArgumentError("invalid base64 padding");
-      ++pad;
-    } else if (pad > 0 || !(std::isalnum(c) || c == '+' || c == '/')) {
-      return absl::InvalidArgumentError("invalid base64 character");
-    }
-  }
-  std::string out(padded.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(padded.data()),
-                          static_cast<int>(padded.size()));
-  if (n < 0) return absl::InvalidArgumentError("invalid base64");
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-std::string Base64Encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // The destination's record id, if the body is a JSON object with a usable "id". Anything odd
 // (binary, huge, nested) is ignored rather than stored: it is shown on timelines.
 std::string RemoteIdFrom(const std::string& body) {
@@ -108,8 +75,8 @@ absl::StatusOr<std::string> SignStandardWebhook(const std::string& secret,
                                                 const std::string& body) {
   std::string key;
   if (std::string_view(secret).starts_with(kSecretPrefix)) {
-    auto decoded = Base64Decode(std::string_view(secret).substr(kSecretPrefix.size()));
-    if (!decoded.ok()) {
+    auto decoded = Base64DecodeLenient(std::string_view(secret).substr(kSecretPrefix.size()));
+    if (!decoded) {
       return absl::InvalidArgumentError("a whsec_ signing secret is not valid base64");
     }
     key = *std::move(decoded);
