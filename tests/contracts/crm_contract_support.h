@@ -40,6 +40,41 @@ inline int Count(const std::vector<HttpRequest>& requests, std::string_view meth
   return n;
 }
 
+// A request's Authorization is the destination's static token or one the loopback token
+// endpoint issued ("oauth-1", "oauth-2", … in order, see TokenResponse).
+inline bool Authorized(const HttpRequest& r, std::string_view static_token) {
+  auto auth = r.Header("authorization");
+  if (!auth) return false;
+  return *auth == "Bearer " + std::string(static_token) || auth->starts_with("Bearer oauth-");
+}
+
+// The token endpoint's answer to its `n`th request (RFC 6749 §5.1): "oauth-<n>". Salesforce
+// adds the org's instance_url and sends no expires_in.
+inline HttpResponse TokenResponse(int n, const std::string& instance_url = "") {
+  nlohmann::json j = {{"access_token", "oauth-" + std::to_string(n)}, {"token_type", "Bearer"}};
+  if (instance_url.empty()) {
+    j["expires_in"] = 1800;
+  } else {
+    j["instance_url"] = instance_url;
+    j["issued_at"] = "1767225600000";
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.body = j.dump();
+  return r;
+}
+
+// An oauth2 block with the refresh_token grant against a loopback `token_url`.
+inline OAuth2Config RefreshTokenGrant(const std::string& token_url) {
+  OAuth2Config o;
+  o.grant = "refresh_token";
+  o.token_url = token_url;
+  o.client_id = "client-1";
+  o.client_secret = "client-secret-1";
+  o.refresh_token = "refresh-1";
+  return o;
+}
+
 // The request body as JSON, or a discarded value.
 inline nlohmann::json BodyOf(const HttpRequest& r) {
   return nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);

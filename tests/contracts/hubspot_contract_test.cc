@@ -45,7 +45,7 @@ bool AssociatedTo(const nlohmann::json& body, const std::string& contact_id, int
 // What HubSpot would refuse, or "" for a request it takes.
 std::string Violation(const HttpRequest& r, const std::string& contact_id) {
   if (r.method != "POST") return "method " + r.method;
-  if (HeaderOf(r, "authorization") != std::string("Bearer ") + kToken) return "authorization";
+  if (!crm_contract::Authorized(r, kToken)) return "authorization";
   if (!HeaderOf(r, "content-type").starts_with("application/json")) return "content type";
   nlohmann::json b = BodyOf(r);
   if (!b.is_object()) return "body is not a JSON object";
@@ -198,6 +198,37 @@ TEST_F(HubSpotContractTest, FailedNoteIsRetriedWithoutASecondContactUpsert) {
   EXPECT_EQ(Count(requests, "POST", kUpsert), 1);
   EXPECT_EQ(Count(requests, "POST", kNotes), 2);
   EXPECT_EQ(Count(requests, "POST", kTasks), 1);
+}
+
+TEST_F(HubSpotContractTest, TokenExpiringMidDeliveryIsRefreshedAndTheNoteResumes) {
+  testing::ContractServer auth(
+      [](const HttpRequest&, int n) { return crm_contract::TokenResponse(n); });
+  FakeHubSpot hubspot([](const HttpRequest& r, int) -> std::optional<HttpResponse> {
+    // The first token expires between the contact and the note.
+    if (r.path == kNotes && HeaderOf(r, "authorization") == "Bearer oauth-1") {
+      return Respond(
+          401,
+          R"({"status":"error","message":"The OAuth token used to make this call expired 1 second(s) ago.",
+                             "category":"EXPIRED_AUTHENTICATION"})");
+    }
+    return std::nullopt;
+  });
+  Use(hubspot.Url());
+  DestinationConfig& d = h_.config().destinations[0];
+  d.settings.erase("token");
+  d.oauth2 = crm_contract::RefreshTokenGrant(auth.Url("/oauth/v1/token"));
+  std::string id = Start();
+  Handoff done = h_.WaitForState(id, "confirmed", 1);
+  EXPECT_EQ(done.remote_id, "contact:501 note:601 task:701");
+  auto requests = hubspot.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(HeaderOf(requests[0], "authorization"), "Bearer oauth-1");
+  EXPECT_EQ(requests[1].path, kNotes);
+  EXPECT_EQ(requests[2].path, kNotes);
+  EXPECT_EQ(HeaderOf(requests[2], "authorization"), "Bearer oauth-2");
+  EXPECT_EQ(HeaderOf(requests[3], "authorization"), "Bearer oauth-2");
+  EXPECT_EQ(Count(requests, "POST", kUpsert), 1);
+  EXPECT_EQ(auth.requests().size(), 2u);
 }
 
 TEST_F(HubSpotContractTest, RateLimitWithoutRetryAfterWaitsTheTenSecondWindow) {

@@ -30,7 +30,7 @@ std::string ErrorArray(const char* code, const char* message) {
 std::string Violation(const HttpRequest& r) {
   if (r.method != "POST") return "method " + r.method;
   if (r.path != kLeadPath) return "path " + r.path;
-  if (HeaderOf(r, "authorization") != std::string("Bearer ") + kToken) return "authorization";
+  if (!crm_contract::Authorized(r, kToken)) return "authorization";
   if (!HeaderOf(r, "content-type").starts_with("application/json")) return "content type";
   nlohmann::json b = BodyOf(r);
   if (!b.is_object()) return "body is not a JSON object";
@@ -99,6 +99,46 @@ TEST_F(SalesforceContractTest, CreatesALeadAndKeepsItsId) {
   EXPECT_EQ(lead["LeadSource"], "Web");
   EXPECT_NE(lead["Description"].get<std::string>().find("No hot water since this morning"),
             std::string::npos);
+}
+
+TEST_F(SalesforceContractTest, OAuthInstanceUrlAndOneRefreshAfterInvalidSession) {
+  FakeSalesforce org([](const HttpRequest& r, int) -> std::optional<HttpResponse> {
+    if (HeaderOf(r, "authorization") == "Bearer oauth-1") {
+      return Respond(401, ErrorArray("INVALID_SESSION_ID", "Session expired or invalid"));
+    }
+    return std::nullopt;
+  });
+  const std::string instance_url = org.Url();
+  testing::ContractServer auth([instance_url](const HttpRequest&, int n) {
+    return crm_contract::TokenResponse(n, instance_url);
+  });
+  Use("unused");
+  DestinationConfig& d = h_.config().destinations[0];
+  d.settings.erase("base_url");
+  d.settings.erase("token");
+  d.oauth2 = crm_contract::RefreshTokenGrant(auth.Url("/services/oauth2/token"));
+  Handoff done = h_.WaitForState(Start(), "confirmed", 1);
+  EXPECT_EQ(done.remote_id, "00Q5e00000AbCdEEAZ");
+  auto requests = org.requests();
+  ASSERT_EQ(requests.size(), 2u) << "the lead goes to the token's instance_url";
+  EXPECT_EQ(HeaderOf(requests[1], "authorization"), "Bearer oauth-2");
+  EXPECT_EQ(requests[0].body, requests[1].body);
+}
+
+TEST_F(SalesforceContractTest, ASecondInvalidSessionIsDead) {
+  FakeSalesforce org([](const HttpRequest&, int) -> std::optional<HttpResponse> {
+    return Respond(401, ErrorArray("INVALID_SESSION_ID", "Session expired or invalid"));
+  });
+  testing::ContractServer auth(
+      [](const HttpRequest&, int n) { return crm_contract::TokenResponse(n); });
+  Use(org.Url());
+  DestinationConfig& d = h_.config().destinations[0];
+  d.settings.erase("token");
+  d.oauth2 = crm_contract::RefreshTokenGrant(auth.Url("/services/oauth2/token"));
+  Handoff dead = h_.WaitForState(Start(), "dead", 1);
+  EXPECT_EQ(dead.last_status, 401);
+  EXPECT_EQ(dead.last_error, "Salesforce INVALID_SESSION_ID (HTTP 401)");
+  EXPECT_EQ(org.requests().size(), 2u) << "one retry with a fresh token, no more";
 }
 
 TEST_F(SalesforceContractTest, RequestLimitWaitsAnHour) {

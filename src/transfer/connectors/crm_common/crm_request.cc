@@ -48,7 +48,7 @@ std::pair<std::string, std::string> SplitName(std::string_view name) {
   return {std::string(TrimSpaces(name.substr(0, space))), std::string(name.substr(space + 1))};
 }
 
-absl::StatusOr<std::string> TokenFor(const DeliveryContext& ctx, std::string_view key) {
+absl::StatusOr<std::string> AuthToken(const DeliveryContext& ctx, std::string_view key) {
   if (ctx.access_token && !ctx.access_token->token.empty()) return ctx.access_token->token;
   if (ctx.destination.oauth2.configured()) {
     // The dispatcher fetches a token before every attempt of an oauth2 destination; getting

@@ -34,7 +34,7 @@ std::pair<std::string, std::string> SplitName(std::string_view name);
 // The token an attempt authenticates with: the OAuth2 access token the dispatcher fetched when
 // the destination has an `oauth2:` block, else the static setting `key` (a private app token,
 // an api_token). FailedPrecondition when neither exists.
-absl::StatusOr<std::string> TokenFor(const DeliveryContext& ctx, std::string_view key);
+absl::StatusOr<std::string> AuthToken(const DeliveryContext& ctx, std::string_view key);
 
 // `url` without trailing slashes. FailedPrecondition unless it starts with http(s)://.
 absl::StatusOr<std::string> NormalizeBaseUrl(std::string url);

@@ -45,21 +45,21 @@ TEST(CrmPersonOf, PrefersNormalizedThenReceivedThenContact) {
   EXPECT_EQ(p.phone, "+14155550142");
 }
 
-TEST(CrmTokenFor, OAuthTokenWinsOverTheStaticOne) {
+TEST(CrmAuthToken, OAuthTokenWinsOverTheStaticOne) {
   CrmTestContext t("hubspot");
   t.dest.settings["token"] = "pat-static";
-  EXPECT_EQ(*TokenFor(t.Ctx(), "token"), "pat-static");
+  EXPECT_EQ(*AuthToken(t.Ctx(), "token"), "pat-static");
   t.access_token = AccessToken{"oauth-1", "", 0};
-  EXPECT_EQ(*TokenFor(t.Ctx(), "token"), "oauth-1");
+  EXPECT_EQ(*AuthToken(t.Ctx(), "token"), "oauth-1");
 }
 
-TEST(CrmTokenFor, MissingTokenIsAnError) {
+TEST(CrmAuthToken, MissingTokenIsAnError) {
   CrmTestContext t("hubspot");
-  EXPECT_EQ(TokenFor(t.Ctx(), "token").status().message(), "missing setting 'token'");
+  EXPECT_EQ(AuthToken(t.Ctx(), "token").status().message(), "missing setting 'token'");
   // An oauth2 destination never falls back to a static token.
   t.dest.settings["token"] = "pat-static";
   t.dest.oauth2.grant = "refresh_token";
-  EXPECT_FALSE(TokenFor(t.Ctx(), "token").ok());
+  EXPECT_FALSE(AuthToken(t.Ctx(), "token").ok());
 }
 
 TEST(CrmBaseUrl, DefaultsAndTrailingSlashes) {

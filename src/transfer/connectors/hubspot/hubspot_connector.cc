@@ -148,7 +148,7 @@ std::string RemoteId(const DeliveryProgress& progress, std::string_view last_lab
 absl::StatusOr<OutboundRequest> HubSpotConnector::BuildRequest(const DeliveryContext& ctx) const {
   auto base = BaseUrlSetting(ctx.destination, kDefaultBaseUrl);
   if (!base.ok()) return base.status();
-  auto token = TokenFor(ctx, "token");
+  auto token = AuthToken(ctx, "token");
   if (!token.ok()) return token.status();
 
   const Call call = NextCall(ctx.progress);
@@ -264,12 +264,8 @@ std::vector<std::string> HubSpotConnector::CheckSettings(
   if (!OneOf(priority, kPriorities)) {
     problems.push_back("'task_priority' must be LOW, MEDIUM or HIGH");
   }
-  if (auto base = BaseUrlSetting(destination, kDefaultBaseUrl); !base.ok()) {
-    problems.push_back(std::string(base.status().message()));
-  }
-  if (!destination.oauth2.configured() && OptionalSetting(destination, "token").empty()) {
-    problems.push_back("needs 'token' (a private app token) or an 'oauth2' block");
-  }
+  // The token and base_url are checked by building the first step's request (handoff check
+  // does that too), so they are not reported twice.
   return problems;
 }
 

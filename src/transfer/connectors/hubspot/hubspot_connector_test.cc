@@ -242,7 +242,9 @@ TEST_F(HubSpotConnectorTest, ChecksSettings) {
                       {"task_priority", "URGENT"},
                       {"owners", "ana"},
                       {"base_url", "api.hubapi.com"}};
-  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 5u);
+  // task_type, task_priority, owners; the token and base_url fail BuildRequest instead.
+  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 3u);
+  EXPECT_FALSE(connector_.BuildRequest(t_.Ctx()).ok());
 }
 
 }  // namespace

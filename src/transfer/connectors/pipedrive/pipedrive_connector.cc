@@ -109,7 +109,7 @@ absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryC
   if (ctx.access_token && !ctx.access_token->token.empty()) {
     req.headers.emplace_back("Authorization", "Bearer " + ctx.access_token->token);
   } else {
-    auto token = TokenFor(ctx, "api_token");
+    auto token = AuthToken(ctx, "api_token");
     if (!token.ok()) return token.status();
     api_token = *token;
   }
@@ -257,12 +257,8 @@ std::vector<std::string> PipedriveConnector::CheckSettings(
   }
   std::string create = OptionalSetting(destination, "create", "lead");
   if (create != "lead" && create != "deal") problems.push_back("'create' must be lead or deal");
-  if (auto base = BaseUrlSetting(destination, kDefaultBaseUrl); !base.ok()) {
-    problems.push_back(std::string(base.status().message()));
-  }
-  if (!destination.oauth2.configured() && OptionalSetting(destination, "api_token").empty()) {
-    problems.push_back("needs 'api_token' or an 'oauth2' block");
-  }
+  // The token and base_url are checked by building the first step's request (handoff check
+  // does that too), so they are not reported twice.
   return problems;
 }
 

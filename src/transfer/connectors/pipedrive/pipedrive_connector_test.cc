@@ -241,8 +241,9 @@ TEST_F(PipedriveConnectorTest, Errors) {
 TEST_F(PipedriveConnectorTest, ChecksSettings) {
   EXPECT_TRUE(connector_.CheckSettings(t_.dest).empty());
   t_.dest.settings = {{"create", "organization"}, {"owner_ids", {{"ana", "x7"}}}};
-  // create, owner_ids, api_token.
-  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 3u);
+  // create and owner_ids; the missing api_token fails BuildRequest instead.
+  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 2u);
+  EXPECT_FALSE(connector_.BuildRequest(t_.Ctx()).ok());
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ absl::StatusOr<OutboundRequest> SalesforceConnector::BuildRequest(
     const DeliveryContext& ctx) const {
   auto url = LeadUrl(ctx);
   if (!url.ok()) return url.status();
-  auto token = TokenFor(ctx, "token");
+  auto token = AuthToken(ctx, "token");
   if (!token.ok()) return token.status();
   auto assign = BoolSetting(ctx.destination, "assignment_rule");
   if (!assign.ok()) return assign.status();
@@ -132,27 +132,13 @@ DeliveryOutcome SalesforceConnector::Classify(
 
 std::vector<std::string> SalesforceConnector::CheckSettings(
     const DestinationConfig& destination) const {
-  std::vector<std::string> problems;
-  for (const char* key : {"assignment_rule", "allow_duplicates"}) {
-    if (auto value = BoolSetting(destination, key); !value.ok()) {
-      problems.push_back(std::string(value.status().message()));
-    }
-  }
-  if (!OptionalSetting(destination, "base_url").empty()) {
-    if (auto base = BaseUrlSetting(destination, ""); !base.ok()) {
-      problems.push_back(std::string(base.status().message()));
-    }
-  } else if (!destination.oauth2.configured()) {
-    problems.push_back("needs 'base_url' when there is no oauth2 block");
-  }
+  // The token, the org's URL and the header switches are checked by building the request
+  // (handoff check does that too), so they are not reported twice.
   std::string version = OptionalSetting(destination, "api_version", kDefaultApiVersion);
   if (!version.starts_with("v") || SafeCode(version).empty()) {
-    problems.push_back("'api_version' must look like v62.0");
+    return {"'api_version' must look like v62.0"};
   }
-  if (!destination.oauth2.configured() && OptionalSetting(destination, "token").empty()) {
-    problems.push_back("needs 'token' (an access token) or an 'oauth2' block");
-  }
-  return problems;
+  return {};
 }
 
 void RegisterSalesforceConnector(ConnectorRegistry& registry) {

@@ -171,8 +171,8 @@ TEST_F(SalesforceConnectorTest, Answers) {
 TEST_F(SalesforceConnectorTest, ChecksSettings) {
   EXPECT_TRUE(connector_.CheckSettings(t_.dest).empty());
   t_.dest.settings = {{"assignment_rule", "maybe"}, {"api_version", "62"}};
-  // assignment_rule, base_url, api_version, token.
-  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 4u);
+  EXPECT_EQ(connector_.CheckSettings(t_.dest).size(), 1u) << "api_version";
+  EXPECT_FALSE(connector_.BuildRequest(t_.Ctx()).ok()) << "assignment_rule, base_url, token";
   t_.dest.settings = nlohmann::json::object();
   t_.dest.oauth2.grant = "refresh_token";
   EXPECT_TRUE(connector_.CheckSettings(t_.dest).empty());
