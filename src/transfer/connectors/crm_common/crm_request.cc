@@ -55,7 +55,12 @@ absl::StatusOr<std::string> AuthToken(const DeliveryContext& ctx, std::string_vi
     // here means that did not happen, and a static token would be the wrong identity.
     return absl::FailedPreconditionError("no OAuth2 access token for this attempt");
   }
-  return RequiredSetting(ctx.destination, key);
+  auto token = RequiredSetting(ctx.destination, key);
+  if (!token.ok()) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} (or an oauth2 block)", std::string(token.status().message())));
+  }
+  return token;
 }
 
 absl::StatusOr<std::string> BaseUrlSetting(const DestinationConfig& destination,

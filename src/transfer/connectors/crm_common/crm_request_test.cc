@@ -55,7 +55,8 @@ TEST(CrmAuthToken, OAuthTokenWinsOverTheStaticOne) {
 
 TEST(CrmAuthToken, MissingTokenIsAnError) {
   CrmTestContext t("hubspot");
-  EXPECT_EQ(AuthToken(t.Ctx(), "token").status().message(), "missing setting 'token'");
+  EXPECT_EQ(AuthToken(t.Ctx(), "token").status().message(),
+            "missing setting 'token' (or an oauth2 block)");
   // An oauth2 destination never falls back to a static token.
   t.dest.settings["token"] = "pat-static";
   t.dest.oauth2.grant = "refresh_token";
