@@ -6,12 +6,12 @@
 #include <tuple>
 
 #include "fmt/format.h"
+#include "transfer/connectors/common/escaped_text.h"
 
 namespace handoff {
 namespace {
 
 constexpr size_t kMaxIdBytes = 128;
-constexpr size_t kMaxCodeBytes = 64;
 
 const std::string& FirstNonEmpty(std::initializer_list<const std::string*> values) {
   static const std::string kEmpty;
@@ -139,13 +139,7 @@ std::string IdText(const nlohmann::json& value) {
 }
 
 std::string SafeCode(const nlohmann::json& value) {
-  if (!value.is_string()) return "";
-  const std::string& code = value.get_ref<const std::string&>();
-  if (code.empty() || code.size() > kMaxCodeBytes) return "";
-  bool ok = std::all_of(code.begin(), code.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-  });
-  return ok ? code : "";
+  return value.is_string() ? PlainToken(value.get_ref<const std::string&>()) : "";
 }
 
 std::string DumpJson(const nlohmann::json& body) {

@@ -67,9 +67,9 @@ nlohmann::json ParseBody(const std::string& body);
 // else, too long, or holds non-printable characters (ids land on timelines).
 std::string IdText(const nlohmann::json& value);
 
-// `value` if it is text fit for a failure reason: an identifier-like code such as
-// "VALIDATION_ERROR" ([A-Za-z0-9_.-], at most 64 chars). "" otherwise, so free text (which may
-// quote personal data) never reaches a reason.
+// `value` if it is text fit for a failure reason: a plain code such as "VALIDATION_ERROR"
+// (PlainToken, connectors/common/escaped_text.h); "" otherwise, so free text (which may quote
+// personal data) never reaches a reason.
 std::string SafeCode(const nlohmann::json& value);
 
 // A request body as JSON text; invalid UTF-8 from a sloppy source is replaced, not thrown on.
