@@ -145,7 +145,6 @@ std::string HmacSha1(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-
 namespace {
 
 int HexValue(char c) {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "core/base64.h"
 #include "config/config.h"
+#include "core/base64.h"
 #include "core/clock.h"
 #include "http/http_types.h"
 

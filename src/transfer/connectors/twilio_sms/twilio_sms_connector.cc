@@ -1,6 +1,5 @@
 #include "transfer/connectors/twilio_sms/twilio_sms_connector.h"
 
-
 #include <algorithm>
 #include <cctype>
 #include <string_view>
@@ -144,8 +143,8 @@ absl::StatusOr<OutboundRequest> TwilioSmsConnector::BuildRequest(const DeliveryC
   OutboundRequest req;
   req.method = "POST";
   req.url = fmt::format("{}/2010-04-01/Accounts/{}/Messages.json", base, PercentEncode(*sid));
-  req.headers.emplace_back("Authorization",
-                           "Basic " + Base64Encode(credentials->user + ":" + credentials->password));
+  req.headers.emplace_back(
+      "Authorization", "Basic " + Base64Encode(credentials->user + ":" + credentials->password));
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   req.headers.emplace_back("Accept", "application/json");
   req.body = FormField("To", *to) + "&" + FormField(sender->first, sender->second) + "&" +
