@@ -50,6 +50,10 @@ struct DispatcherLatency {
   Micros dispatcher_p50 = 0, dispatcher_p99 = 0;  // due (commit) → sink
   Micros direct_p50 = 0, direct_p99 = 0;          // curl_easy_perform → sink
   Micros commit_p50 = 0, commit_p99 = 0;          // the write making it due (not counted above)
+  // Each dispatcher delivery minus the direct request of the same pair: the conservative
+  // overhead (a slow dispatcher delivery is not offset by another pair's slow direct one).
+  Micros pair_overhead_p50 = 0, pair_overhead_p99 = 0;
+  // The difference of the percentiles; noise in either tail can make the p99 negative.
   Micros overhead_p50() const { return dispatcher_p50 - direct_p50; }
   Micros overhead_p99() const { return dispatcher_p99 - direct_p99; }
 };
