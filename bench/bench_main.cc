@@ -88,49 +88,6 @@ struct ThreadsResult {
   std::vector<OpenLoopRun> open_loops;
 };
 
-std::string Thousands(double value) {
-  auto n = static_cast<int64_t>(value + 0.5);
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string Ms(Micros us) { return fmt::format("{:.2f} ms", static_cast<double>(us) / 1000); }
-
-std::string Mib(int64_t kib) { return fmt::format("{:.1f} MiB", static_cast<double>(kib) / 1024); }
-
-std::string LoadAverage() {
-  std::string s = ReadWholeFile("/proc/loadavg");
-  std::istringstream in(s);
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return fmt::format("{} {} {}", a, b, c);
-}
-
-std::string MachineLine() {
-  std::string model = "unknown CPU";
-  std::istringstream cpuinfo(ReadWholeFile("/proc/cpuinfo"));
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    size_t colon = line.find(": ");
-    if (line.rfind("model name", 0) == 0 && colon != std::string::npos) {
-      model = line.substr(colon + 2);
-      break;
-    }
-  }
-  int64_t mem_kib = 0;
-  std::istringstream meminfo(ReadWholeFile("/proc/meminfo"));
-  while (std::getline(meminfo, line)) {
-    if (line.rfind("MemTotal:", 0) == 0) mem_kib = std::atoll(line.c_str() + 9);
-  }
-  return fmt::format("{} cores ({}), {:.1f} GiB RAM", std::thread::hardware_concurrency(), model,
-                     static_cast<double>(mem_kib) / 1024 / 1024);
-}
-
 // Runs the phases for one http_threads value against fresh servers and collects their figures;
 // records every functional failure instead of stopping. Not thread-safe: one thread drives it.
 class Bench {

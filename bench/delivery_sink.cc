@@ -1,5 +1,7 @@
 #include "bench/delivery_sink.h"
 
+#include <chrono>
+
 #include "bench/measure.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -50,6 +52,7 @@ void DeliverySink::OnDelivery(const HttpRequest& request, Micros arrived, HttpRe
     ++duplicates_;
   }
   lock.unlock();
+  if (inserted) arrived_.notify_all();
   respond(HttpResponse::Json(200, R"({"id":"sink"})"));
 }
 
@@ -84,6 +87,18 @@ Micros DeliverySink::last_first_delivery() const {
 std::unordered_map<std::string, Micros> DeliverySink::arrivals() const {
   std::lock_guard<std::mutex> lock(mu_);
   return arrivals_;
+}
+
+std::optional<Micros> DeliverySink::WaitForArrival(const std::string& inquiry_id,
+                                                   Micros timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::optional<Micros> at;
+  arrived_.wait_for(lock, std::chrono::microseconds(timeout), [&] {
+    auto it = arrivals_.find(inquiry_id);
+    if (it != arrivals_.end()) at = it->second;
+    return at.has_value();
+  });
+  return at;
 }
 
 }  // namespace handoff::bench

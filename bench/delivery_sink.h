@@ -3,9 +3,11 @@
 // inquiry.id) first arrived, on MonotonicMicros(). Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,12 +38,16 @@ class DeliverySink {
   Micros last_first_delivery() const;
   // Each delivered inquiry id with the time its first delivery arrived.
   std::unordered_map<std::string, Micros> arrivals() const;
+  // Blocks until the inquiry's first delivery has arrived and returns when it did, or nullopt
+  // after `timeout` without it.
+  std::optional<Micros> WaitForArrival(const std::string& inquiry_id, Micros timeout) const;
 
  private:
   DeliverySink() = default;
   void OnDelivery(const HttpRequest& request, Micros arrived, HttpResponder& respond);
 
   mutable std::mutex mu_;
+  mutable std::condition_variable arrived_;
   std::unordered_map<std::string, Micros> arrivals_;
   int64_t duplicates_ = 0;
   int64_t malformed_ = 0;

@@ -1,5 +1,6 @@
 // Small measuring tools shared by the benchmark's parts: a monotonic clock, percentiles and
-// medians, and what /proc says about a process. Stateless; thread-safe.
+// medians, what /proc says about a process and the machine, and how figures are printed.
+// Stateless; thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -30,5 +31,16 @@ std::optional<Micros> ProcCpuMicros(pid_t pid);
 
 // The whole file, or "" when it cannot be read.
 std::string ReadWholeFile(const std::string& path);
+
+// "12,345": rounded to an integer, with thousands separators.
+std::string Thousands(double value);
+// "1.23 ms".
+std::string Ms(Micros us);
+// "12.3 MiB".
+std::string Mib(int64_t kib);
+// The 1, 5 and 15 minute load averages of /proc/loadavg: "0.51 0.40 0.33".
+std::string LoadAverage();
+// Cores, CPU model and RAM, for the first line of a report.
+std::string MachineLine();
 
 }  // namespace handoff::bench
