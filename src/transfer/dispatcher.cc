@@ -29,6 +29,7 @@ constexpr size_t kMaxHeaderLine = 8 * 1024;
 // A claim must outlive the transfer it covers, or another worker could deliver it again
 // while this one is still waiting for the answer.
 constexpr Micros kLeaseMargin = 30 * kMicrosPerSecond;
+constexpr int kMaxStepsPerClaim = 5;
 constexpr const char* kRefusedReason = "destination address refused (private/loopback)";
 
 void GlobalInitCurl() {
@@ -213,7 +214,9 @@ Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, 
   int guarded = 0;
   for (const DestinationConfig& d : config_->destinations) {
     if (!d.allow_private && !config_->server.allow_private_destinations) ++guarded;
-    lease_ = std::max(lease_, d.timeout + kLeaseMargin);
+    // One claim covers every step of a delivery (a CRM's lookup, record and follow-up: up to
+    // four requests) and a token refresh after a 401.
+    lease_ = std::max(lease_, kMaxStepsPerClaim * d.timeout + kLeaseMargin);
     schedules_[d.name] = std::make_unique<RetrySchedule>(d.retry, options_.jitter, options_.random);
     GateOptions gate;
     gate.concurrency = d.concurrency;
