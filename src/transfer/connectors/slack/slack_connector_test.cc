@@ -129,7 +129,8 @@ TEST_F(SlackConnectorTest, ManyFactsAreSplitIntoSectionsOfTen) {
 
 TEST_F(SlackConnectorTest, NoTimelineButtonWithoutPublicUrl) {
   public_url_.clear();
-  for (const auto& b : Body()["blocks"]) EXPECT_NE(b["type"], "actions");
+  const nlohmann::json body = Body();  // kept alive: the loop iterates into it
+  for (const auto& b : body["blocks"]) EXPECT_NE(b["type"], "actions");
 }
 
 TEST_F(SlackConnectorTest, BadSettingsFailTheBuild) {
