@@ -68,44 +68,17 @@ std::string SummaryText(const DeliverySummary& s) {
 }
 
 std::string SummaryHtml(const DeliverySummary& s) {
-  std::string out = fmt::format("<p><strong>{}</strong></p><ul>", HtmlEscape(s.title));
+  std::string out = fmt::format("<p><strong>{}</strong></p><ul>", EscapeMarkup(s.title));
   for (const auto& [label, value] : s.facts) {
-    out += fmt::format("<li>{}: {}</li>", HtmlEscape(label), HtmlEscape(value));
+    out += fmt::format("<li>{}: {}</li>", EscapeMarkup(label), EscapeMarkup(value));
   }
   out += "</ul>";
-  if (!s.message.empty()) out += fmt::format("<p>{}</p>", HtmlEscape(s.message));
+  if (!s.message.empty()) out += fmt::format("<p>{}</p>", EscapeMarkup(s.message));
   if (!s.next_step.empty()) {
-    out += fmt::format("<p>Next step: {}</p>", HtmlEscape(s.next_step));
+    out += fmt::format("<p>Next step: {}</p>", EscapeMarkup(s.next_step));
   }
   if (!s.timeline_url.empty()) {
-    out += fmt::format("<p><a href=\"{0}\">{0}</a></p>", HtmlEscape(s.timeline_url));
-  }
-  return out;
-}
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
+    out += fmt::format("<p><a href=\"{0}\">{0}</a></p>", EscapeMarkup(s.timeline_url));
   }
   return out;
 }

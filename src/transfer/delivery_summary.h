@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/markup_escape.h"
 #include "transfer/connector.h"
 
 namespace handoff {
@@ -29,9 +30,6 @@ DeliverySummary Summarize(const DeliveryContext& ctx);
 std::string SummaryText(const DeliverySummary& summary);
 // The same as HTML with every field escaped (for CRM notes and email).
 std::string SummaryHtml(const DeliverySummary& summary);
-
-// Escapes &, <, >, " and ' for HTML text and attribute values.
-std::string HtmlEscape(std::string_view text);
 
 // Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence, adding "…" when cut.
 std::string Truncate(std::string_view text, size_t max_bytes);

@@ -162,7 +162,7 @@ TEST_F(TwilioSourcesTest, AnInboundTextGetsTheAutoReplyOnceStored) {
     HttpClientResponse r = PostSigned("texts", body, {{"I-Twilio-Idempotency-Token", "idem-sms"}});
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.Header("content-type"), "text/xml");
-    EXPECT_NE(r.body.find("<Message>Thanks &lt;3 we&apos;ll text back soon</Message>"),
+    EXPECT_NE(r.body.find("<Message>Thanks &lt;3 we&#39;ll text back soon</Message>"),
               std::string::npos)
         << r.body;
   }

@@ -278,8 +278,8 @@ TEST(TwilioWebhook, ParsesRfc2822Times) {
 }
 
 TEST(TwilioWebhook, EscapesTextForTwiml) {
-  EXPECT_EQ(XmlEscape("Tom & Jerry's <\"plumbing\">\x01\n"),
-            "Tom &amp; Jerry&apos;s &lt;&quot;plumbing&quot;&gt;\n");
+  EXPECT_EQ(EscapeMarkup("Tom & Jerry's <\"plumbing\">\x01\n"),
+            "Tom &amp; Jerry&#39;s &lt;&quot;plumbing&quot;&gt;\n");
   EXPECT_EQ(TwimlResponse("").body, R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)");
   EXPECT_EQ(TwimlResponse("").content_type, "text/xml");
 }

@@ -98,34 +98,6 @@ absl::StatusOr<std::string> TwilioDedupeKey(const HttpRequest& request, std::str
   return fmt::format("event:{}", event_id);
 }
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 HttpResponse TwimlResponse(std::string_view inner) {
   HttpResponse r;
   r.status = 200;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/markup_escape.h"
 #include "entry/common/body_parser.h"
 #include "entry/common/map_overrides.h"  // SourceChannel
 #include "http/http_types.h"
@@ -26,10 +27,6 @@ const std::string& TwilioParam(const std::vector<FormField>& params, std::string
 // present (Twilio repeats it on every retry of one request), else "event:<event_id>", else "".
 // Rejects invalid_field for a token or id over 256 bytes or a repeated token header.
 absl::StatusOr<std::string> TwilioDedupeKey(const HttpRequest& request, std::string_view event_id);
-
-// `text` with &, <, >, " and ' escaped for XML text and attribute values; characters XML 1.0
-// cannot carry (control characters other than tab, CR and LF) are dropped.
-std::string XmlEscape(std::string_view text);
 
 // A 200 text/xml TwiML answer: <Response>inner</Response>, or <Response/> when `inner` is
 // empty. `inner` must already be escaped TwiML.

@@ -79,7 +79,7 @@ absl::StatusOr<ParsedDelivery> TwilioSmsAdapter::Parse(const SourceConfig& sourc
   const std::string auto_reply = StringSetting(source, "auto_reply", "");
   d.reply = TwimlResponse(auto_reply.empty()
                               ? std::string()
-                              : fmt::format("<Message>{}</Message>", XmlEscape(auto_reply)));
+                              : fmt::format("<Message>{}</Message>", EscapeMarkup(auto_reply)));
   return d;
 }
 

@@ -100,7 +100,7 @@ TEST(TwilioSmsAdapter, AnswersWithTheConfiguredAutoReplyEscaped) {
   ASSERT_TRUE(d->reply.has_value());
   EXPECT_EQ(d->reply->body,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>Thanks! Ana &amp; "
-            "Ben&apos;s &lt;team&gt; will text you back.</Message></Response>");
+            "Ben&#39;s &lt;team&gt; will text you back.</Message></Response>");
 }
 
 TEST(TwilioSmsAdapter, RejectsMessagesWithoutSidOrSender) {

@@ -149,12 +149,12 @@ class VoiceRequest {
       std::string attrs;
       const std::string voice = StringSetting(source_, "say_voice", "");
       const std::string language = StringSetting(source_, "say_language", "");
-      if (!voice.empty()) attrs += fmt::format(" voice=\"{}\"", XmlEscape(voice));
-      if (!language.empty()) attrs += fmt::format(" language=\"{}\"", XmlEscape(language));
-      twiml += fmt::format("<Say{}>{}</Say>", attrs, XmlEscape(greeting));
+      if (!voice.empty()) attrs += fmt::format(" voice=\"{}\"", EscapeMarkup(voice));
+      if (!language.empty()) attrs += fmt::format(" language=\"{}\"", EscapeMarkup(language));
+      twiml += fmt::format("<Say{}>{}</Say>", attrs, EscapeMarkup(greeting));
     }
     if (!voicemail) return twiml;
-    const std::string url = XmlEscape(TwilioRequestUrl(source_, request_));
+    const std::string url = EscapeMarkup(TwilioRequestUrl(source_, request_));
     const int64_t max_seconds =
         std::clamp<int64_t>(IntSetting(source_, "voicemail_max_seconds", 120), 1, 14400);
     twiml += fmt::format(

@@ -156,7 +156,7 @@ TEST(TwilioVoiceAdapter, TheDialAnswerFollowsTheSettingsAndEscapesText) {
         {"say_voice", "Polly.Joanna"},
         {"say_language", "en-US"}},
        "/in/voice?site=a&b=1",
-       "<Say voice=\"Polly.Joanna\" language=\"en-US\">Tom &amp; Jerry&apos;s &lt;Plumbing&gt;: "
+       "<Say voice=\"Polly.Joanna\" language=\"en-US\">Tom &amp; Jerry&#39;s &lt;Plumbing&gt;: "
        "leave a &quot;message&quot;</Say>"
        "<Record action=\"https://hooks.example.com/in/voice?site=a&amp;b=1\" method=\"POST\" "
        "maxLength=\"60\" playBeep=\"true\" "
