@@ -69,11 +69,12 @@ struct TeamMember {
   std::string email;
   std::string phone;
   std::string role;
+  int line = 0;
+  // After `line`, so that existing aggregate initializers keep their meaning.
   // Their own working hours; nullopt = the business's hours. Business holidays apply too.
   std::optional<WeeklyHours> hours;
   std::vector<DateRange> out_of_office;
-  bool on_call = false;  // reachable out of hours as the fallback for urgent work
-  int line = 0;
+  bool on_call = false;  // the fallback for urgent work when nobody is available
 };
 
 // How a source proves a request is its own. Any configured check must pass.
