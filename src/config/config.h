@@ -70,10 +70,11 @@ struct TeamMember {
   std::string phone;
   std::string role;
   int line = 0;
-  // After `line`, so that existing aggregate initializers keep their meaning.
+  // After `line`, so that existing aggregate initializers keep their meaning (and with explicit
+  // initializers, so that leaving them out does not trip -Wmissing-field-initializers).
   // Their own working hours; nullopt = the business's hours. Business holidays apply too.
-  std::optional<WeeklyHours> hours;
-  std::vector<DateRange> out_of_office;
+  std::optional<WeeklyHours> hours = std::nullopt;
+  std::vector<DateRange> out_of_office = {};
   bool on_call = false;  // the fallback for urgent work when nobody is available
 };
 
