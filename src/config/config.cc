@@ -1,7 +1,11 @@
 #include "config/config.h"
 
+#include <date/date.h>
+#include <date/tz.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <bitset>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -221,9 +225,16 @@ class ConfigParser {
 
   void ParseBusiness(const YAML::Node& n, BusinessConfig& b) {
     if (!n.IsMap()) return Error(n, "business must be a mapping");
-    CheckKeys(n, {"name", "timezone", "region", "public_url"}, "business");
+    CheckKeys(n, {"name", "timezone", "region", "public_url", "hours", "holidays"}, "business");
     b.name = String(n, "name", "business");
     b.timezone = String(n, "timezone", "business", b.timezone);
+    if (n["timezone"] && !IsKnownTimeZone(b.timezone)) {
+      Error(n["timezone"], fmt::format("business timezone '{}' is not a known IANA time zone "
+                                       "(e.g. America/Los_Angeles, Europe/Berlin, UTC)",
+                                       b.timezone));
+    }
+    if (n["hours"]) b.hours = Hours(n["hours"], "business hours");
+    if (n["holidays"]) b.holidays = Dates(n["holidays"], "business holidays");
     b.region = String(n, "region", "business", b.region);
     b.public_url = String(n, "public_url", "business");
     if (b.region.size() != 2 || !std::isupper(static_cast<unsigned char>(b.region[0])) ||
@@ -236,6 +247,210 @@ class ConfigParser {
         b.public_url.rfind("https://", 0) != 0) {
       Error(n["public_url"], "public_url must start with http:// or https://");
     }
+  }
+
+  static bool IsKnownTimeZone(const std::string& name) {
+    try {
+      return date::locate_zone(name) != nullptr;
+    } catch (const std::exception&) {
+      // Thrown for an unknown name, and when the tz database (tzdata) cannot be read at all.
+      return false;
+    }
+  }
+
+  // "mon", "mon-fri", "fri-mon" (wraps), "mon,wed,sat-sun": the days a `hours` key covers,
+  // bit 0 = Monday. Empty on a malformed key.
+  static std::bitset<7> DaySet(const std::string& key) {
+    static const char* const kShort[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    static const char* const kLong[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                        "friday", "saturday", "sunday"};
+    auto day = [](std::string s) -> int {
+      s = Lower(Trim(s));
+      for (int i = 0; i < 7; ++i) {
+        if (s == kShort[i] || s == kLong[i]) return i;
+      }
+      return -1;
+    };
+    std::bitset<7> set;
+    std::stringstream parts(key);
+    std::string part;
+    while (std::getline(parts, part, ',')) {
+      size_t dash = part.find('-');
+      int from = day(part.substr(0, dash));
+      int to = dash == std::string::npos ? from : day(part.substr(dash + 1));
+      if (from < 0 || to < 0) return {};
+      for (int d = from;; d = (d + 1) % 7) {
+        set.set(d);
+        if (d == to) break;
+      }
+    }
+    return set;
+  }
+
+  // "HH:MM" (00:00 to 24:00) as minutes after midnight, or -1.
+  static int MinuteOfDay(std::string_view s) {
+    if (s.size() != 5 || s[2] != ':') return -1;
+    for (size_t i : {0, 1, 3, 4}) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return -1;
+    }
+    int h = (s[0] - '0') * 10 + (s[1] - '0');
+    int m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0)) return -1;
+    return h * 60 + m;
+  }
+
+  // One day-range key's value: "HH:MM-HH:MM", a list of them, or "closed".
+  std::vector<OpenWindow> Windows(const YAML::Node& n, const std::string& what) {
+    std::vector<OpenWindow> out;
+    std::vector<YAML::Node> items;
+    if (n.IsSequence()) {
+      for (const auto& item : n) items.push_back(item);
+    } else if (n.IsScalar() && Trim(n.Scalar()) == "closed") {
+      return out;
+    } else if (!n.IsScalar()) {
+      // Also what `{ mon,wed: "…" }` gives: in a flow mapping the comma ends the key.
+      Error(n, fmt::format("{} needs opening times: HH:MM-HH:MM (e.g. 09:00-17:00), a list of "
+                           "them, or closed (quote a key like \"mon,wed\" inside {{ }})",
+                           what));
+      return out;
+    } else {
+      items.push_back(n);
+    }
+    for (const auto& item : items) {
+      auto text = Scalar(item, what);
+      if (!text) continue;
+      std::string t = Trim(*text);
+      size_t dash = t.find('-');
+      int start = dash == std::string::npos ? -1 : MinuteOfDay(Trim(t.substr(0, dash)));
+      int end = dash == std::string::npos ? -1 : MinuteOfDay(Trim(t.substr(dash + 1)));
+      if (start < 0 || end < 0) {
+        Error(item, fmt::format("{}: '{}' is not an opening time; expected HH:MM-HH:MM (e.g. "
+                                "09:00-17:00), a list of them, or closed",
+                                what, t));
+        continue;
+      }
+      if (end <= start) {
+        // A window across midnight would belong to two days, and the second one may be a
+        // holiday or closed: make the user say which day each half belongs to.
+        Error(item, fmt::format("{}: '{}' must end after it starts (write a night across "
+                                "midnight as 22:00-24:00 on one day and 00:00-06:00 on the next)",
+                                what, t));
+        continue;
+      }
+      out.push_back({start, end});
+    }
+    std::sort(out.begin(), out.end(), [](const OpenWindow& a, const OpenWindow& b) {
+      return a.start_minute < b.start_minute;
+    });
+    for (size_t i = 1; i < out.size(); ++i) {
+      if (out[i].start_minute < out[i - 1].end_minute) {
+        Error(n, fmt::format("{}: opening times overlap ({} and {})", what,
+                             FormatWindow(out[i - 1]), FormatWindow(out[i])));
+      }
+    }
+    return out;
+  }
+
+  static std::string FormatWindow(const OpenWindow& w) {
+    return fmt::format("{:02}:{:02}-{:02}:{:02}", w.start_minute / 60, w.start_minute % 60,
+                       w.end_minute / 60, w.end_minute % 60);
+  }
+
+  // `hours`: a mapping of day ranges to opening windows. Days not named are closed.
+  WeeklyHours Hours(const YAML::Node& n, const std::string& what) {
+    WeeklyHours hours;
+    if (!n.IsMap()) {
+      Error(n, fmt::format("{} must be a mapping of days to opening times, e.g. "
+                           "{{ mon-fri: \"09:00-17:00\", sat: closed }}",
+                           what));
+      return WeeklyHours::AlwaysOpen();
+    }
+    static const char* const kNames[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    std::bitset<7> seen;
+    for (const auto& kv : n) {
+      std::string key = kv.first.as<std::string>("");
+      std::bitset<7> days = DaySet(key);
+      if (days.none()) {
+        Error(kv.first, fmt::format("{}: '{}' is not a day or a range of days (use mon, tue, wed, "
+                                    "thu, fri, sat, sun, e.g. mon-fri or sat,sun)",
+                                    what, key));
+        continue;
+      }
+      std::vector<OpenWindow> windows = Windows(kv.second, fmt::format("{} {}", what, key));
+      for (int d = 0; d < 7; ++d) {
+        if (!days.test(d)) continue;
+        if (seen.test(d)) {
+          Error(kv.first, fmt::format("{}: {} is given twice", what, kNames[d]));
+          continue;
+        }
+        seen.set(d);
+        hours.days[d] = windows;
+      }
+    }
+    return hours;
+  }
+
+  // YYYY-MM-DD as days since 1970-01-01, or nullopt.
+  static std::optional<int32_t> CivilDay(const std::string& s) {
+    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+    for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+    }
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    auto digits = [&](size_t from, size_t len, auto& out) {
+      auto [end, ec] = std::from_chars(s.data() + from, s.data() + from + len, out);
+      return ec == std::errc() && end == s.data() + from + len;
+    };
+    if (!digits(0, 4, y) || !digits(5, 2, mo) || !digits(8, 2, d)) return std::nullopt;
+    date::year_month_day ymd{date::year{y}, date::month{mo}, date::day{d}};
+    if (!ymd.ok()) return std::nullopt;
+    return static_cast<int32_t>(date::sys_days{ymd}.time_since_epoch().count());
+  }
+
+  // A list (or one) of dates YYYY-MM-DD and ranges YYYY-MM-DD..YYYY-MM-DD.
+  std::vector<DateRange> Dates(const YAML::Node& n, const std::string& what) {
+    std::vector<DateRange> out;
+    if (n.IsMap()) {
+      Error(n, fmt::format("{} must be a list of dates (YYYY-MM-DD) and ranges "
+                           "(YYYY-MM-DD..YYYY-MM-DD)",
+                           what));
+      return out;
+    }
+    std::vector<YAML::Node> items;
+    if (n.IsSequence()) {
+      for (const auto& item : n) items.push_back(item);
+    } else if (!n.IsNull()) {
+      items.push_back(n);
+    }
+    for (const auto& item : items) {
+      auto text = Scalar(item, what);
+      if (!text) continue;
+      std::string t = Trim(*text);
+      size_t dots = t.find("..");
+      std::optional<int32_t> first = CivilDay(Trim(t.substr(0, dots)));
+      std::optional<int32_t> last =
+          dots == std::string::npos ? first : CivilDay(Trim(t.substr(dots + 2)));
+      if (!first || !last) {
+        Error(item, fmt::format("{}: '{}' is not a date; expected YYYY-MM-DD or a range "
+                                "YYYY-MM-DD..YYYY-MM-DD",
+                                what, t));
+        continue;
+      }
+      if (*last < *first) {
+        Error(item, fmt::format("{}: '{}' ends before it starts", what, t));
+        continue;
+      }
+      out.push_back({*first, *last});
+    }
+    return out;
+  }
+
+  static std::string Trim(std::string_view s) {
+    size_t b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return "";
+    size_t e = s.find_last_not_of(" \t");
+    return std::string(s.substr(b, e - b + 1));
   }
 
   void ParseServer(const YAML::Node& n, ServerConfig& s) {
@@ -300,7 +515,8 @@ class ConfigParser {
         Error(p, "each team member must be a mapping with id, name, email, phone");
         continue;
       }
-      CheckKeys(p, {"id", "name", "email", "phone", "role"}, "a team member");
+      CheckKeys(p, {"id", "name", "email", "phone", "role", "hours", "out_of_office", "on_call"},
+                "a team member");
       TeamMember m;
       m.line = Line(p);
       m.id = RequiredString(p, "id", "a team member");
@@ -308,6 +524,12 @@ class ConfigParser {
       m.email = String(p, "email", "team member " + m.id);
       m.phone = String(p, "phone", "team member " + m.id);
       m.role = String(p, "role", "team member " + m.id);
+      if (p["hours"]) m.hours = Hours(p["hours"], fmt::format("team member {} hours", m.id));
+      if (p["out_of_office"]) {
+        m.out_of_office =
+            Dates(p["out_of_office"], fmt::format("team member {} out_of_office", m.id));
+      }
+      m.on_call = Bool(p, "on_call", false);
       if (!m.id.empty() && !ids.insert(m.id).second) {
         Error(p["id"], fmt::format("team member id '{}' is used twice", m.id));
       }
@@ -710,6 +932,19 @@ class ConfigParser {
 };
 
 }  // namespace
+
+WeeklyHours WeeklyHours::AlwaysOpen() {
+  WeeklyHours h;
+  for (auto& day : h.days) day.push_back({0, 24 * 60});
+  return h;
+}
+
+bool WeeklyHours::empty() const {
+  for (const auto& day : days) {
+    if (!day.empty()) return false;
+  }
+  return true;
+}
 
 const SourceConfig* Config::FindSource(const std::string& name) const {
   for (const auto& s : sources) {

@@ -3,6 +3,7 @@
 // ${ENV_VAR} references.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,11 +17,38 @@
 
 namespace handoff {
 
+// One opening window within a local day, in minutes after local midnight: [start, end).
+struct OpenWindow {
+  int start_minute = 0;
+  int end_minute = 0;  // at most 24 * 60 ("24:00")
+  bool operator==(const OpenWindow&) const = default;
+};
+
+// Opening windows for each day of the week in the business's local time, sorted and disjoint;
+// index 0 is Monday. A day without windows is closed.
+struct WeeklyHours {
+  std::array<std::vector<OpenWindow>, 7> days;
+  // Every day 00:00-24:00: what a business that gives no hours gets.
+  static WeeklyHours AlwaysOpen();
+  // True when no day has any window (business time then never advances).
+  bool empty() const;
+  bool operator==(const WeeklyHours&) const = default;
+};
+
+// A run of whole local dates, first..last inclusive, each as days since 1970-01-01.
+struct DateRange {
+  int32_t first = 0;
+  int32_t last = 0;
+  bool operator==(const DateRange&) const = default;
+};
+
 struct BusinessConfig {
   std::string name;
-  std::string timezone = "UTC";
-  std::string region = "US";  // default country for phone numbers (ISO 3166-1 alpha-2)
-  std::string public_url;     // the base URL providers call
+  std::string timezone = "UTC";  // an IANA name, checked against the tz database
+  std::string region = "US";     // default country for phone numbers (ISO 3166-1 alpha-2)
+  std::string public_url;        // the base URL providers call
+  WeeklyHours hours = WeeklyHours::AlwaysOpen();
+  std::vector<DateRange> holidays;  // closed all day, in file order
 };
 
 struct ServerConfig {
@@ -42,6 +70,12 @@ struct TeamMember {
   std::string phone;
   std::string role;
   int line = 0;
+  // After `line`, so that existing aggregate initializers keep their meaning (and with explicit
+  // initializers, so that leaving them out does not trip -Wmissing-field-initializers).
+  // Their own working hours; nullopt = the business's hours. Business holidays apply too.
+  std::optional<WeeklyHours> hours = std::nullopt;
+  std::vector<DateRange> out_of_office = {};
+  bool on_call = false;  // the fallback for urgent work when nobody is available
 };
 
 // How a source proves a request is its own. Any configured check must pass.

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "date/date.h"
 #include "gtest/gtest.h"
 
 namespace handoff {
@@ -184,6 +185,125 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"workspace: w\ndestinations:\n  d:\n    connector: webhook\n"
                 "    breaker: { trips: 3 }\n",
                 "unknown key 'trips'"}));
+
+// Business time: every message is the whole line the user sees.
+INSTANTIATE_TEST_SUITE_P(
+    BusinessTime, LoadConfigRejects,
+    ::testing::Values(
+        BadCase{"workspace: w\nbusiness:\n  timezone: America/Los_Angles\n",
+                "cfg.yaml:3: business timezone 'America/Los_Angles' is not a known IANA time zone "
+                "(e.g. America/Los_Angeles, Europe/Berlin, UTC)"},
+        BadCase{"workspace: w\nbusiness:\n  hours: \"09:00-17:00\"\n",
+                "cfg.yaml:3: business hours must be a mapping of days to opening times, e.g. "
+                "{ mon-fri: \"09:00-17:00\", sat: closed }"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    mon-fri: \"09:00-17:00\"\n"
+                "    weekdays: \"09:00-17:00\"\n",
+                "cfg.yaml:5: business hours: 'weekdays' is not a day or a range of days (use mon, "
+                "tue, wed, thu, fri, sat, sun, e.g. mon-fri or sat,sun)"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    mon-fri: \"9-5\"\n",
+                "cfg.yaml:4: business hours mon-fri: '9-5' is not an opening time; expected "
+                "HH:MM-HH:MM (e.g. 09:00-17:00), a list of them, or closed"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    mon: \"09:00-24:30\"\n",
+                "cfg.yaml:4: business hours mon: '09:00-24:30' is not an opening time"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    fri: \"22:00-06:00\"\n",
+                "cfg.yaml:4: business hours fri: '22:00-06:00' must end after it starts (write a "
+                "night across midnight as 22:00-24:00 on one day and 00:00-06:00 on the next)"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    mon: [\"09:00-12:00\", \"11:00-14:00\"]\n",
+                "cfg.yaml:4: business hours mon: opening times overlap (09:00-12:00 and "
+                "11:00-14:00)"},
+        BadCase{"workspace: w\nbusiness:\n  hours:\n    mon-fri: \"09:00-17:00\"\n"
+                "    wed,sat: closed\n",
+                "cfg.yaml:5: business hours: wed is given twice"},
+        BadCase{"workspace: w\nbusiness:\n  holidays: [2026-12-25, 2026-02-30]\n",
+                "cfg.yaml:3: business holidays: '2026-02-30' is not a date; expected YYYY-MM-DD "
+                "or a range YYYY-MM-DD..YYYY-MM-DD"},
+        BadCase{"workspace: w\nbusiness:\n  holidays:\n    - 2026-12-31..2026-12-20\n",
+                "cfg.yaml:4: business holidays: '2026-12-31..2026-12-20' ends before it starts"},
+        BadCase{"workspace: w\nbusiness:\n  holidays: { christmas: 2026-12-25 }\n",
+                "cfg.yaml:3: business holidays must be a list of dates (YYYY-MM-DD) and ranges "
+                "(YYYY-MM-DD..YYYY-MM-DD)"},
+        BadCase{"workspace: w\nbusiness:\n  hours: { mon,wed: \"09:00-17:00\" }\n",
+                "cfg.yaml:3: business hours mon needs opening times: HH:MM-HH:MM (e.g. "
+                "09:00-17:00), a list of them, or closed (quote a key like \"mon,wed\" inside { "
+                "})"},
+        BadCase{"workspace: w\nteam:\n  - id: ben\n    hours: { mon-thu: \"8-4\" }\n",
+                "cfg.yaml:4: team member ben hours mon-thu: '8-4' is not an opening time"},
+        BadCase{"workspace: w\nteam:\n  - id: ben\n    out_of_office: [2026-12-20..2026-12]\n",
+                "cfg.yaml:4: team member ben out_of_office: '2026-12-20..2026-12' is not a date"},
+        BadCase{"workspace: w\nteam:\n  - id: ben\n    on_call: sometimes\n",
+                "cfg.yaml:4: 'on_call' must be true or false"},
+        BadCase{"workspace: w\nteam:\n  - id: ben\n    vacation: [2026-12-20]\n",
+                "cfg.yaml:4: unknown key 'vacation' in a team member (expected one of: email, "
+                "hours, id, name, on_call, out_of_office, phone, role)"}));
+
+// Days since 1970-01-01 for a date, to state expectations readably.
+int32_t Day(int y, unsigned m, unsigned d) {
+  return static_cast<int32_t>(
+      date::sys_days{date::year{y} / date::month{m} / date::day{d}}.time_since_epoch().count());
+}
+
+TEST(LoadConfig, ReadsBusinessHoursHolidaysAndTeamAvailability) {
+  auto c = LoadConfigFromString(R"(workspace: w
+business:
+  timezone: Europe/Berlin
+  hours:
+    mon-tue,wed-fri: "07:30-18:00"
+    sat: ["09:00-11:00", "12:00-13:00"]
+    Sun: closed
+  holidays: [2026-12-25, 2026-12-31..2027-01-01]
+team:
+  - id: ben
+    hours: { "mon,thu": "08:00-16:00", fri-sat: "10:00-24:00" }
+    out_of_office: [2026-12-20..2026-12-31, 2027-02-01]
+  - id: maria
+    on_call: true
+)",
+                                "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const WeeklyHours& h = c->business.hours;
+  for (int d = 0; d < 5; ++d) EXPECT_EQ(h.days[d], (std::vector<OpenWindow>{{450, 1080}})) << d;
+  EXPECT_EQ(h.days[5], (std::vector<OpenWindow>{{540, 660}, {720, 780}}));
+  EXPECT_TRUE(h.days[6].empty());
+  EXPECT_EQ(c->business.holidays, (std::vector<DateRange>{{Day(2026, 12, 25), Day(2026, 12, 25)},
+                                                          {Day(2026, 12, 31), Day(2027, 1, 1)}}));
+  const TeamMember* ben = c->FindMember("ben");
+  ASSERT_TRUE(ben->hours.has_value());
+  EXPECT_EQ(ben->hours->days[0], (std::vector<OpenWindow>{{480, 960}}));
+  EXPECT_TRUE(ben->hours->days[1].empty()) << "days a person's hours do not name are off";
+  EXPECT_EQ(ben->hours->days[3], (std::vector<OpenWindow>{{480, 960}}));
+  EXPECT_EQ(ben->hours->days[4], (std::vector<OpenWindow>{{600, 1440}}));
+  EXPECT_EQ(ben->hours->days[5], (std::vector<OpenWindow>{{600, 1440}}));
+  EXPECT_EQ(ben->out_of_office, (std::vector<DateRange>{{Day(2026, 12, 20), Day(2026, 12, 31)},
+                                                        {Day(2027, 2, 1), Day(2027, 2, 1)}}));
+  EXPECT_FALSE(ben->on_call);
+  const TeamMember* maria = c->FindMember("maria");
+  EXPECT_FALSE(maria->hours.has_value()) << "no hours of her own: she keeps the business's";
+  EXPECT_TRUE(maria->on_call);
+}
+
+TEST(LoadConfig, ABusinessWithoutHoursIsAlwaysOpen) {
+  auto c = LoadConfigFromString("workspace: w\n", "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->business.timezone, "UTC");
+  EXPECT_EQ(c->business.hours, WeeklyHours::AlwaysOpen());
+  EXPECT_TRUE(c->business.holidays.empty());
+}
+
+TEST(LoadConfig, DayRangesWrapAroundTheWeek) {
+  auto c = LoadConfigFromString("workspace: w\nbusiness:\n  hours: { fri-mon: \"10:00-14:00\" }\n",
+                                "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (int d : {4, 5, 6, 0}) EXPECT_EQ(c->business.hours.days[d].size(), 1u) << d;
+  for (int d : {1, 2, 3}) EXPECT_TRUE(c->business.hours.days[d].empty()) << d;
+}
+
+TEST(LoadConfig, AllClosedHoursAreAccepted) {
+  // The loader takes it; business-time arithmetic reports that it can never finish.
+  auto c =
+      LoadConfigFromString("workspace: w\nbusiness:\n  hours: { mon-sun: closed }\n", "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->business.hours.empty());
+}
 
 TEST(LoadConfig, ReadsDeliveryLimits) {
   auto c = LoadConfigFromString(

@@ -1,7 +1,9 @@
 #include "enrich/enrich_stage.h"
 
+#include "core/check.h"
 #include "core/id.h"
 #include "core/status.h"
+#include "core/time_format.h"
 #include "enrich/normalize.h"
 #include "fmt/format.h"
 
@@ -31,11 +33,23 @@ nlohmann::json SourceFields(const Inquiry& i) {
           a.utm_content,   a.referrer,       a.landing_page,   i.fields};
 }
 
+BusinessTime BusinessTimeOf(const Config& config) {
+  absl::StatusOr<BusinessTime> bt = BusinessTime::FromConfig(config);
+  // Fails only for an unknown time zone, which LoadConfig rejects against the same tz database:
+  // reaching this with one is a config built wrongly in code.
+  HANDOFF_CHECK(bt.ok(), std::string(bt.status().message()).c_str());
+  return *std::move(bt);
+}
+
 }  // namespace
 
 EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
                          WorkLoopOptions options, const SourceAdapterRegistry* adapters)
-    : config_(config), store_(store), clock_(clock), adapters_(adapters) {
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      adapters_(adapters),
+      business_time_(BusinessTimeOf(*config)) {
   loop_ = std::make_unique<WorkLoop>(
       "enrich", Stage::kEnrich, store, clock,
       [this](const WorkItem& item) { return Process(item); }, options);
@@ -82,9 +96,25 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
     problems.push_back("phone is not a possible phone number");
   }
 
+  // In or out of hours is judged by when it happened at the source: a voicemail left at 19:00
+  // and delivered at 07:31 came in out of hours.
+  const BusinessCalendar& calendar = business_time_.business();
+  const Micros arrived = inquiry.occurred_at != 0 ? inquiry.occurred_at : inquiry.received_at;
+  const bool in_hours = calendar.IsOpen(arrived);
+  if (!inquiry.fields.is_object()) inquiry.fields = nlohmann::json::object();
+  inquiry.fields["in_hours"] = in_hours;
+  nlohmann::json hours = {{"in_hours", in_hours}, {"local_time", calendar.FormatLocal(arrived)}};
+  if (!in_hours) {
+    // Absent when the calendar never opens (no hours at all): there is nothing to wait for.
+    if (absl::StatusOr<Micros> next = calendar.NextOpen(arrived); next.ok()) {
+      hours["next_open"] = FormatRfc3339(*next);
+    }
+  }
+
   const Clock* clock = clock_;
   return WriteFn([item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched), clock,
-                  read_fields = std::move(read_fields)](WriteTx& tx) mutable {
+                  read_fields = std::move(read_fields),
+                  hours = std::move(hours)](WriteTx& tx) mutable {
     {
       ASSIGN_OR_RETURN(Inquiry current, tx.GetInquiry(inquiry.workspace, inquiry.id));
       if (SourceFields(current) != read_fields) {
@@ -140,6 +170,7 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
       detail["contact_id"] = contact->id;
     }
     detail["normalized"] = {{"name", f.name}, {"email", f.email}, {"phone", f.phone}};
+    detail.update(hours);
     if (!problems.empty()) detail["problems"] = problems;
 
     inquiry.stage = Stage::kEnrich;

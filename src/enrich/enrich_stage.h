@@ -1,13 +1,15 @@
 // The Enrichment stage: normalizes the contact fields of each inquiry and links it to the
 // Contact it belongs to (matched by email, then phone), so a form, a call and a chat from one
-// person share one history. For sources whose webhook carries no personal data it first fetches
-// the inquiry's context from the provider (SourceAdapter::FetchContext). Commits its result with
-// the inquiry's Trigger work.
+// person share one history. It records whether the inquiry arrived in business hours
+// (fields.in_hours) for routes and deadlines. For sources whose webhook carries no personal data it
+// first fetches the inquiry's context from the provider (SourceAdapter::FetchContext). Commits its
+// result with the inquiry's Trigger work.
 #pragma once
 
 #include <memory>
 
 #include "config/config.h"
+#include "enrich/business_time.h"
 #include "entry/source_adapter.h"
 #include "store/store.h"
 #include "store/work_loop.h"
@@ -18,7 +20,8 @@ namespace handoff {
 class EnrichStage {
  public:
   // `adapters` (may be null in tests) supplies FetchContext for inquiries that arrive
-  // without their context (status kAwaitingContext).
+  // without their context (status kAwaitingContext). The business hours are read from `config`
+  // here, once; its time zone must be known (LoadConfig checks it).
   EnrichStage(const Config* config, Store* store, const Clock* clock, WorkLoopOptions options = {},
               const SourceAdapterRegistry* adapters = nullptr);
 
@@ -39,6 +42,7 @@ class EnrichStage {
   Store* store_;
   const Clock* clock_;
   const SourceAdapterRegistry* adapters_;
+  const BusinessTime business_time_;
   std::unique_ptr<WorkLoop> loop_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/id.h"
 #include "core/status.h"
+#include "core/time_format.h"
 #include "gtest/gtest.h"
 #include "tests/support/stage_run.h"
 #include "tests/support/temp_dir.h"
@@ -116,8 +117,50 @@ TEST_F(EnrichStageTest, NormalizesAndCreatesAContact) {
   EXPECT_EQ(c.email, "ana@example.com");
   EXPECT_EQ(c.phone, "+14155550101");
   EXPECT_EQ(EnrichedDetail(i)["contact"], "new");
+  EXPECT_EQ(i.fields["in_hours"], true) << "a business without hours is always open";
   // The trigger stage's work was committed with it.
   EXPECT_EQ(store_->ClaimWork(Stage::kTrigger, 10, clock_.Now(), kMicrosPerMinute)->size(), 1u);
+}
+
+TEST_F(EnrichStageTest, RecordsWhetherItArrivedInBusinessHours) {
+  config_.business.timezone = "America/Los_Angeles";
+  for (int d = 0; d < 5; ++d) config_.business.hours.days[d] = {{7 * 60 + 30, 18 * 60}};
+  config_.business.hours.days[5].clear();
+  config_.business.hours.days[6].clear();
+  stage_ = std::make_unique<EnrichStage>(&config_, store_.get(), &clock_);
+  auto at = [](const char* rfc3339) { return *ParseRfc3339(rfc3339); };
+  struct Case {
+    const char* occurred;  // at the source
+    const char* received;  // by handoff
+    bool in_hours;
+    const char* local_time;
+    const char* next_open;  // "" when in hours
+  } cases[] = {
+      {"2026-03-03T10:00:00-08:00", "2026-03-03T10:00:01-08:00", true, "2026-03-03 10:00 PST", ""},
+      {"2026-03-03T19:00:00-08:00", "2026-03-04T07:31:00-08:00", false, "2026-03-03 19:00 PST",
+       "2026-03-04T15:30:00.000Z"},
+      {"2026-03-07T09:00:00-08:00", "2026-03-07T09:00:00-08:00", false, "2026-03-07 09:00 PST",
+       "2026-03-09T14:30:00.000Z"},
+  };
+  for (const Case& k : cases) {
+    Inquiry i;
+    i.id = NewUuidV7(clock_.Now());
+    i.workspace = "ws";
+    i.source = "voice";
+    i.channel = Channel::kCall;
+    i.occurred_at = at(k.occurred);
+    i.received_at = at(k.received);
+    i.received = {"", "", "+1 415 555 0199"};
+    clock_.Set(i.received_at);
+    testing::RunStageOn(*store_, i, Stage::kEnrich, clock_.Now(),
+                        [&](const WorkItem& item) { return stage_->Process(item); });
+    Inquiry got = *store_->GetInquiry("ws", i.id);
+    EXPECT_EQ(got.fields["in_hours"], k.in_hours) << k.occurred << ": judged by occurred_at";
+    nlohmann::json detail = EnrichedDetail(got);
+    EXPECT_EQ(detail["in_hours"], k.in_hours) << k.occurred;
+    EXPECT_EQ(detail["local_time"], k.local_time) << k.occurred;
+    EXPECT_EQ(detail.value("next_open", ""), k.next_open) << k.occurred;
+  }
 }
 
 TEST_F(EnrichStageTest, MatchesByEmailOrPhoneAcrossChannels) {
