@@ -42,6 +42,7 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target benchmarks
 	scripts/bench $(BUILD)
 
 format:

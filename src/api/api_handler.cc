@@ -8,6 +8,7 @@
 #include "http/url_encoding.h"
 #include "track/timeline.h"
 #include "transfer/replay.h"
+#include "trigger/task_actions.h"
 
 namespace handoff {
 namespace {
@@ -77,8 +78,35 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
     MarkInboxItem(path.substr(kInbox.size(), path.size() - kInbox.size() - 5), std::move(respond));
     return;
   }
+  constexpr std::string_view kTasks = "/api/v1/tasks/";
+  if (path.rfind(kTasks, 0) == 0) {
+    const std::string rest = path.substr(kTasks.size());
+    const size_t slash = rest.find('/');
+    if (slash != std::string::npos) {
+      const std::string action = rest.substr(slash + 1);
+      if (action != "ack" && action != "done") {
+        respond(HttpResponse::JsonError(404, "not_found", "no such API endpoint"));
+        return;
+      }
+      if (request.method != "POST") {
+        respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts POST"));
+        return;
+      }
+      ChangeTask(rest.substr(0, slash), action == "ack" ? TaskStep::kAcknowledge : TaskStep::kDone,
+                 request, std::move(respond));
+      return;
+    }
+  }
   if (request.method != "GET") {
     respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts GET"));
+    return;
+  }
+  if (path == "/api/v1/tasks") {
+    respond(ListTasks(request));
+    return;
+  }
+  if (path.rfind(kTasks, 0) == 0) {
+    respond(ShowTask(path.substr(kTasks.size())));
     return;
   }
   if (path == "/api/v1/inbox") {
@@ -275,6 +303,91 @@ void ApiHandler::MarkInboxItem(const std::string& id, HttpResponder respond) {
                                           "the record could not be updated; try again"));
         } else {
           respond(HttpResponse::Json(200, nlohmann::json{{"id", id}, {"state", "done"}}.dump()));
+        }
+      });
+}
+
+HttpResponse ApiHandler::ListTasks(const HttpRequest& request) {
+  auto params = ParseUrlEncoded(request.query);
+  if (!params) {
+    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
+  }
+  std::string state = "open", owner;
+  int limit = 50;
+  for (const auto& [k, v] : *params) {
+    if (k == "state") {
+      if (v != "open" && v != "acknowledged" && v != "done" && v != "all") {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       "state must be open, acknowledged, done or all");
+      }
+      state = v;
+    } else if (k == "owner") {
+      if (config_->FindMember(v) == nullptr) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       fmt::format("owner '{}' is not on the team", v));
+      }
+      owner = v;
+    } else if (k == "limit") {
+      auto n = ParseLimit(v);
+      if (!n) {
+        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
+      }
+      limit = *n;
+    } else {
+      return HttpResponse::JsonError(
+          400, "bad_query", fmt::format("unknown parameter '{}' (state, owner, limit)", k));
+    }
+  }
+  auto tasks = store_->ListTasksBy(config_->workspace, state == "all" ? "" : state, owner, limit);
+  if (!tasks.ok()) return StoreError(tasks.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const Task& t : *tasks) {
+    nlohmann::json j = ToJson(t);
+    // Enough to act on from a list: who it is and what they said.
+    auto inquiry = store_->GetInquiry(config_->workspace, t.inquiry_id);
+    if (inquiry.ok()) {
+      j["inquiry"] = {
+          {"source", inquiry->source},          {"channel", ChannelName(inquiry->channel)},
+          {"name", inquiry->normalized.name},   {"phone", inquiry->normalized.phone},
+          {"email", inquiry->normalized.email}, {"message", inquiry->message}};
+    }
+    out.push_back(std::move(j));
+  }
+  return HttpResponse::Json(200, nlohmann::json{{"tasks", out}}.dump());
+}
+
+HttpResponse ApiHandler::ShowTask(const std::string& id) {
+  if (!IsUuid(id)) return HttpResponse::JsonError(404, "not_found", "no such task");
+  auto task = store_->GetTask(config_->workspace, id);
+  if (absl::IsNotFound(task.status())) {
+    return HttpResponse::JsonError(404, "not_found", "no such task");
+  }
+  if (!task.ok()) return StoreError(task.status());
+  return HttpResponse::Json(200, ToJson(*task).dump());
+}
+
+void ApiHandler::ChangeTask(const std::string& id, TaskStep step, const HttpRequest& request,
+                            HttpResponder respond) {
+  if (!IsUuid(id)) {
+    respond(HttpResponse::JsonError(404, "not_found", "no such task"));
+    return;
+  }
+  // The CLI says it is the CLI; anything else through the API is the API.
+  std::string via = "api";
+  if (auto client = request.Header("x-handoff-client"); client && *client == "cli") via = "cli";
+  auto change = std::make_shared<TaskChange>();
+  store_->SubmitWrite(
+      ChangeTaskState(config_->workspace, id, step, via, clock_->Now(), change),
+      [respond = std::move(respond), change](absl::Status status) {
+        if (absl::IsNotFound(status)) {
+          respond(HttpResponse::JsonError(404, "not_found", "no such task"));
+        } else if (!status.ok()) {
+          respond(HttpResponse::JsonError(503, "store_unavailable",
+                                          "the task could not be updated; try again"));
+        } else {
+          respond(HttpResponse::Json(
+              200,
+              nlohmann::json{{"task", ToJson(change->task)}, {"changed", change->changed}}.dump()));
         }
       });
 }

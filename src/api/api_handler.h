@@ -9,6 +9,7 @@
 #include "http/http_types.h"
 #include "nlohmann/json.hpp"
 #include "store/store.h"
+#include "trigger/task_actions.h"
 
 namespace handoff {
 
@@ -36,6 +37,13 @@ class ApiHandler {
   HttpResponse ListInbox(const HttpRequest& request);
   // POST /api/v1/inbox/{id}/done.
   void MarkInboxItem(const std::string& id, HttpResponder respond);
+  // GET /api/v1/tasks?state=open|acknowledged|done|all&owner=ID&limit=N: tasks newest first,
+  // each with who it is about; GET /api/v1/tasks/{id}.
+  HttpResponse ListTasks(const HttpRequest& request);
+  HttpResponse ShowTask(const std::string& id);
+  // POST /api/v1/tasks/{id}/ack and /done (trigger/task_actions.h): {"task": …, "changed": bool}.
+  void ChangeTask(const std::string& id, TaskStep step, const HttpRequest& request,
+                  HttpResponder respond);
   HttpResponse Ready();
   // POST /api/v1/handoffs/replay: one batch of dead handoffs back to pending (transfer/replay.h).
   void ReplayHandoffs(const HttpRequest& request, HttpResponder respond);

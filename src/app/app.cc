@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "api/api_handler.h"
+#include "api/task_link_page.h"
 #include "app/config_check.h"
 #include "core/time_format.h"
 #include "enrich/enrich_stage.h"
@@ -14,6 +15,7 @@
 #include "store/store.h"
 #include "transfer/connector.h"
 #include "transfer/dispatcher.h"
+#include "trigger/escalation.h"
 #include "trigger/trigger_stage.h"
 
 namespace handoff {
@@ -41,6 +43,8 @@ struct App::Parts {
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<ApiHandler> api;
+  std::unique_ptr<TaskLinkPage> task_links;
+  std::unique_ptr<EscalationRunner> escalation;
   std::unique_ptr<HttpServer> server;
   std::atomic<bool> stopping{false};
   bool stopped = false;
@@ -99,6 +103,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->enrich->loop().Start();
   p->trigger->loop().Start();
   p->dispatcher->Start();
+  p->escalation = std::make_unique<EscalationRunner>(&p->config, p->store.get(), p->clock);
+  p->escalation->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
   auto ready = [raw]() -> absl::Status {
@@ -118,6 +124,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations,
                                         &p->sources);
 
+  p->task_links = std::make_unique<TaskLinkPage>(&p->config, p->store.get(), p->clock);
+
   HttpServerOptions http;
   http.address =
       options.listen_address.empty() ? p->config.server.listen_address : options.listen_address;
@@ -127,11 +135,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   auto server = HttpServer::Start(http, [raw](HttpRequest&& request, HttpResponder respond) {
     if (request.path.rfind("/in/", 0) == 0) {
       raw->ingress->Handle(std::move(request), std::move(respond));
+    } else if (request.path.rfind("/t/", 0) == 0) {
+      raw->task_links->Handle(std::move(request), std::move(respond));
     } else {
       raw->api->Handle(std::move(request), std::move(respond));
     }
   });
   if (!server.ok()) {
+    p->escalation->Stop();
     p->dispatcher->Stop();
     p->trigger->loop().Stop();
     p->enrich->loop().Stop();
@@ -153,6 +164,7 @@ void App::Stop() {
   parts_->server->Stop(5 * kMicrosPerSecond);
   parts_->enrich->loop().Stop();
   parts_->trigger->loop().Stop();
+  parts_->escalation->Stop();
   parts_->dispatcher->Stop();
   parts_->store->Shutdown();
   parts_->stopped = true;

@@ -32,6 +32,7 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
   auto at = [&](int line, const std::string& msg) {
     return fmt::format("{}:{}: {}", config.path, line, msg);
   };
+  const Router router(config);
   for (const SourceConfig& s : config.sources) {
     std::string where = fmt::format("source '{}'", s.name);
     const SourceAdapterSpec* spec = sources.FindSpec(s.adapter);
@@ -47,12 +48,15 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       f.warnings.push_back(at(s.line, where + " has no token or signature: anyone who finds its "
                                               "URL can post inquiries"));
     }
-    Inquiry probe;
-    probe.source = s.name;
-    probe.channel = s.channel.empty() ? spec->default_channel : *ParseChannel(s.channel);
-    if (MatchRoute(config, probe) == nullptr) {
+    const Channel channel = s.channel.empty() ? spec->default_channel : *ParseChannel(s.channel);
+    const Router::Coverage coverage = router.CoverageOf(s.name, channel);
+    if (coverage == Router::Coverage::kNone) {
       f.warnings.push_back(at(s.line, where + " is handled by no route and there is no fallback "
                                               "route: its inquiries get no owner (a leak)"));
+    } else if (coverage == Router::Coverage::kSome) {
+      f.warnings.push_back(at(s.line, where + " is routed only when its content matches a "
+                                              "route's conditions and there is no fallback "
+                                              "route: the rest get no owner (a leak)"));
     }
   }
   for (const DestinationConfig& d : config.destinations) {
@@ -132,10 +136,56 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
     if (!used) f.warnings.push_back(at(d.line, where + " is not used by any route"));
   }
   for (const RouteConfig& r : config.routes) {
-    if (r.assign_owner.empty() && r.task_due == 0) {
+    if (r.assign_strategy.empty() && r.task_due == 0) {
       f.warnings.push_back(at(r.line, fmt::format("route '{}' assigns no owner and creates no "
                                                   "task: nobody owns the next step (a leak)",
                                                   r.name)));
+    } else if (r.assign_strategy.empty()) {
+      f.warnings.push_back(at(r.line, fmt::format("route '{}' creates a task but assigns no "
+                                                  "owner: nobody is told it is theirs",
+                                                  r.name)));
+    }
+    // Notices are for people: a CRM or a sheet would store them as records.
+    auto check_notice_destination = [&](const std::string& via, int line) {
+      const DestinationConfig* d = config.FindDestination(via);
+      if (d == nullptr) return;
+      static const std::set<std::string> kForPeople = {"slack", "teams", "twilio_sms", "smtp",
+                                                       "webhook"};
+      if (!kForPeople.count(d->connector)) {
+        f.warnings.push_back(at(line, fmt::format("route '{}' sends notifications through '{}', a "
+                                                  "{} destination: use slack, teams, "
+                                                  "twilio_sms, smtp or webhook",
+                                                  r.name, via, d->connector)));
+      }
+    };
+    for (const NotifyTarget& n : r.notify) check_notice_destination(n.via, n.line);
+    for (const EscalationStep& s : r.escalate) {
+      if (!s.via.empty()) check_notice_destination(s.via, s.line);
+    }
+    if (r.assign_strategy == "by_skill" || r.assign_strategy == "by_territory") {
+      const bool skill = r.assign_strategy == "by_skill";
+      bool any = false;
+      for (const PoolMember& p : r.assign_pool) {
+        const TeamMember* m = config.FindMember(p.id);
+        any = any || (m && !(skill ? m->skills : m->territory).empty());
+      }
+      if (!any) {
+        f.warnings.push_back(
+            at(r.line, fmt::format("route '{}' assigns {} but nobody in its pool "
+                                   "has {}: it works as least_open",
+                                   r.name, r.assign_strategy, skill ? "skills" : "a territory")));
+      }
+    }
+    if (r.assign_available_only && r.assign_fallback.empty()) {
+      bool on_call = false;
+      for (const TeamMember& m : config.team) on_call = on_call || m.on_call;
+      if (!on_call) {
+        f.warnings.push_back(at(r.line, fmt::format("route '{}' assigns only to available "
+                                                    "people but names no fallback and nobody is "
+                                                    "on call: out of hours its tasks go to "
+                                                    "someone who is not working",
+                                                    r.name)));
+      }
     }
   }
   if (config.server.admin_token.empty()) {

@@ -39,6 +39,8 @@ std::optional<nlohmann::json> CallApi(const ApiFlags& flags, const std::string& 
   HttpClientRequest req;
   req.url = url + path;
   req.headers.emplace_back("Authorization", "Bearer " + token);
+  // So the journal can say a task was acknowledged from the command line.
+  req.headers.emplace_back("X-Handoff-Client", "cli");
   if (body) {
     req.method = "POST";
     req.body = body->dump();

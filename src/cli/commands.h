@@ -17,6 +17,7 @@ void AddSourcesCommand(CLI::App& root, int* exit);
 void AddDemoCommand(CLI::App& root, int* exit);
 void AddReplayCommand(CLI::App& root, int* exit);
 void AddInboxCommand(CLI::App& root, int* exit);
+void AddTasksCommand(CLI::App& root, int* exit);
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so
 // the caller can wait for them with sigwait; ignores SIGPIPE. Returns the blocked set.

@@ -24,8 +24,9 @@
 namespace handoff {
 namespace {
 
-// The demo's stand-in for the business's CRM: a real HTTP server on loopback that records
-// each delivery and confirms it with a record id, as a CRM would.
+// The demo's stand-in for the business's CRM (/crm) and team chat (/team-chat): a real HTTP
+// server on loopback that records each delivery and confirms it with a record id, as a CRM
+// would. Team-chat notices are counted apart from CRM records.
 class DemoCrm {
  public:
   absl::Status Start() {
@@ -33,9 +34,14 @@ class DemoCrm {
     options.port = 0;
     auto server = HttpServer::Start(options, [this](HttpRequest&& req, HttpResponder respond) {
       std::lock_guard<std::mutex> lock(mu_);
-      ++received_;
       std::string id(req.Header("webhook-id").value_or(""));
       if (!seen_.insert(id).second) ++duplicates_;
+      if (req.path != "/crm") {
+        ++notices_;
+        respond(HttpResponse::Json(200, R"({"ok":true})"));
+        return;
+      }
+      ++received_;
       respond(HttpResponse::Json(200, fmt::format(R"({{"id":"crm-{}"}})", received_)));
     });
     if (!server.ok()) return server.status();
@@ -54,12 +60,17 @@ class DemoCrm {
     std::lock_guard<std::mutex> lock(mu_);
     return duplicates_;
   }
+  int notices() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notices_;
+  }
 
  private:
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   int received_ = 0;
   int duplicates_ = 0;
+  int notices_ = 0;
   std::set<std::string> seen_;
 };
 
@@ -216,6 +227,8 @@ void AddDemoCommand(CLI::App& root, int* exit) {
       return;
     }
     setenv("DEMO_CRM_URL", fmt::format("http://127.0.0.1:{}/crm", crm.port()).c_str(), 1);
+    setenv("TEAM_CHAT_WEBHOOK_URL",
+           fmt::format("http://127.0.0.1:{}/team-chat", crm.port()).c_str(), 1);
 
     auto config = LoadConfigFromString(kDemoConfig, "examples/harbor-plumbing.yaml", ProcessEnv);
     if (!config.ok()) {
@@ -304,8 +317,8 @@ void AddDemoCommand(CLI::App& root, int* exit) {
     crm.Stop();
     std::printf(
         "\ndemo summary: %d posted, %d accepted (202), %d delivered to the demo CRM, "
-        "%d duplicate deliveries\n",
-        posted.load(), accepted.load(), crm.received(), crm.duplicates());
+        "%d duplicate deliveries, %d team-chat notifications\n",
+        posted.load(), accepted.load(), crm.received(), crm.duplicates(), crm.notices());
   });
 }
 

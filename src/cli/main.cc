@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   handoff::AddInquiriesCommand(root, &exit);
   handoff::AddSourcesCommand(root, &exit);
   handoff::AddInboxCommand(root, &exit);
+  handoff::AddTasksCommand(root, &exit);
   handoff::AddDemoCommand(root, &exit);
   handoff::AddReplayCommand(root, &exit);
   CLI11_PARSE(root, argc, argv);

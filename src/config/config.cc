@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,8 +13,10 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/str_split.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
+#include "model/field_path.h"
 #include "model/records.h"
 
 namespace handoff {
@@ -43,9 +46,10 @@ class ConfigParser {
                       "server, team, sources, destinations, routes",
                       path_));
     }
-    CheckKeys(root,
-              {"workspace", "business", "server", "team", "sources", "destinations", "routes"},
-              "the top level");
+    CheckKeys(
+        root,
+        {"workspace", "business", "server", "team", "enrich", "sources", "destinations", "routes"},
+        "the top level");
     config.workspace = RequiredString(root, "workspace", "the top level");
     if (!config.workspace.empty() && !IsName(config.workspace)) {
       Error(root["workspace"], "workspace must be lowercase letters, digits, '-' or '_'");
@@ -53,6 +57,7 @@ class ConfigParser {
     if (root["business"]) ParseBusiness(root["business"], config.business);
     if (root["server"]) ParseServer(root["server"], config.server);
     if (root["team"]) ParseTeam(root["team"], config.team);
+    if (root["enrich"]) ParseEnrich(root["enrich"], config.enrich);
     if (root["sources"]) ParseSources(root["sources"], config);
     for (SourceConfig& s : config.sources) s.public_url = config.business.public_url;
     if (root["destinations"]) ParseDestinations(root["destinations"], config);
@@ -515,7 +520,9 @@ class ConfigParser {
         Error(p, "each team member must be a mapping with id, name, email, phone");
         continue;
       }
-      CheckKeys(p, {"id", "name", "email", "phone", "role", "hours", "out_of_office", "on_call"},
+      CheckKeys(p,
+                {"id", "name", "email", "phone", "role", "hours", "out_of_office", "on_call",
+                 "skills", "territory"},
                 "a team member");
       TeamMember m;
       m.line = Line(p);
@@ -530,11 +537,79 @@ class ConfigParser {
             Dates(p["out_of_office"], fmt::format("team member {} out_of_office", m.id));
       }
       m.on_call = Bool(p, "on_call", false);
+      m.skills = StringList(p["skills"], fmt::format("team member {} skills", m.id));
+      m.territory = StringList(p["territory"], fmt::format("team member {} territory", m.id));
       if (!m.id.empty() && !ids.insert(m.id).second) {
         Error(p["id"], fmt::format("team member id '{}' is used twice", m.id));
       }
       team.push_back(std::move(m));
     }
+  }
+
+  // A regular expression the stages will compile with RE2: checked here so a typo fails the
+  // load with its line instead of silently never matching.
+  void CheckPattern(const YAML::Node& n, const std::string& pattern, const std::string& what) {
+    RE2 re(pattern, RE2::Quiet);
+    if (!re.ok())
+      Error(n, fmt::format("{}: '{}' is not a valid pattern: {}", what, pattern, re.error()));
+  }
+
+  void CheckFieldPath(const YAML::Node& n, const std::string& path, const std::string& what) {
+    if (!IsFieldPath(path)) {
+      Error(n, fmt::format("{}: '{}' is not an inquiry field (message, service, location, "
+                           "source, channel, contact.name, contact.email, contact.phone, "
+                           "intent, urgency, or fields.NAME)",
+                           what, path));
+    }
+  }
+
+  // enrich: { intents: [{service, match, value, on}], urgency: [{level, match, on}],
+  // history_limit }.
+  void ParseEnrich(const YAML::Node& n, EnrichConfig& e) {
+    if (!n.IsMap()) return Error(n, "enrich must be a mapping with intents and urgency");
+    CheckKeys(n, {"intents", "urgency", "history_limit"}, "enrich");
+    e.intents = MatchRules(n["intents"], "service", "enrich intents");
+    e.urgency = MatchRules(n["urgency"], "level", "enrich urgency");
+    if (n["history_limit"]) {
+      e.history_limit = IntIn(n["history_limit"], "enrich history_limit", 1, 1000, 20);
+    }
+  }
+
+  std::vector<MatchRule> MatchRules(const YAML::Node& n, const std::string& name_key,
+                                    const std::string& where) {
+    std::vector<MatchRule> rules;
+    if (!n) return rules;
+    if (!n.IsSequence()) {
+      Error(n, fmt::format("{} must be a list of {{{}, match}}", where, name_key));
+      return rules;
+    }
+    const bool intents = name_key == "service";
+    for (const auto& r : n) {
+      if (!r.IsMap()) {
+        Error(r,
+              fmt::format("each entry of {} must be a mapping with {} and match", where, name_key));
+        continue;
+      }
+      if (intents) {
+        CheckKeys(r, {"service", "match", "value", "on"}, where);
+      } else {
+        CheckKeys(r, {"level", "match", "on"}, where);
+      }
+      MatchRule rule;
+      rule.line = Line(r);
+      rule.name = RequiredString(r, name_key, where);
+      rule.pattern = RequiredString(r, "match", where);
+      const std::string what = fmt::format("{} '{}'", where, rule.name);
+      if (!rule.pattern.empty()) CheckPattern(r["match"], rule.pattern, what);
+      if (r["on"]) {
+        rule.on = StringList(r["on"], what + " on");
+        for (const auto& f : rule.on) CheckFieldPath(r["on"], f, what + " on");
+        if (rule.on.empty()) Error(r["on"], what + ": 'on' names no field");
+      }
+      if (intents && r["value"]) rule.value = NumberIn(r["value"], what + " value", -1, 1e12, 0);
+      rules.push_back(std::move(rule));
+    }
+    return rules;
   }
 
   void ParseSources(const YAML::Node& n, Config& config) {
@@ -792,69 +867,233 @@ class ConfigParser {
         Error(r, "each route must be a mapping");
         continue;
       }
-      CheckKeys(r, {"name", "fallback", "when", "assign", "task", "deliver"}, "a route");
+      CheckKeys(r,
+                {"name", "fallback", "when", "require", "assign", "task", "escalate", "notify",
+                 "reply", "deliver"},
+                "a route");
       route.name = String(r, "name", "a route", fmt::format("route at line {}", route.line));
       std::string where = fmt::format("route '{}'", route.name);
       route.fallback = Bool(r, "fallback", false);
-      if (r["when"]) {
-        const YAML::Node& w = r["when"];
-        if (!w.IsMap()) {
-          Error(w, where + ": when must be a mapping of conditions");
-        } else {
-          CheckKeys(w, {"source", "channel"}, where + " when");
-          route.when_sources = StringList(w["source"], where + " when.source");
-          route.when_channels = StringList(w["channel"], where + " when.channel");
-          for (const auto& c : route.when_channels) {
-            if (!ParseChannel(c)) {
-              Error(w["channel"], fmt::format("{}: channel '{}' is not one of form, call, chat, "
-                                              "booking, sms, email, other",
-                                              where, c));
-            }
-          }
-        }
-      }
+      if (r["when"]) ParseWhen(r["when"], where, route);
       if (route.fallback && r["when"]) {
         Error(r["when"], where + ": a fallback route matches everything; remove its 'when'");
       }
       if (!route.fallback && !r["when"]) {
         Error(r, where + ": needs 'when' conditions (or 'fallback: true')");
       }
-      if (r["assign"]) {
-        const YAML::Node& a = r["assign"];
-        if (a.IsScalar()) {
-          route.assign_strategy = "fixed";
-          route.assign_owner = Scalar(a, where + " assign").value_or("");
-        } else if (a.IsMap()) {
-          CheckKeys(a, {"strategy", "owner"}, where + " assign");
-          route.assign_strategy = String(a, "strategy", where + " assign", "fixed");
-          route.assign_owner = String(a, "owner", where + " assign");
-          if (route.assign_strategy != "fixed") {
-            Error(a["strategy"], fmt::format("{}: assign strategy '{}' is not available; this "
-                                             "version supports 'fixed'",
-                                             where, route.assign_strategy));
-          }
-          if (route.assign_owner.empty()) Error(a, where + ": assign needs 'owner'");
-        } else {
-          Error(a, where + ": assign must be a team member id or {strategy, owner}");
+      if (r["require"]) {
+        for (const auto& entry : StringList(r["require"], where + " require")) {
+          std::vector<std::string> alternatives = absl::StrSplit(entry, '|');
+          for (const auto& f : alternatives) CheckFieldPath(r["require"], f, where + " require");
+          route.require.push_back(std::move(alternatives));
         }
       }
+      if (r["assign"]) ParseAssign(r["assign"], where, route);
       if (r["task"]) {
         const YAML::Node& t = r["task"];
         if (!t.IsMap()) {
           Error(t, where + ": task must be a mapping with title and due");
         } else {
-          CheckKeys(t, {"title", "due"}, where + " task");
+          CheckKeys(t, {"title", "due", "business_time"}, where + " task");
           route.task_title = RequiredString(t, "title", where + " task");
           if (t["due"]) {
             route.task_due = Duration(t["due"], where + " task due");
           } else {
             Error(t, where + ": task needs 'due' (e.g. 15m)");
           }
+          route.task_business_time = Bool(t, "business_time", false);
         }
       }
+      if (r["escalate"]) ParseEscalate(r["escalate"], where, route);
+      if (r["notify"]) ParseNotify(r["notify"], where, route);
+      if (r["reply"]) ParseReply(r["reply"], where, route);
       route.deliver = StringList(r["deliver"], where + " deliver");
       route_nodes_.push_back(r);
       config.routes.push_back(std::move(route));
+    }
+  }
+
+  // when: { source, channel, kind, intent, urgency, in_hours, contact, match: {path: pattern} }.
+  void ParseWhen(const YAML::Node& w, const std::string& where, RouteConfig& route) {
+    if (!w.IsMap()) return Error(w, where + ": when must be a mapping of conditions");
+    CheckKeys(w, {"source", "channel", "kind", "intent", "urgency", "in_hours", "contact", "match"},
+              where + " when");
+    route.when_sources = StringList(w["source"], where + " when.source");
+    route.when_channels = StringList(w["channel"], where + " when.channel");
+    for (const auto& c : route.when_channels) {
+      if (!ParseChannel(c)) {
+        Error(w["channel"], fmt::format("{}: channel '{}' is not one of form, call, chat, "
+                                        "booking, sms, email, other",
+                                        where, c));
+      }
+    }
+    route.when_kinds = StringList(w["kind"], where + " when.kind");
+    route.when_intents = StringList(w["intent"], where + " when.intent");
+    route.when_urgency = StringList(w["urgency"], where + " when.urgency");
+    if (w["in_hours"]) route.when_in_hours = Bool(w, "in_hours", true);
+    if (w["contact"]) {
+      route.when_contact = String(w, "contact", where + " when");
+      if (route.when_contact != "new" && route.when_contact != "returning") {
+        Error(w["contact"], fmt::format("{}: when.contact must be 'new' or 'returning' (got '{}')",
+                                        where, route.when_contact));
+      }
+    }
+    if (w["match"]) {
+      const YAML::Node& m = w["match"];
+      if (!m.IsMap()) {
+        Error(m, where + ": when.match must map inquiry fields to patterns");
+      } else {
+        for (const auto& kv : m) {
+          std::string field = kv.first.as<std::string>("");
+          std::string pattern = Scalar(kv.second, where + " when.match").value_or("");
+          CheckFieldPath(kv.first, field, where + " when.match");
+          CheckPattern(kv.second, pattern, fmt::format("{} when.match {}", where, field));
+          route.when_match.emplace_back(std::move(field), std::move(pattern));
+        }
+      }
+    }
+  }
+
+  // assign: a member id (fixed), or { strategy, owner, pool, available_only, fallback, sticky };
+  // pool entries are ids or { id, weight }.
+  void ParseAssign(const YAML::Node& a, const std::string& where, RouteConfig& route) {
+    if (a.IsScalar()) {
+      route.assign_strategy = "fixed";
+      route.assign_owner = Scalar(a, where + " assign").value_or("");
+      return;
+    }
+    if (!a.IsMap()) {
+      return Error(a, where + ": assign must be a team member id or {strategy, owner, pool}");
+    }
+    CheckKeys(a, {"strategy", "owner", "pool", "available_only", "fallback", "sticky"},
+              where + " assign");
+    static const std::set<std::string> kStrategies = {
+        "fixed", "round_robin", "weighted", "least_open", "by_skill", "by_territory", "on_call"};
+    route.assign_strategy = String(a, "strategy", where + " assign", "fixed");
+    if (!kStrategies.count(route.assign_strategy)) {
+      Error(a["strategy"], fmt::format("{}: assign strategy '{}' is not one of fixed, "
+                                       "round_robin, weighted, least_open, by_skill, "
+                                       "by_territory, on_call",
+                                       where, route.assign_strategy));
+    }
+    route.assign_owner = String(a, "owner", where + " assign");
+    if (a["pool"]) {
+      const YAML::Node& pool = a["pool"];
+      if (!pool.IsSequence()) {
+        Error(pool, where + ": assign pool must be a list of team member ids");
+      } else {
+        for (const auto& m : pool) {
+          PoolMember member;
+          if (m.IsMap()) {
+            CheckKeys(m, {"id", "weight"}, where + " assign pool");
+            member.id = RequiredString(m, "id", where + " assign pool");
+            if (m["weight"]) member.weight = IntIn(m["weight"], where + " pool weight", 1, 1000, 1);
+          } else {
+            member.id = Scalar(m, where + " assign pool").value_or("");
+          }
+          route.assign_pool.push_back(std::move(member));
+        }
+      }
+    }
+    route.assign_available_only = Bool(a, "available_only", false);
+    route.assign_fallback = String(a, "fallback", where + " assign");
+    route.assign_sticky = Bool(a, "sticky", false);
+    const std::string& strategy = route.assign_strategy;
+    if (strategy == "fixed") {
+      if (route.assign_owner.empty()) Error(a, where + ": assign strategy fixed needs 'owner'");
+      if (!route.assign_pool.empty()) {
+        Error(a["pool"], where + ": assign strategy fixed takes 'owner', not a pool");
+      }
+    } else {
+      if (!route.assign_owner.empty()) {
+        Error(a["owner"], fmt::format("{}: 'owner' is for the fixed strategy; {} picks from "
+                                      "'pool'",
+                                      where, strategy));
+      }
+      if (route.assign_pool.empty() && strategy != "on_call") {
+        Error(a, fmt::format("{}: assign strategy {} needs a 'pool' of team members", where,
+                             strategy));
+      }
+    }
+  }
+
+  // escalate: [{ after: 10m, notify: maria, via: team-chat }, { after: 20m, reassign: next }].
+  void ParseEscalate(const YAML::Node& n, const std::string& where, RouteConfig& route) {
+    if (!n.IsSequence()) {
+      return Error(n, where +
+                          ": escalate must be a list of steps like { after: 10m, notify: "
+                          "maria }");
+    }
+    Micros previous = 0;
+    for (const auto& s : n) {
+      if (!s.IsMap()) {
+        Error(s, where +
+                     ": each escalation step must be a mapping with after and notify or "
+                     "reassign");
+        continue;
+      }
+      CheckKeys(s, {"after", "notify", "via", "reassign"}, where + " escalate");
+      EscalationStep step;
+      step.line = Line(s);
+      if (s["after"]) {
+        step.after = Duration(s["after"], where + " escalate after");
+      } else {
+        Error(s, where + ": an escalation step needs 'after' (e.g. 10m)");
+      }
+      step.notify = String(s, "notify", where + " escalate");
+      step.via = String(s, "via", where + " escalate");
+      step.reassign = String(s, "reassign", where + " escalate");
+      if (step.notify.empty() && step.reassign.empty()) {
+        Error(s, where + ": an escalation step needs 'notify' or 'reassign'");
+      }
+      if (step.after > 0 && step.after <= previous) {
+        Error(s["after"], where + ": escalation steps must come in order of 'after'");
+      }
+      previous = std::max(previous, step.after);
+      route.escalate.push_back(std::move(step));
+    }
+  }
+
+  // notify: [{ via: team-chat }, { via: sms, to: owner }].
+  void ParseNotify(const YAML::Node& n, const std::string& where, RouteConfig& route) {
+    if (!n.IsSequence()) {
+      return Error(n, where +
+                          ": notify must be a list like [{ via: team-chat }, { via: sms, to: "
+                          "owner }]");
+    }
+    for (const auto& t : n) {
+      NotifyTarget target;
+      target.line = Line(t);
+      if (t.IsScalar()) {
+        target.via = Scalar(t, where + " notify").value_or("");
+      } else if (t.IsMap()) {
+        CheckKeys(t, {"via", "to"}, where + " notify");
+        target.via = RequiredString(t, "via", where + " notify");
+        target.to = String(t, "to", where + " notify");
+      } else {
+        Error(t, where + ": each notify entry must be a destination or { via, to }");
+        continue;
+      }
+      route.notify.push_back(std::move(target));
+    }
+  }
+
+  // reply: { via: sms, text: "…", once_per: 24h }.
+  void ParseReply(const YAML::Node& n, const std::string& where, RouteConfig& route) {
+    if (!n.IsMap()) return Error(n, where + ": reply must be a mapping with via and text");
+    CheckKeys(n, {"via", "text", "once_per"}, where + " reply");
+    ReplyConfig reply;
+    reply.line = Line(n);
+    reply.via = RequiredString(n, "via", where + " reply");
+    reply.text = RequiredString(n, "text", where + " reply");
+    if (n["once_per"]) reply.once_per = Duration(n["once_per"], where + " reply once_per");
+    route.reply = std::move(reply);
+  }
+
+  void CheckMember(const Config& config, const YAML::Node& n, const std::string& route,
+                   const std::string& id, const std::string& what) {
+    if (!id.empty() && !config.FindMember(id)) {
+      Error(n, fmt::format("route '{}': {} '{}' is not on the team", route, what, id));
     }
   }
 
@@ -878,9 +1117,93 @@ class ConfigParser {
                                           r.name, s));
         }
       }
-      if (!r.assign_owner.empty() && !config.FindMember(r.assign_owner)) {
-        Error(node["assign"],
-              fmt::format("route '{}': owner '{}' is not on the team", r.name, r.assign_owner));
+      CheckMember(config, node["assign"], r.name, r.assign_owner, "owner");
+      CheckMember(config, node["assign"], r.name, r.assign_fallback, "fallback");
+      std::set<std::string> pool_ids;
+      for (const PoolMember& m : r.assign_pool) {
+        CheckMember(config, node["assign"], r.name, m.id, "pool member");
+        if (!pool_ids.insert(m.id).second) {
+          Error(node["assign"],
+                fmt::format("route '{}': pool member '{}' is listed twice", r.name, m.id));
+        }
+      }
+      if (r.assign_strategy == "on_call" && r.assign_pool.empty()) {
+        bool any = false;
+        for (const TeamMember& m : config.team) any = any || m.on_call;
+        if (!any) {
+          Error(node["assign"], fmt::format("route '{}': strategy on_call needs a pool or a team "
+                                            "member with on_call: true",
+                                            r.name));
+        }
+      }
+      auto check_destination = [&](const YAML::Node& at, const std::string& name,
+                                   const std::string& what) {
+        if (!name.empty() && !config.FindDestination(name)) {
+          Error(at, fmt::format("route '{}': {} destination '{}' is not defined under "
+                                "destinations",
+                                r.name, what, name));
+        }
+      };
+      auto check_person = [&](const YAML::Node& at, const std::string& id,
+                              const std::string& what) {
+        if (!id.empty() && id != "owner" && !config.FindMember(id)) {
+          Error(at, fmt::format("route '{}': {} '{}' is not on the team (or 'owner')", r.name, what,
+                                id));
+        }
+      };
+      for (size_t k = 0; k < r.escalate.size(); ++k) {
+        const EscalationStep& step = r.escalate[k];
+        const YAML::Node at = node["escalate"][k];
+        check_person(at, step.notify, "escalate notify");
+        check_destination(at, step.via, "escalate via");
+        if (!step.notify.empty() && step.via.empty() && r.notify.empty()) {
+          Error(at, fmt::format("route '{}': escalate notify needs 'via' (or a route 'notify' "
+                                "destination to use)",
+                                r.name));
+        }
+        if (!step.reassign.empty() && step.reassign != "next") {
+          check_person(at, step.reassign, "escalate reassign");
+        }
+        if (step.reassign == "next" && r.assign_pool.size() < 2) {
+          Error(at, fmt::format("route '{}': reassign: next needs an assign pool of two or more",
+                                r.name));
+        }
+        if (r.task_due == 0) {
+          Error(at, fmt::format("route '{}': escalation needs a task to escalate", r.name));
+        }
+      }
+      for (size_t k = 0; k < r.notify.size(); ++k) {
+        const YAML::Node at = node["notify"][k];
+        check_destination(at, r.notify[k].via, "notify via");
+        check_person(at, r.notify[k].to, "notify to");
+      }
+      if (r.reply) {
+        const DestinationConfig* d = config.FindDestination(r.reply->via);
+        if (d == nullptr) {
+          check_destination(node["reply"], r.reply->via, "reply via");
+        } else if (d->connector != "twilio_sms") {
+          Error(node["reply"], fmt::format("route '{}': reply via '{}' must be a twilio_sms "
+                                           "destination (it texts the lead)",
+                                           r.name, r.reply->via));
+        }
+      }
+      for (const auto& intent : r.when_intents) {
+        bool known = false;
+        for (const MatchRule& rule : config.enrich.intents) known = known || rule.name == intent;
+        if (!known) {
+          Error(node["when"], fmt::format("route '{}': when.intent '{}' is not a service under "
+                                          "enrich intents",
+                                          r.name, intent));
+        }
+      }
+      for (const auto& level : r.when_urgency) {
+        bool known = false;
+        for (const MatchRule& rule : config.enrich.urgency) known = known || rule.name == level;
+        if (!known) {
+          Error(node["when"], fmt::format("route '{}': when.urgency '{}' is not a level under "
+                                          "enrich urgency",
+                                          r.name, level));
+        }
       }
       for (const auto& d : r.deliver) {
         if (!config.FindDestination(d)) {

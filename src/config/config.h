@@ -75,7 +75,27 @@ struct TeamMember {
   // Their own working hours; nullopt = the business's hours. Business holidays apply too.
   std::optional<WeeklyHours> hours = std::nullopt;
   std::vector<DateRange> out_of_office = {};
-  bool on_call = false;  // the fallback for urgent work when nobody is available
+  bool on_call = false;                     // the fallback for urgent work when nobody is available
+  std::vector<std::string> skills = {};     // services they handle (by_skill assignment)
+  std::vector<std::string> territory = {};  // postcode patterns, "941*" (by_territory)
+};
+
+// An enrichment rule: text matching `pattern` (RE2, partial match) gives the inquiry a service
+// (an intent) or an urgency level.
+struct MatchRule {
+  std::string name;     // the service, or the urgency level
+  std::string pattern;  // RE2 syntax, checked when the config loads
+  // The inquiry fields read (model/field_path.h), each matched on its own; default: the message
+  // and the service the source sent.
+  std::vector<std::string> on = {"message", "service"};
+  double value = 0;  // intents: what such an inquiry is worth, to rank leaks
+  int line = 0;
+};
+
+struct EnrichConfig {
+  std::vector<MatchRule> intents;  // first match names the service
+  std::vector<MatchRule> urgency;  // first match names the level
+  int history_limit = 20;          // earlier inquiries read for the history summary
 };
 
 // How a source proves a request is its own. Any configured check must pass.
@@ -150,15 +170,69 @@ struct DestinationConfig {
   int line = 0;
 };
 
+// One member of an assignment pool; `weight` counts for the weighted strategy only.
+struct PoolMember {
+  std::string id;
+  int weight = 1;
+  bool operator==(const PoolMember&) const = default;
+};
+
+// One step of a route's escalation chain, run while the task is still open `after` its creation:
+// notify someone, and/or reassign the task.
+struct EscalationStep {
+  Micros after = 0;
+  std::string notify;    // a team member id, "owner" (the current owner), or ""
+  std::string via;       // the destination carrying the notice ("" = the route's first notify)
+  std::string reassign;  // "next" (the next in the pool), a team member id, or ""
+  int line = 0;
+};
+
+// A notification the route sends when it assigns: through destination `via`, to the owner, a
+// team member, or the destination's own recipient.
+struct NotifyTarget {
+  std::string via;
+  std::string to;  // "owner", a team member id, or "" (whoever the destination is set up for)
+  int line = 0;
+};
+
+// A message back to the lead (missed-call text-back), at most once per contact per `once_per`.
+struct ReplyConfig {
+  std::string via;   // a twilio_sms destination
+  std::string text;  // mustache, like task titles
+  Micros once_per = kMicrosPerDay;
+  int line = 0;
+};
+
 struct RouteConfig {
   std::string name;
   bool fallback = false;
+  // `when`: every condition given must hold; a list matches any of its values.
   std::vector<std::string> when_sources;
   std::vector<std::string> when_channels;
-  std::string assign_strategy;  // "fixed"
-  std::string assign_owner;
-  std::string task_title;  // mustache template
-  Micros task_due = 0;     // 0 = no task
+  std::vector<std::string> when_kinds;    // fields.kind: missed_call, chat, lead_ad…
+  std::vector<std::string> when_intents;  // the service enrichment found
+  std::vector<std::string> when_urgency;  // the urgency level enrichment found
+  std::optional<bool> when_in_hours;
+  std::string when_contact;  // "new", "returning" or "" (either)
+  // Field path (model/field_path.h) → RE2 pattern that must match part of its text.
+  std::vector<std::pair<std::string, std::string>> when_match;
+  // The context the owner needs: each entry is a list of alternatives ("contact.phone" or
+  // "contact.email"), of which one must be present.
+  std::vector<std::vector<std::string>> require;
+  // `assign`: strategy fixed | round_robin | weighted | least_open | by_skill | by_territory |
+  // on_call (trigger/assignment.h).
+  std::string assign_strategy;
+  std::string assign_owner;  // fixed
+  std::vector<PoolMember> assign_pool;
+  bool assign_available_only = false;    // skip people out of hours or out of office
+  std::string assign_fallback;           // who takes it when nobody in the pool is available
+  bool assign_sticky = false;            // a returning contact goes back to their last owner
+  std::string task_title;                // mustache template
+  Micros task_due = 0;                   // 0 = no task
+  bool task_business_time = false;       // count `due` only while the business is open
+  std::vector<EscalationStep> escalate;  // in order of `after`
+  std::vector<NotifyTarget> notify;
+  std::optional<ReplyConfig> reply;
   std::vector<std::string> deliver;
   int line = 0;
 };
@@ -168,6 +242,7 @@ struct Config {
   std::string workspace;
   BusinessConfig business;
   ServerConfig server;
+  EnrichConfig enrich;
   std::vector<TeamMember> team;
   std::vector<SourceConfig> sources;
   std::vector<DestinationConfig> destinations;

@@ -234,7 +234,138 @@ INSTANTIATE_TEST_SUITE_P(
                 "cfg.yaml:4: 'on_call' must be true or false"},
         BadCase{"workspace: w\nteam:\n  - id: ben\n    vacation: [2026-12-20]\n",
                 "cfg.yaml:4: unknown key 'vacation' in a team member (expected one of: email, "
-                "hours, id, name, on_call, out_of_office, phone, role)"}));
+                "hours, id, name, on_call, out_of_office, phone, role, skills, territory)"}));
+
+// Enrichment rules, route conditions, required context and assignment.
+INSTANTIATE_TEST_SUITE_P(
+    Routing, LoadConfigRejects,
+    ::testing::Values(
+        BadCase{"workspace: w\nenrich:\n  intents:\n    - { service: drains, match: '(clog' }\n",
+                "cfg.yaml:4: enrich intents 'drains': '(clog' is not a valid pattern: missing )"},
+        BadCase{"workspace: w\nenrich:\n  intents:\n    - { match: clog }\n",
+                "cfg.yaml:4: enrich intents needs 'service'"},
+        BadCase{"workspace: w\nenrich:\n  urgency:\n    - { level: high, match: x, value: 3 }\n",
+                "cfg.yaml:4: unknown key 'value' in enrich urgency"},
+        BadCase{"workspace: w\nenrich:\n  intents:\n    - { service: a, match: x, on: [body] }\n",
+                "cfg.yaml:4: enrich intents 'a' on: 'body' is not an inquiry field"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { intent: drains }\n",
+                "cfg.yaml:4: route 'r': when.intent 'drains' is not a service under enrich "
+                "intents"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { urgency: high }\n",
+                "cfg.yaml:4: route 'r': when.urgency 'high' is not a level under enrich urgency"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { contact: known }\n",
+                "cfg.yaml:4: route 'r': when.contact must be 'new' or 'returning' (got 'known')"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when:\n      match: { zip: '^9' }\n",
+                "cfg.yaml:5: route 'r' when.match: 'zip' is not an inquiry field"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when:\n"
+                "      match: { fields.zip: '[9' }\n",
+                "cfg.yaml:5: route 'r' when.match fields.zip: '[9' is not a valid pattern"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    require: [contact.phone|contact.fax]\n",
+                "cfg.yaml:5: route 'r' require: 'contact.fax' is not an inquiry field"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    assign: { strategy: random, pool: [a] }\n",
+                "cfg.yaml:5: route 'r': assign strategy 'random' is not one of fixed, "
+                "round_robin, weighted, least_open, by_skill, by_territory, on_call"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    assign: { strategy: round_robin }\n",
+                "cfg.yaml:5: route 'r': assign strategy round_robin needs a 'pool' of team "
+                "members"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    assign: { strategy: least_open, owner: ana, pool: [ana] }\n",
+                "cfg.yaml:5: route 'r': 'owner' is for the fixed strategy; least_open picks "
+                "from 'pool'"},
+        BadCase{"workspace: w\nteam: [{ id: ana }]\nroutes:\n  - name: r\n"
+                "    when: { channel: form }\n"
+                "    assign: { strategy: round_robin, pool: [ana, zed] }\n",
+                "cfg.yaml:6: route 'r': pool member 'zed' is not on the team"},
+        BadCase{"workspace: w\nteam: [{ id: ana }]\nroutes:\n  - name: r\n"
+                "    when: { channel: form }\n"
+                "    assign: { strategy: round_robin, pool: [ana, ana] }\n",
+                "cfg.yaml:6: route 'r': pool member 'ana' is listed twice"},
+        BadCase{"workspace: w\nteam: [{ id: ana }]\nroutes:\n  - name: r\n"
+                "    when: { channel: form }\n"
+                "    assign: { strategy: weighted, pool: [{ id: ana, weight: 0 }] }\n",
+                "cfg.yaml:6: route 'r' pool weight must be a whole number from 1 to 1000"},
+        BadCase{"workspace: w\nteam: [{ id: ana }]\nroutes:\n  - name: r\n"
+                "    when: { channel: form }\n"
+                "    assign: { strategy: round_robin, pool: [ana], fallback: zed }\n",
+                "cfg.yaml:6: route 'r': fallback 'zed' is not on the team"},
+        BadCase{"workspace: w\nteam: [{ id: ana }]\nroutes:\n  - name: r\n"
+                "    when: { channel: call }\n    assign: { strategy: on_call }\n",
+                "cfg.yaml:6: route 'r': strategy on_call needs a pool or a team member with "
+                "on_call: true"},
+        BadCase{"workspace: w\nroutes:\n  - name: r\n    when: { channel: form }\n"
+                "    task: { title: x, due: 5m, business_time: maybe }\n",
+                "cfg.yaml:5: 'business_time' must be true or false"}));
+
+TEST(LoadConfig, ReadsEnrichRulesConditionsRequirementsAndAssignment) {
+  auto c = LoadConfigFromString(R"(workspace: w
+team:
+  - { id: ana, skills: [water-heater], territory: ["941*", "940*"] }
+  - { id: ben }
+  - { id: maria, on_call: true }
+enrich:
+  intents:
+    - { service: water-heater, match: '(?i)water heater', value: 900 }
+    - { service: vip, match: '@bigclient\.example$', on: [contact.email] }
+  urgency:
+    - { level: emergency, match: '(?i)flood' }
+  history_limit: 5
+routes:
+  - name: urgent heaters
+    when:
+      intent: water-heater
+      urgency: emergency
+      in_hours: false
+      contact: returning
+      kind: [missed_call, voicemail]
+      match: { fields.postcode: '^941', contact.email: 'x' }
+    require: [contact.phone|contact.email, message]
+    assign:
+      strategy: weighted
+      pool: [ana, { id: ben, weight: 3 }]
+      available_only: true
+      fallback: maria
+      sticky: true
+    task: { title: "Call {{contact.name}}", due: 15m, business_time: true }
+  - name: rest
+    fallback: true
+    assign: { strategy: on_call }
+)",
+                                "f", TestEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->team[0].skills, std::vector<std::string>{"water-heater"});
+  EXPECT_EQ(c->team[0].territory, (std::vector<std::string>{"941*", "940*"}));
+  ASSERT_EQ(c->enrich.intents.size(), 2u);
+  EXPECT_EQ(c->enrich.intents[0].name, "water-heater");
+  EXPECT_EQ(c->enrich.intents[0].value, 900);
+  EXPECT_EQ(c->enrich.intents[0].on, (std::vector<std::string>{"message", "service"}));
+  EXPECT_EQ(c->enrich.intents[1].on, std::vector<std::string>{"contact.email"});
+  EXPECT_EQ(c->enrich.intents[1].pattern, "@bigclient\\.example$");
+  EXPECT_EQ(c->enrich.urgency[0].name, "emergency");
+  EXPECT_EQ(c->enrich.history_limit, 5);
+  const RouteConfig& r = c->routes[0];
+  EXPECT_EQ(r.when_intents, std::vector<std::string>{"water-heater"});
+  EXPECT_EQ(r.when_urgency, std::vector<std::string>{"emergency"});
+  EXPECT_EQ(r.when_in_hours, std::optional<bool>(false));
+  EXPECT_EQ(r.when_contact, "returning");
+  EXPECT_EQ(r.when_kinds, (std::vector<std::string>{"missed_call", "voicemail"}));
+  ASSERT_EQ(r.when_match.size(), 2u);
+  EXPECT_EQ(r.when_match[0], (std::pair<std::string, std::string>{"fields.postcode", "^941"}));
+  ASSERT_EQ(r.require.size(), 2u);
+  EXPECT_EQ(r.require[0], (std::vector<std::string>{"contact.phone", "contact.email"}));
+  EXPECT_EQ(r.require[1], std::vector<std::string>{"message"});
+  EXPECT_EQ(r.assign_strategy, "weighted");
+  EXPECT_EQ(r.assign_pool, (std::vector<PoolMember>{{"ana", 1}, {"ben", 3}}));
+  EXPECT_TRUE(r.assign_available_only);
+  EXPECT_EQ(r.assign_fallback, "maria");
+  EXPECT_TRUE(r.assign_sticky);
+  EXPECT_TRUE(r.task_business_time);
+  EXPECT_EQ(r.task_due, 15 * kMicrosPerMinute);
+  EXPECT_EQ(c->routes[1].assign_strategy, "on_call");
+  EXPECT_TRUE(c->routes[1].assign_pool.empty());
+}
 
 // Days since 1970-01-01 for a date, to state expectations readably.
 int32_t Day(int y, unsigned m, unsigned d) {

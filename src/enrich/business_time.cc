@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/check.h"
 #include "fmt/format.h"
 
 namespace handoff {
@@ -229,8 +230,18 @@ absl::StatusOr<BusinessTime> BusinessTime::FromConfig(const Config& config) {
         BusinessCalendar::Create(b.timezone, m.hours.value_or(b.hours), std::move(closed));
     if (!own.ok()) return own.status();
     out.members_.emplace(m.id, std::move(*own));
+    absl::StatusOr<BusinessCalendar> presence =
+        BusinessCalendar::Create(b.timezone, WeeklyHours::AlwaysOpen(), m.out_of_office);
+    if (!presence.ok()) return presence.status();
+    out.presence_.emplace(m.id, std::move(*presence));
   }
   return out;
+}
+
+BusinessTime BusinessTime::FromLoadedConfig(const Config& config) {
+  absl::StatusOr<BusinessTime> bt = FromConfig(config);
+  HANDOFF_CHECK(bt.ok(), std::string(bt.status().message()).c_str());
+  return *std::move(bt);
 }
 
 const BusinessCalendar* BusinessTime::member(std::string_view id) const {
@@ -241,6 +252,11 @@ const BusinessCalendar* BusinessTime::member(std::string_view id) const {
 bool BusinessTime::IsAvailable(std::string_view id, Micros t) const {
   const BusinessCalendar* calendar = member(id);
   return calendar != nullptr && calendar->IsOpen(t);
+}
+
+bool BusinessTime::IsAway(std::string_view id, Micros t) const {
+  auto it = presence_.find(id);
+  return it != presence_.end() && !it->second.IsOpen(t);
 }
 
 }  // namespace handoff

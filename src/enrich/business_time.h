@@ -95,6 +95,9 @@ class BusinessTime {
   // InvalidArgument when the business's time zone is unknown (the config loader rejects that
   // already, so this fails only for configs built in code).
   static absl::StatusOr<BusinessTime> FromConfig(const Config& config);
+  // FromConfig for a config LoadConfig accepted (it checks the time zone against the same tz
+  // database); aborts on an unknown zone, which only a config built wrongly in code can have.
+  static BusinessTime FromLoadedConfig(const Config& config);
 
   const BusinessCalendar& business() const { return business_; }
 
@@ -104,11 +107,17 @@ class BusinessTime {
   // Whether team member `id` works at `t`. False for an id not on the team.
   bool IsAvailable(std::string_view id, Micros t) const;
 
+  // Whether team member `id` is out of office on the local date of `t` (whatever their hours):
+  // an on-call person answers out of hours, but not from their holiday. False for an unknown id.
+  bool IsAway(std::string_view id, Micros t) const;
+
  private:
   explicit BusinessTime(BusinessCalendar business) : business_(std::move(business)) {}
 
   BusinessCalendar business_;
   std::map<std::string, BusinessCalendar, std::less<>> members_;
+  // Per member: open every hour except their out-of-office dates.
+  std::map<std::string, BusinessCalendar, std::less<>> presence_;
 };
 
 }  // namespace handoff

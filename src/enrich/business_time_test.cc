@@ -338,6 +338,16 @@ TEST(BusinessTime, IsAvailableUsesOwnHoursHolidaysAndOutOfOffice) {
   EXPECT_EQ(bt->member("zed"), nullptr);
 }
 
+TEST(BusinessTime, IsAwayOnlyOnOutOfOfficeDatesWhateverTheHours) {
+  absl::StatusOr<BusinessTime> bt = BusinessTime::FromConfig(TeamConfig());
+  ASSERT_TRUE(bt.ok()) << bt.status();
+  EXPECT_TRUE(bt->IsAway("ben", At("2026-12-21T23:30:00-08:00")));     // away, late at night
+  EXPECT_FALSE(bt->IsAway("ben", At("2026-03-06T23:30:00-08:00")));    // off shift, not away
+  EXPECT_FALSE(bt->IsAway("maria", At("2026-03-02T19:00:00-08:00")));  // on call out of hours
+  EXPECT_FALSE(bt->IsAway("maria", At("2026-12-25T10:00:00-08:00")));  // a holiday is not hers
+  EXPECT_FALSE(bt->IsAway("zed", At("2026-03-02T09:00:00-08:00")));
+}
+
 TEST(BusinessTime, UnknownTimeZoneIsAnError) {
   Config config;
   config.business.timezone = "Nowhere/City";

@@ -1,9 +1,9 @@
 #include "enrich/enrich_stage.h"
 
-#include "core/check.h"
 #include "core/id.h"
 #include "core/status.h"
 #include "core/time_format.h"
+#include "enrich/history.h"
 #include "enrich/normalize.h"
 #include "fmt/format.h"
 
@@ -33,14 +33,6 @@ nlohmann::json SourceFields(const Inquiry& i) {
           a.utm_content,   a.referrer,       a.landing_page,   i.fields};
 }
 
-BusinessTime BusinessTimeOf(const Config& config) {
-  absl::StatusOr<BusinessTime> bt = BusinessTime::FromConfig(config);
-  // Fails only for an unknown time zone, which LoadConfig rejects against the same tz database:
-  // reaching this with one is a config built wrongly in code.
-  HANDOFF_CHECK(bt.ok(), std::string(bt.status().message()).c_str());
-  return *std::move(bt);
-}
-
 }  // namespace
 
 EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
@@ -49,7 +41,8 @@ EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
       store_(store),
       clock_(clock),
       adapters_(adapters),
-      business_time_(BusinessTimeOf(*config)) {
+      business_time_(BusinessTime::FromLoadedConfig(*config)),
+      rules_(config->enrich) {
   loop_ = std::make_unique<WorkLoop>(
       "enrich", Stage::kEnrich, store, clock,
       [this](const WorkItem& item) { return Process(item); }, options);
@@ -111,8 +104,18 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
     }
   }
 
-  const Clock* clock = clock_;
-  return WriteFn([item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched), clock,
+  // Intent and urgency read the normalized contact fields and whatever the source sent.
+  for (const char* key : {"intent", "value", "urgency"}) inquiry.fields.erase(key);
+  const Classification found_intent = rules_.Classify(inquiry);
+  if (!found_intent.service.empty()) {
+    inquiry.fields["intent"] = found_intent.service;
+    inquiry.fields["value"] = found_intent.value;
+  }
+  if (!found_intent.urgency.empty()) inquiry.fields["urgency"] = found_intent.urgency;
+
+  // The write runs on the store's writer thread; this stage outlives it (WorkLoop waits for
+  // every write it submitted before it stops).
+  return WriteFn([this, item, inquiry = std::move(inquiry), problems, fetched = std::move(fetched),
                   read_fields = std::move(read_fields),
                   hours = std::move(hours)](WriteTx& tx) mutable {
     {
@@ -131,13 +134,16 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
     if (!f.phone.empty()) {
       ASSIGN_OR_RETURN(by_phone, tx.FindContactByPhone(inquiry.workspace, f.phone));
     }
-    Micros now = clock->Now();
+    Micros now = clock_->Now();
     nlohmann::json detail = nlohmann::json::object();
     std::optional<Contact> contact = by_email ? by_email : by_phone;
     if (by_email && by_phone && by_email->id != by_phone->id) {
       // Two people share these details, or one person was recorded twice: link to the email
       // match and show the conflict rather than merging silently.
       detail["possible_duplicate_of"] = by_phone->id;
+      inquiry.fields["possible_duplicate_of"] = by_phone->id;
+    } else {
+      inquiry.fields.erase("possible_duplicate_of");
     }
     if (contact) {
       detail["contact"] = "returning";
@@ -165,9 +171,21 @@ absl::StatusOr<WriteFn> EnrichStage::Process(const WorkItem& item) {
       detail["contact"] = "none";
       problems.push_back("no email or phone to identify the contact");
     }
+    nlohmann::json history = {{"returning", false}};
     if (contact) {
       inquiry.contact_id = contact->id;
       detail["contact_id"] = contact->id;
+      ASSIGN_OR_RETURN(std::vector<PastInquiry> past,
+                       tx.ContactHistory(inquiry.workspace, contact->id, inquiry.id,
+                                         config_->enrich.history_limit));
+      history = SummarizeHistory(past, *config_, business_time_.business());
+    }
+    const bool returning = history["returning"].get<bool>();
+    inquiry.fields["contact_status"] = returning ? "returning" : "new";
+    inquiry.fields["history"] = history;
+    detail["history"] = history;
+    for (const char* key : {"intent", "value", "urgency"}) {
+      if (inquiry.fields.contains(key)) detail[key] = inquiry.fields[key];
     }
     detail["normalized"] = {{"name", f.name}, {"email", f.email}, {"phone", f.phone}};
     detail.update(hours);

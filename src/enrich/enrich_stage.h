@@ -1,15 +1,19 @@
 // The Enrichment stage: normalizes the contact fields of each inquiry and links it to the
 // Contact it belongs to (matched by email, then phone), so a form, a call and a chat from one
-// person share one history. It records whether the inquiry arrived in business hours
-// (fields.in_hours) for routes and deadlines. For sources whose webhook carries no personal data it
-// first fetches the inquiry's context from the provider (SourceAdapter::FetchContext). Commits its
-// result with the inquiry's Trigger work.
+// person share one history. It adds the context routes, templates and owners act on, in
+// Inquiry::fields: in_hours (arrived in business hours), intent/value/urgency (the config's
+// rules), contact_status (new or returning), history (what became of the contact's earlier
+// inquiries) and possible_duplicate_of (when the email and the phone point at two contacts).
+// For sources whose webhook carries no personal data it first fetches the inquiry's context
+// from the provider (SourceAdapter::FetchContext). Commits its result with the inquiry's
+// Trigger work.
 #pragma once
 
 #include <memory>
 
 #include "config/config.h"
 #include "enrich/business_time.h"
+#include "enrich/intent_rules.h"
 #include "entry/source_adapter.h"
 #include "store/store.h"
 #include "store/work_loop.h"
@@ -43,6 +47,7 @@ class EnrichStage {
   const Clock* clock_;
   const SourceAdapterRegistry* adapters_;
   const BusinessTime business_time_;
+  const IntentRules rules_;
   std::unique_ptr<WorkLoop> loop_;
 };
 

@@ -26,7 +26,8 @@ class EnrichStageTest : public ::testing::Test {
   void TearDown() override { store_->Shutdown(); }
 
   // Stores an inquiry with its enrich work, as the ingress does, then enriches it.
-  Inquiry Enrich(const std::string& name, const std::string& email, const std::string& phone) {
+  Inquiry Enrich(const std::string& name, const std::string& email, const std::string& phone,
+                 const std::string& message = "") {
     Inquiry i;
     i.id = NewUuidV7(clock_.Now());
     i.workspace = "ws";
@@ -34,6 +35,7 @@ class EnrichStageTest : public ::testing::Test {
     i.channel = Channel::kForm;
     i.received_at = i.occurred_at = clock_.Now();
     i.received = {name, email, phone};
+    i.message = message;
     testing::RunStageOn(*store_, i, Stage::kEnrich, clock_.Now(),
                         [&](const WorkItem& item) { return stage_->Process(item); });
     clock_.Advance(kMicrosPerSecond);
@@ -172,10 +174,55 @@ TEST_F(EnrichStageTest, MatchesByEmailOrPhoneAcrossChannels) {
   EXPECT_EQ(EnrichedDetail(chat)["contact"], "returning");
   // Two contacts share these details: linked to one and shown, never merged silently.
   EXPECT_EQ(EnrichedDetail(chat)["possible_duplicate_of"], call.contact_id);
+  EXPECT_EQ(chat.fields["possible_duplicate_of"], call.contact_id);  // shown on the inquiry too
+  EXPECT_FALSE(form.fields.contains("possible_duplicate_of"));
   Contact c = *store_->GetContact("ws", form.contact_id);
   EXPECT_EQ(c.phone, "");  // the phone belongs to the other contact, so it is not copied
   Inquiry again = Enrich("", "", "4155550101");
   EXPECT_EQ(again.contact_id, call.contact_id);
+}
+
+TEST_F(EnrichStageTest, ClassifiesIntentAndUrgencyAndCarriesTheContactsHistory) {
+  config_.team = {TeamMember{"ana", "Ana Ortiz", "", "", "", 1}};
+  config_.enrich.intents = {{"water-heater", "(?i)water heater", {"message", "service"}, 900, 1}};
+  config_.enrich.urgency = {{"emergency", "(?i)flood", {"message"}, 0, 2}};
+  stage_ = std::make_unique<EnrichStage>(&config_, store_.get(), &clock_);
+
+  Inquiry first = Enrich("Dana", "dana@example.com", "", "Our water heater is leaking");
+  EXPECT_EQ(first.fields["intent"], "water-heater");
+  EXPECT_EQ(first.fields["value"], 900);
+  EXPECT_FALSE(first.fields.contains("urgency"));
+  EXPECT_EQ(first.fields["contact_status"], "new");
+  EXPECT_EQ(first.fields["history"], nlohmann::json({{"returning", false}}));
+  EXPECT_EQ(EnrichedDetail(first)["intent"], "water-heater");
+
+  // Ana took the first one and finished it.
+  Task done;
+  done.id = NewUuidV7(clock_.Now());
+  done.workspace = "ws";
+  done.inquiry_id = first.id;
+  done.route = "web";
+  done.owner = "ana";
+  done.state = "done";
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.InsertTask(done); }).ok());
+
+  // The same person calls a day later (by phone this time, the email comes from the form).
+  clock_.Advance(24 * 3600 * kMicrosPerSecond);
+  Inquiry second = Enrich("", "DANA@example.com", "+1 415 555 0142", "The basement is flooding");
+  EXPECT_EQ(second.contact_id, first.contact_id);
+  EXPECT_EQ(second.fields["urgency"], "emergency");
+  EXPECT_FALSE(second.fields.contains("intent"));
+  EXPECT_EQ(second.fields["contact_status"], "returning");
+  const nlohmann::json& h = second.fields["history"];
+  EXPECT_EQ(h["returning"], true);
+  EXPECT_EQ(h["earlier"], 1);
+  EXPECT_EQ(h["last_inquiry_id"], first.id);
+  EXPECT_EQ(h["last_owner"], "ana");
+  EXPECT_EQ(h["last_outcome"], "handled");
+  EXPECT_EQ(h["text"].get<std::string>().rfind("returning: 1 earlier inquiry, last on ", 0), 0u)
+      << h["text"];
+  EXPECT_NE(h["text"].get<std::string>().find("handled with Ana Ortiz"), std::string::npos);
+  EXPECT_EQ(EnrichedDetail(second)["history"], h);
 }
 
 TEST_F(EnrichStageTest, FillsMissingContactFieldsFromLaterInquiries) {

@@ -113,10 +113,19 @@ nlohmann::json ToJson(const Contact& c) {
 }
 
 nlohmann::json ToJson(const Task& t) {
-  return {{"id", t.id},       {"inquiry_id", t.inquiry_id},
-          {"route", t.route}, {"owner", t.owner},
-          {"title", t.title}, {"due_at", TimeOrNull(t.due_at)},
-          {"state", t.state}, {"created_at", TimeOrNull(t.created_at)}};
+  return {{"id", t.id},
+          {"inquiry_id", t.inquiry_id},
+          {"route", t.route},
+          {"owner", t.owner},
+          {"title", t.title},
+          {"due_at", TimeOrNull(t.due_at)},
+          {"state", t.state},
+          {"created_at", TimeOrNull(t.created_at)},
+          {"acknowledged_at", TimeOrNull(t.acknowledged_at)},
+          {"done_at", TimeOrNull(t.done_at)},
+          {"missing", t.missing},
+          {"escalation_step", t.escalation_step},
+          {"next_escalation_at", TimeOrNull(t.next_escalation_at)}};
 }
 
 nlohmann::json ToJson(const Handoff& h) {
@@ -135,7 +144,9 @@ nlohmann::json ToJson(const Handoff& h) {
           {"last_status", h.last_status},
           {"last_error", h.last_error},
           {"last_response_excerpt", h.last_response_excerpt},
-          {"progress", h.progress}};
+          {"progress", h.progress},
+          {"purpose", h.purpose},
+          {"recipient", h.recipient}};
 }
 
 nlohmann::json ToJson(const InboxItem& item) {

@@ -82,8 +82,28 @@ struct Task {
   std::string owner;  // a team member id
   std::string title;
   Micros due_at = 0;
-  std::string state = "open";  // open → acknowledged → done (escalated / reassigned later)
+  std::string state = "open";  // open → acknowledged → done
   Micros created_at = 0;
+  Micros acknowledged_at = 0;  // 0 until acknowledged
+  Micros done_at = 0;          // 0 until done
+  // The context the route requires that the inquiry lacks ("contact.phone|contact.email"):
+  // what the owner has to ask for.
+  std::vector<std::string> missing = {};
+  // The route's escalation chain: steps run so far, and when the next one is due (0 = none left;
+  // the chain also stops as soon as the task is no longer open).
+  int escalation_step = 0;
+  Micros next_escalation_at = 0;
+};
+
+// One earlier inquiry of a contact, with what became of it: the history enrichment summarises.
+struct PastInquiry {
+  std::string id;
+  Micros received_at = 0;
+  Channel channel = Channel::kOther;
+  std::string service;
+  std::string status;      // the inquiry's status ("routed", "delivered"…)
+  std::string owner;       // its task's owner, "" when it had none
+  std::string task_state;  // its task's state, "" when it had none
 };
 
 // One inquiry handed to one destination; also the transfer stage's outbox row.
@@ -104,6 +124,11 @@ struct Handoff {
   // What the confirmed steps of a multi-step delivery captured: {"step": n, "values": {...}}
   // (transfer/connector.h DeliveryProgress). Empty object for a delivery not yet started.
   nlohmann::json progress = nlohmann::json::object();
+  // Why it is sent: "deliver" (the route's record), "notify" (tell someone, at routing),
+  // "escalate" (an escalation step's notice) or "reply" (a message to the lead).
+  std::string purpose = "deliver";
+  std::string recipient = {};  // notify/escalate: the member told ("" = the destination's own)
+  std::string text = {};       // reply: the message, rendered when the handoff was created
 };
 
 // A record kept in handoff itself by the `inbox` connector, for a business with no CRM yet:

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,25 @@ class WriteTx {
                                                             const std::string& inquiry_id) = 0;
 
   virtual absl::Status InsertTask(const Task& task) = 0;
+  virtual absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) = 0;
+  // Replaces the mutable fields of a task: owner, due_at, state, acknowledged_at, done_at,
+  // escalation_step, next_escalation_at.
+  virtual absl::Status UpdateTask(const Task& task) = 0;
+  // Open or acknowledged tasks per owner (owners without any are absent): least-open assignment.
+  virtual absl::StatusOr<std::map<std::string, int64_t>> CountOpenTasks(
+      const std::string& workspace) = 0;
+  // Returns the value of the counter `key` and adds one to it (a new counter starts at 0). The
+  // round-robin slot: run inside the write that assigns, two assignments never share a value.
+  virtual absl::StatusOr<int64_t> NextCounter(const std::string& workspace,
+                                              const std::string& key) = 0;
+  // A rate limit per key: true (and `at` recorded) when the key was last taken more than
+  // `window` before `at`, or never; false otherwise. Missed-call text-back once per contact.
+  virtual absl::StatusOr<bool> TakeRateSlot(const std::string& workspace, const std::string& key,
+                                            Micros at, Micros window) = 0;
+  // The contact's inquiries other than `except_inquiry_id`, newest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<PastInquiry>> ContactHistory(
+      const std::string& workspace, const std::string& contact_id,
+      const std::string& except_inquiry_id, int limit) = 0;
   virtual absl::Status InsertHandoff(const Handoff& handoff) = 0;
   // Replaces the mutable fields of a handoff. Fails with Aborted if the handoff's lease token
   // (from ClaimHandoffs) no longer matches: a late writer cannot overwrite newer work.
@@ -179,6 +199,17 @@ class Store {
                                                         const std::string& inquiry_id) = 0;
   virtual absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
                                                       const std::string& inquiry_id) = 0;
+  virtual absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) = 0;
+  // The workspace's open tasks whose next escalation step is due at `now`, soonest first.
+  virtual absl::StatusOr<std::vector<Task>> ListDueEscalations(const std::string& workspace,
+                                                               Micros now, int limit) = 0;
+  // The workspace's earliest pending escalation of an open task, if any (lets the runner sleep
+  // until then).
+  virtual absl::StatusOr<std::optional<Micros>> NextEscalation(const std::string& workspace) = 0;
+  // Tasks across inquiries, newest first: in `state` ("" = any) and owned by `owner` ("" = any).
+  virtual absl::StatusOr<std::vector<Task>> ListTasksBy(const std::string& workspace,
+                                                        const std::string& state,
+                                                        const std::string& owner, int limit) = 0;
   virtual absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                             const std::string& inquiry_id) = 0;
   virtual absl::StatusOr<Handoff> GetHandoff(const std::string& workspace,

@@ -221,4 +221,9 @@ std::optional<Micros> ParseRetryAfter(const std::string& value, Micros now) {
   return *at - now;
 }
 
+const TeamMember* PersonToNotify(const DeliveryContext& ctx) {
+  if (ctx.recipient) return &*ctx.recipient;
+  return ctx.owner ? &*ctx.owner : nullptr;
+}
+
 }  // namespace handoff

@@ -57,7 +57,16 @@ struct DeliveryContext {
   std::string public_url = {};
   // The task owner's team entry (name, email, phone), when the inquiry has an owned task.
   std::optional<TeamMember> owner = std::nullopt;
+  // A notify/escalate handoff's recipient (Handoff::recipient): who "to: owner" reaches instead
+  // of the owner. Unset for other purposes or when the handoff names nobody.
+  std::optional<TeamMember> recipient = std::nullopt;
+  // The task's one-click acknowledgement link (trigger/task_link.h), "" when there is none.
+  std::string ack_url = {};
 };
+
+// Who a destination's "owner" recipient reaches for this delivery: the person a notify/escalate
+// handoff names, else the task's owner; null when there is neither.
+const TeamMember* PersonToNotify(const DeliveryContext& ctx);
 
 struct OutboundRequest {
   std::string method = "POST";

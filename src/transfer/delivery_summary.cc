@@ -28,6 +28,12 @@ DeliverySummary Summarize(const DeliveryContext& ctx) {
   s.who = FirstNonEmpty({&name, &phone, &email});
   if (s.who.empty()) s.who = "someone";
   s.title = fmt::format("New {} inquiry from {}", ChannelName(i.channel), s.who);
+  if (ctx.handoff.purpose == "escalate") {
+    s.title = fmt::format("Not acknowledged: {} inquiry from {}", ChannelName(i.channel), s.who);
+  }
+  if (ctx.recipient) {
+    Add(s, "For", ctx.recipient->name.empty() ? ctx.recipient->id : ctx.recipient->name);
+  }
   Add(s, "Name", name);
   Add(s, "Phone", phone);
   Add(s, "Email", email);
@@ -39,8 +45,24 @@ DeliverySummary Summarize(const DeliveryContext& ctx) {
   if (auto kind = i.fields.find("kind"); kind != i.fields.end() && kind->is_string()) {
     Add(s, "Kind", kind->get<std::string>());
   }
+  auto text = [&](const char* key) {
+    auto it = i.fields.find(key);
+    return it != i.fields.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  Add(s, "Urgency", text("urgency"));
+  if (const std::string intent = text("intent"); intent != i.service) Add(s, "Intent", intent);
+  if (auto h = i.fields.find("history"); h != i.fields.end() && h->is_object()) {
+    if (auto t = h->find("text"); t != h->end() && t->is_string()) {
+      Add(s, "History", t->get<std::string>());
+    }
+  }
   Add(s, "Campaign", i.attribution.utm_campaign);
   Add(s, "Referrer", i.attribution.referrer);
+  if (ctx.task && !ctx.task->missing.empty()) {
+    std::string missing;
+    for (const std::string& m : ctx.task->missing) missing += (missing.empty() ? "" : ", ") + m;
+    Add(s, "Ask for", missing);
+  }
   s.message = i.message;
   if (ctx.task) {
     std::string owner =
@@ -55,6 +77,7 @@ DeliverySummary Summarize(const DeliveryContext& ctx) {
     while (!base.empty() && base.back() == '/') base.pop_back();
     s.timeline_url = fmt::format("{}/inquiries/{}", base, i.id);
   }
+  s.ack_url = ctx.ack_url;
   return s;
 }
 
@@ -63,6 +86,7 @@ std::string SummaryText(const DeliverySummary& s) {
   for (const auto& [label, value] : s.facts) out += fmt::format("{}: {}\n", label, value);
   if (!s.message.empty()) out += fmt::format("Message: {}\n", s.message);
   if (!s.next_step.empty()) out += fmt::format("Next step: {}\n", s.next_step);
+  if (!s.ack_url.empty()) out += fmt::format("Acknowledge: {}\n", s.ack_url);
   if (!s.timeline_url.empty()) out += fmt::format("Timeline: {}\n", s.timeline_url);
   return out;
 }
@@ -76,6 +100,10 @@ std::string SummaryHtml(const DeliverySummary& s) {
   if (!s.message.empty()) out += fmt::format("<p>{}</p>", EscapeMarkup(s.message));
   if (!s.next_step.empty()) {
     out += fmt::format("<p>Next step: {}</p>", EscapeMarkup(s.next_step));
+  }
+  if (!s.ack_url.empty()) {
+    out +=
+        fmt::format("<p><a href=\"{}\">Acknowledge: I am on it</a></p>", EscapeMarkup(s.ack_url));
   }
   if (!s.timeline_url.empty()) {
     out += fmt::format("<p><a href=\"{0}\">{0}</a></p>", EscapeMarkup(s.timeline_url));

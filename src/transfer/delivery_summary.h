@@ -21,12 +21,13 @@ struct DeliverySummary {
   std::string message;       // what they said, as received ("" when none)
   std::string next_step;     // "Call back Dana — owner Ana, due 2026-11-29T10:05:00.000Z"
   std::string timeline_url;  // public_url + "/inquiries/<id>", "" without a public_url
+  std::string ack_url;       // notifications: the task's one-click acknowledgement link
 };
 
 DeliverySummary Summarize(const DeliveryContext& ctx);
 
 // Plain text: the title, one "Label: value" line per fact, the message, the next step and the
-// link. Lines end with '\n'.
+// links. Lines end with '\n'.
 std::string SummaryText(const DeliverySummary& summary);
 // The same as HTML with every field escaped (for CRM notes and email).
 std::string SummaryHtml(const DeliverySummary& summary);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace handoff {
 namespace {
 
@@ -87,6 +89,42 @@ TEST(TruncateTest, NeverSplitsAUtf8Sequence) {
       8);
   EXPECT_LE(cut.size(), 8u);
   EXPECT_EQ(cut, "abc\xC3\xA9\xE2\x80\xA6");
+}
+
+TEST_F(DeliverySummaryTest, CarriesTheEnrichedContextAndTheAckLinkOfANotification) {
+  inquiry_.fields["urgency"] = "emergency";
+  inquiry_.fields["intent"] = "water-heater";
+  inquiry_.fields["history"] = {{"returning", true}, {"text", "returning: 1 earlier inquiry"}};
+  task_->missing = {"contact.email", "message"};
+  handoff_.purpose = "escalate";
+  DeliveryContext ctx = Context();
+  TeamMember maria;
+  maria.id = "maria";
+  maria.name = "Maria Lopez";
+  ctx.recipient = maria;
+  ctx.ack_url = "https://handoff.example/t/a.b";
+  DeliverySummary s = Summarize(ctx);
+  EXPECT_EQ(s.title, "Not acknowledged: call inquiry from Dana Roe");
+  auto fact = [&](const std::string& label) {
+    for (const auto& [l, v] : s.facts) {
+      if (l == label) return v;
+    }
+    return std::string("(absent)");
+  };
+  EXPECT_EQ(fact("For"), "Maria Lopez");
+  EXPECT_EQ(fact("Urgency"), "emergency");
+  EXPECT_EQ(fact("Intent"), "water-heater");
+  EXPECT_EQ(fact("History"), "returning: 1 earlier inquiry");
+  EXPECT_EQ(fact("Ask for"), "contact.email, message");
+  EXPECT_EQ(s.ack_url, "https://handoff.example/t/a.b");
+  EXPECT_NE(SummaryText(s).find("Acknowledge: https://handoff.example/t/a.b\n"), std::string::npos);
+  EXPECT_NE(SummaryHtml(s).find("<a href=\"https://handoff.example/t/a.b\">"), std::string::npos);
+  // The intent is not repeated when the source already named the same service.
+  inquiry_.service = "water-heater";
+  const DeliverySummary same = Summarize(Context());
+  EXPECT_EQ(std::count_if(same.facts.begin(), same.facts.end(),
+                          [](const auto& f) { return f.first == "Intent"; }),
+            0);
 }
 
 }  // namespace

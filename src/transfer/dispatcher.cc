@@ -18,6 +18,7 @@
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transfer/ssrf_guard.h"
+#include "trigger/task_link.h"
 
 namespace handoff {
 namespace {
@@ -106,6 +107,8 @@ struct Dispatcher::Transfer {
   std::optional<Task> task;
   std::optional<Contact> contact;
   std::optional<TeamMember> owner;
+  std::optional<TeamMember> recipient;  // notify/escalate: the person told
+  std::string ack_url;                  // notify/escalate: the task's one-click link
   std::string public_url;
   DeliveryProgress progress;  // steps confirmed so far, in this attempt or earlier ones
   std::optional<AccessToken> access_token;
@@ -144,6 +147,8 @@ struct Dispatcher::Transfer {
     ctx.access_token = access_token;
     ctx.public_url = public_url;
     ctx.owner = owner;
+    ctx.recipient = recipient;
+    ctx.ack_url = ack_url;
     return ctx;
   }
 
@@ -478,6 +483,15 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
   if (t->task) {
     for (const TeamMember& m : config_->team) {
       if (m.id == t->task->owner) t->owner = m;
+    }
+  }
+  if (handoff.purpose == "notify" || handoff.purpose == "escalate") {
+    for (const TeamMember& m : config_->team) {
+      if (m.id == handoff.recipient) t->recipient = m;
+    }
+    // Every notification carries the link that acknowledges its task, while it is open.
+    if (t->task && t->task->state == "open") {
+      t->ack_url = TaskLinkSigner::ForConfig(*config_).Url(*config_, t->task->id, clock_->Now());
     }
   }
   t->public_url = config_->business.public_url;

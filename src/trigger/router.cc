@@ -1,7 +1,11 @@
 #include "trigger/router.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <kainjow/mustache.hpp>
+
+#include "model/field_path.h"
 
 namespace handoff {
 namespace {
@@ -10,21 +14,76 @@ bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
+// A list condition: empty admits everything, otherwise the value must be listed.
+bool Admits(const std::vector<std::string>& list, std::string_view v) {
+  return list.empty() || Contains(list, v);
+}
+
 }  // namespace
 
-const RouteConfig* MatchRoute(const Config& config, const Inquiry& inquiry) {
+Router::Router(const Config& config) {
   for (const RouteConfig& r : config.routes) {
-    if (r.fallback) continue;
-    if (!r.when_sources.empty() && !Contains(r.when_sources, inquiry.source)) continue;
-    if (!r.when_channels.empty() && !Contains(r.when_channels, ChannelName(inquiry.channel))) {
+    if (r.fallback) {
+      if (fallback_ == nullptr) fallback_ = &r;
       continue;
     }
-    return &r;
+    CompiledRoute compiled{&r, {}};
+    for (const auto& [path, pattern] : r.when_match) {
+      compiled.match.push_back(std::make_unique<re2::RE2>(pattern, re2::RE2::Quiet));
+    }
+    routes_.push_back(std::move(compiled));
   }
-  for (const RouteConfig& r : config.routes) {
-    if (r.fallback) return &r;
+}
+
+Router::~Router() = default;
+
+bool Router::Holds(const CompiledRoute& c, const Inquiry& inquiry, const Contact* contact) {
+  const RouteConfig& r = *c.route;
+  if (!Admits(r.when_sources, inquiry.source)) return false;
+  if (!Admits(r.when_channels, ChannelName(inquiry.channel))) return false;
+  if (!Admits(r.when_kinds, FieldText(inquiry, "fields.kind"))) return false;
+  if (!Admits(r.when_intents, FieldText(inquiry, "intent"))) return false;
+  if (!Admits(r.when_urgency, FieldText(inquiry, "urgency"))) return false;
+  if (r.when_in_hours) {
+    auto it = inquiry.fields.find("in_hours");
+    if (it == inquiry.fields.end() || !it->is_boolean() || it->get<bool>() != *r.when_in_hours) {
+      return false;
+    }
   }
-  return nullptr;
+  if (!r.when_contact.empty() && FieldText(inquiry, "fields.contact_status") != r.when_contact) {
+    return false;
+  }
+  for (size_t i = 0; i < c.match.size(); ++i) {
+    // A pattern that does not compile (a config built in code) matches nothing.
+    if (!c.match[i]->ok()) return false;
+    const std::string text = FieldText(inquiry, r.when_match[i].first, contact);
+    if (!re2::RE2::PartialMatch(text, *c.match[i])) return false;
+  }
+  return true;
+}
+
+const RouteConfig* Router::Match(const Inquiry& inquiry, const Contact* contact) const {
+  for (const CompiledRoute& c : routes_) {
+    if (Holds(c, inquiry, contact)) return c.route;
+  }
+  return fallback_;
+}
+
+Router::Coverage Router::CoverageOf(const std::string& source, Channel channel) const {
+  if (fallback_ != nullptr) return Coverage::kAll;
+  Coverage out = Coverage::kNone;
+  for (const CompiledRoute& c : routes_) {
+    const RouteConfig& r = *c.route;
+    if (!Admits(r.when_sources, source) || !Admits(r.when_channels, ChannelName(channel))) {
+      continue;
+    }
+    const bool content_free = r.when_kinds.empty() && r.when_intents.empty() &&
+                              r.when_urgency.empty() && !r.when_in_hours &&
+                              r.when_contact.empty() && r.when_match.empty();
+    if (content_free) return Coverage::kAll;
+    out = Coverage::kSome;
+  }
+  return out;
 }
 
 std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry, const Contact* contact) {
@@ -32,24 +91,29 @@ std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry, const C
   kainjow::mustache::mustache m(tmpl);
   if (!m.is_valid()) return tmpl;
   m.set_custom_escape([](const std::string& s) { return s; });
-  ContactFields c = inquiry.normalized;
-  if (contact != nullptr) {
-    if (c.name.empty()) c.name = contact->name;
-    if (c.email.empty()) c.email = contact->email;
-    if (c.phone.empty()) c.phone = contact->phone;
-  }
+  const std::string name = FieldText(inquiry, "contact.name", contact);
+  const std::string email = FieldText(inquiry, "contact.email", contact);
+  const std::string phone = FieldText(inquiry, "contact.phone", contact);
   data who;
-  who.set("name", c.name.empty() ? (c.phone.empty() ? c.email : c.phone) : c.name);
-  who.set("email", c.email);
-  who.set("phone", c.phone);
+  who.set("name", name.empty() ? (phone.empty() ? email : phone) : name);
+  who.set("email", email);
+  who.set("phone", phone);
   data inq;
   inq.set("source", inquiry.source);
   inq.set("channel", std::string(ChannelName(inquiry.channel)));
   inq.set("message", inquiry.message);
   inq.set("service", inquiry.service);
+  data intent;
+  const std::string found = FieldText(inquiry, "intent");
+  intent.set("service", found.empty() ? inquiry.service : found);
+  intent.set("urgency", FieldText(inquiry, "urgency"));
+  data history;
+  history.set("text", FieldText(inquiry, "fields.history.text"));
   data root;
   root.set("contact", who);
   root.set("inquiry", inq);
+  root.set("intent", intent);
+  root.set("history", history);
   return m.render(root);
 }
 

@@ -24,6 +24,10 @@ Config TwoRoutes(bool with_fallback) {
   return c;
 }
 
+const RouteConfig* MatchRoute(const Config& c, const Inquiry& i, const Contact* contact = nullptr) {
+  return Router(c).Match(i, contact);
+}
+
 Inquiry Make(const std::string& source, Channel ch) {
   Inquiry i;
   i.source = source;
@@ -47,6 +51,110 @@ TEST(MatchRoute, AllConditionsMustHold) {
 TEST(MatchRoute, NoFallbackLeavesUnrouted) {
   Config c = TwoRoutes(false);
   EXPECT_EQ(MatchRoute(c, Make("partner", Channel::kForm)), nullptr);
+}
+
+// One route per content condition, in order, then a fallback: which one an inquiry takes shows
+// which condition held.
+Config ContentRoutes() {
+  Config c;
+  RouteConfig emergency;
+  emergency.name = "emergency";
+  emergency.when_urgency = {"emergency"};
+  RouteConfig missed;
+  missed.name = "missed";
+  missed.when_channels = {"call"};
+  missed.when_kinds = {"missed_call"};
+  RouteConfig heaters;
+  heaters.name = "heaters";
+  heaters.when_intents = {"water-heater"};
+  heaters.when_in_hours = true;
+  RouteConfig returning;
+  returning.name = "returning";
+  returning.when_contact = "returning";
+  RouteConfig vip;
+  vip.name = "vip";
+  vip.when_match = {{"contact.email", "(?i)@bigclient\\.example$"}, {"fields.postcode", "^941"}};
+  RouteConfig rest;
+  rest.name = "rest";
+  rest.fallback = true;
+  c.routes = {emergency, missed, heaters, returning, vip, rest};
+  return c;
+}
+
+TEST(MatchRoute, ContentConditionsReadTheEnrichedFields) {
+  Config c = ContentRoutes();
+  Inquiry i = Make("web", Channel::kForm);
+  EXPECT_EQ(MatchRoute(c, i)->name, "rest");
+
+  Inquiry urgent = i;
+  urgent.fields["urgency"] = "emergency";
+  EXPECT_EQ(MatchRoute(c, urgent)->name, "emergency");
+
+  Inquiry call = Make("line", Channel::kCall);
+  call.fields["kind"] = "voicemail";
+  EXPECT_EQ(MatchRoute(c, call)->name, "rest");
+  call.fields["kind"] = "missed_call";
+  EXPECT_EQ(MatchRoute(c, call)->name, "missed");
+
+  Inquiry heater = i;
+  heater.fields["intent"] = "water-heater";
+  heater.fields["in_hours"] = false;  // out of hours: the in-hours route does not take it
+  EXPECT_EQ(MatchRoute(c, heater)->name, "rest");
+  heater.fields["in_hours"] = true;
+  EXPECT_EQ(MatchRoute(c, heater)->name, "heaters");
+
+  Inquiry back = i;
+  back.fields["contact_status"] = "new";
+  EXPECT_EQ(MatchRoute(c, back)->name, "rest");
+  back.fields["contact_status"] = "returning";
+  EXPECT_EQ(MatchRoute(c, back)->name, "returning");
+}
+
+TEST(MatchRoute, PatternConditionsMustAllMatchAndMayReadTheLinkedContact) {
+  Config c = ContentRoutes();
+  Inquiry i = Make("web", Channel::kForm);
+  i.normalized.email = "buyer@BigClient.example";
+  EXPECT_EQ(MatchRoute(c, i)->name, "rest");  // the postcode pattern does not hold yet
+  i.fields["postcode"] = "94110";
+  EXPECT_EQ(MatchRoute(c, i)->name, "vip");
+  i.fields["postcode"] = "10001";
+  EXPECT_EQ(MatchRoute(c, i)->name, "rest");
+
+  // A call carries only a phone: the email comes from the contact it was linked to.
+  Inquiry call = Make("line", Channel::kCall);
+  call.fields["postcode"] = "94107";
+  Contact known;
+  known.email = "ops@bigclient.example";
+  EXPECT_EQ(MatchRoute(c, call)->name, "rest");
+  EXPECT_EQ(MatchRoute(c, call, &known)->name, "vip");
+}
+
+TEST(RouterCoverage, TellsWhetherEverythingFromASourceIsRouted) {
+  Config c = ContentRoutes();
+  EXPECT_EQ(Router(c).CoverageOf("web", Channel::kForm), Router::Coverage::kAll);  // fallback
+  c.routes.pop_back();
+  EXPECT_EQ(Router(c).CoverageOf("line", Channel::kCall), Router::Coverage::kSome);
+  RouteConfig calls;
+  calls.name = "all calls";
+  calls.when_channels = {"call"};
+  c.routes.push_back(calls);
+  EXPECT_EQ(Router(c).CoverageOf("line", Channel::kCall), Router::Coverage::kAll);
+  EXPECT_EQ(Router(c).CoverageOf("web", Channel::kForm), Router::Coverage::kSome);
+  Config sources_only = TwoRoutes(false);
+  EXPECT_EQ(Router(sources_only).CoverageOf("partner", Channel::kSms), Router::Coverage::kNone);
+}
+
+TEST(RenderTitle, FillsIntentAndHistory) {
+  Inquiry i = Make("website", Channel::kForm);
+  i.normalized.name = "Dana";
+  i.service = "plumbing";
+  EXPECT_EQ(RenderTitle("Reply to {{contact.name}} about {{intent.service}}", i),
+            "Reply to Dana about plumbing");  // no rule matched: the source's service
+  i.fields["intent"] = "water-heater";
+  i.fields["urgency"] = "emergency";
+  i.fields["history"] = {{"text", "returning: 1 earlier inquiry"}};
+  EXPECT_EQ(RenderTitle("{{intent.urgency}}: {{intent.service}} ({{history.text}})", i),
+            "emergency: water-heater (returning: 1 earlier inquiry)");
 }
 
 TEST(RenderTitle, FillsContactAndInquiryFieldsWithoutHtmlEscaping) {

@@ -3,13 +3,41 @@
 #include "core/id.h"
 #include "core/status.h"
 #include "core/time_format.h"
-#include "trigger/router.h"
+#include "fmt/format.h"
+#include "model/field_path.h"
 
 namespace handoff {
+namespace {
+
+// The route's required context the inquiry lacks: each entry names its alternatives joined by
+// '|', as the config wrote them ("contact.phone|contact.email").
+std::vector<std::string> MissingContext(const RouteConfig& route, const Inquiry& inquiry,
+                                        const Contact* contact) {
+  std::vector<std::string> missing;
+  for (const std::vector<std::string>& alternatives : route.require) {
+    bool present = false;
+    for (const std::string& path : alternatives) {
+      present = present || !FieldText(inquiry, path, contact).empty();
+    }
+    if (!present) {
+      std::string entry;
+      for (const std::string& path : alternatives) entry += (entry.empty() ? "" : "|") + path;
+      missing.push_back(std::move(entry));
+    }
+  }
+  return missing;
+}
+
+}  // namespace
 
 TriggerStage::TriggerStage(const Config* config, Store* store, const Clock* clock,
                            WorkLoopOptions options)
-    : config_(config), store_(store), clock_(clock) {
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      business_time_(BusinessTime::FromLoadedConfig(*config)),
+      router_(*config),
+      assigner_(*config, business_time_) {
   loop_ = std::make_unique<WorkLoop>(
       "trigger", Stage::kTrigger, store, clock,
       [this](const WorkItem& item) { return Process(item); }, options);
@@ -22,25 +50,25 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
   }
   if (!found.ok()) return found.status();
   Inquiry inquiry = std::move(*found);
-  const RouteConfig* route = MatchRoute(*config_, inquiry);
-  std::string title;
-  if (route && route->task_due > 0) {
-    std::optional<Contact> contact;
-    if (!inquiry.contact_id.empty()) {
-      auto found_contact = store_->GetContact(inquiry.workspace, inquiry.contact_id);
-      if (found_contact.ok()) contact = std::move(*found_contact);
-    }
-    title = RenderTitle(route->task_title, inquiry, contact ? &*contact : nullptr);
+  std::optional<Contact> contact;
+  if (!inquiry.contact_id.empty()) {
+    auto found_contact = store_->GetContact(inquiry.workspace, inquiry.contact_id);
+    if (found_contact.ok()) contact = std::move(*found_contact);
   }
+  const Contact* who = contact ? &*contact : nullptr;
+  const RouteConfig* route = router_.Match(inquiry, who);
 
-  // Everything the write needs is decided here, on the stage's thread: the writer thread only
-  // stores it (it is the pipeline's one serial resource).
+  // Everything the write needs is decided here, on the stage's thread, except the owner: the
+  // strategies that share state (round robin, least open) choose inside the write, where the
+  // writer serialises them.
   const Micros now = clock_->Now();
   nlohmann::json detail;
   std::optional<Task> task;
   std::vector<Handoff> handoffs;
   std::string kind = "routed";
   std::string status;
+  AssignmentRequest request;
+  std::string reply_key;  // the rate key of the route's text-back, "" when it sends none
   if (!route) {
     // A leak by construction: nobody owns it. Recorded so tracking shows it.
     kind = "unrouted";
@@ -48,45 +76,117 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
     detail = {{"reason", "no route matched and no fallback"}};
   } else {
     detail = {{"route", route->name}, {"fallback", route->fallback}};
-    if (!route->assign_owner.empty()) {
-      const TeamMember* m = config_->FindMember(route->assign_owner);
-      detail["owner"] = {{"id", route->assign_owner},
-                         {"name", m ? m->name : ""},
-                         {"strategy", route->assign_strategy}};
-    }
+    request.workspace = inquiry.workspace;
+    request.service = FieldText(inquiry, "intent");
+    if (request.service.empty()) request.service = inquiry.service;
+    request.postcode = FieldText(inquiry, "fields.postcode");
+    if (request.postcode.empty()) request.postcode = inquiry.location;
+    request.previous_owner = FieldText(inquiry, "fields.history.last_owner");
+    request.at = now;
     if (route->task_due > 0) {
       task.emplace();
       task->id = NewUuidV7(now);
       task->workspace = inquiry.workspace;
       task->inquiry_id = inquiry.id;
       task->route = route->name;
-      task->owner = route->assign_owner;
-      task->title = std::move(title);
-      task->due_at = inquiry.received_at + route->task_due;
+      task->title = RenderTitle(route->task_title, inquiry, who);
+      task->missing = MissingContext(*route, inquiry, who);
       task->created_at = now;
-      detail["task"] = {{"id", task->id},
-                        {"owner", task->owner},
-                        {"title", task->title},
-                        {"due_at", FormatRfc3339(task->due_at)}};
+      task->due_at = inquiry.received_at + route->task_due;
+      nlohmann::json task_detail = {{"id", task->id}, {"title", task->title}};
+      if (route->task_business_time) {
+        // "15 minutes in hours": counted only while the business is open, so an evening form
+        // is due 15 minutes after the next opening.
+        absl::StatusOr<Micros> due =
+            business_time_.business().AddBusinessTime(inquiry.received_at, route->task_due);
+        if (due.ok()) {
+          task->due_at = *due;
+          task_detail["business_time"] = true;
+        } else {
+          task_detail["business_time_error"] = std::string(due.status().message());
+        }
+      }
+      if (!route->escalate.empty()) {
+        // Escalation runs on wall-clock time from the task's creation: a chain is for when
+        // nobody reacts, in or out of hours (its first notice can go to the on-call person).
+        task->next_escalation_at = task->created_at + route->escalate.front().after;
+        task_detail["escalation_at"] = FormatRfc3339(task->next_escalation_at);
+      }
+      task_detail["due_at"] = FormatRfc3339(task->due_at);
+      task_detail["due_local"] = business_time_.business().FormatLocal(task->due_at);
+      if (!task->missing.empty()) task_detail["missing"] = task->missing;
+      detail["task"] = std::move(task_detail);
     }
-    nlohmann::json created = nlohmann::json::array();
-    for (const std::string& dest : route->deliver) {
+    auto add = [&](const std::string& dest, const std::string& purpose) -> Handoff& {
       Handoff& h = handoffs.emplace_back();
       h.id = NewUuidV7(now);
       h.workspace = inquiry.workspace;
       h.inquiry_id = inquiry.id;
       h.destination = dest;
+      h.purpose = purpose;
       h.next_attempt_at = now;
       h.created_at = now;
-      created.push_back({{"id", h.id}, {"destination", dest}});
+      return h;
+    };
+    for (const std::string& dest : route->deliver) add(dest, "deliver");
+    // Recipients named "owner" are resolved in the write, once the owner is chosen.
+    for (const NotifyTarget& n : route->notify) add(n.via, "notify").recipient = n.to;
+    if (route->reply) {
+      const std::string phone = FieldText(inquiry, "contact.phone", who);
+      if (phone.empty()) {
+        detail["reply"] = {{"destination", route->reply->via},
+                           {"skipped", "no phone number to text"}};
+      } else {
+        Handoff& h = add(route->reply->via, "reply");
+        h.recipient = "lead";
+        h.text = RenderTitle(route->reply->text, inquiry, who);
+        reply_key = "text-back:" + phone;
+      }
     }
-    detail["handoffs"] = std::move(created);
     status = handoffs.empty() ? "assigned" : "routed";
   }
   Event event{inquiry.workspace, inquiry.id, 0, now, Stage::kTrigger, kind, std::move(detail)};
 
-  return WriteFn([item, event = std::move(event), task = std::move(task),
-                  handoffs = std::move(handoffs), status](WriteTx& tx) mutable -> absl::Status {
+  return WriteFn([this, item, route, request, reply_key, event = std::move(event),
+                  task = std::move(task), handoffs = std::move(handoffs),
+                  status](WriteTx& tx) mutable -> absl::Status {
+    if (route != nullptr) {
+      // Once per contact per window, decided here so that two calls committed together do not
+      // both text.
+      if (!reply_key.empty()) {
+        ASSIGN_OR_RETURN(bool free, tx.TakeRateSlot(request.workspace, reply_key, request.at,
+                                                    route->reply->once_per));
+        if (!free) {
+          std::erase_if(handoffs, [](const Handoff& h) { return h.purpose == "reply"; });
+          event.detail["reply"] = {{"destination", route->reply->via},
+                                   {"skipped", "already texted within once_per"}};
+        }
+      }
+      ASSIGN_OR_RETURN(Assignment assigned, assigner_.Assign(*route, request, tx));
+      if (!assigned.owner.empty()) {
+        const TeamMember* m = config_->FindMember(assigned.owner);
+        nlohmann::json owner = {{"id", assigned.owner},
+                                {"name", m ? m->name : ""},
+                                {"strategy", route->assign_strategy},
+                                {"reason", assigned.reason}};
+        if (!assigned.unavailable.empty()) owner["unavailable"] = assigned.unavailable;
+        event.detail["owner"] = std::move(owner);
+      }
+      if (task) {
+        task->owner = assigned.owner;
+        event.detail["task"]["owner"] = task->owner;
+      }
+      nlohmann::json created = nlohmann::json::array();
+      for (Handoff& h : handoffs) {
+        if (h.recipient == "owner") h.recipient = assigned.owner;
+        nlohmann::json entry = {{"id", h.id}, {"destination", h.destination}};
+        if (h.purpose != "deliver") entry["purpose"] = h.purpose;
+        if (!h.recipient.empty()) entry["to"] = h.recipient;
+        created.push_back(std::move(entry));
+      }
+      event.detail["handoffs"] = std::move(created);
+      if (handoffs.empty() && status == "routed") status = "assigned";
+    }
     if (task) RETURN_IF_ERROR(tx.InsertTask(*task));
     for (const Handoff& h : handoffs) RETURN_IF_ERROR(tx.InsertHandoff(h));
     RETURN_IF_ERROR(tx.AppendEvent(event));

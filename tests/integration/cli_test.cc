@@ -67,6 +67,39 @@ TEST(Cli, CheckAcceptsAGoodConfigAndNamesFileLineOfProblems) {
       << leaky.err;
 }
 
+TEST(Cli, CheckWarnsAboutRoutingThatLeaks) {
+  TempDir dir;
+  WriteFile(dir.File("routing.yaml"), R"(workspace: w
+team: [{ id: ana }, { id: ben }]
+enrich:
+  urgency: [{ level: emergency, match: flood }]
+sources:
+  web: { adapter: form, token: form-token-0123456789 }
+destinations:
+  crm: { connector: webhook, url: "https://crm.example/hook" }
+  sheet: { connector: google_sheets, spreadsheet_id: abc, access_token: tok }
+routes:
+  - name: urgent
+    when: { urgency: emergency }
+    assign: { strategy: by_skill, pool: [ana, ben], available_only: true }
+    task: { title: Call, due: 5m }
+    notify: [{ via: sheet }]
+    deliver: [crm]
+)");
+  auto r = RunHandoff({"check", "--strict", dir.File("routing.yaml")}, kEnv);
+  EXPECT_EQ(r.exit_code, 1);
+  for (const char* want :
+       {"routing.yaml:6: source 'web' is routed only when its content matches a route's "
+        "conditions and there is no fallback route",
+        "routing.yaml:15: route 'urgent' sends notifications through 'sheet', a google_sheets "
+        "destination",
+        "routing.yaml:11: route 'urgent' assigns by_skill but nobody in its pool has skills",
+        "routing.yaml:11: route 'urgent' assigns only to available people but names no fallback "
+        "and nobody is on call"}) {
+    EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
+  }
+}
+
 TEST(Cli, CheckCatchesDestinationsEveryDeliveryWouldFail) {
   TempDir dir;
   std::string config = TestConfig("https://crm.example/hook");

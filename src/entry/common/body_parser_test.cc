@@ -6,6 +6,7 @@
 #include <string>
 
 #include "entry/rejection.h"
+#include "fmt/format.h"
 
 namespace handoff {
 namespace {
@@ -254,13 +255,14 @@ TEST(ParseUrlEncodedBody, CapsTheNumberOfFields) {
 
 const char kBoundary[] = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
 
-std::string MultipartType() { return std::string("multipart/form-data; boundary=") + kBoundary; }
+// Built with fmt: g++ 12 at -O2 warns falsely (-Warray-bounds) on std::string("..") + char[].
+std::string MultipartType() { return fmt::format("multipart/form-data; boundary={}", kBoundary); }
 
 std::string Part(const std::string& headers, const std::string& content) {
-  return std::string("--") + kBoundary + "\r\n" + headers + "\r\n\r\n" + content + "\r\n";
+  return fmt::format("--{}\r\n{}\r\n\r\n{}\r\n", kBoundary, headers, content);
 }
 
-std::string Close() { return std::string("--") + kBoundary + "--\r\n"; }
+std::string Close() { return fmt::format("--{}--\r\n", kBoundary); }
 
 TEST(ParseMultipart, ReadsFieldsAndRecordsFilesWithoutTheirContent) {
   static const char kJpeg[] = "\xff\xd8\xff\xe0 binary \x00 bytes";

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -165,6 +165,39 @@ CREATE TABLE inbox_items (
   PRIMARY KEY (workspace, id)
 ) WITHOUT ROWID;
 CREATE INDEX inbox_items_by_state ON inbox_items (workspace, state, created_at);
+)sql"},
+    // Task acknowledgement, the context its owner must ask for and its escalation chain;
+    // per-owner and per-contact lookups for assignment (least open, sticky) and history;
+    // counters for round robin; rate marks for text-back; why a handoff is sent (notify,
+    // escalate, reply) and to whom.
+    {4, R"sql(
+ALTER TABLE tasks ADD COLUMN acknowledged_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN done_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN missing TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tasks ADD COLUMN escalation_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN next_escalation_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tasks_escalation_due ON tasks (next_escalation_at) WHERE state = 'open'
+  AND next_escalation_at > 0;
+ALTER TABLE handoffs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'deliver';
+ALTER TABLE handoffs ADD COLUMN recipient TEXT NOT NULL DEFAULT '';
+ALTER TABLE handoffs ADD COLUMN text TEXT NOT NULL DEFAULT '';
+CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state);
+CREATE INDEX tasks_by_created ON tasks (workspace, created_at);
+CREATE INDEX inquiries_by_contact ON inquiries (workspace, contact_id, received_at);
+
+CREATE TABLE counters (
+  workspace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (workspace, key)
+) WITHOUT ROWID;
+
+CREATE TABLE rate_marks (
+  workspace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, key)
+) WITHOUT ROWID;
 )sql"},
 }};
 

@@ -31,11 +31,13 @@ constexpr size_t kNumStages = 5;
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
   "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields"
 #define HANDOFF_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
-#define HANDOFF_TASK_COLUMNS \
-  "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at"
+#define HANDOFF_TASK_COLUMNS                                                                     \
+  "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
+  "done_at, missing, escalation_step, next_escalation_at"
 #define HANDOFF_HANDOFF_COLUMNS                                                            \
   "id, workspace, inquiry_id, destination, state, attempts, next_attempt_at, created_at, " \
-  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt, progress"
+  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt, progress, "    \
+  "purpose, recipient, text"
 #define HANDOFF_WORK_COLUMNS "id, workspace, inquiry_id, stage, available_at, attempts"
 // Handoff states a transfer worker can pick up ("delivering" only once no one holds it).
 #define HANDOFF_CLAIMABLE_STATES "('pending', 'failed', 'delivering')"
@@ -99,14 +101,49 @@ constexpr char kUpsertContact[] =
     "created_at = excluded.created_at, updated_at = excluded.updated_at";
 
 constexpr char kInsertTask[] =
-    "INSERT INTO tasks (" HANDOFF_TASK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO tasks (" HANDOFF_TASK_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+constexpr char kUpdateTask[] =
+    "UPDATE tasks SET owner = ?3, due_at = ?4, state = ?5, acknowledged_at = ?6, done_at = ?7, "
+    "escalation_step = ?8, next_escalation_at = ?9 WHERE id = ?1 AND workspace = ?2";
+constexpr char kDueEscalations[] =
+    "SELECT " HANDOFF_TASK_COLUMNS
+    " FROM tasks WHERE state = 'open' AND next_escalation_at > 0 "
+    "AND next_escalation_at <= ?1 AND workspace = ?3 ORDER BY next_escalation_at, id LIMIT ?2";
+constexpr char kNextEscalation[] =
+    "SELECT MIN(next_escalation_at) FROM tasks WHERE state = 'open' AND next_escalation_at > 0 "
+    "AND workspace = ?1";
+constexpr char kGetRateMark[] = "SELECT at FROM rate_marks WHERE workspace = ?1 AND key = ?2";
+constexpr char kPutRateMark[] =
+    "INSERT INTO rate_marks (workspace, key, at) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (workspace, key) DO UPDATE SET at = excluded.at";
+constexpr char kGetTask[] =
+    "SELECT " HANDOFF_TASK_COLUMNS " FROM tasks WHERE workspace = ?1 AND id = ?2";
+constexpr char kListTasksBy[] = "SELECT " HANDOFF_TASK_COLUMNS
+                                " FROM tasks WHERE workspace = ?1 AND (?2 = '' OR state = ?2) "
+                                "AND (?3 = '' OR owner = ?3) ORDER BY created_at DESC, id DESC "
+                                "LIMIT ?4";
+constexpr char kCountOpenTasks[] =
+    "SELECT owner, COUNT(*) FROM tasks WHERE workspace = ?1 AND state IN ('open', "
+    "'acknowledged') AND owner <> '' GROUP BY owner";
+constexpr char kNextCounter[] =
+    "INSERT INTO counters (workspace, key, value) VALUES (?1, ?2, 1) "
+    "ON CONFLICT (workspace, key) DO UPDATE SET value = value + 1 RETURNING value - 1";
+// Each earlier inquiry with its newest task, if any.
+constexpr char kContactHistory[] =
+    "SELECT i.id, i.received_at, i.channel, i.service, i.status, "
+    "COALESCE(t.owner, ''), COALESCE(t.state, '') FROM inquiries i "
+    "LEFT JOIN tasks t ON t.workspace = i.workspace AND t.id = (SELECT id FROM tasks "
+    "WHERE workspace = i.workspace AND inquiry_id = i.id ORDER BY created_at DESC, id DESC "
+    "LIMIT 1) WHERE i.workspace = ?1 AND i.contact_id = ?2 AND i.id <> ?3 "
+    "ORDER BY i.received_at DESC, i.id DESC LIMIT ?4";
 constexpr char kListTasks[] = "SELECT " HANDOFF_TASK_COLUMNS
                               " FROM tasks WHERE workspace = ?1 AND inquiry_id = ?2 "
                               "ORDER BY created_at, id";
 
 constexpr char kInsertHandoff[] =
     "INSERT INTO handoffs (" HANDOFF_HANDOFF_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 constexpr char kUpdateHandoff[] =
     "UPDATE handoffs SET state = ?5, attempts = ?6, next_attempt_at = ?7, confirmed_at = ?9, "
     "remote_id = ?10, last_status = ?11, last_error = ?12, last_response_excerpt = ?13, "
@@ -300,7 +337,47 @@ Task ReadTask(const SqliteStatement& st) {
   t.due_at = st.Int(6);
   t.state = st.Text(7);
   t.created_at = st.Int(8);
+  t.acknowledged_at = st.Int(9);
+  t.done_at = st.Int(10);
+  // Written by BindTask from a JSON array of strings; anything else is ignored.
+  nlohmann::json missing = nlohmann::json::parse(st.Text(11), nullptr, false);
+  if (missing.is_array()) {
+    for (const auto& m : missing) {
+      if (m.is_string()) t.missing.push_back(m.get<std::string>());
+    }
+  }
+  t.escalation_step = static_cast<int>(st.Int(12));
+  t.next_escalation_at = st.Int(13);
   return t;
+}
+
+// `missing` is the task's missing context as JSON text, kept alive by the caller until the
+// statement runs (BindText does not copy).
+void BindTask(SqliteStatement& st, const Task& t, const std::string& missing) {
+  st.BindText(1, t.id);
+  st.BindText(2, t.workspace);
+  st.BindText(3, t.inquiry_id);
+  st.BindText(4, t.route);
+  st.BindText(5, t.owner);
+  st.BindText(6, t.title);
+  st.BindInt(7, t.due_at);
+  st.BindText(8, t.state);
+  st.BindInt(9, t.created_at);
+  st.BindInt(10, t.acknowledged_at);
+  st.BindInt(11, t.done_at);
+  st.BindText(12, missing);
+  st.BindInt(13, t.escalation_step);
+  st.BindInt(14, t.next_escalation_at);
+}
+
+absl::StatusOr<Task> QueryTask(SqliteConnection& conn, const std::string& workspace,
+                               const std::string& id) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kGetTask));
+  st.BindText(1, workspace);
+  st.BindText(2, id);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::NotFoundError(fmt::format("task {} not found", id));
+  return ReadTask(st);
 }
 
 // `progress` is the handoff's progress as JSON text, kept alive by the caller until the
@@ -338,6 +415,9 @@ Handoff ReadHandoff(const SqliteStatement& st) {
   h.last_error = st.Text(11);
   h.last_response_excerpt = st.Text(12);
   h.progress = nlohmann::json::parse(st.Text(13), nullptr, /*allow_exceptions=*/false);
+  h.purpose = st.Text(14);
+  h.recipient = st.Text(15);
+  h.text = st.Text(16);
   if (!h.progress.is_object()) h.progress = nlohmann::json::object();
   return h;
 }
@@ -643,16 +723,101 @@ class SqliteWriteTx final : public WriteTx {
   absl::Status InsertTask(const Task& task) override {
     RETURN_IF_ERROR(RequireKey(task.workspace, task.id, "task"));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertTask));
+    const std::string missing = nlohmann::json(task.missing).dump();
+    BindTask(st, task, missing);
+    return st.Run();
+  }
+
+  absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) override {
+    return QueryTask(*conn_, workspace, id);
+  }
+
+  absl::Status UpdateTask(const Task& task) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateTask));
     st.BindText(1, task.id);
     st.BindText(2, task.workspace);
-    st.BindText(3, task.inquiry_id);
-    st.BindText(4, task.route);
-    st.BindText(5, task.owner);
-    st.BindText(6, task.title);
-    st.BindInt(7, task.due_at);
-    st.BindText(8, task.state);
-    st.BindInt(9, task.created_at);
-    return st.Run();
+    st.BindText(3, task.owner);
+    st.BindInt(4, task.due_at);
+    st.BindText(5, task.state);
+    st.BindInt(6, task.acknowledged_at);
+    st.BindInt(7, task.done_at);
+    st.BindInt(8, task.escalation_step);
+    st.BindInt(9, task.next_escalation_at);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("task {} not found", task.id));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::map<std::string, int64_t>> CountOpenTasks(
+      const std::string& workspace) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kCountOpenTasks));
+    st.BindText(1, workspace);
+    std::map<std::string, int64_t> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out[st.Text(0)] = st.Int(1);
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> NextCounter(const std::string& workspace,
+                                      const std::string& key) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kNextCounter));
+    st.BindText(1, workspace);
+    st.BindText(2, key);
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::InternalError("counter update returned no row");
+    const int64_t value = st.Int(0);
+    // Steps the statement to completion so its write is part of the savepoint.
+    ASSIGN_OR_RETURN(bool more, st.Step());
+    (void)more;
+    return value;
+  }
+
+  absl::StatusOr<bool> TakeRateSlot(const std::string& workspace, const std::string& key, Micros at,
+                                    Micros window) override {
+    {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kGetRateMark));
+      st.BindText(1, workspace);
+      st.BindText(2, key);
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && at - st.Int(0) < window) return false;
+    }
+    ASSIGN_OR_RETURN(SqliteStatement put, conn_->Prepare(kPutRateMark));
+    put.BindText(1, workspace);
+    put.BindText(2, key);
+    put.BindInt(3, at);
+    RETURN_IF_ERROR(put.Run());
+    return true;
+  }
+
+  absl::StatusOr<std::vector<PastInquiry>> ContactHistory(const std::string& workspace,
+                                                          const std::string& contact_id,
+                                                          const std::string& except_inquiry_id,
+                                                          int limit) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kContactHistory));
+    st.BindText(1, workspace);
+    st.BindText(2, contact_id);
+    st.BindText(3, except_inquiry_id);
+    st.BindInt(4, limit);
+    std::vector<PastInquiry> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      PastInquiry p;
+      p.id = st.Text(0);
+      p.received_at = st.Int(1);
+      p.channel = ParseChannel(st.Text(2)).value_or(Channel::kOther);
+      p.service = st.Text(3);
+      p.status = st.Text(4);
+      p.owner = st.Text(5);
+      p.task_state = st.Text(6);
+      out.push_back(std::move(p));
+    }
+    return out;
   }
 
   absl::Status InsertHandoff(const Handoff& handoff) override {
@@ -660,6 +825,10 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertHandoff));
     const std::string progress = handoff.progress.dump();
     BindHandoff(st, handoff, progress);
+    // Set once at creation: UpdateHandoff's statement does not carry them.
+    st.BindText(15, handoff.purpose);
+    st.BindText(16, handoff.recipient);
+    st.BindText(17, handoff.text);
     RETURN_IF_ERROR(st.Run());
     if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
     return absl::OkStatus();
@@ -1365,6 +1534,54 @@ absl::StatusOr<std::vector<Task>> SqliteStore::ListTasks(const std::string& work
   ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListTasks));
   st.BindText(1, workspace);
   st.BindText(2, inquiry_id);
+  std::vector<Task> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadTask(st));
+  }
+  return out;
+}
+
+absl::StatusOr<Task> SqliteStore::GetTask(const std::string& workspace, const std::string& id) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  return QueryTask(*reader, workspace, id);
+}
+
+absl::StatusOr<std::vector<Task>> SqliteStore::ListDueEscalations(const std::string& workspace,
+                                                                  Micros now, int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kDueEscalations));
+  st.BindInt(1, now);
+  st.BindInt(2, limit);
+  st.BindText(3, workspace);
+  std::vector<Task> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadTask(st));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<Micros>> SqliteStore::NextEscalation(const std::string& workspace) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kNextEscalation));
+  st.BindText(1, workspace);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.IsNull(0)) return std::optional<Micros>();
+  return std::optional<Micros>(st.Int(0));
+}
+
+absl::StatusOr<std::vector<Task>> SqliteStore::ListTasksBy(const std::string& workspace,
+                                                           const std::string& state,
+                                                           const std::string& owner, int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListTasksBy));
+  st.BindText(1, workspace);
+  st.BindText(2, state);
+  st.BindText(3, owner);
+  st.BindInt(4, limit);
   std::vector<Task> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());

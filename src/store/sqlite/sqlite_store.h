@@ -77,6 +77,13 @@ class SqliteStore final : public Store {
                                                 const std::string& inquiry_id) override;
   absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
                                               const std::string& inquiry_id) override;
+  absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<Task>> ListDueEscalations(const std::string& workspace, Micros now,
+                                                       int limit) override;
+  absl::StatusOr<std::optional<Micros>> NextEscalation(const std::string& workspace) override;
+  absl::StatusOr<std::vector<Task>> ListTasksBy(const std::string& workspace,
+                                                const std::string& state, const std::string& owner,
+                                                int limit) override;
   absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                     const std::string& inquiry_id) override;
   absl::StatusOr<Handoff> GetHandoff(const std::string& workspace, const std::string& id) override;

@@ -110,13 +110,19 @@ nlohmann::json SlackBlocks(const DeliverySummary& s) {
   }
   // The URL is built from the configured public_url and our own inquiry id; a URL longer than
   // Slack allows would make it refuse the whole message, so it is left out instead.
-  if (!s.timeline_url.empty() && s.timeline_url.size() <= kButtonUrlMax) {
-    blocks.push_back({{"type", "actions"},
-                      {"elements",
-                       {{{"type", "button"},
-                         {"text", {{"type", "plain_text"}, {"text", "Open timeline"}}},
-                         {"url", s.timeline_url}}}}});
+  nlohmann::json buttons = nlohmann::json::array();
+  if (!s.ack_url.empty() && s.ack_url.size() <= kButtonUrlMax) {
+    buttons.push_back({{"type", "button"},
+                       {"text", {{"type", "plain_text"}, {"text", "Acknowledge"}}},
+                       {"style", "primary"},
+                       {"url", s.ack_url}});
   }
+  if (!s.timeline_url.empty() && s.timeline_url.size() <= kButtonUrlMax) {
+    buttons.push_back({{"type", "button"},
+                       {"text", {{"type", "plain_text"}, {"text", "Open timeline"}}},
+                       {"url", s.timeline_url}});
+  }
+  if (!buttons.empty()) blocks.push_back({{"type", "actions"}, {"elements", std::move(buttons)}});
   // Never reached with today's summary (at most a dozen facts), kept as the documented limit.
   if (blocks.size() > kMaxBlocks) blocks.erase(blocks.begin() + kMaxBlocks, blocks.end());
   return blocks;

@@ -59,6 +59,21 @@ TEST_F(SlackConnectorTest, WebhookPostsTextAndBlocks) {
   EXPECT_EQ(button["url"], "https://handoff.example.com/inquiries/" + inquiry_.id);
 }
 
+TEST_F(SlackConnectorTest, ANotificationLeadsWithItsAcknowledgeButton) {
+  DeliveryContext ctx = Ctx();
+  ctx.ack_url = "https://handoff.example.com/t/abc.def";
+  auto req = connector_.BuildRequest(ctx);
+  ASSERT_TRUE(req.ok()) << req.status();
+  nlohmann::json body = nlohmann::json::parse(req->body);
+  const nlohmann::json actions = body["blocks"].back();
+  ASSERT_EQ(actions["type"], "actions");
+  ASSERT_EQ(actions["elements"].size(), 2u);
+  EXPECT_EQ(actions["elements"][0]["text"]["text"], "Acknowledge");
+  EXPECT_EQ(actions["elements"][0]["style"], "primary");
+  EXPECT_EQ(actions["elements"][0]["url"], "https://handoff.example.com/t/abc.def");
+  EXPECT_EQ(actions["elements"][1]["text"]["text"], "Open timeline");
+}
+
 TEST_F(SlackConnectorTest, ApiModePostsToChatPostMessage) {
   UseApi();
   auto req = connector_.BuildRequest(Ctx());

@@ -7,10 +7,11 @@
 #include <optional>
 #include <string_view>
 
+#include "core/status.h"
 #include "fmt/format.h"
 #include "transfer/connectors/smtp/mime.h"
 #include "transfer/delivery_summary.h"
-#include "trigger/router.h"
+#include "transfer/delivery_template.h"
 
 namespace handoff {
 namespace {
@@ -197,11 +198,18 @@ absl::StatusOr<OutboundRequest> SmtpConnector::BuildRequest(const DeliveryContex
     envelope.recipients.push_back(address);
     to_items.push_back(mime::Mailbox(name, address));
   };
-  for (const std::string& r : s.to) {
+  // A notification for one person (a route's notify, an escalation step) goes to them alone.
+  const std::vector<std::string> owner_only = {std::string(kOwner)};
+  const std::vector<std::string>& to = ctx.recipient ? owner_only : s.to;
+  const TeamMember* person = PersonToNotify(ctx);
+  for (const std::string& r : to) {
     if (r != kOwner) {
       add_recipient("", r);
-    } else if (ctx.owner && mime::IsValidAddress(ctx.owner->email)) {
-      add_recipient(ctx.owner->name, ctx.owner->email);
+    } else if (person != nullptr && mime::IsValidAddress(person->email)) {
+      add_recipient(person->name, person->email);
+    } else if (ctx.recipient) {
+      return absl::FailedPreconditionError(
+          fmt::format("{} has no valid email address in the team list", ctx.recipient->id));
     } else {
       return absl::FailedPreconditionError(
           ctx.owner ? "the task owner has no valid email address"
@@ -224,9 +232,10 @@ absl::StatusOr<OutboundRequest> SmtpConnector::BuildRequest(const DeliveryContex
   }
 
   const DeliverySummary summary = Summarize(ctx);
-  std::string subject = s.subject.empty()
-                            ? summary.title
-                            : RenderTitle(s.subject, inq, ctx.contact ? &*ctx.contact : nullptr);
+  std::string subject = summary.title;
+  if (!s.subject.empty()) {
+    ASSIGN_OR_RETURN(subject, RenderDeliveryTemplate(s.subject, ctx));
+  }
   if (std::all_of(subject.begin(), subject.end(),
                   [](unsigned char c) { return std::isspace(c) || c < 0x20; })) {
     subject = summary.title;
@@ -304,8 +313,8 @@ void RegisterSmtpConnector(ConnectorRegistry& registry) {
                "the envelope sender and names the Message-ID's domain"},
               {"to", "\"owner\" (default: the task owner's email), an address, or a list"},
               {"subject",
-               "subject template, e.g. \"Call back {{contact.name}}\" (default: \"New call "
-               "inquiry from Dana Roe\")"},
+               "subject template, e.g. \"Call back {{contact.name}}\" (the names of the "
+               "webhook payload; default: \"New call inquiry from Dana Roe\")"},
               {"reply_to",
                "\"lead\" (default: the lead's email when valid), \"none\" or an "
                "address"},

@@ -135,6 +135,7 @@ class SmtpConnectorTest : public ::testing::Test {
   DeliveryContext Ctx(Micros now = kNow) {
     DeliveryContext ctx{dest_, handoff_, inquiry_, task_, contact_, now};
     ctx.owner = owner_;
+    ctx.recipient = recipient_;
     return ctx;
   }
 
@@ -146,6 +147,7 @@ class SmtpConnectorTest : public ::testing::Test {
   std::optional<Task> task_;
   std::optional<Contact> contact_;
   std::optional<TeamMember> owner_;
+  std::optional<TeamMember> recipient_;
   SmtpConnector connector_;
 };
 
@@ -334,6 +336,23 @@ TEST_F(SmtpConnectorTest, Recipients) {
     EXPECT_EQ(req->mail->recipients, c.recipients) << c.name;
     EXPECT_EQ(Parse(req->body).Get("to"), c.header) << c.name;
   }
+}
+
+TEST_F(SmtpConnectorTest, ANotificationForOnePersonGoesToThemAlone) {
+  dest_.settings["to"] = nlohmann::json::array({"office@harbor.example", "owner"});
+  handoff_.purpose = "notify";
+  handoff_.recipient = "maria";
+  TeamMember maria;
+  maria.id = "maria";
+  maria.name = "Maria Lopez";
+  maria.email = "maria@harbor.example";
+  recipient_ = maria;
+  auto req = Build();
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->mail->recipients, std::vector<std::string>{"maria@harbor.example"});
+  EXPECT_EQ(Parse(req->body).Get("to"), "Maria Lopez <maria@harbor.example>");
+  recipient_->email.clear();
+  EXPECT_EQ(Build().status().message(), "maria has no valid email address in the team list");
 }
 
 TEST_F(SmtpConnectorTest, NoRecipientIsAnError) {

@@ -116,7 +116,11 @@ nlohmann::json TeamsAdaptiveCard(const DeliverySummary& s) {
       {"body", std::move(body)},
       {"actions", nlohmann::json::array()},
   };
-  // The link is built from the configured public_url and our own inquiry id, not lead text.
+  // The links are built from the configured public_url and our own ids, not lead text.
+  if (!s.ack_url.empty()) {
+    card["actions"].push_back(
+        {{"type", "Action.OpenUrl"}, {"title", "Acknowledge"}, {"url", s.ack_url}});
+  }
   if (!s.timeline_url.empty()) {
     card["actions"].push_back(
         {{"type", "Action.OpenUrl"}, {"title", "Open timeline"}, {"url", s.timeline_url}});
@@ -146,11 +150,19 @@ nlohmann::json TeamsMessageCard(const DeliverySummary& s) {
       {"text", std::move(text)},
       {"sections", {{{"facts", std::move(facts)}}}},
   };
-  if (!s.timeline_url.empty()) {
-    card["potentialAction"] = {{{"@type", "OpenUri"},
-                                {"name", "Open timeline"},
-                                {"targets", {{{"os", "default"}, {"uri", s.timeline_url}}}}}};
+  card["potentialAction"] = nlohmann::json::array();
+  if (!s.ack_url.empty()) {
+    card["potentialAction"].push_back({{"@type", "OpenUri"},
+                                       {"name", "Acknowledge"},
+                                       {"targets", {{{"os", "default"}, {"uri", s.ack_url}}}}});
   }
+  if (!s.timeline_url.empty()) {
+    card["potentialAction"].push_back(
+        {{"@type", "OpenUri"},
+         {"name", "Open timeline"},
+         {"targets", {{{"os", "default"}, {"uri", s.timeline_url}}}}});
+  }
+  if (card["potentialAction"].empty()) card.erase("potentialAction");
   return card;
 }
 

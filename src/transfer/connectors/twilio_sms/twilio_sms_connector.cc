@@ -5,10 +5,11 @@
 #include <string_view>
 
 #include "core/base64.h"
+#include "core/status.h"
 #include "fmt/format.h"
 #include "http/url_encoding.h"
 #include "transfer/connectors/common/escaped_text.h"
-#include "trigger/router.h"
+#include "transfer/delivery_template.h"
 
 namespace handoff {
 namespace {
@@ -74,14 +75,21 @@ std::optional<std::string> RecipientSettingProblem(const DestinationConfig& d) {
 }
 
 absl::StatusOr<std::string> RecipientOf(const DeliveryContext& ctx) {
-  const std::string to = OptionalSetting(ctx.destination, "to", "owner");
+  // A text-back always goes to the lead; a notification for one person goes to them.
+  std::string to = OptionalSetting(ctx.destination, "to", "owner");
+  if (ctx.handoff.purpose == "reply") to = "lead";
+  if (ctx.recipient) to = "owner";
   if (to == "owner") {
-    if (!ctx.owner) return absl::FailedPreconditionError("no phone: the inquiry has no task owner");
-    if (ctx.owner->phone.empty()) {
-      return absl::FailedPreconditionError(
-          "no phone: the task owner has no phone in the team list");
+    const TeamMember* person = PersonToNotify(ctx);
+    if (person == nullptr) {
+      return absl::FailedPreconditionError("no phone: the inquiry has no task owner");
     }
-    return ctx.owner->phone;
+    if (person->phone.empty()) {
+      return absl::FailedPreconditionError(
+          ctx.recipient ? fmt::format("no phone: {} has no phone in the team list", person->id)
+                        : "no phone: the task owner has no phone in the team list");
+    }
+    return person->phone;
   }
   if (to == "lead") {
     const Inquiry& i = ctx.inquiry;
@@ -110,6 +118,8 @@ std::string TwilioDefaultSms(const DeliverySummary& s) {
     if (label == "Phone" && value != s.who) out += "\n" + value;
   }
   if (!s.message.empty()) out += "\n\"" + Truncate(s.message, kMessageCut) + "\"";
+  // The acknowledgement link first: it is what the reader of a notification acts on.
+  if (!s.ack_url.empty()) out += "\nAck: " + s.ack_url;
   if (!s.timeline_url.empty()) out += "\n" + s.timeline_url;
   return Truncate(out, kBodyMax);
 }
@@ -130,9 +140,15 @@ absl::StatusOr<OutboundRequest> TwilioSmsConnector::BuildRequest(const DeliveryC
   if (!to.ok()) return to.status();
 
   std::string text;
-  if (std::string tmpl = OptionalSetting(d, "body"); !tmpl.empty()) {
-    text =
-        Truncate(RenderTitle(tmpl, ctx.inquiry, ctx.contact ? &*ctx.contact : nullptr), kBodyMax);
+  if (ctx.handoff.purpose == "reply") {
+    // The route's text-back, rendered when it was decided.
+    text = Truncate(ctx.handoff.text, kBodyMax);
+    if (text.empty()) return absl::FailedPreconditionError("the reply text rendered empty");
+  } else if (std::string tmpl = OptionalSetting(d, "body");
+             !tmpl.empty() && !(ctx.recipient && OptionalSetting(d, "to") == "lead")) {
+    // A lead-facing body ("Thanks, we will call you back") is not what a teammate should get.
+    ASSIGN_OR_RETURN(std::string rendered, RenderDeliveryTemplate(tmpl, ctx));
+    text = Truncate(rendered, kBodyMax);
     if (text.empty()) return absl::FailedPreconditionError("the 'body' template rendered empty");
   } else {
     text = TwilioDefaultSms(Summarize(ctx));
@@ -222,7 +238,8 @@ void RegisterTwilioSmsConnector(ConnectorRegistry& registry) {
               {"to", "owner (default: the task owner's phone), lead, or a fixed E.164 number"},
               {"body",
                "a template such as 'Thanks {{contact.name}}, we will call you back' "
-               "(required with to: lead); default: a summary for the team"},
+               "(required with to: lead; the names of the webhook payload); default: a "
+               "summary for the team"},
               {"status_callback", "a URL Twilio posts delivery status to"},
               {"base_url", "API base, default https://api.twilio.com"},
           },

@@ -80,6 +80,42 @@ TEST_F(TwilioSmsConnectorTest, RecipientChoices) {
   EXPECT_EQ(form["Body"], "Thanks Dana Roe, we will call you back shortly.");
 }
 
+TEST_F(TwilioSmsConnectorTest, ATextBackGoesToTheLeadWithTheRoutesText) {
+  handoff_.purpose = "reply";
+  handoff_.recipient = "lead";
+  handoff_.text = "Sorry we missed your call, Dana. We'll call you back within 10 minutes.";
+  // Whatever the destination is set up for, a reply texts the lead its own text.
+  auto form = Form(Ctx());
+  EXPECT_EQ(form["To"], "+14155550142");
+  EXPECT_EQ(form["Body"], handoff_.text);
+  dest_.settings["body"] = "Team summary {{contact.name}}";
+  EXPECT_EQ(Form(Ctx())["Body"], handoff_.text);
+  inquiry_.normalized.phone.clear();
+  EXPECT_TRUE(absl::IsFailedPrecondition(connector_.BuildRequest(Ctx()).status()));
+}
+
+TEST_F(TwilioSmsConnectorTest, ANotificationTextsItsRecipientWithTheAckLink) {
+  handoff_.purpose = "escalate";
+  handoff_.recipient = "maria";
+  dest_.settings["to"] = "+442071838750";  // the team's shared number, for routine notices
+  DeliveryContext ctx = Ctx();
+  TeamMember maria;
+  maria.id = "maria";
+  maria.name = "Maria";
+  maria.phone = "+14155550103";
+  ctx.recipient = maria;
+  ctx.ack_url = "https://handoff.example.com/t/abc.def";
+  auto form = Form(ctx);
+  EXPECT_EQ(form["To"], "+14155550103");
+  EXPECT_NE(form["Body"].find("Not acknowledged: form inquiry from Dana Roe"), std::string::npos)
+      << form["Body"];
+  EXPECT_NE(form["Body"].find("Ack: https://handoff.example.com/t/abc.def"), std::string::npos);
+  maria.phone.clear();
+  ctx.recipient = maria;
+  auto none = connector_.BuildRequest(ctx);
+  EXPECT_EQ(none.status().message(), "no phone: maria has no phone in the team list");
+}
+
 TEST_F(TwilioSmsConnectorTest, MissingPhoneIsABuildError) {
   owner_->phone.clear();
   auto r = connector_.BuildRequest(Ctx());

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <kainjow/mustache.hpp>
 #include <string_view>
 
 #include "core/base64.h"
@@ -14,6 +13,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "transfer/delivery_summary.h"
+#include "transfer/delivery_template.h"
 
 namespace handoff {
 namespace {
@@ -72,60 +72,22 @@ std::string RemoteIdFrom(const std::string& body) {
   return printable ? id : "";
 }
 
-// The values a payload template can name, from the delivery's context.
-kainjow::mustache::data TemplateData(const DeliveryContext& ctx) {
-  using kainjow::mustache::data;
-  const Inquiry& i = ctx.inquiry;
-  const DeliverySummary summary = Summarize(ctx);
-  data inquiry;
-  inquiry.set("id", i.id);
-  inquiry.set("source", i.source);
-  inquiry.set("channel", std::string(ChannelName(i.channel)));
-  inquiry.set("message", i.message);
-  inquiry.set("service", i.service);
-  inquiry.set("location", i.location);
-  inquiry.set("received_at", FormatRfc3339(i.occurred_at != 0 ? i.occurred_at : i.received_at));
-  data contact;
-  contact.set("name", i.normalized.name.empty() ? i.received.name : i.normalized.name);
-  contact.set("email", i.normalized.email.empty() ? i.received.email : i.normalized.email);
-  contact.set("phone", i.normalized.phone.empty() ? i.received.phone : i.normalized.phone);
-  data task;
-  task.set("title", ctx.task ? ctx.task->title : "");
-  task.set("owner", ctx.task ? ctx.task->owner : "");
-  task.set("due_at", ctx.task && ctx.task->due_at ? FormatRfc3339(ctx.task->due_at) : "");
-  data owner;
-  owner.set("id", ctx.owner ? ctx.owner->id : "");
-  owner.set("name", ctx.owner ? ctx.owner->name : "");
-  owner.set("email", ctx.owner ? ctx.owner->email : "");
-  owner.set("phone", ctx.owner ? ctx.owner->phone : "");
-  data root;
-  root.set("inquiry", inquiry);
-  root.set("contact", contact);
-  root.set("task", task);
-  root.set("owner", owner);
-  root.set("handoff_id", ctx.handoff.id);
-  root.set("summary", SummaryText(summary));
-  root.set("timeline_url", summary.timeline_url);
-  return root;
-}
-
-// Renders every string in `tmpl` (keys stay as written) as a mustache template. The values go
+// Renders every string in `tmpl` (keys stay as written) as a delivery template. The values go
 // into JSON strings, so no HTML escaping: the JSON encoder quotes them.
 absl::StatusOr<nlohmann::json> RenderPayload(const nlohmann::json& tmpl,
-                                             const kainjow::mustache::data& values) {
+                                             const DeliveryContext& ctx) {
   if (tmpl.is_string()) {
-    kainjow::mustache::mustache m(tmpl.get<std::string>());
-    if (!m.is_valid()) {
-      return absl::FailedPreconditionError(fmt::format("payload template '{}' does not parse: {}",
-                                                       tmpl.get<std::string>(), m.error_message()));
+    auto rendered = RenderDeliveryTemplate(tmpl.get<std::string>(), ctx);
+    if (!rendered.ok()) {
+      return absl::FailedPreconditionError(
+          fmt::format("payload {}", std::string(rendered.status().message())));
     }
-    m.set_custom_escape([](const std::string& v) { return v; });
-    return m.render(values);
+    return nlohmann::json(*std::move(rendered));
   }
   if (tmpl.is_object() || tmpl.is_array()) {
     nlohmann::json out = tmpl.is_object() ? nlohmann::json::object() : nlohmann::json::array();
     for (auto it = tmpl.begin(); it != tmpl.end(); ++it) {
-      ASSIGN_OR_RETURN(nlohmann::json v, RenderPayload(*it, values));
+      ASSIGN_OR_RETURN(nlohmann::json v, RenderPayload(*it, ctx));
       if (tmpl.is_object()) {
         out[it.key()] = std::move(v);
       } else {
@@ -180,7 +142,7 @@ absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryCon
     if (!tmpl->is_object() && !tmpl->is_array()) {
       return absl::FailedPreconditionError("'payload' must be a mapping or a list");
     }
-    ASSIGN_OR_RETURN(payload, RenderPayload(*tmpl, TemplateData(ctx)));
+    ASSIGN_OR_RETURN(payload, RenderPayload(*tmpl, ctx));
   } else {
     payload = {
         {"type", "inquiry.handoff"},
@@ -189,6 +151,13 @@ absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryCon
         {"contact", ctx.contact ? ToJson(*ctx.contact) : nlohmann::json(nullptr)},
         {"task", ctx.task ? ToJson(*ctx.task) : nlohmann::json(nullptr)},
     };
+    // A notification or escalation notice says so, with whom it is for and the ack link.
+    if (ctx.handoff.purpose != "deliver") {
+      payload["type"] = "inquiry." + ctx.handoff.purpose;
+      if (ctx.recipient)
+        payload["recipient"] = {{"id", ctx.recipient->id}, {"name", ctx.recipient->name}};
+      if (!ctx.ack_url.empty()) payload["ack_url"] = ctx.ack_url;
+    }
   }
 
   OutboundRequest req;
@@ -245,13 +214,9 @@ void RegisterWebhookConnector(ConnectorRegistry& registry) {
       .note = "POSTs the inquiry as JSON to `url`, signed per Standard Webhooks (whsec_ secrets, "
               "rotation by listing several)",
       .settings = {{"payload",
-                    "a mapping (or list) sent instead of the default JSON; every string is a "
-                    "mustache template: {{inquiry.id}}, {{inquiry.source}}, {{inquiry.channel}}, "
-                    "{{inquiry.message}}, {{inquiry.service}}, {{inquiry.location}}, "
-                    "{{inquiry.received_at}}, {{contact.name}}, {{contact.email}}, "
-                    "{{contact.phone}}, {{task.title}}, {{task.owner}}, {{task.due_at}}, "
-                    "{{owner.name}}, {{owner.email}}, {{owner.phone}}, {{handoff_id}}, "
-                    "{{summary}}, {{timeline_url}}"}},
+                    std::string("a mapping (or list) sent instead of the default JSON; every "
+                                "string is a mustache template over ") +
+                        kDeliveryTemplateNames}},
       .default_token_url = "",
       .make = [] { return std::make_unique<WebhookConnector>(); },
   });
