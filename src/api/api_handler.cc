@@ -2,6 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <variant>
+
 #include "core/id.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -12,6 +15,64 @@
 
 namespace handoff {
 namespace {
+
+// A page size from a query string: 1 to 500.
+std::optional<int> ParseLimit(std::string_view v) {
+  int n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || n > 100000) return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > 500) return std::nullopt;
+  return n;
+}
+
+// The query of a list endpoint: `state` (one of `states`, or "all"), `limit` (1–500) and, when
+// `owners` is given, `owner` (a team member id). Anything else is a 400 naming the parameter.
+struct ListQuery {
+  std::string state;  // "" for all
+  std::string owner;
+  int limit = 50;
+};
+
+std::variant<ListQuery, HttpResponse> ParseListQuery(const HttpRequest& request,
+                                                     const std::vector<std::string>& states,
+                                                     const Config* owners) {
+  auto params = ParseUrlEncoded(request.query);
+  if (!params) {
+    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
+  }
+  ListQuery q;
+  q.state = states.front();
+  std::string names;
+  for (const std::string& s : states) names += s + ", ";
+  for (const auto& [k, v] : *params) {
+    if (k == "state") {
+      if (v != "all" && std::find(states.begin(), states.end(), v) == states.end()) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       fmt::format("state must be {}or all", names));
+      }
+      q.state = v == "all" ? "" : v;
+    } else if (k == "owner" && owners != nullptr) {
+      if (owners->FindMember(v) == nullptr) {
+        return HttpResponse::JsonError(400, "bad_query",
+                                       fmt::format("owner '{}' is not on the team", v));
+      }
+      q.owner = v;
+    } else if (k == "limit") {
+      auto n = ParseLimit(v);
+      if (!n) {
+        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
+      }
+      q.limit = *n;
+    } else {
+      return HttpResponse::JsonError(
+          400, "bad_query",
+          fmt::format("unknown parameter '{}' (state, {}limit)", k, owners ? "owner, " : ""));
+    }
+  }
+  return q;
+}
 
 HttpResponse StoreError(const absl::Status& s) {
   return HttpResponse::JsonError(500, "internal",
@@ -231,46 +292,11 @@ HttpResponse ApiHandler::Ready() {
   return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
 }
 
-namespace {
-
-// A page size from a query string: 1 to 500.
-std::optional<int> ParseLimit(std::string_view v) {
-  int n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9' || n > 100000) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  if (n < 1 || n > 500) return std::nullopt;
-  return n;
-}
-
-}  // namespace
-
 HttpResponse ApiHandler::ListInbox(const HttpRequest& request) {
-  auto params = ParseUrlEncoded(request.query);
-  if (!params) {
-    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
-  }
-  std::string state = "open";
-  int limit = 50;
-  for (const auto& [k, v] : *params) {
-    if (k == "state") {
-      if (v != "open" && v != "done" && v != "all") {
-        return HttpResponse::JsonError(400, "bad_query", "state must be open, done or all");
-      }
-      state = v;
-    } else if (k == "limit") {
-      auto n = ParseLimit(v);
-      if (!n) {
-        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
-      }
-      limit = *n;
-    } else {
-      return HttpResponse::JsonError(400, "bad_query",
-                                     fmt::format("unknown parameter '{}' (state, limit)", k));
-    }
-  }
-  auto items = store_->ListInbox(config_->workspace, state == "all" ? "" : state, limit);
+  auto parsed = ParseListQuery(request, {"open", "done"}, nullptr);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ListQuery& q = std::get<ListQuery>(parsed);
+  auto items = store_->ListInbox(config_->workspace, q.state, q.limit);
   if (!items.ok()) return StoreError(items.status());
   nlohmann::json out = nlohmann::json::array();
   for (const InboxItem& item : *items) {
@@ -308,37 +334,10 @@ void ApiHandler::MarkInboxItem(const std::string& id, HttpResponder respond) {
 }
 
 HttpResponse ApiHandler::ListTasks(const HttpRequest& request) {
-  auto params = ParseUrlEncoded(request.query);
-  if (!params) {
-    return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
-  }
-  std::string state = "open", owner;
-  int limit = 50;
-  for (const auto& [k, v] : *params) {
-    if (k == "state") {
-      if (v != "open" && v != "acknowledged" && v != "done" && v != "all") {
-        return HttpResponse::JsonError(400, "bad_query",
-                                       "state must be open, acknowledged, done or all");
-      }
-      state = v;
-    } else if (k == "owner") {
-      if (config_->FindMember(v) == nullptr) {
-        return HttpResponse::JsonError(400, "bad_query",
-                                       fmt::format("owner '{}' is not on the team", v));
-      }
-      owner = v;
-    } else if (k == "limit") {
-      auto n = ParseLimit(v);
-      if (!n) {
-        return HttpResponse::JsonError(400, "bad_query", "limit must be a number from 1 to 500");
-      }
-      limit = *n;
-    } else {
-      return HttpResponse::JsonError(
-          400, "bad_query", fmt::format("unknown parameter '{}' (state, owner, limit)", k));
-    }
-  }
-  auto tasks = store_->ListTasksBy(config_->workspace, state == "all" ? "" : state, owner, limit);
+  auto parsed = ParseListQuery(request, {"open", "acknowledged", "done"}, config_);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ListQuery& q = std::get<ListQuery>(parsed);
+  auto tasks = store_->ListTasksBy(config_->workspace, q.state, q.owner, q.limit);
   if (!tasks.ok()) return StoreError(tasks.status());
   nlohmann::json out = nlohmann::json::array();
   for (const Task& t : *tasks) {

@@ -4,7 +4,7 @@
 
 #include "core/time_format.h"
 #include "fmt/format.h"
-#include "model/field_path.h"
+#include "model/template_values.h"
 #include "transfer/delivery_summary.h"
 
 namespace handoff {
@@ -12,27 +12,7 @@ namespace {
 
 kainjow::mustache::data Values(const DeliveryContext& ctx) {
   using kainjow::mustache::data;
-  const Inquiry& i = ctx.inquiry;
-  const Contact* linked = ctx.contact ? &*ctx.contact : nullptr;
   const DeliverySummary summary = Summarize(ctx);
-  data inquiry;
-  inquiry.set("id", i.id);
-  inquiry.set("source", i.source);
-  inquiry.set("channel", std::string(ChannelName(i.channel)));
-  inquiry.set("message", i.message);
-  inquiry.set("service", i.service);
-  inquiry.set("location", i.location);
-  inquiry.set("received_at", FormatRfc3339(i.occurred_at != 0 ? i.occurred_at : i.received_at));
-  data contact;
-  contact.set("name", FieldText(i, "contact.name", linked));
-  contact.set("email", FieldText(i, "contact.email", linked));
-  contact.set("phone", FieldText(i, "contact.phone", linked));
-  data intent;
-  const std::string found = FieldText(i, "intent");
-  intent.set("service", found.empty() ? i.service : found);
-  intent.set("urgency", FieldText(i, "urgency"));
-  data history;
-  history.set("text", FieldText(i, "fields.history.text"));
   data task;
   std::string missing;
   if (ctx.task) {
@@ -50,11 +30,8 @@ kainjow::mustache::data Values(const DeliveryContext& ctx) {
     out.set("phone", m ? m->phone : "");
     return out;
   };
-  data root;
-  root.set("inquiry", inquiry);
-  root.set("contact", contact);
-  root.set("intent", intent);
-  root.set("history", history);
+  // The inquiry's own values (model/template_values.h), then what this delivery adds.
+  data root = InquiryTemplateValues(ctx.inquiry, ctx.contact ? &*ctx.contact : nullptr);
   root.set("task", task);
   root.set("owner", person(ctx.owner));
   root.set("recipient", person(ctx.recipient));

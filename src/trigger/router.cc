@@ -3,9 +3,9 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <kainjow/mustache.hpp>
 
 #include "model/field_path.h"
+#include "model/template_values.h"
 
 namespace handoff {
 namespace {
@@ -87,34 +87,10 @@ Router::Coverage Router::CoverageOf(const std::string& source, Channel channel) 
 }
 
 std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry, const Contact* contact) {
-  using kainjow::mustache::data;
   kainjow::mustache::mustache m(tmpl);
   if (!m.is_valid()) return tmpl;
   m.set_custom_escape([](const std::string& s) { return s; });
-  const std::string name = FieldText(inquiry, "contact.name", contact);
-  const std::string email = FieldText(inquiry, "contact.email", contact);
-  const std::string phone = FieldText(inquiry, "contact.phone", contact);
-  data who;
-  who.set("name", name.empty() ? (phone.empty() ? email : phone) : name);
-  who.set("email", email);
-  who.set("phone", phone);
-  data inq;
-  inq.set("source", inquiry.source);
-  inq.set("channel", std::string(ChannelName(inquiry.channel)));
-  inq.set("message", inquiry.message);
-  inq.set("service", inquiry.service);
-  data intent;
-  const std::string found = FieldText(inquiry, "intent");
-  intent.set("service", found.empty() ? inquiry.service : found);
-  intent.set("urgency", FieldText(inquiry, "urgency"));
-  data history;
-  history.set("text", FieldText(inquiry, "fields.history.text"));
-  data root;
-  root.set("contact", who);
-  root.set("inquiry", inq);
-  root.set("intent", intent);
-  root.set("history", history);
-  return m.render(root);
+  return m.render(InquiryTemplateValues(inquiry, contact));
 }
 
 }  // namespace handoff

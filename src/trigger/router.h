@@ -47,12 +47,11 @@ class Router {
   const RouteConfig* fallback_ = nullptr;
 };
 
-// Renders a task title template ("Call back {{contact.name}}") with the inquiry's fields as
-// plain text (no HTML escaping: titles are escaped where they are displayed). Contact fields the
-// inquiry lacks come from its linked `contact` (may be null): a missed call from a known number
-// still names the person. Also available: {{inquiry.source|channel|message|service}},
-// {{intent.service}}, {{intent.urgency}}, {{history.text}}. A template that does not parse
-// renders as its own text.
+// Renders a task title (or text-back) template, "Call back {{contact.name}}", as plain text (no
+// HTML escaping: titles are escaped where they are displayed), over the values of
+// model/template_values.h; contact fields the inquiry lacks come from its linked `contact` (may
+// be null): a missed call from a known number still names the person. A template that does not
+// parse renders as its own text.
 std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry,
                         const Contact* contact = nullptr);
 

@@ -9,23 +9,26 @@
 namespace handoff {
 namespace {
 
-// The route's required context the inquiry lacks: each entry names its alternatives joined by
-// '|', as the config wrote them ("contact.phone|contact.email").
-std::vector<std::string> MissingContext(const RouteConfig& route, const Inquiry& inquiry,
-                                        const Contact* contact) {
+// The route's required context, split into what the inquiry has and what it lacks: each entry
+// names its alternatives joined by '|', as the config wrote them ("contact.phone|contact.email").
+struct RequiredContext {
+  std::vector<std::string> present;
   std::vector<std::string> missing;
+};
+
+RequiredContext CheckRequired(const RouteConfig& route, const Inquiry& inquiry,
+                              const Contact* contact) {
+  RequiredContext out;
   for (const std::vector<std::string>& alternatives : route.require) {
     bool present = false;
+    std::string entry;
     for (const std::string& path : alternatives) {
       present = present || !FieldText(inquiry, path, contact).empty();
+      entry += (entry.empty() ? "" : "|") + path;
     }
-    if (!present) {
-      std::string entry;
-      for (const std::string& path : alternatives) entry += (entry.empty() ? "" : "|") + path;
-      missing.push_back(std::move(entry));
-    }
+    (present ? out.present : out.missing).push_back(std::move(entry));
   }
-  return missing;
+  return out;
 }
 
 }  // namespace
@@ -83,6 +86,10 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
     if (request.postcode.empty()) request.postcode = inquiry.location;
     request.previous_owner = FieldText(inquiry, "fields.history.last_owner");
     request.at = now;
+    const RequiredContext context = CheckRequired(*route, inquiry, who);
+    if (!route->require.empty()) {
+      detail["context"] = {{"present", context.present}, {"missing", context.missing}};
+    }
     if (route->task_due > 0) {
       task.emplace();
       task->id = NewUuidV7(now);
@@ -90,7 +97,7 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
       task->inquiry_id = inquiry.id;
       task->route = route->name;
       task->title = RenderTitle(route->task_title, inquiry, who);
-      task->missing = MissingContext(*route, inquiry, who);
+      task->missing = context.missing;
       task->created_at = now;
       task->due_at = inquiry.received_at + route->task_due;
       nlohmann::json task_detail = {{"id", task->id}, {"title", task->title}};

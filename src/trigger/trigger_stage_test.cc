@@ -175,6 +175,21 @@ TEST_F(TriggerStageRoutingTest, MissingRequiredContextIsListedOnTheTask) {
   Task t = OnlyTask(id);
   EXPECT_EQ(t.missing, (std::vector<std::string>{"contact.phone|contact.email", "message"}));
   EXPECT_EQ(Detail(id)["task"]["missing"], nlohmann::json(t.missing));
+  // With a phone and a message, both requirements are recorded as present.
+  Inquiry full;
+  full.id = NewUuidV7(clock_.Now());
+  full.workspace = "ws";
+  full.source = "web";
+  full.channel = Channel::kForm;
+  full.received_at = clock_.Now();
+  full.normalized.phone = "+14155550142";
+  full.message = "hello";
+  testing::RunStageOn(*store_, full, Stage::kTrigger, clock_.Now(),
+                      [&](const WorkItem& item) { return stage_->Process(item); });
+  EXPECT_TRUE(OnlyTask(full.id).missing.empty());
+  EXPECT_EQ(Detail(full.id)["context"],
+            nlohmann::json({{"present", {"contact.phone|contact.email", "message"}},
+                            {"missing", nlohmann::json::array()}}));
 }
 
 TEST_F(TriggerStageRoutingTest, OwnersComeFromTheStrategyAndTheJournalSaysWhy) {
