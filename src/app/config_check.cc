@@ -132,6 +132,9 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
     bool used = false;
     for (const auto& r : config.routes) {
       for (const auto& name : r.deliver) used = used || name == d.name;
+      for (const NotifyTarget& n : r.notify) used = used || n.via == d.name;
+      for (const EscalationStep& s : r.escalate) used = used || s.via == d.name;
+      used = used || (r.reply && r.reply->via == d.name);
     }
     if (!used) f.warnings.push_back(at(d.line, where + " is not used by any route"));
   }
@@ -144,6 +147,32 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       f.warnings.push_back(at(r.line, fmt::format("route '{}' creates a task but assigns no "
                                                   "owner: nobody is told it is theirs",
                                                   r.name)));
+    }
+    // A path whose only destinations are messages (email, chat, SMS) leaves no record anyone
+    // can track: the classic "the form sends an email" leak.
+    if (!r.deliver.empty()) {
+      static const std::set<std::string> kMessagesOnly = {"smtp", "slack", "teams", "twilio_sms"};
+      bool record = false;
+      for (const std::string& name : r.deliver) {
+        const DestinationConfig* d = config.FindDestination(name);
+        record = record || d == nullptr || !kMessagesOnly.count(d->connector);
+      }
+      if (!record) {
+        f.warnings.push_back(at(r.line, fmt::format("route '{}' delivers only messages (email, "
+                                                    "chat, SMS): no system keeps a record of its "
+                                                    "inquiries; add a CRM, a sheet or the inbox",
+                                                    r.name)));
+      }
+    }
+    // A chain whose last step only tells the owner again ends where it began.
+    if (!r.escalate.empty()) {
+      const EscalationStep& last = r.escalate.back();
+      if (last.reassign.empty() && (last.notify == "owner" || last.notify.empty())) {
+        f.warnings.push_back(at(last.line, fmt::format("route '{}': the escalation chain ends by "
+                                                       "telling the owner again: nobody else "
+                                                       "ever learns the task is stuck",
+                                                       r.name)));
+      }
     }
     // Notices are for people: a CRM or a sheet would store them as records.
     auto check_notice_destination = [&](const std::string& via, int line) {

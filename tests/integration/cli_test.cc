@@ -78,6 +78,7 @@ sources:
 destinations:
   crm: { connector: webhook, url: "https://crm.example/hook" }
   sheet: { connector: google_sheets, spreadsheet_id: abc, access_token: tok }
+  mail: { connector: smtp, url: "smtp://mail.example:587", from: "a@example.com" }
 routes:
   - name: urgent
     when: { urgency: emergency }
@@ -85,19 +86,33 @@ routes:
     task: { title: Call, due: 5m }
     notify: [{ via: sheet }]
     deliver: [crm]
+  - name: mail only
+    when: { channel: chat }
+    assign: ana
+    task: { title: Reply, due: 5m }
+    notify: [{ via: crm }]
+    escalate:
+      - { after: 5m, notify: owner }
+    deliver: [mail]
 )");
   auto r = RunHandoff({"check", "--strict", dir.File("routing.yaml")}, kEnv);
   EXPECT_EQ(r.exit_code, 1);
   for (const char* want :
        {"routing.yaml:6: source 'web' is routed only when its content matches a route's "
         "conditions and there is no fallback route",
-        "routing.yaml:15: route 'urgent' sends notifications through 'sheet', a google_sheets "
+        "routing.yaml:16: route 'urgent' sends notifications through 'sheet', a google_sheets "
         "destination",
-        "routing.yaml:11: route 'urgent' assigns by_skill but nobody in its pool has skills",
-        "routing.yaml:11: route 'urgent' assigns only to available people but names no fallback "
-        "and nobody is on call"}) {
+        "routing.yaml:12: route 'urgent' assigns by_skill but nobody in its pool has skills",
+        "routing.yaml:12: route 'urgent' assigns only to available people but names no fallback "
+        "and nobody is on call",
+        "routing.yaml:18: route 'mail only' delivers only messages (email, chat, SMS): no system "
+        "keeps a record of its inquiries",
+        "routing.yaml:24: route 'mail only': the escalation chain ends by telling the owner "
+        "again"}) {
     EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
   }
+  // A destination used only for notifications is used.
+  EXPECT_EQ(r.err.find("destination 'sheet' is not used"), std::string::npos) << r.err;
 }
 
 TEST(Cli, CheckCatchesDestinationsEveryDeliveryWouldFail) {
