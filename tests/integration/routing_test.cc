@@ -261,16 +261,16 @@ TEST_F(RoutingTest, TheOneClickLinkAcknowledgesAndStopsTheChain) {
   const json ack = Event(shown, "task.acknowledged");
   EXPECT_EQ(ack["detail"]["via"], "link");
   // Wait past the whole chain (3 s), then check that no step ran after the acknowledgement
-  // (a slow machine may have run the first one before it).
+  // (a slow machine may have run some steps before it).
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
   shown = Show(id);
   EXPECT_EQ(shown["tasks"][0]["state"], "acknowledged");
+  // (escalation.ended included: had the chain run on, its last events would come after.)
   for (const auto& e : shown["timeline"]["events"]) {
     if (e["kind"].get<std::string>().rfind("escalation.", 0) == 0) {
       EXPECT_LT(e["seq"], ack["seq"]) << e.dump();
     }
   }
-  EXPECT_TRUE(Event(shown, "escalation.ended").is_null());
 }
 
 TEST_F(RoutingTest, TasksAreListedAndAcknowledgedFromTheCli) {
