@@ -165,6 +165,9 @@ struct ConnectorSpec {
   // For services using OAuth2: where tokens come from when the destination's `oauth2:` block
   // names no token_url (e.g. Google's). Empty = the block must name one.
   std::string default_token_url;
+  // The service wants the client id and secret as HTTP Basic on its token endpoint (RFC 6749
+  // 2.3.1; Pipedrive) rather than in the form body (HubSpot, Salesforce).
+  bool token_basic_auth = false;
   std::function<std::unique_ptr<Connector>()> make;
 };
 

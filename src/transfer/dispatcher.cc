@@ -526,7 +526,8 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
 TokenCache::Lookup Dispatcher::TokenFor(const DestinationConfig& destination) {
   const ConnectorSpec* spec = registry_->FindSpec(destination.connector);
   return tokens_->Get(destination, spec != nullptr ? spec->default_token_url : "",
-                      destination.allow_private || config_->server.allow_private_destinations);
+                      destination.allow_private || config_->server.allow_private_destinations,
+                      spec != nullptr && spec->token_basic_auth);
 }
 
 void Dispatcher::ResumeAwaitingToken() {

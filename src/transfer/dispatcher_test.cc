@@ -583,14 +583,20 @@ class LocalConnector final : public Connector {
 class DispatcherStepsTest : public DispatcherTest {
  protected:
   void SetUp() override {
-    h_.registry().Register(ConnectorSpec{
-        .name = "three_steps", .note = "test", .settings = {}, .default_token_url = "", .make = [] {
-          return std::make_unique<ThreeStepConnector>();
-        }});
-    h_.registry().Register(ConnectorSpec{
-        .name = "local", .note = "test", .settings = {}, .default_token_url = "", .make = [] {
-          return std::make_unique<LocalConnector>();
-        }});
+    h_.registry().Register(
+        ConnectorSpec{.name = "three_steps",
+                      .note = "test",
+                      .settings = {},
+                      .default_token_url = "",
+                      .token_basic_auth = false,
+                      .make = [] { return std::make_unique<ThreeStepConnector>(); }});
+    h_.registry().Register(
+        ConnectorSpec{.name = "local",
+                      .note = "test",
+                      .settings = {},
+                      .default_token_url = "",
+                      .token_basic_auth = false,
+                      .make = [] { return std::make_unique<LocalConnector>(); }});
   }
 };
 

@@ -117,7 +117,8 @@ TokenCache::~TokenCache() {
 }
 
 TokenCache::Lookup TokenCache::Get(const DestinationConfig& destination,
-                                   const std::string& default_token_url, bool allow_private) {
+                                   const std::string& default_token_url, bool allow_private,
+                                   bool basic_auth) {
   const Micros now = clock_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[destination.name];
@@ -131,7 +132,8 @@ TokenCache::Lookup TokenCache::Get(const DestinationConfig& destination,
       e.error = "oauth2 needs token_url for this connector";
     } else {
       e.fetching = true;
-      jobs_.push_back(Job{destination.name, destination.oauth2, token_url, allow_private});
+      jobs_.push_back(
+          Job{destination.name, destination.oauth2, token_url, allow_private, basic_auth});
       cv_.notify_all();
     }
   }
@@ -227,6 +229,16 @@ absl::StatusOr<AccessToken> TokenCache::Request(const Job& job, const std::strin
   request.url = job.token_url;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"}};
+  if (job.basic_auth && o.grant != "jwt_bearer") {
+    // RFC 6749 2.3.1: id and secret form-encoded, joined by ':', base64 — and then not in the
+    // body as well (one authentication method per request).
+    std::erase_if(form, [](const auto& kv) {
+      return kv.first == "client_id" || kv.first == "client_secret";
+    });
+    request.headers.emplace_back(
+        "Authorization",
+        "Basic " + Base64Encode(PercentEncode(o.client_id) + ":" + PercentEncode(o.client_secret)));
+  }
   request.body = FormBody(form);
   request.timeout = options_.timeout;
   if (!job.allow_private) {

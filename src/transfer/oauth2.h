@@ -54,8 +54,9 @@ class TokenCache {
   // Never blocks on the network. Starts a fetch when no token is cached, when the cached one
   // is within the refresh margin of expiring (the current one is still returned while it is
   // valid), or when the last failure's backoff has passed.
+  // `basic_auth`: send the client id and secret as HTTP Basic (ConnectorSpec::token_basic_auth).
   Lookup Get(const DestinationConfig& destination, const std::string& default_token_url,
-             bool allow_private);
+             bool allow_private, bool basic_auth = false);
   // Forgets `token` after the service answered 401 with it, so the next Get fetches a new one
   // (a token already replaced is left alone).
   void Invalidate(const std::string& destination, const std::string& token);
@@ -76,6 +77,7 @@ class TokenCache {
     OAuth2Config oauth2;
     std::string token_url;
     bool allow_private = false;
+    bool basic_auth = false;
   };
 
   void Run();

@@ -54,10 +54,21 @@ class BearerConnector final : public Connector {
 class OAuth2Test : public ::testing::Test {
  protected:
   OAuth2Test() {
-    h_.registry().Register(ConnectorSpec{
-        .name = "bearer", .note = "test", .settings = {}, .default_token_url = "", .make = [] {
-          return std::make_unique<BearerConnector>();
-        }});
+    h_.registry().Register(
+        ConnectorSpec{.name = "bearer",
+                      .note = "test",
+                      .settings = {},
+                      .default_token_url = "",
+                      .token_basic_auth = false,
+                      .make = [] { return std::make_unique<BearerConnector>(); }});
+    // A service that wants the client credentials as HTTP Basic (Pipedrive).
+    h_.registry().Register(
+        ConnectorSpec{.name = "bearer_basic",
+                      .note = "test",
+                      .settings = {},
+                      .default_token_url = "",
+                      .token_basic_auth = true,
+                      .make = [] { return std::make_unique<BearerConnector>(); }});
   }
   DestinationConfig Destination(const std::string& api_url, const std::string& token_url) {
     DestinationConfig d;
@@ -109,6 +120,31 @@ TEST_F(OAuth2Test, ClientCredentialsTokenIsFetchedOnceAndReused) {
   EXPECT_EQ(form["client_secret"], "s3cret");
   EXPECT_EQ(form["scope"], "crm.objects.contacts.write");
   EXPECT_EQ(Bearers(api), (std::vector<std::string>{"Bearer tok1", "Bearer tok1"}));
+}
+
+TEST_F(OAuth2Test, ABasicAuthServiceGetsTheClientCredentialsInTheHeaderOnly) {
+  ContractServer auth([](const HttpRequest&, int) { return Respond(200, TokenJson("tok-b")); });
+  ContractServer api([](const HttpRequest&, int) { return Respond(200); });
+  DestinationConfig d = Destination(api.Url("/api"), auth.Url("/token"));
+  d.connector = "bearer_basic";
+  d.oauth2.grant = "refresh_token";
+  d.oauth2.refresh_token = "rt-1";
+  d.oauth2.client_secret = "s3cret:with/odd&chars";
+  h_.config().destinations = {d};
+  auto first = h_.AddInquiry({"crm"});
+  h_.Start();
+  h_.WaitForState(first[0], "confirmed", 1);
+  auto requests = auth.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  // base64("client-1:s3cret%3Awith%2Fodd%26chars"): id and secret form-encoded first.
+  EXPECT_EQ(HeaderOf(requests[0], "authorization"),
+            "Basic Y2xpZW50LTE6czNjcmV0JTNBd2l0aCUyRm9kZCUyNmNoYXJz");
+  auto form = Form(requests[0].body);
+  EXPECT_EQ(form["grant_type"], "refresh_token");
+  EXPECT_EQ(form["refresh_token"], "rt-1");
+  EXPECT_FALSE(form.contains("client_id"));
+  EXPECT_FALSE(form.contains("client_secret"));
+  EXPECT_EQ(Bearers(api), std::vector<std::string>{"Bearer tok-b"});
 }
 
 TEST_F(OAuth2Test, A401FetchesAFreshTokenAndRetriesOnce) {

@@ -221,6 +221,7 @@ void RegisterGoogleSheetsConnector(ConnectorRegistry& registry) {
               {"base_url", "API base, default https://sheets.googleapis.com"},
           },
       .default_token_url = "https://oauth2.googleapis.com/token",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<GoogleSheetsConnector>(); },
   });
 }

@@ -285,6 +285,7 @@ void RegisterHubSpotConnector(ConnectorRegistry& registry) {
       // HubSpot's documented token endpoint (v1; HubSpot announced its v3 successor for 2027:
       // set oauth2.token_url to move early).
       .default_token_url = "https://api.hubapi.com/oauth/v1/token",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<HubSpotConnector>(); },
   });
 }

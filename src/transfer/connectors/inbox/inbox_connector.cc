@@ -40,6 +40,7 @@ void RegisterInboxConnector(ConnectorRegistry& registry) {
               "yet): listed by GET /api/v1/inbox and `handoff inbox` until marked done",
       .settings = {},
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<InboxConnector>(); },
   });
 }

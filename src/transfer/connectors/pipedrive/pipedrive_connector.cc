@@ -276,7 +276,8 @@ void RegisterPipedriveConnector(ConnectorRegistry& registry) {
               {"owner_ids", "mapping: team member id → Pipedrive user id"},
               {"activity_type", "activity type key, default call"},
           },
-      .default_token_url = "",
+      .default_token_url = "https://oauth.pipedrive.com/oauth/token",
+      .token_basic_auth = true,
       .make = [] { return std::make_unique<PipedriveConnector>(); },
   });
 }

@@ -158,6 +158,7 @@ void RegisterSalesforceConnector(ConnectorRegistry& registry) {
                "(Sforce-Duplicate-Rule-Header: allowSave=true)"},
           },
       .default_token_url = kTokenUrl,
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<SalesforceConnector>(); },
   });
 }

@@ -248,6 +248,7 @@ void RegisterSlackConnector(ConnectorRegistry& registry) {
               {"base_url", "Web API base, default https://slack.com/api"},
           },
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<SlackConnector>(); },
   });
 }

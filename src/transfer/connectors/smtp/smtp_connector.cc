@@ -323,6 +323,7 @@ void RegisterSmtpConnector(ConnectorRegistry& registry) {
                "true to allow 'tls: none' (a relay on a trusted network without TLS)"},
           },
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<SmtpConnector>(); },
   });
 }

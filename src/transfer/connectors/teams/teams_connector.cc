@@ -249,6 +249,7 @@ void RegisterTeamsConnector(ConnectorRegistry& registry) {
               {"format", "adaptive_card (default) or message_card (legacy connectors only)"},
           },
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<TeamsConnector>(); },
   });
 }

@@ -244,6 +244,7 @@ void RegisterTwilioSmsConnector(ConnectorRegistry& registry) {
               {"base_url", "API base, default https://api.twilio.com"},
           },
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<TwilioSmsConnector>(); },
   });
 }

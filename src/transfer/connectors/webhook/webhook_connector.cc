@@ -218,6 +218,7 @@ void RegisterWebhookConnector(ConnectorRegistry& registry) {
                                 "string is a mustache template over ") +
                         kDeliveryTemplateNames}},
       .default_token_url = "",
+      .token_basic_auth = false,
       .make = [] { return std::make_unique<WebhookConnector>(); },
   });
 }
