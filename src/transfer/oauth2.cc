@@ -267,8 +267,11 @@ absl::StatusOr<AccessToken> TokenCache::Request(const Job& job, const std::strin
   }
   AccessToken token;
   token.token = j["access_token"].get<std::string>();
-  if (auto it = j.find("instance_url"); it != j.end() && it->is_string()) {
-    token.instance_url = it->get<std::string>();
+  // The API host the token belongs to: Salesforce's instance_url, Pipedrive's api_domain.
+  for (const char* key : {"instance_url", "api_domain"}) {
+    if (auto it = j.find(key); it != j.end() && it->is_string() && token.instance_url.empty()) {
+      token.instance_url = it->get<std::string>();
+    }
   }
   Micros lifetime = options_.default_lifetime;
   if (auto it = j.find("expires_in"); it != j.end()) {

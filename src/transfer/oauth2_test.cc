@@ -245,6 +245,21 @@ TEST_F(OAuth2Test, TheTokenResponsesInstanceUrlIsPassedToTheConnector) {
   EXPECT_EQ(api.requests()[0].path, "/api");
 }
 
+TEST_F(OAuth2Test, PipedrivesApiDomainIsTheTokensInstanceUrl) {
+  ContractServer api([](const HttpRequest&, int) { return Respond(200); });
+  ContractServer auth([&](const HttpRequest&, int) {
+    nlohmann::json j = nlohmann::json::parse(TokenJson("pd"));
+    j["api_domain"] = api.Url("");
+    return Respond(200, j.dump());
+  });
+  h_.config().destinations = {Destination("http://127.0.0.1:1/unused", auth.Url("/token"))};
+  auto ids = h_.AddInquiry({"crm"});
+  h_.Start();
+  h_.WaitForState(ids[0], "confirmed", 1);
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_EQ(api.requests()[0].path, "/api");
+}
+
 std::string NewRsaKeyPem(EVP_PKEY** key_out) {
   EVP_PKEY* key = EVP_RSA_gen(2048);
   BIO* bio = BIO_new(BIO_s_mem());

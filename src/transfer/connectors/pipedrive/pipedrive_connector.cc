@@ -101,7 +101,15 @@ std::optional<Micros> RateLimitWait(const std::vector<std::pair<std::string, std
 }  // namespace
 
 absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryContext& ctx) const {
-  auto base = BaseUrlSetting(ctx.destination, kDefaultBaseUrl);
+  // An OAuth2 token is valid on its company's domain (the token response's api_domain), unless
+  // base_url says otherwise.
+  std::string fallback(kDefaultBaseUrl);
+  if (ctx.access_token && !ctx.access_token->instance_url.empty()) {
+    fallback = ctx.access_token->instance_url;
+    while (!fallback.empty() && fallback.back() == '/') fallback.pop_back();
+    fallback += "/api/v1";
+  }
+  auto base = BaseUrlSetting(ctx.destination, fallback);
   if (!base.ok()) return base.status();
   OutboundRequest req;
   // OAuth2 tokens go in the header; a personal api_token can only go in the query.

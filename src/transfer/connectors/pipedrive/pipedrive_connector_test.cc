@@ -173,6 +173,15 @@ TEST_F(PipedriveConnectorTest, OAuthTokenGoesInTheHeaderNotTheQuery) {
   EXPECT_EQ(HeaderOf(req, "authorization"), "Bearer oauth-xyz");
 }
 
+TEST_F(PipedriveConnectorTest, AnOAuthTokenUsesItsCompanyDomainUnlessBaseUrlIsSet) {
+  t_.dest.settings.erase("api_token");
+  t_.dest.oauth2.grant = "refresh_token";
+  t_.access_token = AccessToken{"oauth-xyz", "https://acme.pipedrive.com/", 0};
+  EXPECT_EQ(Build(1, {{"person_searched", "0"}}).url, "https://acme.pipedrive.com/api/v1/persons");
+  t_.dest.settings["base_url"] = "http://127.0.0.1:9/v1";
+  EXPECT_EQ(Build(1, {{"person_searched", "0"}}).url, "http://127.0.0.1:9/v1/persons");
+}
+
 TEST_F(PipedriveConnectorTest, Errors) {
   struct Case {
     int status;
