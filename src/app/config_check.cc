@@ -1,5 +1,6 @@
 #include "app/config_check.h"
 
+#include <algorithm>
 #include <set>
 
 #include "fmt/format.h"
@@ -203,6 +204,36 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
             at(r.line, fmt::format("route '{}' assigns {} but nobody in its pool "
                                    "has {}: it works as least_open",
                                    r.name, r.assign_strategy, skill ? "skills" : "a territory")));
+      }
+    }
+    // A text-back needs the caller's number: sources whose field map (json, form) names no phone
+    // never carry one. Provider adapters (Twilio, booking tools…) read their own payloads and
+    // are assumed to.
+    if (r.reply) {
+      bool any_source = false, carries_phone = false;
+      for (const SourceConfig& s : config.sources) {
+        const SourceAdapterSpec* spec = sources.FindSpec(s.adapter);
+        if (spec == nullptr) continue;
+        const Channel channel =
+            s.channel.empty() ? spec->default_channel : *ParseChannel(s.channel);
+        const bool admitted =
+            r.fallback ||
+            ((r.when_sources.empty() || std::find(r.when_sources.begin(), r.when_sources.end(),
+                                                  s.name) != r.when_sources.end()) &&
+             (r.when_channels.empty() || std::find(r.when_channels.begin(), r.when_channels.end(),
+                                                   ChannelName(channel)) != r.when_channels.end()));
+        if (!admitted) continue;
+        any_source = true;
+        const bool mapped = s.adapter == "json" || s.adapter == "form";
+        bool phone = !mapped;
+        for (const auto& [field, path] : s.map) phone = phone || field == "phone";
+        carries_phone = carries_phone || phone;
+      }
+      if (any_source && !carries_phone) {
+        f.warnings.push_back(at(r.reply->line, fmt::format("route '{}' texts the lead back, but "
+                                                           "none of its sources maps a phone: "
+                                                           "the reply can never be sent",
+                                                           r.name)));
       }
     }
     if (r.assign_available_only && r.assign_fallback.empty()) {

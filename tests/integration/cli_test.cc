@@ -69,16 +69,18 @@ TEST(Cli, CheckAcceptsAGoodConfigAndNamesFileLineOfProblems) {
 
 TEST(Cli, CheckWarnsAboutRoutingThatLeaks) {
   TempDir dir;
-  WriteFile(dir.File("routing.yaml"), R"(workspace: w
+  const std::string routing = R"(workspace: w
 team: [{ id: ana }, { id: ben }]
 enrich:
   urgency: [{ level: emergency, match: flood }]
 sources:
   web: { adapter: form, token: form-token-0123456789 }
+  chat: { adapter: json, channel: chat, token: chat-token-0123456789, map: { name: who } }
 destinations:
   crm: { connector: webhook, url: "https://crm.example/hook" }
   sheet: { connector: google_sheets, spreadsheet_id: abc, access_token: tok }
   mail: { connector: smtp, url: "smtp://mail.example:587", from: "a@example.com" }
+  sms: { connector: twilio_sms, account_sid: AC1, auth_token: t, from: "+14155550100" }
 routes:
   - name: urgent
     when: { urgency: emergency }
@@ -88,31 +90,43 @@ routes:
     deliver: [crm]
   - name: mail only
     when: { channel: chat }
+    reply: { via: sms, text: "Thanks" }
     assign: ana
     task: { title: Reply, due: 5m }
     notify: [{ via: crm }]
     escalate:
       - { after: 5m, notify: owner }
     deliver: [mail]
-)");
+)";
+  WriteFile(dir.File("routing.yaml"), routing);
   auto r = RunHandoff({"check", "--strict", dir.File("routing.yaml")}, kEnv);
   EXPECT_EQ(r.exit_code, 1);
   for (const char* want :
        {"routing.yaml:6: source 'web' is routed only when its content matches a route's "
         "conditions and there is no fallback route",
-        "routing.yaml:16: route 'urgent' sends notifications through 'sheet', a google_sheets "
+        "routing.yaml:18: route 'urgent' sends notifications through 'sheet', a google_sheets "
         "destination",
-        "routing.yaml:12: route 'urgent' assigns by_skill but nobody in its pool has skills",
-        "routing.yaml:12: route 'urgent' assigns only to available people but names no fallback "
+        "routing.yaml:14: route 'urgent' assigns by_skill but nobody in its pool has skills",
+        "routing.yaml:14: route 'urgent' assigns only to available people but names no fallback "
         "and nobody is on call",
-        "routing.yaml:18: route 'mail only' delivers only messages (email, chat, SMS): no system "
+        "routing.yaml:20: route 'mail only' delivers only messages (email, chat, SMS): no system "
         "keeps a record of its inquiries",
-        "routing.yaml:24: route 'mail only': the escalation chain ends by telling the owner "
-        "again"}) {
+        "routing.yaml:27: route 'mail only': the escalation chain ends by telling the owner "
+        "again",
+        "routing.yaml:22: route 'mail only' texts the lead back, but none of its sources maps a "
+        "phone"}) {
     EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
   }
   // A destination used only for notifications is used.
   EXPECT_EQ(r.err.find("destination 'sheet' is not used"), std::string::npos) << r.err;
+
+  // Once the chat source maps a phone, the text-back can be sent.
+  std::string config = routing;
+  config.replace(config.find("map: { name: who }"), 18, "map: { name: who, phone: tel }");
+  WriteFile(dir.File("routing.yaml"), config);
+  auto mapped = RunHandoff({"check", dir.File("routing.yaml")}, kEnv);
+  EXPECT_EQ(mapped.err.find("texts the lead back"), std::string::npos) << mapped.err;
+  EXPECT_NE(mapped.err.find("delivers only messages"), std::string::npos) << mapped.err;
 }
 
 TEST(Cli, CheckCatchesDestinationsEveryDeliveryWouldFail) {
