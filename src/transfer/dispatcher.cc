@@ -18,7 +18,6 @@
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transfer/ssrf_guard.h"
-#include "trigger/task_link.h"
 
 namespace handoff {
 namespace {
@@ -212,7 +211,8 @@ Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, 
       store_(store),
       clock_(clock),
       options_(std::move(options)),
-      lease_(options_.lease) {
+      lease_(options_.lease),
+      link_signer_(TaskLinkSigner::ForConfig(*config)) {
   options_.max_in_flight = std::max(1, options_.max_in_flight);
   options_.claim_batch = std::max(1, options_.claim_batch);
   if (!options_.random) options_.random = MakeUniformRandom();
@@ -491,7 +491,7 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     }
     // Every notification carries the link that acknowledges its task, while it is open.
     if (t->task && t->task->state == "open") {
-      t->ack_url = TaskLinkSigner::ForConfig(*config_).Url(*config_, t->task->id, clock_->Now());
+      t->ack_url = link_signer_.Url(*config_, t->task->id, clock_->Now());
     }
   }
   t->public_url = config_->business.public_url;

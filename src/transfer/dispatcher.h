@@ -24,6 +24,7 @@
 #include "transfer/destination_gate.h"
 #include "transfer/oauth2.h"
 #include "transfer/retry_schedule.h"
+#include "trigger/task_link.h"
 
 namespace handoff {
 
@@ -132,6 +133,7 @@ class Dispatcher {
   const Clock* clock_;
   DispatcherOptions options_;
   Micros lease_;
+  const TaskLinkSigner link_signer_;  // the ack link of notify/escalate deliveries
   std::map<std::string, std::unique_ptr<RetrySchedule>> schedules_;
   std::map<std::string, DestinationGate> gates_;  // dispatcher thread only
   mutable std::mutex health_mu_;
