@@ -3,12 +3,16 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <variant>
 
+#include "api/dashboard.h"
 #include "core/id.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "http/url_encoding.h"
+#include "track/metrics.h"
 #include "track/timeline.h"
 #include "transfer/replay.h"
 #include "trigger/task_actions.h"
@@ -90,15 +94,72 @@ ApiHandler::ApiHandler(const Config* config, Store* store, const Clock* clock,
       clock_(clock),
       ready_(std::move(ready)),
       destinations_(std::move(destinations)),
-      sources_(sources) {}
+      sources_(sources),
+      sessions_(config, clock),
+      tracking_(config, store, clock, sources) {}
 
-bool ApiHandler::Authorized(const HttpRequest& request) const {
+bool ApiHandler::BearerAuthorized(const HttpRequest& request) const {
   const std::string& want = config_->server.admin_token;
   if (want.empty()) return false;
   auto header = request.Header("authorization");
   if (!header || header->size() < 7 || header->substr(0, 7) != "Bearer ") return false;
   std::string_view got = header->substr(7);
   return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
+std::optional<HttpResponse> ApiHandler::Refusal(const HttpRequest& request) {
+  if (BearerAuthorized(request)) return std::nullopt;
+  if (std::optional<Session> session = sessions_.Find(request)) {
+    // A cookie rides along on any request the browser makes, a forged one included: whatever
+    // changes something must also carry the token only the page's own script can read.
+    if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
+    auto sent = request.Header("x-csrf-token");
+    const std::string& want = session->csrf_token;
+    if (sent && sent->size() == want.size() &&
+        CRYPTO_memcmp(sent->data(), want.data(), want.size()) == 0) {
+      return std::nullopt;
+    }
+    return HttpResponse::JsonError(403, "csrf",
+                                   "send the session's csrf_token in the X-CSRF-Token header");
+  }
+  HttpResponse r =
+      HttpResponse::JsonError(401, "unauthorized",
+                              config_->server.admin_token.empty()
+                                  ? "the API is disabled: set server.admin_token in the config"
+                                  : "send the admin token as 'Authorization: Bearer <token>' "
+                                    "or sign in to the dashboard");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+HttpResponse ApiHandler::SessionEndpoint(const HttpRequest& request) {
+  if (request.method == "POST") return sessions_.SignIn(request);
+  if (request.method == "GET") {
+    std::optional<Session> session = sessions_.Find(request);
+    if (!session) return HttpResponse::JsonError(401, "unauthorized", "not signed in");
+    HttpResponse r = HttpResponse::Json(200, sessions_.Describe(*session));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+  if (request.method == "DELETE") {
+    if (auto refused = Refusal(request)) return *refused;
+    return sessions_.SignOut(request);
+  }
+  return HttpResponse::JsonError(405, "method_not_allowed",
+                                 "this endpoint accepts POST, GET and DELETE");
+}
+
+HttpResponse ApiHandler::ListHandoffs(const HttpRequest& request) {
+  auto parsed = ParseListQuery(request, {"dead", "failed", "pending", "delivering"}, nullptr);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ListQuery& q = std::get<ListQuery>(parsed);
+  if (q.state.empty()) return HttpResponse::JsonError(400, "bad_query", "name one state");
+  auto handoffs = store_->ListHandoffsInState(config_->workspace, q.state, q.limit);
+  if (!handoffs.ok()) return StoreError(handoffs.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const Handoff& h : *handoffs) out.push_back(ToJson(h));
+  return HttpResponse::Json(200, nlohmann::json{{"handoffs", out}}.dump(
+                                     -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
@@ -111,14 +172,37 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
     respond(Ready());
     return;
   }
-  if (!Authorized(request)) {
-    HttpResponse r =
-        HttpResponse::JsonError(401, "unauthorized",
-                                config_->server.admin_token.empty()
-                                    ? "the API is disabled: set server.admin_token in the config"
-                                    : "send the admin token as 'Authorization: Bearer <token>'");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    respond(std::move(r));
+  if (IsDashboardPath(path)) {
+    respond(ServeDashboard(request));
+    return;
+  }
+  if (path == "/api/v1/session") {
+    respond(SessionEndpoint(request));
+    return;
+  }
+  if (auto refused = Refusal(request)) {
+    respond(*std::move(refused));
+    return;
+  }
+  if (path == "/api/v1/scorecard" || path == "/api/v1/scorecard/trend" || path == "/api/v1/map" ||
+      path == "/api/v1/handoffs" || path == "/api/v1/inquiries.csv") {
+    if (request.method != "GET") {
+      respond(HttpResponse::JsonError(405, "method_not_allowed", "this endpoint accepts GET"));
+    } else if (path == "/api/v1/scorecard") {
+      respond(tracking_.Scorecard(request));
+    } else if (path == "/api/v1/scorecard/trend") {
+      respond(tracking_.ScorecardTrend(request));
+    } else if (path == "/api/v1/map") {
+      respond(tracking_.Map(request));
+    } else if (path == "/api/v1/handoffs") {
+      respond(ListHandoffs(request));
+    } else {
+      respond(ExportInquiries(request));
+    }
+    return;
+  }
+  if (path == "/metrics" && metrics_ != nullptr) {
+    respond(MetricsText());
     return;
   }
   if (path == "/api/v1/handoffs/replay") {
@@ -172,6 +256,10 @@ void ApiHandler::Handle(HttpRequest&& request, HttpResponder respond) {
   }
   if (path == "/api/v1/inbox") {
     respond(ListInbox(request));
+    return;
+  }
+  if (path == "/api/v1/leaks") {
+    respond(ListLeaks(request));
     return;
   }
   constexpr std::string_view kInquiries = "/api/v1/inquiries";
@@ -289,7 +377,114 @@ HttpResponse ApiHandler::Ready() {
   // A destination whose breaker is open does not make the process unready (everything else
   // still flows), but it is shown here so monitoring can alert on it.
   if (destinations_) body["destinations"] = destinations_();
+  // Likewise a failing alert channel: it is how people learn of leaks, so it is shown here.
+  body["alert_channels"] = AlertChannels();
   return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
+}
+
+nlohmann::json ApiHandler::AlertChannels() {
+  nlohmann::json out = nlohmann::json::object();
+  for (const NotifyTarget& t : config_->alerts.via) out[t.via] = {{"state", "idle"}};
+  if (config_->alerts.via.empty()) return out;
+  auto alerts = store_->ListAlertHandoffs(config_->workspace, clock_->Now() - kMicrosPerDay, 200);
+  if (!alerts.ok()) return out;
+  std::set<std::string> seen;
+  for (const Handoff& h : *alerts) {  // newest first: the first per destination decides
+    if (!out.contains(h.destination) || !seen.insert(h.destination).second) continue;
+    const bool failing = h.state == "dead" || (h.state == "failed" && h.attempts > 0);
+    nlohmann::json c = {{"state", failing                  ? "failing"
+                                  : h.state == "confirmed" ? "ok"
+                                                           : "sending"},
+                        {"last_alert_at", FormatRfc3339(h.created_at)}};
+    if (!h.last_error.empty()) c["last_error"] = h.last_error;
+    out[h.destination] = std::move(c);
+  }
+  return out;
+}
+
+HttpResponse ApiHandler::MetricsText() {
+  std::vector<GaugeSample> gauges;
+  const std::string& ws = config_->workspace;
+  if (auto depths = store_->QueueDepths(); depths.ok()) {
+    for (const auto& [name, n] : *depths) {
+      gauges.push_back({"queue_depth",
+                        "Work items waiting per stage, and handoffs per state",
+                        {{"queue", name}},
+                        static_cast<double>(n)});
+    }
+  }
+  if (auto counts = store_->CountUnsettledHandoffs(ws); counts.ok()) {
+    for (const HandoffCount& c : *counts) {
+      gauges.push_back(
+          {"handoffs_unsettled",
+           "Handoffs not confirmed, per destination, purpose and state",
+           {{"destination", c.destination}, {"purpose", c.purpose}, {"state", c.state}},
+           static_cast<double>(c.count)});
+    }
+  }
+  if (auto leaks = store_->ListLeaks(ws, LeakFilter{0, 100000}); leaks.ok()) {
+    std::map<std::string, int> by_kind;
+    for (const char* kind : {"unassigned", "overdue_task", "missed_call", "unconfirmed_handoff",
+                             "dead_handoff", "silent_source"}) {
+      by_kind[kind] = 0;
+    }
+    for (const Leak& l : *leaks) ++by_kind[l.kind];
+    for (const auto& [kind, n] : by_kind) {
+      gauges.push_back({"leaks_open", "Leaks open now, per kind", {{"kind", kind}}, double(n)});
+    }
+  }
+  if (destinations_) {
+    const nlohmann::json health = destinations_();
+    for (const auto& [name, h] : health.items()) {
+      gauges.push_back({"destination_breaker_open",
+                        "1 while the destination's circuit breaker is open or half-open",
+                        {{"destination", name}},
+                        h.value("breaker", "closed") == "closed" ? 0.0 : 1.0});
+      gauges.push_back({"destination_in_flight",
+                        "Delivery requests in flight per destination",
+                        {{"destination", name}},
+                        static_cast<double>(h.value("in_flight", 0))});
+    }
+  }
+  const nlohmann::json channels = AlertChannels();
+  for (const auto& [name, c] : channels.items()) {
+    gauges.push_back({"alert_channel_failing",
+                      "1 while an alert channel's newest alert fails",
+                      {{"destination", name}},
+                      c.value("state", "") == "failing" ? 1.0 : 0.0});
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_->Render(gauges);
+  return r;
+}
+
+HttpResponse ApiHandler::ListLeaks(const HttpRequest& request) {
+  auto parsed = ParseListQuery(request, {"open", "closed"}, nullptr);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ListQuery& q = std::get<ListQuery>(parsed);
+  const Micros since = q.state == "open" ? 0 : clock_->Now() - 7 * kMicrosPerDay;
+  LeakFilter filter;
+  filter.closed_since = since;
+  filter.limit = q.state == "closed" ? 500 : q.limit;
+  auto leaks = store_->ListLeaks(config_->workspace, filter);
+  if (!leaks.ok()) return StoreError(leaks.status());
+  auto groups = store_->ListAlertGroups(config_->workspace, since, 100);
+  if (!groups.ok()) return StoreError(groups.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const Leak& l : *leaks) {
+    if (q.state == "closed" && l.closed_at == 0) continue;
+    if (static_cast<int>(out.size()) >= q.limit) break;
+    out.push_back(ToJson(l));
+  }
+  nlohmann::json g = nlohmann::json::array();
+  for (const AlertGroup& group : *groups) {
+    if (q.state == "closed" && group.closed_at == 0) continue;
+    if (q.state == "open" && group.closed_at != 0) continue;
+    g.push_back(ToJson(group));
+  }
+  return HttpResponse::Json(200, nlohmann::json{{"leaks", out}, {"groups", g}}.dump());
 }
 
 HttpResponse ApiHandler::ListInbox(const HttpRequest& request) {
@@ -391,7 +586,10 @@ void ApiHandler::ChangeTask(const std::string& id, TaskStep step, const HttpRequ
       });
 }
 
-HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
+namespace {
+
+// The filters of GET /api/v1/inquiries (and its CSV export), or the 400 naming the problem.
+std::variant<InquiryFilter, HttpResponse> ParseInquiryFilter(const HttpRequest& request) {
   auto params = ParseUrlEncoded(request.query);
   if (!params) {
     return HttpResponse::JsonError(400, "bad_query", "the query string has a malformed escape");
@@ -433,14 +631,89 @@ HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
         return HttpResponse::JsonError(400, "bad_query", "before must be an inquiry id");
       }
       f.before_id = v;
+    } else if (k == "q") {
+      if (v.size() > 200) {
+        return HttpResponse::JsonError(400, "bad_query", "q must be at most 200 characters");
+      }
+      f.text = v;
     } else {
       return HttpResponse::JsonError(
           400, "bad_query",
-          fmt::format("unknown parameter '{}' (expected source, channel, stage, status, from, "
+          fmt::format("unknown parameter '{}' (expected source, channel, stage, status, q, from, "
                       "until, limit, before)",
                       k.substr(0, 40)));
     }
   }
+  return f;
+}
+
+// One CSV cell (RFC 4180), neutralised for spreadsheets: a value a spreadsheet would run as a
+// formula (starting with = + - @, a tab or a carriage return) gets a leading apostrophe.
+std::string CsvCell(std::string_view value) {
+  std::string v(value);
+  if (!v.empty() &&
+      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
+    v.insert(v.begin(), '\'');
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string quoted = "\"";
+  for (char c : v) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::ExportInquiries(const HttpRequest& request) {
+  auto parsed = ParseInquiryFilter(request);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  InquiryFilter f = std::get<InquiryFilter>(parsed);
+  constexpr int kMaxRows = 10000;
+  std::string csv =
+      "id,received_at,source,channel,stage,status,name,email,phone,service,location,message\r\n";
+  int rows = 0;
+  f.limit = 500;
+  while (rows < kMaxRows) {
+    auto page = store_->ListInquiries(config_->workspace, f);
+    if (!page.ok()) return StoreError(page.status());
+    for (const Inquiry& n : *page) {
+      auto pick = [](const std::string& a, const std::string& b) { return a.empty() ? b : a; };
+      const std::string cells[] = {n.id,
+                                   FormatRfc3339(n.received_at),
+                                   n.source,
+                                   std::string(ChannelName(n.channel)),
+                                   std::string(StageName(n.stage)),
+                                   n.status,
+                                   pick(n.normalized.name, n.received.name),
+                                   pick(n.normalized.email, n.received.email),
+                                   pick(n.normalized.phone, n.received.phone),
+                                   n.service,
+                                   n.location,
+                                   n.message};
+      for (size_t c = 0; c < std::size(cells); ++c) {
+        csv += (c ? "," : "") + CsvCell(cells[c]);
+      }
+      csv += "\r\n";
+      ++rows;
+    }
+    if (static_cast<int>(page->size()) < f.limit) break;
+    f.before_id = page->back().id;
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "text/csv; charset=utf-8";
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"inquiries.csv\"");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body = std::move(csv);
+  return r;
+}
+
+HttpResponse ApiHandler::ListInquiries(const HttpRequest& request) {
+  auto parsed = ParseInquiryFilter(request);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const InquiryFilter& f = std::get<InquiryFilter>(parsed);
   auto list = store_->ListInquiries(config_->workspace, f);
   if (!list.ok()) return StoreError(list.status());
   nlohmann::json items = nlohmann::json::array();

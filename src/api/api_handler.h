@@ -1,9 +1,14 @@
-// The REST API (/api/v1/…) and the health endpoints (/healthz, /readyz). Every /api/ call needs
-// the workspace's admin token (Authorization: Bearer …) and reads only that workspace.
+// The REST API (/api/v1/…), the health endpoints (/healthz, /readyz), /metrics and the dashboard's
+// pages (/app/). Every /api/ call needs the workspace's admin token (Authorization: Bearer …) or
+// a dashboard session cookie (with X-CSRF-Token on anything but GET), and reads only that
+// workspace.
 #pragma once
 
 #include <functional>
+#include <memory>
 
+#include "api/sessions.h"
+#include "api/tracking_api.h"
 #include "config/config.h"
 #include "entry/source_adapter.h"
 #include "http/http_types.h"
@@ -12,6 +17,8 @@
 #include "trigger/task_actions.h"
 
 namespace handoff {
+
+class Metrics;
 
 // Thread-safe.
 class ApiHandler {
@@ -25,7 +32,10 @@ class ApiHandler {
              std::function<nlohmann::json()> destinations = nullptr,
              const SourceAdapterRegistry* sources = nullptr);
 
-  // Handles /healthz, /readyz and /api/… requests. Responds exactly once.
+  // Serves /metrics from `metrics` (not owned; must outlive this). Without it /metrics is 404.
+  void set_metrics(const Metrics* metrics) { metrics_ = metrics; }
+
+  // Handles /healthz, /readyz, /metrics and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
 
  private:
@@ -44,10 +54,27 @@ class ApiHandler {
   // POST /api/v1/tasks/{id}/ack and /done (trigger/task_actions.h): {"task": …, "changed": bool}.
   void ChangeTask(const std::string& id, TaskStep step, const HttpRequest& request,
                   HttpResponder respond);
+  // GET /api/v1/leaks?state=open|closed|all&limit=N: leaks (open ones first; closed ones of the
+  // last 7 days) and their alert groups.
+  HttpResponse ListLeaks(const HttpRequest& request);
   HttpResponse Ready();
+  // GET /metrics: the Prometheus exposition, with gauges read from the store at each scrape.
+  HttpResponse MetricsText();
+  // For /readyz: each alert channel's newest alert of the last day and whether it is failing.
+  nlohmann::json AlertChannels();
   // POST /api/v1/handoffs/replay: one batch of dead handoffs back to pending (transfer/replay.h).
   void ReplayHandoffs(const HttpRequest& request, HttpResponder respond);
-  bool Authorized(const HttpRequest& request) const;
+  // The Bearer admin token, or a session cookie (whose CSRF token a request that is not a GET
+  // must repeat in X-CSRF-Token). Returns the response refusing the request, or nullopt.
+  std::optional<HttpResponse> Refusal(const HttpRequest& request);
+  bool BearerAuthorized(const HttpRequest& request) const;
+  // /api/v1/session: POST signs in, GET shows the session, DELETE signs out.
+  HttpResponse SessionEndpoint(const HttpRequest& request);
+  // GET /api/v1/handoffs?state=dead|failed|pending|delivering&limit=N (newest first).
+  HttpResponse ListHandoffs(const HttpRequest& request);
+  // GET /api/v1/inquiries.csv with ListInquiries' filters: every match (up to 10,000 rows),
+  // with spreadsheet formulas neutralised.
+  HttpResponse ExportInquiries(const HttpRequest& request);
 
   const Config* config_;
   Store* store_;
@@ -55,6 +82,9 @@ class ApiHandler {
   std::function<absl::Status()> ready_;
   std::function<nlohmann::json()> destinations_;
   const SourceAdapterRegistry* sources_;
+  const Metrics* metrics_ = nullptr;
+  SessionStore sessions_;
+  TrackingApi tracking_;
 };
 
 }  // namespace handoff

@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include <atomic>
+#include <chrono>
 
 #include "api/api_handler.h"
 #include "api/task_link_page.h"
@@ -13,6 +14,8 @@
 #include "http/http_server.h"
 #include "spdlog/spdlog.h"
 #include "store/store.h"
+#include "track/leak_monitor.h"
+#include "track/metrics.h"
 #include "transfer/connector.h"
 #include "transfer/dispatcher.h"
 #include "trigger/escalation.h"
@@ -30,11 +33,25 @@ std::string RedactCredentials(const std::string& url) {
   return url.substr(0, scheme + 3) + "***" + url.substr(at);
 }
 
+// The configured source a request to /in/… is for: /in/{source}, /in/{workspace}/{source} or
+// /in/{source}/{key}; "" when none matches (metrics then count it as "unknown").
+std::string SourceOfPath(const Config& config, std::string_view path) {
+  path.remove_prefix(4);  // "/in/"
+  for (int segment = 0; segment < 2 && !path.empty(); ++segment) {
+    const std::string_view name = path.substr(0, path.find('/'));
+    if (config.FindSource(std::string(name)) != nullptr) return std::string(name);
+    if (name.size() >= path.size()) break;
+    path.remove_prefix(name.size() + 1);
+  }
+  return "";
+}
+
 }  // namespace
 
 struct App::Parts {
   Config config;
   const Clock* clock = nullptr;
+  std::unique_ptr<Metrics> metrics;
   SourceAdapterRegistry sources;
   ConnectorRegistry connectors;
   std::unique_ptr<Store> store;
@@ -45,6 +62,7 @@ struct App::Parts {
   std::unique_ptr<ApiHandler> api;
   std::unique_ptr<TaskLinkPage> task_links;
   std::unique_ptr<EscalationRunner> escalation;
+  std::unique_ptr<LeakMonitor> leaks;
   std::unique_ptr<HttpServer> server;
   std::atomic<bool> stopping{false};
   bool stopped = false;
@@ -79,11 +97,22 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->store = std::move(*store);
 
   Parts* raw = p.get();
-  p->enrich = std::make_unique<EnrichStage>(&p->config, p->store.get(), p->clock, WorkLoopOptions{},
+  p->metrics = std::make_unique<Metrics>(&p->config);
+  WorkLoopOptions loop_options;
+  loop_options.on_committed = [m = p->metrics.get()](Stage stage, Micros latency) {
+    m->ObserveStage(stage, static_cast<double>(latency) / kMicrosPerSecond);
+  };
+  DispatcherOptions dispatcher_options;
+  dispatcher_options.on_attempt = [m = p->metrics.get(), clock = p->clock](
+                                      const Handoff& h, std::string_view outcome, double ms) {
+    m->ObserveAttempt(h, outcome, ms / 1000,
+                      static_cast<double>(clock->Now() - h.created_at) / kMicrosPerSecond);
+  };
+  p->enrich = std::make_unique<EnrichStage>(&p->config, p->store.get(), p->clock, loop_options,
                                             &p->sources);
-  p->trigger = std::make_unique<TriggerStage>(&p->config, p->store.get(), p->clock);
+  p->trigger = std::make_unique<TriggerStage>(&p->config, p->store.get(), p->clock, loop_options);
   p->dispatcher = std::make_unique<Dispatcher>(&p->config, &p->connectors, p->store.get(), p->clock,
-                                               DispatcherOptions{});
+                                               dispatcher_options);
   p->store->SetWorkListener([raw](Stage stage) {
     switch (stage) {
       case Stage::kEnrich:
@@ -105,6 +134,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->dispatcher->Start();
   p->escalation = std::make_unique<EscalationRunner>(&p->config, p->store.get(), p->clock);
   p->escalation->Start();
+  p->leaks = std::make_unique<LeakMonitor>(&p->config, p->store.get(), p->clock);
+  p->leaks->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
   auto ready = [raw]() -> absl::Status {
@@ -123,6 +154,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   };
   p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations,
                                         &p->sources);
+  p->api->set_metrics(p->metrics.get());
 
   p->task_links = std::make_unique<TaskLinkPage>(&p->config, p->store.get(), p->clock);
 
@@ -134,7 +166,16 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   http.max_body_bytes = p->ingress->MaxBodyBytes();
   auto server = HttpServer::Start(http, [raw](HttpRequest&& request, HttpResponder respond) {
     if (request.path.rfind("/in/", 0) == 0) {
-      raw->ingress->Handle(std::move(request), std::move(respond));
+      // Timed from here to the response: a 202 is sent only once the inquiry is durable.
+      HttpResponder timed = [inner = std::move(respond), m = raw->metrics.get(),
+                             source = SourceOfPath(raw->config, request.path),
+                             start = std::chrono::steady_clock::now()](HttpResponse r) {
+        m->ObserveIngress(
+            source, r.status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        inner(std::move(r));
+      };
+      raw->ingress->Handle(std::move(request), std::move(timed));
     } else if (request.path.rfind("/t/", 0) == 0) {
       raw->task_links->Handle(std::move(request), std::move(respond));
     } else {
@@ -142,6 +183,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
     }
   });
   if (!server.ok()) {
+    p->leaks->Stop();
     p->escalation->Stop();
     p->dispatcher->Stop();
     p->trigger->loop().Stop();
@@ -164,6 +206,7 @@ void App::Stop() {
   parts_->server->Stop(5 * kMicrosPerSecond);
   parts_->enrich->loop().Stop();
   parts_->trigger->loop().Stop();
+  parts_->leaks->Stop();
   parts_->escalation->Stop();
   parts_->dispatcher->Stop();
   parts_->store->Shutdown();

@@ -1,6 +1,7 @@
 #include "app/config_check.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "fmt/format.h"
@@ -77,6 +78,9 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       Inquiry sample;
       sample.id = "00000000-0000-7000-8000-000000000000";
       sample.workspace = config.workspace;
+      // A lead who left every detail: a destination addressing the lead (an SMS `to: lead`)
+      // builds too. Whether the route's sources carry the detail is audited per route below.
+      sample.normalized = {"Sample Lead", "lead@example.com", "+14155550142"};
       Handoff handoff;
       handoff.id = sample.id;
       handoff.destination = d.name;
@@ -137,6 +141,7 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       for (const EscalationStep& s : r.escalate) used = used || s.via == d.name;
       used = used || (r.reply && r.reply->via == d.name);
     }
+    for (const NotifyTarget& t : config.alerts.via) used = used || t.via == d.name;
     if (!used) f.warnings.push_back(at(d.line, where + " is not used by any route"));
   }
   for (const RouteConfig& r : config.routes) {
@@ -206,10 +211,11 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
                                    r.name, r.assign_strategy, skill ? "skills" : "a territory")));
       }
     }
-    // A text-back needs the caller's number: sources whose field map (json, form) names no phone
-    // never carry one. Provider adapters (Twilio, booking tools…) read their own payloads and
-    // are assumed to.
-    if (r.reply) {
+    // A destination that needs a field of the lead that none of the route's sources carries
+    // fails on every inquiry: a text-back, or an SMS destination set to text the lead, needs the
+    // phone. Sources whose field map (json, form) names no phone never carry one; provider
+    // adapters (Twilio, booking tools…) read their own payloads and are assumed to.
+    auto sources_carry_phone = [&]() -> std::optional<bool> {
       bool any_source = false, carries_phone = false;
       for (const SourceConfig& s : config.sources) {
         const SourceAdapterSpec* spec = sources.FindSpec(s.adapter);
@@ -229,11 +235,25 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
         for (const auto& [field, path] : s.map) phone = phone || field == "phone";
         carries_phone = carries_phone || phone;
       }
-      if (any_source && !carries_phone) {
-        f.warnings.push_back(at(r.reply->line, fmt::format("route '{}' texts the lead back, but "
-                                                           "none of its sources maps a phone: "
-                                                           "the reply can never be sent",
-                                                           r.name)));
+      if (!any_source) return std::nullopt;
+      return carries_phone;
+    };
+    if (r.reply && sources_carry_phone() == false) {
+      f.warnings.push_back(at(r.reply->line, fmt::format("route '{}' texts the lead back, but "
+                                                         "none of its sources maps a phone: "
+                                                         "the reply can never be sent",
+                                                         r.name)));
+    }
+    for (const std::string& name : r.deliver) {
+      const DestinationConfig* d = config.FindDestination(name);
+      if (d == nullptr || d->connector != "twilio_sms") continue;
+      auto to = d->settings.find("to");
+      if (to == d->settings.end() || !to->is_string() || *to != "lead") continue;
+      if (sources_carry_phone() == false) {
+        f.warnings.push_back(at(r.line, fmt::format("route '{}' delivers to '{}', which texts "
+                                                    "the lead, but none of its sources maps a "
+                                                    "phone: every delivery will fail",
+                                                    r.name, name)));
       }
     }
     if (r.assign_available_only && r.assign_fallback.empty()) {
@@ -245,6 +265,38 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
                                                     "on call: out of hours its tasks go to "
                                                     "someone who is not working",
                                                     r.name)));
+      }
+    }
+  }
+  // Failure alerts: without a channel, a broken destination or a late owner is found only by
+  // someone who happens to look.
+  if (config.alerts.via.empty()) {
+    f.warnings.push_back(at(config.alerts.line > 0 ? config.alerts.line : 1,
+                            "no alert channel (alerts.via): leaks are recorded but nobody is "
+                            "told when a handoff breaks or a task is overdue"));
+  }
+  for (const NotifyTarget& t : config.alerts.via) {
+    const DestinationConfig* d = config.FindDestination(t.via);
+    if (d == nullptr) continue;
+    static const std::set<std::string> kAlertChannels = {"slack", "teams", "twilio_sms", "smtp",
+                                                         "webhook"};
+    if (!kAlertChannels.count(d->connector)) {
+      f.errors.push_back(at(t.line, fmt::format("alerts go through '{}', a {} destination: use "
+                                                "slack, teams, twilio_sms, smtp or webhook",
+                                                t.via, d->connector)));
+    }
+    // An alert that travels the same road as the deliveries is lost with them: a broken chat
+    // webhook cannot report itself.
+    bool only_road = config.alerts.via.size() == 1;
+    for (const RouteConfig& r : config.routes) {
+      for (const std::string& name : r.deliver) {
+        if (only_road && name == t.via) {
+          f.warnings.push_back(at(t.line, fmt::format("'{}' is the only alert channel and also "
+                                                      "a delivery destination: when it breaks, "
+                                                      "nobody is told; add a second channel",
+                                                      t.via)));
+          only_road = false;
+        }
       }
     }
   }

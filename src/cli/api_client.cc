@@ -18,8 +18,11 @@ void AddApiFlags(CLI::App* cmd, ApiFlags& flags) {
   cmd->add_flag("--json", flags.json, "Print the API's JSON");
 }
 
-std::optional<nlohmann::json> CallApi(const ApiFlags& flags, const std::string& path,
-                                      const std::optional<nlohmann::json>& body) {
+namespace {
+
+// Sends the request; on a 200 returns the body, otherwise prints the problem and returns nullopt.
+std::optional<std::string> Fetch(const ApiFlags& flags, const std::string& path,
+                                 const std::optional<nlohmann::json>& body) {
   std::string url = flags.url, token = flags.token;
   if (url.empty() || token.empty()) {
     auto config = LoadConfig(flags.config, ProcessEnv);
@@ -52,19 +55,33 @@ std::optional<nlohmann::json> CallApi(const ApiFlags& flags, const std::string& 
                  std::string(resp.status().message()).c_str());
     return std::nullopt;
   }
-  nlohmann::json answer = nlohmann::json::parse(resp->body, nullptr, false);
   if (resp->status != 200) {
+    nlohmann::json answer = nlohmann::json::parse(resp->body, nullptr, false);
     std::string msg = answer.is_discarded()
                           ? resp->body
                           : answer.value("/error/message"_json_pointer, resp->body);
     std::fprintf(stderr, "handoff answered %d: %s\n", resp->status, msg.c_str());
     return std::nullopt;
   }
+  return std::move(resp->body);
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> CallApi(const ApiFlags& flags, const std::string& path,
+                                      const std::optional<nlohmann::json>& body) {
+  std::optional<std::string> text = Fetch(flags, path, body);
+  if (!text) return std::nullopt;
+  nlohmann::json answer = nlohmann::json::parse(*text, nullptr, false);
   if (answer.is_discarded()) {
     std::fprintf(stderr, "handoff answered with something that is not JSON\n");
     return std::nullopt;
   }
   return answer;
+}
+
+std::optional<std::string> CallApiText(const ApiFlags& flags, const std::string& path) {
+  return Fetch(flags, path, std::nullopt);
 }
 
 std::string Str(const nlohmann::json& j, const char* key) {

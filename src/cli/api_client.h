@@ -28,6 +28,9 @@ void AddApiFlags(CLI::App* cmd, ApiFlags& flags);
 std::optional<nlohmann::json> CallApi(const ApiFlags& flags, const std::string& path,
                                       const std::optional<nlohmann::json>& body = std::nullopt);
 
+// The same for an endpoint answering text (not JSON): the body of its 200.
+std::optional<std::string> CallApiText(const ApiFlags& flags, const std::string& path);
+
 // The value of `key` in `j` as text ("" when absent or null).
 std::string Str(const nlohmann::json& j, const char* key);
 

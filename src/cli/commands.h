@@ -18,6 +18,10 @@ void AddDemoCommand(CLI::App& root, int* exit);
 void AddReplayCommand(CLI::App& root, int* exit);
 void AddInboxCommand(CLI::App& root, int* exit);
 void AddTasksCommand(CLI::App& root, int* exit);
+void AddLeaksCommand(CLI::App& root, int* exit);
+void AddScoreCommand(CLI::App& root, int* exit);
+void AddHashPasswordCommand(CLI::App& root, int* exit);
+void AddMapCommand(CLI::App& root, int* exit);
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so
 // the caller can wait for them with sigwait; ignores SIGPIPE. Returns the blocked set.

@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   handoff::AddInquiriesCommand(root, &exit);
   handoff::AddSourcesCommand(root, &exit);
   handoff::AddInboxCommand(root, &exit);
+  handoff::AddLeaksCommand(root, &exit);
+  handoff::AddScoreCommand(root, &exit);
+  handoff::AddHashPasswordCommand(root, &exit);
+  handoff::AddMapCommand(root, &exit);
   handoff::AddTasksCommand(root, &exit);
   handoff::AddDemoCommand(root, &exit);
   handoff::AddReplayCommand(root, &exit);

@@ -46,10 +46,10 @@ class ConfigParser {
                       "server, team, sources, destinations, routes",
                       path_));
     }
-    CheckKeys(
-        root,
-        {"workspace", "business", "server", "team", "enrich", "sources", "destinations", "routes"},
-        "the top level");
+    CheckKeys(root,
+              {"workspace", "business", "server", "team", "enrich", "sources", "destinations",
+               "routes", "alerts"},
+              "the top level");
     config.workspace = RequiredString(root, "workspace", "the top level");
     if (!config.workspace.empty() && !IsName(config.workspace)) {
       Error(root["workspace"], "workspace must be lowercase letters, digits, '-' or '_'");
@@ -62,6 +62,7 @@ class ConfigParser {
     for (SourceConfig& s : config.sources) s.public_url = config.business.public_url;
     if (root["destinations"]) ParseDestinations(root["destinations"], config);
     if (root["routes"]) ParseRoutes(root["routes"], config);
+    if (root["alerts"]) ParseAlerts(root["alerts"], config);
     CheckReferences(config);
     if (!errors_.empty()) {
       std::string all;
@@ -522,7 +523,7 @@ class ConfigParser {
       }
       CheckKeys(p,
                 {"id", "name", "email", "phone", "role", "hours", "out_of_office", "on_call",
-                 "skills", "territory"},
+                 "skills", "territory", "password_hash"},
                 "a team member");
       TeamMember m;
       m.line = Line(p);
@@ -539,6 +540,12 @@ class ConfigParser {
       m.on_call = Bool(p, "on_call", false);
       m.skills = StringList(p["skills"], fmt::format("team member {} skills", m.id));
       m.territory = StringList(p["territory"], fmt::format("team member {} territory", m.id));
+      m.password_hash = String(p, "password_hash", "team member " + m.id);
+      if (!m.password_hash.empty() && m.password_hash.rfind("scrypt$", 0) != 0) {
+        Error(p["password_hash"], fmt::format("team member {}: password_hash must be what "
+                                              "`handoff hash-password` prints (scrypt$…)",
+                                              m.id));
+      }
       if (!m.id.empty() && !ids.insert(m.id).second) {
         Error(p["id"], fmt::format("team member id '{}' is used twice", m.id));
       }
@@ -656,9 +663,10 @@ class ConfigParser {
       if (v["token_query"]) s.auth.token_query = String(v, "token_query", where);
       if (v["signature"]) ParseSignature(v["signature"], where, s.auth);
       if (v["max_body"]) s.max_body_bytes = ByteSize(v["max_body"], where + " max_body");
-      static const std::set<std::string> kCommon = {"adapter",     "channel",   "map",
-                                                    "required",    "token",     "token_header",
-                                                    "token_query", "signature", "max_body"};
+      if (v["expect_every"]) s.expect_every = Duration(v["expect_every"], where + " expect_every");
+      static const std::set<std::string> kCommon = {
+          "adapter",      "channel",     "map",       "required", "token",
+          "token_header", "token_query", "signature", "max_body", "expect_every"};
       for (const auto& kv2 : v) {
         std::string key = kv2.first.as<std::string>("");
         if (kCommon.count(key)) continue;
@@ -1075,6 +1083,69 @@ class ConfigParser {
         continue;
       }
       route.notify.push_back(std::move(target));
+    }
+  }
+
+  // alerts: { via: [team-chat, { via: email, to: maria }], leak_after: { unassigned: 5m,
+  // unconfirmed_handoff: 2m, unacknowledged_task: due, missed_call: due }, repeat: 4h,
+  // scan_every: 15s, lookback: 7d }.
+  void ParseAlerts(const YAML::Node& n, Config& config) {
+    AlertsConfig& a = config.alerts;
+    a.line = Line(n);
+    if (!n.IsMap()) return Error(n, "alerts must be a mapping with via and leak_after");
+    CheckKeys(n, {"via", "leak_after", "repeat", "scan_every", "lookback"}, "alerts");
+    RouteConfig holder;  // ParseNotify fills a route's list; the shape is the same
+    if (n["via"]) {
+      ParseNotify(n["via"], "alerts", holder);
+      a.via = std::move(holder.notify);
+    }
+    if (const YAML::Node& l = n["leak_after"]; l) {
+      if (!l.IsMap()) {
+        Error(l, "alerts leak_after must be a mapping like { unassigned: 5m }");
+      } else {
+        CheckKeys(l, {"unassigned", "unconfirmed_handoff", "unacknowledged_task", "missed_call"},
+                  "alerts leak_after");
+        if (l["unassigned"]) a.unassigned = Duration(l["unassigned"], "alerts unassigned");
+        if (l["unconfirmed_handoff"]) {
+          a.unconfirmed_handoff = Duration(l["unconfirmed_handoff"], "alerts unconfirmed_handoff");
+        }
+        // Both task conditions count from the task's due time: `due`, or how long after it.
+        auto after_due = [&](const char* key, Micros& out) {
+          if (!l[key]) return;
+          if (l[key].IsScalar() && l[key].Scalar() == "due") {
+            out = 0;
+          } else {
+            out = Duration(l[key], fmt::format("alerts {} (`due` or a duration after it)", key));
+          }
+        };
+        after_due("unacknowledged_task", a.unacknowledged_task);
+        after_due("missed_call", a.missed_call);
+      }
+    }
+    if (n["repeat"]) {
+      a.repeat = n["repeat"].IsScalar() && n["repeat"].Scalar() == "never"
+                     ? 0
+                     : Duration(n["repeat"], "alerts repeat (a duration or never)");
+    }
+    if (n["scan_every"]) {
+      a.scan_every = Duration(n["scan_every"], "alerts scan_every");
+      if (a.scan_every > 0 && a.scan_every < kMicrosPerSecond) {
+        Error(n["scan_every"], "alerts scan_every must be at least 1s");
+      }
+    }
+    if (n["lookback"]) a.lookback = Duration(n["lookback"], "alerts lookback");
+    for (size_t k = 0; k < a.via.size(); ++k) {
+      const NotifyTarget& t = a.via[k];
+      if (!t.via.empty() && !config.FindDestination(t.via)) {
+        ErrorAt(t.line, fmt::format("alerts: destination '{}' is not defined", t.via));
+      }
+      if (t.to == "owner") {
+        ErrorAt(t.line,
+                "alerts: 'to: owner' means nothing here (an alert has no owner); name a "
+                "team member");
+      } else if (!t.to.empty() && !config.FindMember(t.to)) {
+        ErrorAt(t.line, fmt::format("alerts: '{}' is not on the team", t.to));
+      }
     }
   }
 

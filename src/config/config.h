@@ -78,6 +78,9 @@ struct TeamMember {
   bool on_call = false;                     // the fallback for urgent work when nobody is available
   std::vector<std::string> skills = {};     // services they handle (by_skill assignment)
   std::vector<std::string> territory = {};  // postcode patterns, "941*" (by_territory)
+  // Their dashboard password, as `handoff hash-password` prints it ("scrypt$…"); "" = they
+  // cannot sign in with a password (api/password.h).
+  std::string password_hash = {};
 };
 
 // An enrichment rule: text matching `pattern` (RE2, partial match) gives the inquiry a service
@@ -126,6 +129,9 @@ struct SourceConfig {
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, int> setting_lines;
   int line = 0;
+  // The longest silence before the source counts as broken (`expect_every: 2d`); 0 = learned
+  // from its own arrivals (track/leak_rules.h).
+  Micros expect_every = 0;
 };
 
 // How a destination obtains OAuth2 access tokens (transfer/oauth2.h). `grant` empty = none.
@@ -237,6 +243,21 @@ struct RouteConfig {
   int line = 0;
 };
 
+// Who hears about leaks (track/leak_monitor.h) and when a condition counts as one.
+struct AlertsConfig {
+  std::vector<NotifyTarget> via;  // people-facing destinations, each with an optional `to`
+  // `leak_after`: how long each condition may last before it is a leak.
+  Micros unassigned = 5 * kMicrosPerMinute;            // an inquiry with no owner, after it arrived
+  Micros unconfirmed_handoff = 15 * kMicrosPerMinute;  // a handoff unconfirmed, after creation
+  Micros unacknowledged_task = 0;  // an open task, after its due time (`due` = 0)
+  Micros missed_call = 0;          // a missed call's task not done, after its due time
+  // A group still open is told again this often, with its count (0 = never).
+  Micros repeat = 4 * kMicrosPerHour;
+  Micros scan_every = 15 * kMicrosPerSecond;  // how often the rules run
+  Micros lookback = 7 * kMicrosPerDay;        // inquiries older than this are not examined
+  int line = 0;                               // 0 when the config has no alerts section
+};
+
 struct Config {
   std::string path;  // the file it came from
   std::string workspace;
@@ -247,6 +268,7 @@ struct Config {
   std::vector<SourceConfig> sources;
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
+  AlertsConfig alerts;
 
   const SourceConfig* FindSource(const std::string& name) const;
   const DestinationConfig* FindDestination(const std::string& name) const;

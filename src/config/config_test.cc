@@ -234,7 +234,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "cfg.yaml:4: 'on_call' must be true or false"},
         BadCase{"workspace: w\nteam:\n  - id: ben\n    vacation: [2026-12-20]\n",
                 "cfg.yaml:4: unknown key 'vacation' in a team member (expected one of: email, "
-                "hours, id, name, on_call, out_of_office, phone, role, skills, territory)"}));
+                "hours, id, name, on_call, out_of_office, password_hash, phone, role, skills, "
+                "territory)"}));
 
 // Enrichment rules, route conditions, required context and assignment.
 INSTANTIATE_TEST_SUITE_P(
@@ -469,6 +470,68 @@ TEST(LoadConfig, ReportsEveryProblemNotJustTheFirst) {
 TEST(LoadConfig, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/handoff.yaml", TestEnv);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace handoff
+
+namespace handoff {
+namespace {
+
+TEST(AlertsConfig, ParsesChannelsThresholdsAndSourceSilence) {
+  auto c = LoadConfigFromString(R"(workspace: w
+team: [{ id: maria }]
+sources:
+  bookings: { adapter: json, expect_every: 2d }
+destinations:
+  chat: { connector: slack, webhook_url: "https://hooks.slack.com/services/T/B/x" }
+alerts:
+  via: [chat, { via: chat, to: maria }]
+  leak_after: { unassigned: 3m, unconfirmed_handoff: 90s, unacknowledged_task: 10m, missed_call: due }
+  repeat: never
+  scan_every: 5s
+  lookback: 2d
+)",
+                                "cfg.yaml", [](const std::string&) { return std::nullopt; });
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sources[0].expect_every, 2 * kMicrosPerDay);
+  const AlertsConfig& a = c->alerts;
+  ASSERT_EQ(a.via.size(), 2u);
+  EXPECT_EQ(a.via[0].via, "chat");
+  EXPECT_EQ(a.via[1].to, "maria");
+  EXPECT_EQ(a.unassigned, 3 * kMicrosPerMinute);
+  EXPECT_EQ(a.unconfirmed_handoff, 90 * kMicrosPerSecond);
+  EXPECT_EQ(a.unacknowledged_task, 10 * kMicrosPerMinute);
+  EXPECT_EQ(a.missed_call, 0);
+  EXPECT_EQ(a.repeat, 0);
+  EXPECT_EQ(a.scan_every, 5 * kMicrosPerSecond);
+  EXPECT_EQ(a.lookback, 2 * kMicrosPerDay);
+  EXPECT_EQ(a.line, 8);  // where the section's mapping begins
+
+  // Defaults without the section.
+  auto plain = LoadConfigFromString("workspace: w\n", "cfg.yaml",
+                                    [](const std::string&) { return std::nullopt; });
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->alerts.via.empty());
+  EXPECT_EQ(plain->alerts.unassigned, 5 * kMicrosPerMinute);
+  EXPECT_EQ(plain->alerts.repeat, 4 * kMicrosPerHour);
+}
+
+TEST(AlertsConfig, RejectsUnknownDestinationsAndKeys) {
+  auto c = LoadConfigFromString(R"(workspace: w
+alerts:
+  via: [nowhere]
+  leak_after: { unasigned: 5m }
+  scan_every: 100ms
+)",
+                                "cfg.yaml", [](const std::string&) { return std::nullopt; });
+  ASSERT_FALSE(c.ok());
+  const std::string m(c.status().message());
+  EXPECT_NE(m.find("cfg.yaml:3: alerts: destination 'nowhere' is not defined"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("cfg.yaml:4: unknown key 'unasigned' in alerts leak_after"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("cfg.yaml:5: alerts scan_every must be at least 1s"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -159,6 +159,33 @@ nlohmann::json ToJson(const InboxItem& item) {
           {"done_at", TimeOrNull(item.done_at)}};
 }
 
+nlohmann::json ToJson(const Leak& l) {
+  return {{"key", l.key},
+          {"kind", l.kind},
+          {"inquiry_id", l.inquiry_id},
+          {"source", l.source},
+          {"route", l.route},
+          {"destination", l.destination},
+          {"owner", l.owner},
+          {"group", l.group},
+          {"reason", l.reason},
+          {"value", l.value},
+          {"since", TimeOrNull(l.since)},
+          {"opened_at", TimeOrNull(l.opened_at)},
+          {"closed_at", TimeOrNull(l.closed_at)},
+          {"state", l.closed_at == 0 ? "open" : "closed"}};
+}
+
+nlohmann::json ToJson(const AlertGroup& g) {
+  return {{"key", g.key},
+          {"title", g.title},
+          {"open", g.open},
+          {"total", g.total},
+          {"opened_at", TimeOrNull(g.opened_at)},
+          {"alerted_at", TimeOrNull(g.alerted_at)},
+          {"closed_at", TimeOrNull(g.closed_at)}};
+}
+
 nlohmann::json ToJson(const Event& e) {
   return {{"seq", e.seq},
           {"at", FormatRfc3339(e.at)},

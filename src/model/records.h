@@ -125,7 +125,8 @@ struct Handoff {
   // (transfer/connector.h DeliveryProgress). Empty object for a delivery not yet started.
   nlohmann::json progress = nlohmann::json::object();
   // Why it is sent: "deliver" (the route's record), "notify" (tell someone, at routing),
-  // "escalate" (an escalation step's notice) or "reply" (a message to the lead).
+  // "escalate" (an escalation step's notice), "reply" (a message to the lead) or "alert" (a leak
+  // alert, track/leak_monitor.h: inquiry_id is "" and `text` is the message).
   std::string purpose = "deliver";
   std::string recipient = {};  // notify/escalate: the member told ("" = the destination's own)
   std::string text = {};       // reply: the message, rendered when the handoff was created
@@ -166,11 +167,68 @@ struct WorkItem {
   std::string lease_token;  // set when claimed; completion is fenced on it
 };
 
+// One inquiry with what became of it: the facts the leak rules (track/leak_rules.h) and the
+// scorecard (track/scorecard.h) read, without the payload.
+struct InquiryOutcome {
+  std::string id;
+  std::string source;
+  Channel channel = Channel::kOther;
+  std::string kind;     // fields.kind ("missed_call"…), "" when none
+  std::string service;  // the intent enrichment found, else the service the source sent
+  std::string route;    // the route that took it ("" while unrouted)
+  Micros received_at = 0;
+  Stage stage = Stage::kEntry;
+  std::string status;
+  double value = 0;        // fields.value: what the intent rules say it is worth
+  bool synthetic = false;  // fields.synthetic: a probe, left out of business figures
+  bool has_phone = false;  // a phone or an email to reach them by (as received or normalized)
+  bool has_email = false;
+  std::optional<Task> task;       // its first task, if any
+  std::vector<Handoff> handoffs;  // every handoff, any purpose
+};
+
+// A leak: something the continuity map lost, as the leak rules found it. Kept while its
+// condition holds, closed (closed_at set) when it no longer does; the same condition found again
+// later is a new leak with a new opened_at.
+struct Leak {
+  std::string key;  // the condition: "<kind>:<inquiry, task, handoff or source>"
+  std::string workspace;
+  // unassigned | overdue_task | missed_call | unconfirmed_handoff | dead_handoff |
+  // silent_source
+  std::string kind;
+  std::string inquiry_id;  // "" for silent_source
+  std::string source;
+  std::string route;
+  std::string destination;  // handoff leaks
+  std::string owner;        // task leaks
+  std::string group;        // the alert group it counts in (e.g. "handoff:crm")
+  std::string reason;       // one line for people: "task past due 12m, not acknowledged"
+  double value = 0;
+  Micros since = 0;      // when the condition began (the due time, the deadline missed…)
+  Micros opened_at = 0;  // when a scan first found it
+  Micros closed_at = 0;  // 0 while open
+};
+
+// The leaks sharing a group key, told to the alert channels as one: a broken destination is one
+// alert with a count, then one recovery notice, not a hundred messages.
+struct AlertGroup {
+  std::string key;  // Leak::group
+  std::string workspace;
+  std::string title;  // what the alert says is wrong, without the count
+  int open = 0;       // leaks open in it at the last scan
+  int total = 0;      // leaks seen in it since it opened
+  Micros opened_at = 0;
+  Micros alerted_at = 0;  // last alert (or reminder) sent
+  Micros closed_at = 0;   // 0 while open
+};
+
 nlohmann::json ToJson(const Inquiry& i, bool include_raw);
 nlohmann::json ToJson(const Contact& c);
 nlohmann::json ToJson(const Task& t);
 nlohmann::json ToJson(const Handoff& h);
 nlohmann::json ToJson(const Event& e);
 nlohmann::json ToJson(const InboxItem& item);
+nlohmann::json ToJson(const Leak& leak);
+nlohmann::json ToJson(const AlertGroup& group);
 
 }  // namespace handoff

@@ -116,6 +116,18 @@ class WriteTx {
   virtual absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
                                          const std::string& state, Micros at) = 0;
 
+  // Leaks (track/leak_monitor.h): the open ones, a newly found one, closing one (matched by
+  // workspace + key + opened_at; NotFound when no such open leak exists).
+  virtual absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) = 0;
+  virtual absl::Status InsertLeak(const Leak& leak) = 0;
+  virtual absl::Status CloseLeak(const std::string& workspace, const std::string& key,
+                                 Micros opened_at, Micros closed_at) = 0;
+  // Alert groups: the open ones; and storing one (inserted, or its mutable fields — title, open,
+  // total, alerted_at, closed_at — replaced when (workspace, key, opened_at) exists).
+  virtual absl::StatusOr<std::vector<AlertGroup>> ListOpenAlertGroups(
+      const std::string& workspace) = 0;
+  virtual absl::Status PutAlertGroup(const AlertGroup& group) = 0;
+
   // Adds `n` to the entry counter for (workspace, source, outcome, reason) in the minute of `at`.
   virtual absl::Status CountEntry(const std::string& workspace, const std::string& source,
                                   const std::string& outcome, const std::string& reason, Micros at,
@@ -135,6 +147,8 @@ struct InquiryFilter {
   Micros received_until = 0;  // exclusive; 0 = unbounded
   std::string before_id;      // page cursor: only ids < before_id (newest first)
   int limit = 50;
+  // Case-insensitive (ASCII) substring of the name, email, phone or message; "" = any.
+  std::string text = {};
 };
 
 // Per-(source, outcome, reason) totals over a time window.
@@ -144,6 +158,21 @@ struct EntryCount {
   std::string reason;   // rejection reason, empty otherwise
   int64_t count = 0;
   Micros last_at = 0;  // start of the newest minute bucket with a count
+};
+
+// Which leaks to list; open ones always, closed ones when they closed at or after `closed_since`
+// (0 = none).
+struct LeakFilter {
+  Micros closed_since = 0;
+  int limit = 500;
+};
+
+// Handoffs not confirmed, per destination, purpose and state (pending, failed, delivering, dead).
+struct HandoffCount {
+  std::string destination;
+  std::string purpose;
+  std::string state;
+  int64_t count = 0;
 };
 
 // Tells a listener which stages got new work after a commit.
@@ -214,11 +243,34 @@ class Store {
                                                             const std::string& inquiry_id) = 0;
   virtual absl::StatusOr<Handoff> GetHandoff(const std::string& workspace,
                                              const std::string& id) = 0;
+  // Handoffs in `state` (any purpose but alerts), newest first, at most `limit`: the dead ones
+  // to replay.
+  virtual absl::StatusOr<std::vector<Handoff>> ListHandoffsInState(const std::string& workspace,
+                                                                   const std::string& state,
+                                                                   int limit) = 0;
   virtual absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
                                                                   Micros since) = 0;
   // Inbox records in `state` ("" = any), newest first, at most `limit`.
   virtual absl::StatusOr<std::vector<InboxItem>> ListInbox(const std::string& workspace,
                                                            const std::string& state, int limit) = 0;
+  // The inquiries received in [from, until) with their task and handoffs, oldest first: what
+  // the leak rules and the scorecard read.
+  virtual absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(
+      const std::string& workspace, Micros from, Micros until) = 0;
+  // Leaks per `filter`, open ones first, then newest first.
+  virtual absl::StatusOr<std::vector<Leak>> ListLeaks(const std::string& workspace,
+                                                      const LeakFilter& filter) = 0;
+  // Alert groups still open or closed at or after `closed_since`, newest first.
+  virtual absl::StatusOr<std::vector<AlertGroup>> ListAlertGroups(const std::string& workspace,
+                                                                  Micros closed_since,
+                                                                  int limit) = 0;
+  // Handoffs of purpose "alert" (they belong to no inquiry) created at or after `since`, newest
+  // first: how the alert channels are doing.
+  virtual absl::StatusOr<std::vector<Handoff>> ListAlertHandoffs(const std::string& workspace,
+                                                                 Micros since, int limit) = 0;
+  // Handoffs not (yet) confirmed, counted per destination, purpose and state: metrics, the map.
+  virtual absl::StatusOr<std::vector<HandoffCount>> CountUnsettledHandoffs(
+      const std::string& workspace) = 0;
   // Number of queued work items per stage and handoffs per state, for /readyz and metrics.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() = 0;
 

@@ -93,6 +93,9 @@ int WorkLoop::RunBatch() {
     store_->SubmitWrite(std::move(*write), [&, item](absl::Status s) {
       if (s.ok()) {
         processed_.fetch_add(1);
+        if (options_.on_committed) {
+          options_.on_committed(stage_, clock_->Now() - item.available_at);
+        }
       } else {
         failed_.fetch_add(1);
         spdlog::warn("{}: committing inquiry {} failed, retrying later: {}", name_, item.inquiry_id,

@@ -23,6 +23,9 @@ struct WorkLoopOptions {
   Micros idle_poll = 1 * kMicrosPerSecond;  // re-check for work when nothing woke us
   Micros retry_delay =
       5 * kMicrosPerSecond;  // an item whose processing failed is retried after this
+  // Called after each item's write commits, with how long it waited and took since it became
+  // available (metrics). May be null.
+  std::function<void(Stage stage, Micros latency)> on_committed = nullptr;
 };
 
 // Thread-safe: Start/Stop/Wake from any thread.

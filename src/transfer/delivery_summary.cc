@@ -22,6 +22,18 @@ std::string FirstNonEmpty(std::initializer_list<const std::string*> values) {
 DeliverySummary Summarize(const DeliveryContext& ctx) {
   const Inquiry& i = ctx.inquiry;
   DeliverySummary s;
+  if (ctx.handoff.purpose == "alert") {
+    // A leak alert is its own message (track/leak_monitor.h): a headline line, then details.
+    const std::string& text = ctx.handoff.text;
+    const size_t nl = text.find('\n');
+    s.title = text.substr(0, nl);
+    if (nl != std::string::npos) s.message = text.substr(nl + 1);
+    s.who = ctx.recipient ? ctx.recipient->name : "";
+    if (ctx.recipient) {
+      Add(s, "For", ctx.recipient->name.empty() ? ctx.recipient->id : ctx.recipient->name);
+    }
+    return s;
+  }
   const std::string name = FirstNonEmpty({&i.normalized.name, &i.received.name});
   const std::string phone = FirstNonEmpty({&i.normalized.phone, &i.received.phone});
   const std::string email = FirstNonEmpty({&i.normalized.email, &i.received.email});

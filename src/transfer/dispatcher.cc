@@ -451,48 +451,14 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
   auto t = std::make_unique<Transfer>();
   t->destination = dest;
   t->connector = connector;
-  auto inquiry = store_->GetInquiry(handoff.workspace, handoff.inquiry_id);
-  if (!inquiry.ok()) {
-    if (absl::IsNotFound(inquiry.status())) {
-      Record(handoff, lease_token, 0, 0, Permanent("the inquiry no longer exists"), "");
-    } else {
-      // Keeping the claim until its lease expires backs off a struggling store for free.
-      spdlog::warn("transfer: reading inquiry for handoff {} failed: {}", handoff.id,
-                   std::string(inquiry.status().message()));
-    }
-    return false;
-  }
-  t->inquiry = *std::move(inquiry);
-  auto tasks = store_->ListTasks(handoff.workspace, handoff.inquiry_id);
-  if (!tasks.ok()) {
-    spdlog::warn("transfer: reading tasks for handoff {} failed: {}", handoff.id,
-                 std::string(tasks.status().message()));
-    return false;
-  }
-  if (!tasks->empty()) t->task = std::move(tasks->front());
-  if (!t->inquiry.contact_id.empty()) {
-    auto contact = store_->GetContact(handoff.workspace, t->inquiry.contact_id);
-    if (contact.ok()) {
-      t->contact = *std::move(contact);
-    } else if (!absl::IsNotFound(contact.status())) {
-      spdlog::warn("transfer: reading contact for handoff {} failed: {}", handoff.id,
-                   std::string(contact.status().message()));
-      return false;
-    }
-  }
-  if (t->task) {
-    for (const TeamMember& m : config_->team) {
-      if (m.id == t->task->owner) t->owner = m;
-    }
-  }
-  if (handoff.purpose == "notify" || handoff.purpose == "escalate") {
+  if (handoff.purpose == "alert") {
+    // A leak alert belongs to no inquiry: its text is the whole message.
+    t->inquiry.workspace = handoff.workspace;
     for (const TeamMember& m : config_->team) {
       if (m.id == handoff.recipient) t->recipient = m;
     }
-    // Every notification carries the link that acknowledges its task, while it is open.
-    if (t->task && t->task->state == "open") {
-      t->ack_url = link_signer_.Url(*config_, t->task->id, clock_->Now());
-    }
+  } else if (!LoadInquiryContext(handoff, lease_token, *t)) {
+    return false;
   }
   t->public_url = config_->business.public_url;
   t->progress = DeliveryProgress::FromJson(handoff.progress);
@@ -521,6 +487,54 @@ bool Dispatcher::StartOne(Handoff handoff, std::string lease_token) {
     t->access_token = token.token;
   }
   return Launch(std::move(t));
+}
+
+bool Dispatcher::LoadInquiryContext(const Handoff& handoff, const std::string& lease_token,
+                                    Transfer& t) {
+  auto inquiry = store_->GetInquiry(handoff.workspace, handoff.inquiry_id);
+  if (!inquiry.ok()) {
+    if (absl::IsNotFound(inquiry.status())) {
+      Record(handoff, lease_token, 0, 0, Permanent("the inquiry no longer exists"), "");
+    } else {
+      // Keeping the claim until its lease expires backs off a struggling store for free.
+      spdlog::warn("transfer: reading inquiry for handoff {} failed: {}", handoff.id,
+                   std::string(inquiry.status().message()));
+    }
+    return false;
+  }
+  t.inquiry = *std::move(inquiry);
+  auto tasks = store_->ListTasks(handoff.workspace, handoff.inquiry_id);
+  if (!tasks.ok()) {
+    spdlog::warn("transfer: reading tasks for handoff {} failed: {}", handoff.id,
+                 std::string(tasks.status().message()));
+    return false;
+  }
+  if (!tasks->empty()) t.task = std::move(tasks->front());
+  if (!t.inquiry.contact_id.empty()) {
+    auto contact = store_->GetContact(handoff.workspace, t.inquiry.contact_id);
+    if (contact.ok()) {
+      t.contact = *std::move(contact);
+    } else if (!absl::IsNotFound(contact.status())) {
+      spdlog::warn("transfer: reading contact for handoff {} failed: {}", handoff.id,
+                   std::string(contact.status().message()));
+      return false;
+    }
+  }
+  if (t.task) {
+    for (const TeamMember& m : config_->team) {
+      if (m.id == t.task->owner) t.owner = m;
+    }
+  }
+  if (handoff.purpose == "notify" || handoff.purpose == "escalate") {
+    for (const TeamMember& m : config_->team) {
+      if (m.id == handoff.recipient) t.recipient = m;
+    }
+    // Every notification carries the link that acknowledges its task, while it is open.
+    if (t.task && t.task->state == "open") {
+      t.ack_url = link_signer_.Url(*config_, t.task->id, clock_->Now());
+    }
+  }
+  return true;
 }
 
 TokenCache::Lookup Dispatcher::TokenFor(const DestinationConfig& destination) {
@@ -852,6 +866,13 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
   }
   if (!reason.empty()) detail["reason"] = reason;
   attempts_.fetch_add(1);
+  if (options_.on_attempt) {
+    options_.on_attempt(handoff,
+                        updated.state == "confirmed" ? "confirmed"
+                        : updated.state == "dead"    ? "dead"
+                                                     : "retry",
+                        latency_ms);
+  }
   const bool terminal = updated.state == "confirmed" || updated.state == "dead";
 
   WriteFn write = [updated, lease_token, now, terminal, local = std::move(local),
@@ -862,6 +883,8 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
       event.detail["remote_id"] = updated.remote_id;
     }
     RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
+    // A leak alert has no inquiry: its row (state, attempts, last error) is its whole record.
+    if (updated.inquiry_id.empty()) return absl::OkStatus();
     RETURN_IF_ERROR(tx.AppendEvent(event));
     if (!terminal) return absl::OkStatus();
 

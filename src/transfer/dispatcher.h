@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct DispatcherOptions {
   size_t max_response_bytes = 64 * 1024;      // response body kept for classification
   double jitter = 0.2;                        // retry delays vary by ±20%
   UniformRandom random;                       // jitter source; null = seeded from the OS
+  // Called for each attempt's outcome ("confirmed", "retry", "dead") with the request's latency
+  // (metrics). On the dispatcher's thread; may be null.
+  std::function<void(const Handoff& handoff, std::string_view outcome, double latency_ms)>
+      on_attempt = nullptr;
 };
 
 // Counters since construction, for metrics. Each is monotonic. Outcomes are counted when
@@ -98,6 +103,10 @@ class Dispatcher {
   // Builds the request for the transfer's current step and hands it to curl; false when no
   // request went out (a build failure is recorded as the attempt's outcome).
   bool Launch(std::unique_ptr<Transfer> transfer);
+  // Reads what a delivery about an inquiry shows (the inquiry, its task, contact, owner; for a
+  // notice its recipient and ack link) into `t`. False when it cannot go ahead now (a gone
+  // inquiry is recorded as a permanent failure; a failed read keeps the claim until it expires).
+  bool LoadInquiryContext(const Handoff& handoff, const std::string& lease_token, Transfer& t);
   // Persists a confirmed step (progress and a handoff.step_confirmed event) before the next.
   void RecordStep(const Transfer& transfer, int status, double latency_ms,
                   const DeliveryOutcome& outcome, const std::string& excerpt);

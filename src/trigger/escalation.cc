@@ -15,43 +15,25 @@ EscalationRunner::EscalationRunner(const Config* config, Store* store, const Clo
       store_(store),
       clock_(clock),
       options_(options),
-      business_time_(BusinessTime::FromLoadedConfig(*config)) {}
+      business_time_(BusinessTime::FromLoadedConfig(*config)),
+      thread_([this] { return RunOnce(); }) {}
 
 EscalationRunner::~EscalationRunner() { Stop(); }
 
-void EscalationRunner::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
-}
+void EscalationRunner::Start() { thread_.Start(); }
 
-void EscalationRunner::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void EscalationRunner::Stop() { thread_.Stop(); }
 
-void EscalationRunner::Run() {
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-    }
-    absl::StatusOr<int> ran = RunDue();
-    if (!ran.ok()) spdlog::warn("escalation scan failed: {}", std::string(ran.status().message()));
-    if (ran.ok() && *ran >= options_.batch) continue;  // more may be due right now
-    Micros wait = options_.poll;
-    auto next = store_->NextEscalation(config_->workspace);
-    if (next.ok() && next->has_value()) {
-      wait = std::clamp(**next - clock_->Now(), Micros{0}, options_.poll);
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::microseconds(wait), [this] { return stopping_; });
+Micros EscalationRunner::RunOnce() {
+  absl::StatusOr<int> ran = RunDue();
+  if (!ran.ok()) spdlog::warn("escalation scan failed: {}", std::string(ran.status().message()));
+  if (ran.ok() && *ran >= options_.batch) return 0;  // more may be due right now
+  Micros wait = options_.poll;
+  auto next = store_->NextEscalation(config_->workspace);
+  if (next.ok() && next->has_value()) {
+    wait = std::clamp(**next - clock_->Now(), Micros{0}, options_.poll);
   }
+  return wait;
 }
 
 const RouteConfig* EscalationRunner::FindRoute(const std::string& name) const {

@@ -5,11 +5,8 @@
 // tasks are picked up and each step re-reads the task in its own write.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "config/config.h"
+#include "core/periodic_thread.h"
 #include "enrich/business_time.h"
 #include "store/store.h"
 
@@ -45,17 +42,15 @@ class EscalationRunner {
   // ones first when the route assigns only to available people).
   std::string NextInPool(const RouteConfig& route, const std::string& current, Micros at) const;
   const RouteConfig* FindRoute(const std::string& name) const;
-  void Run();
+  // One pass of the thread: the steps due now, then how long to sleep.
+  Micros RunOnce();
 
   const Config* config_;
   Store* store_;
   const Clock* clock_;
   const EscalationOptions options_;
   const BusinessTime business_time_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;  // last: stopped before the members it uses go
 };
 
 }  // namespace handoff

@@ -129,6 +129,69 @@ routes:
   EXPECT_NE(mapped.err.find("delivers only messages"), std::string::npos) << mapped.err;
 }
 
+TEST(Cli, CheckAuditsWhoHearsAboutLeaks) {
+  TempDir dir;
+  const std::string base = R"(workspace: w
+server: { admin_token: admin-token-0123456789 }
+team: [{ id: ana, phone: "+14155550101" }]
+sources:
+  web: { adapter: form, token: form-token-0123456789, map: { name: who } }
+destinations:
+  crm: { connector: webhook, url: "https://crm.example/hook" }
+  sheet: { connector: google_sheets, spreadsheet_id: abc, range: "Leads!A1", token: tok }
+  text-lead: { connector: twilio_sms, account_sid: AC1, auth_token: t, from: "+14155550100", to: lead, body: "Thanks {{contact.name}}" }
+routes:
+  - name: all
+    fallback: true
+    assign: ana
+    task: { title: Call, due: 5m }
+    deliver: [crm, sheet, text-lead]
+)";
+  WriteFile(dir.File("quiet.yaml"), base);
+  auto quiet = RunHandoff({"check", dir.File("quiet.yaml")}, kEnv);
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_NE(quiet.err.find("quiet.yaml:1: no alert channel (alerts.via)"), std::string::npos)
+      << quiet.err;
+  // The SMS destination texts the lead, but the form maps no phone.
+  EXPECT_NE(quiet.err.find("quiet.yaml:11: route 'all' delivers to 'text-lead', which texts the "
+                           "lead, but none of its sources maps a phone"),
+            std::string::npos)
+      << quiet.err;
+
+  WriteFile(dir.File("sheet.yaml"), base + "alerts:\n  via: [sheet]\n");
+  auto sheet = RunHandoff({"check", dir.File("sheet.yaml")}, kEnv);
+  EXPECT_EQ(sheet.exit_code, 1);
+  EXPECT_NE(sheet.err.find("sheet.yaml:17: alerts go through 'sheet', a google_sheets "
+                           "destination"),
+            std::string::npos)
+      << sheet.err;
+
+  WriteFile(dir.File("same.yaml"), base + "alerts:\n  via: [crm]\n");
+  auto same = RunHandoff({"check", dir.File("same.yaml")}, kEnv);
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.err.find("same.yaml:17: 'crm' is the only alert channel and also a delivery "
+                          "destination"),
+            std::string::npos)
+      << same.err;
+  EXPECT_EQ(same.err.find("no alert channel"), std::string::npos) << same.err;
+
+  WriteFile(dir.File("owner.yaml"),
+            base +
+                "alerts:\n  via: [{ via: crm, to: owner }, { via: crm, to: zed }]\n  "
+                "leak_after: { unacknowledged_task: soon }\n");
+  auto owner = RunHandoff({"check", dir.File("owner.yaml")}, kEnv);
+  EXPECT_EQ(owner.exit_code, 1);
+  EXPECT_NE(owner.err.find("owner.yaml:17: alerts: 'to: owner' means nothing here"),
+            std::string::npos)
+      << owner.err;
+  EXPECT_NE(owner.err.find("owner.yaml:17: alerts: 'zed' is not on the team"), std::string::npos)
+      << owner.err;
+  EXPECT_NE(owner.err.find("owner.yaml:18: alerts unacknowledged_task (`due` or a duration after "
+                           "it)"),
+            std::string::npos)
+      << owner.err;
+}
+
 TEST(Cli, CheckCatchesDestinationsEveryDeliveryWouldFail) {
   TempDir dir;
   std::string config = TestConfig("https://crm.example/hook");

@@ -78,6 +78,10 @@ void SqliteStatement::BindInt(int index, int64_t value) {
   NoteBind(sqlite3_bind_int64(stmt_, index, value));
 }
 
+void SqliteStatement::BindDouble(int index, double value) {
+  NoteBind(sqlite3_bind_double(stmt_, index, value));
+}
+
 void SqliteStatement::BindText(int index, std::string_view value) {
   NoteBind(
       sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
@@ -114,6 +118,8 @@ absl::Status SqliteStatement::Run() {
 }
 
 int64_t SqliteStatement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+double SqliteStatement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
 
 std::string SqliteStatement::Text(int column) const {
   // Read as a blob so TEXT comes back byte-for-byte, embedded NULs included.

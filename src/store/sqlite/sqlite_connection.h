@@ -41,6 +41,7 @@ class SqliteStatement {
   // Binds parameter `index` (1-based). Values are not copied: they must outlive the steps.
   // A failed bind (e.g. a value over SQLite's size limit) is reported by the next Step/Run.
   void BindInt(int index, int64_t value);
+  void BindDouble(int index, double value);
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::string_view value);
 
@@ -50,6 +51,7 @@ class SqliteStatement {
   absl::Status Run();
 
   int64_t Int(int column) const;
+  double Double(int column) const;
   // The column's bytes exactly as stored (TEXT or BLOB; embedded NULs kept).
   std::string Text(int column) const;
   bool IsNull(int column) const;

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -198,6 +198,44 @@ CREATE TABLE rate_marks (
   at INTEGER NOT NULL,
   PRIMARY KEY (workspace, key)
 ) WITHOUT ROWID;
+)sql"},
+    // Leaks found by the leak rules, and the alert groups that told people about them
+    // (track/leak_monitor.h). One row per occurrence: a condition found again after it closed
+    // is a new row. The partial indexes keep "what is open" cheap however long the history.
+    {5, R"sql(
+CREATE TABLE leaks (
+  workspace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  inquiry_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  route TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  value REAL NOT NULL,
+  since INTEGER NOT NULL,
+  closed_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, key, opened_at)
+);
+CREATE INDEX leaks_open ON leaks (workspace) WHERE closed_at = 0;
+CREATE INDEX leaks_by_closed ON leaks (workspace, closed_at);
+
+CREATE TABLE alert_groups (
+  workspace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  open_count INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  alerted_at INTEGER NOT NULL,
+  closed_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, key, opened_at)
+);
+CREATE INDEX alert_groups_by_closed ON alert_groups (workspace, closed_at);
+CREATE INDEX handoffs_alerts ON handoffs (workspace, created_at) WHERE purpose = 'alert';
 )sql"},
 }};
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -190,6 +191,76 @@ constexpr char kListEntryCounts[] =
     "SELECT source, outcome, reason, SUM(count), MAX(minute_bucket) FROM entry_counts "
     "WHERE workspace = ?1 AND minute_bucket >= ?2 "
     "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
+
+// Every inquiry received in a window, with its route (from its "routed" event) and the fields
+// the leak rules and the scorecard read; then the tasks and handoffs of those inquiries.
+constexpr char kInquiryOutcomes[] =
+    "SELECT i.id, i.source, i.channel, COALESCE(json_extract(i.fields, '$.kind'), ''), "
+    "i.service, COALESCE(json_extract(i.fields, '$.intent'), ''), i.received_at, i.stage, "
+    "i.status, COALESCE(json_extract(i.fields, '$.value'), 0), "
+    "COALESCE(json_extract(i.fields, '$.synthetic'), 0), "
+    "COALESCE((SELECT json_extract(e.detail, '$.route') FROM events e WHERE e.inquiry_id = i.id "
+    "AND e.kind = 'routed' LIMIT 1), ''), "
+    "i.normalized_phone <> '' OR i.received_phone <> '', "
+    "i.normalized_email <> '' OR i.received_email <> '' "
+    "FROM inquiries i WHERE i.workspace = ?1 AND i.received_at >= ?2 AND i.received_at < ?3 "
+    "ORDER BY i.received_at, i.id";
+#define HANDOFF_INQUIRIES_IN_WINDOW                                                       \
+  "(SELECT id FROM inquiries WHERE workspace = ?1 AND received_at >= ?2 AND received_at " \
+  "< ?3)"
+constexpr char kOutcomeTasks[] =
+    "SELECT " HANDOFF_TASK_COLUMNS
+    " FROM tasks WHERE workspace = ?1 AND inquiry_id IN " HANDOFF_INQUIRIES_IN_WINDOW
+    " ORDER BY created_at, id";
+constexpr char kOutcomeHandoffs[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS
+    " FROM handoffs WHERE workspace = ?1 AND inquiry_id IN " HANDOFF_INQUIRIES_IN_WINDOW
+    " ORDER BY created_at, id";
+constexpr char kListAlertHandoffs[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS
+    " FROM handoffs WHERE workspace = ?1 AND purpose = 'alert' AND created_at >= ?2 "
+    "ORDER BY created_at DESC, id DESC LIMIT ?3";
+
+constexpr char kListHandoffsInState[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS
+    " FROM handoffs WHERE state = ?2 AND workspace = ?1 AND purpose <> 'alert' "
+    "ORDER BY created_at DESC, id DESC LIMIT ?3";
+// Served by the handoffs_due index (state first); confirmed handoffs are never read.
+constexpr char kCountUnsettledHandoffs[] =
+    "SELECT destination, purpose, state, COUNT(*) FROM handoffs WHERE state IN ('pending', "
+    "'failed', 'delivering', 'dead') AND workspace = ?1 GROUP BY destination, purpose, state "
+    "ORDER BY destination, purpose, state";
+
+#define HANDOFF_LEAK_COLUMNS                                                                      \
+  "workspace, key, opened_at, kind, inquiry_id, source, route, destination, owner, grp, reason, " \
+  "value, since, closed_at"
+constexpr char kListOpenLeaks[] = "SELECT " HANDOFF_LEAK_COLUMNS
+                                  " FROM leaks WHERE workspace = ?1 AND closed_at = 0 "
+                                  "ORDER BY opened_at, key";
+constexpr char kInsertLeak[] =
+    "INSERT INTO leaks (" HANDOFF_LEAK_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+constexpr char kCloseLeak[] =
+    "UPDATE leaks SET closed_at = ?4 WHERE workspace = ?1 AND key = ?2 AND opened_at = ?3 "
+    "AND closed_at = 0";
+constexpr char kListLeaks[] = "SELECT " HANDOFF_LEAK_COLUMNS
+                              " FROM leaks WHERE workspace = ?1 AND (closed_at = 0 OR (?2 > 0 "
+                              "AND closed_at >= ?2)) ORDER BY closed_at <> 0, opened_at DESC, key "
+                              "LIMIT ?3";
+#define HANDOFF_ALERT_GROUP_COLUMNS \
+  "workspace, key, opened_at, title, open_count, total, alerted_at, closed_at"
+constexpr char kListOpenAlertGroups[] = "SELECT " HANDOFF_ALERT_GROUP_COLUMNS
+                                        " FROM alert_groups WHERE workspace = ?1 AND "
+                                        "closed_at = 0 ORDER BY opened_at, key";
+constexpr char kPutAlertGroup[] =
+    "INSERT INTO alert_groups (" HANDOFF_ALERT_GROUP_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (workspace, key, opened_at) DO UPDATE "
+    "SET title = excluded.title, open_count = excluded.open_count, total = excluded.total, "
+    "alerted_at = excluded.alerted_at, closed_at = excluded.closed_at";
+constexpr char kListAlertGroups[] = "SELECT " HANDOFF_ALERT_GROUP_COLUMNS
+                                    " FROM alert_groups WHERE workspace = ?1 AND (closed_at = 0 "
+                                    "OR (?2 > 0 AND closed_at >= ?2)) ORDER BY opened_at DESC, "
+                                    "key LIMIT ?3";
 
 #define HANDOFF_INBOX_COLUMNS \
   "id, workspace, inquiry_id, destination, owner, state, created_at, done_at"
@@ -461,6 +532,51 @@ absl::StatusOr<Inquiry> QueryInquiry(SqliteConnection& conn, const std::string& 
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
   return ReadInquiry(st);
+}
+
+// Steps `st` to the end, reading each row with `read`.
+template <typename Read>
+auto ReadAll(SqliteStatement& st, Read read)
+    -> absl::StatusOr<std::vector<decltype(read(std::declval<const SqliteStatement&>()))>> {
+  std::vector<decltype(read(std::declval<const SqliteStatement&>()))> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(read(st));
+  }
+  return out;
+}
+
+Leak ReadLeak(const SqliteStatement& st) {
+  Leak l;
+  l.workspace = st.Text(0);
+  l.key = st.Text(1);
+  l.opened_at = st.Int(2);
+  l.kind = st.Text(3);
+  l.inquiry_id = st.Text(4);
+  l.source = st.Text(5);
+  l.route = st.Text(6);
+  l.destination = st.Text(7);
+  l.owner = st.Text(8);
+  l.group = st.Text(9);
+  l.reason = st.Text(10);
+  l.value = st.Double(11);
+  l.since = st.Int(12);
+  l.closed_at = st.Int(13);
+  return l;
+}
+
+AlertGroup ReadAlertGroup(const SqliteStatement& st) {
+  AlertGroup g;
+  g.workspace = st.Text(0);
+  g.key = st.Text(1);
+  g.opened_at = st.Int(2);
+  g.title = st.Text(3);
+  g.open = static_cast<int>(st.Int(4));
+  g.total = static_cast<int>(st.Int(5));
+  g.alerted_at = st.Int(6);
+  g.closed_at = st.Int(7);
+  return g;
 }
 
 absl::StatusOr<std::vector<Handoff>> QueryHandoffs(SqliteConnection& conn,
@@ -949,6 +1065,65 @@ class SqliteWriteTx final : public WriteTx {
     st.BindText(4, reason);
     st.BindInt(5, MinuteBucket(at));
     st.BindInt(6, n);
+    return st.Run();
+  }
+
+  absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kListOpenLeaks));
+    st.BindText(1, workspace);
+    return ReadAll(st, ReadLeak);
+  }
+
+  absl::Status InsertLeak(const Leak& l) override {
+    RETURN_IF_ERROR(RequireKey(l.workspace, l.key, "leak"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertLeak));
+    st.BindText(1, l.workspace);
+    st.BindText(2, l.key);
+    st.BindInt(3, l.opened_at);
+    st.BindText(4, l.kind);
+    st.BindText(5, l.inquiry_id);
+    st.BindText(6, l.source);
+    st.BindText(7, l.route);
+    st.BindText(8, l.destination);
+    st.BindText(9, l.owner);
+    st.BindText(10, l.group);
+    st.BindText(11, l.reason);
+    st.BindDouble(12, l.value);
+    st.BindInt(13, l.since);
+    st.BindInt(14, l.closed_at);
+    return st.Run();
+  }
+
+  absl::Status CloseLeak(const std::string& workspace, const std::string& key, Micros opened_at,
+                         Micros closed_at) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kCloseLeak));
+    st.BindText(1, workspace);
+    st.BindText(2, key);
+    st.BindInt(3, opened_at);
+    st.BindInt(4, closed_at);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) return absl::NotFoundError(fmt::format("no open leak {}", key));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<AlertGroup>> ListOpenAlertGroups(
+      const std::string& workspace) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kListOpenAlertGroups));
+    st.BindText(1, workspace);
+    return ReadAll(st, ReadAlertGroup);
+  }
+
+  absl::Status PutAlertGroup(const AlertGroup& g) override {
+    RETURN_IF_ERROR(RequireKey(g.workspace, g.key, "alert group"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kPutAlertGroup));
+    st.BindText(1, g.workspace);
+    st.BindText(2, g.key);
+    st.BindInt(3, g.opened_at);
+    st.BindText(4, g.title);
+    st.BindInt(5, g.open);
+    st.BindInt(6, g.total);
+    st.BindInt(7, g.alerted_at);
+    st.BindInt(8, g.closed_at);
     return st.Run();
   }
 
@@ -1472,6 +1647,14 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
   if (filter.received_from != 0) sql += " AND received_at >= ?6";
   if (filter.received_until != 0) sql += " AND received_at < ?7";
   if (!filter.before_id.empty()) sql += " AND id < ?8";
+  // instr() rather than LIKE: the searched text needs no escaping of % and _.
+  if (!filter.text.empty()) {
+    sql +=
+        " AND (instr(lower(normalized_name), ?10) > 0 OR instr(lower(received_name), ?10) > 0 "
+        "OR instr(lower(normalized_email), ?10) > 0 OR instr(lower(received_email), ?10) > 0 "
+        "OR instr(normalized_phone, ?10) > 0 OR instr(received_phone, ?10) > 0 "
+        "OR instr(lower(message), ?10) > 0)";
+  }
   sql += " ORDER BY id DESC LIMIT ?9";
 
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
@@ -1485,6 +1668,9 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
   if (filter.received_until != 0) st.BindInt(7, filter.received_until);
   if (!filter.before_id.empty()) st.BindText(8, filter.before_id);
   st.BindInt(9, std::clamp(filter.limit, 1, 500));
+  std::string text;
+  for (char c : filter.text) text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!filter.text.empty()) st.BindText(10, text);
   std::vector<Inquiry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());
@@ -1628,6 +1814,115 @@ absl::StatusOr<std::vector<EntryCount>> SqliteStore::ListEntryCounts(const std::
     out.push_back(std::move(c));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
+    const std::string& workspace, Micros from, Micros until) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  // One read transaction, so the three statements see the same snapshot.
+  RETURN_IF_ERROR(reader->Exec("BEGIN"));
+  auto read = [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
+    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
+    st.BindText(1, workspace);
+    st.BindInt(2, from);
+    st.BindInt(3, until);
+    ASSIGN_OR_RETURN(std::vector<InquiryOutcome> out, ReadAll(st, [](const SqliteStatement& r) {
+                       InquiryOutcome o;
+                       o.id = r.Text(0);
+                       o.source = r.Text(1);
+                       o.channel = ParseChannel(r.Text(2)).value_or(Channel::kOther);
+                       o.kind = r.Text(3);
+                       std::string intent = r.Text(5);
+                       o.service = intent.empty() ? r.Text(4) : std::move(intent);
+                       o.received_at = r.Int(6);
+                       o.stage = ParseStage(r.Text(7)).value_or(Stage::kEntry);
+                       o.status = r.Text(8);
+                       o.value = r.Double(9);
+                       o.synthetic = r.Int(10) != 0;
+                       o.route = r.Text(11);
+                       o.has_phone = r.Int(12) != 0;
+                       o.has_email = r.Int(13) != 0;
+                       return o;
+                     }));
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
+    ASSIGN_OR_RETURN(SqliteStatement tasks, reader->Prepare(kOutcomeTasks));
+    tasks.BindText(1, workspace);
+    tasks.BindInt(2, from);
+    tasks.BindInt(3, until);
+    ASSIGN_OR_RETURN(std::vector<Task> all_tasks, ReadAll(tasks, ReadTask));
+    for (Task& t : all_tasks) {
+      auto it = index.find(t.inquiry_id);
+      if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
+    }
+    ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
+    handoffs.BindText(1, workspace);
+    handoffs.BindInt(2, from);
+    handoffs.BindInt(3, until);
+    ASSIGN_OR_RETURN(std::vector<Handoff> all_handoffs, ReadAll(handoffs, ReadHandoff));
+    for (Handoff& h : all_handoffs) {
+      auto it = index.find(h.inquiry_id);
+      if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
+    }
+    return out;
+  };
+  absl::StatusOr<std::vector<InquiryOutcome>> result = read();
+  absl::Status ended = reader->Exec("COMMIT");
+  if (!result.ok()) return result.status();
+  RETURN_IF_ERROR(ended);
+  return result;
+}
+
+absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffsInState(const std::string& workspace,
+                                                                      const std::string& state,
+                                                                      int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListHandoffsInState));
+  st.BindText(1, workspace);
+  st.BindText(2, state);
+  st.BindInt(3, limit);
+  return ReadAll(st, ReadHandoff);
+}
+
+absl::StatusOr<std::vector<HandoffCount>> SqliteStore::CountUnsettledHandoffs(
+    const std::string& workspace) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kCountUnsettledHandoffs));
+  st.BindText(1, workspace);
+  return ReadAll(st, [](const SqliteStatement& r) {
+    return HandoffCount{r.Text(0), r.Text(1), r.Text(2), r.Int(3)};
+  });
+}
+
+absl::StatusOr<std::vector<Leak>> SqliteStore::ListLeaks(const std::string& workspace,
+                                                         const LeakFilter& filter) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListLeaks));
+  st.BindText(1, workspace);
+  st.BindInt(2, filter.closed_since);
+  st.BindInt(3, filter.limit);
+  return ReadAll(st, ReadLeak);
+}
+
+absl::StatusOr<std::vector<AlertGroup>> SqliteStore::ListAlertGroups(const std::string& workspace,
+                                                                     Micros closed_since,
+                                                                     int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListAlertGroups));
+  st.BindText(1, workspace);
+  st.BindInt(2, closed_since);
+  st.BindInt(3, limit);
+  return ReadAll(st, ReadAlertGroup);
+}
+
+absl::StatusOr<std::vector<Handoff>> SqliteStore::ListAlertHandoffs(const std::string& workspace,
+                                                                    Micros since, int limit) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListAlertHandoffs));
+  st.BindText(1, workspace);
+  st.BindInt(2, since);
+  st.BindInt(3, limit);
+  return ReadAll(st, ReadHandoff);
 }
 
 absl::StatusOr<std::vector<InboxItem>> SqliteStore::ListInbox(const std::string& workspace,

@@ -87,10 +87,24 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                     const std::string& inquiry_id) override;
   absl::StatusOr<Handoff> GetHandoff(const std::string& workspace, const std::string& id) override;
+  absl::StatusOr<std::vector<Handoff>> ListHandoffsInState(const std::string& workspace,
+                                                           const std::string& state,
+                                                           int limit) override;
   absl::StatusOr<std::vector<InboxItem>> ListInbox(const std::string& workspace,
                                                    const std::string& state, int limit) override;
   absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
                                                           Micros since) override;
+  absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(const std::string& workspace,
+                                                                  Micros from,
+                                                                  Micros until) override;
+  absl::StatusOr<std::vector<Leak>> ListLeaks(const std::string& workspace,
+                                              const LeakFilter& filter) override;
+  absl::StatusOr<std::vector<AlertGroup>> ListAlertGroups(const std::string& workspace,
+                                                          Micros closed_since, int limit) override;
+  absl::StatusOr<std::vector<Handoff>> ListAlertHandoffs(const std::string& workspace, Micros since,
+                                                         int limit) override;
+  absl::StatusOr<std::vector<HandoffCount>> CountUnsettledHandoffs(
+      const std::string& workspace) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() override;
 
   void SetWorkListener(WorkListener listener) override;

@@ -213,7 +213,10 @@ absl::StatusOr<OutboundRequest> SmtpConnector::BuildRequest(const DeliveryContex
     } else {
       return absl::FailedPreconditionError(
           ctx.owner ? "the task owner has no valid email address"
-                    : "no task owner to email (set 'to' to a list of addresses)");
+          : ctx.handoff.purpose == "alert"
+              ? "nobody to email the alert to (name a team member with `to:` in alerts.via, or "
+                "set 'to' to a list of addresses)"
+              : "no task owner to email (set 'to' to a list of addresses)");
     }
   }
 
@@ -233,7 +236,8 @@ absl::StatusOr<OutboundRequest> SmtpConnector::BuildRequest(const DeliveryContex
 
   const DeliverySummary summary = Summarize(ctx);
   std::string subject = summary.title;
-  if (!s.subject.empty()) {
+  // The subject template speaks of an inquiry; an alert's headline is its subject.
+  if (!s.subject.empty() && ctx.handoff.purpose != "alert") {
     ASSIGN_OR_RETURN(subject, RenderDeliveryTemplate(s.subject, ctx));
   }
   if (std::all_of(subject.begin(), subject.end(),

@@ -82,7 +82,10 @@ absl::StatusOr<std::string> RecipientOf(const DeliveryContext& ctx) {
   if (to == "owner") {
     const TeamMember* person = PersonToNotify(ctx);
     if (person == nullptr) {
-      return absl::FailedPreconditionError("no phone: the inquiry has no task owner");
+      return absl::FailedPreconditionError(
+          ctx.handoff.purpose == "alert"
+              ? "no phone: name a team member with `to:` in alerts.via, or set 'to' to a number"
+              : "no phone: the inquiry has no task owner");
     }
     if (person->phone.empty()) {
       return absl::FailedPreconditionError(
@@ -140,10 +143,10 @@ absl::StatusOr<OutboundRequest> TwilioSmsConnector::BuildRequest(const DeliveryC
   if (!to.ok()) return to.status();
 
   std::string text;
-  if (ctx.handoff.purpose == "reply") {
-    // The route's text-back, rendered when it was decided.
+  if (ctx.handoff.purpose == "reply" || ctx.handoff.purpose == "alert") {
+    // The route's text-back, rendered when it was decided; or a leak alert's message.
     text = Truncate(ctx.handoff.text, kBodyMax);
-    if (text.empty()) return absl::FailedPreconditionError("the reply text rendered empty");
+    if (text.empty()) return absl::FailedPreconditionError("the message is empty");
   } else if (std::string tmpl = OptionalSetting(d, "body");
              !tmpl.empty() && !(ctx.recipient && OptionalSetting(d, "to") == "lead")) {
     // A lead-facing body ("Thanks, we will call you back") is not what a teammate should get.

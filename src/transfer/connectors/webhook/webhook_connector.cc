@@ -136,7 +136,17 @@ absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryCon
   }
 
   nlohmann::json payload;
-  if (auto tmpl = dest.settings.find("payload"); tmpl != dest.settings.end()) {
+  if (ctx.handoff.purpose == "alert") {
+    // A leak alert (track/leak_monitor.h) is about the business, not an inquiry: its own shape,
+    // whatever `payload` template the destination has for inquiries.
+    payload = {{"type", "alert"},
+               {"handoff_id", ctx.handoff.id},
+               {"workspace", ctx.handoff.workspace},
+               {"text", ctx.handoff.text}};
+    if (ctx.recipient) {
+      payload["recipient"] = {{"id", ctx.recipient->id}, {"name", ctx.recipient->name}};
+    }
+  } else if (auto tmpl = dest.settings.find("payload"); tmpl != dest.settings.end()) {
     // A receiver with its own shape (a Zapier catch hook, a CRM's web-to-lead endpoint) gets
     // exactly the fields it names.
     if (!tmpl->is_object() && !tmpl->is_array()) {

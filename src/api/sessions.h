@@ -1,0 +1,63 @@
+// Dashboard sign-in: who may sign in (the workspace's admin token, or a team member's password
+// from `password_hash`), and the sessions that follow — a random id in an HttpOnly, SameSite=Strict
+// cookie and a CSRF token the page sends back as X-CSRF-Token on every request that changes
+// something. Sessions live in this process's memory (12 h each): a restart signs everyone out.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "http/http_types.h"
+
+namespace handoff {
+
+struct Session {
+  std::string id;    // the cookie's value
+  std::string user;  // a team member id, or "admin"
+  std::string name;
+  std::string csrf_token;
+  Micros expires_at = 0;
+};
+
+// Thread-safe. `config` and `clock` must outlive it.
+class SessionStore {
+ public:
+  static constexpr char kCookie[] = "handoff_session";
+  static constexpr Micros kLifetime = 12 * kMicrosPerHour;
+  static constexpr size_t kMaxSessions = 10000;
+  // Failed sign-ins allowed per minute across the process; then 429 until the minute ends.
+  static constexpr int kMaxFailuresPerMinute = 20;
+
+  SessionStore(const Config* config, const Clock* clock) : config_(config), clock_(clock) {}
+
+  // POST /api/v1/session: {"token"} or {"user", "password"}. 200 with the session's JSON and
+  // its Set-Cookie, 400 for a malformed body, 401 for wrong credentials (one message for
+  // every cause), 429 when too many failed recently.
+  HttpResponse SignIn(const HttpRequest& request);
+  // DELETE /api/v1/session: forgets the request's session and clears the cookie.
+  HttpResponse SignOut(const HttpRequest& request);
+  // The live session the request's cookie names, if any.
+  std::optional<Session> Find(const HttpRequest& request);
+
+  // The session as the API shows it: {"user", "name", "workspace", "csrf_token"}.
+  std::string Describe(const Session& session) const;
+
+ private:
+  std::string CookieHeader(const std::string& value, bool clear) const;
+
+  const Config* config_;
+  const Clock* clock_;
+  std::mutex mu_;
+  std::map<std::string, Session> sessions_;
+  Micros failure_minute_ = 0;
+  int failures_ = 0;
+};
+
+// The value of cookie `name` in the request's Cookie header(s), if present.
+std::optional<std::string> CookieValue(const HttpRequest& request, std::string_view name);
+
+}  // namespace handoff

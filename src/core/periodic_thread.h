@@ -1,0 +1,62 @@
+// A background thread that runs one function again and again: the function returns how long to
+// sleep before its next run, and Stop() wakes the sleep at once. The home of the loop the
+// cluster-wide duties share (escalation timers, leak scans).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "core/clock.h"
+
+namespace handoff {
+
+// Thread-safe. Stop() (or destruction) waits for a run in progress.
+class PeriodicThread {
+ public:
+  // `run` returns the sleep before the next run (0 = run again at once).
+  explicit PeriodicThread(std::function<Micros()> run) : run_(std::move(run)) {}
+  ~PeriodicThread() { Stop(); }
+  PeriodicThread(const PeriodicThread&) = delete;
+  PeriodicThread& operator=(const PeriodicThread&) = delete;
+
+  void Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  // Idempotent.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+      }
+      const Micros wait = run_();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::microseconds(wait), [this] { return stopping_; });
+    }
+  }
+
+  const std::function<Micros()> run_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace handoff

@@ -1,0 +1,57 @@
+// Runs the leak rules (track/leak_rules.h) every `alerts.scan_every` and keeps their findings:
+// a newly found leak is stored and put on its inquiry's timeline ("leak.opened"), a leak whose
+// condition no longer holds is closed ("leak.closed"). Leaks are counted in alert groups (one per
+// broken destination, late owner, silent source…): when a group opens, each `alerts.via`
+// channel gets one alert with the count, a reminder every `alerts.repeat` while it stays open,
+// and one recovery notice when it heals. Alerts are handoffs of purpose "alert", delivered and
+// tracked by the transfer stage like any other (a failing alert channel shows in /readyz).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "core/periodic_thread.h"
+#include "store/store.h"
+
+namespace handoff {
+
+// What one scan changed.
+struct LeakScan {
+  int open = 0;    // leaks open after the scan
+  int opened = 0;  // found for the first time
+  int closed = 0;  // no longer holding
+  int alerts = 0;  // alert handoffs queued (one per channel per group message)
+};
+
+// Thread-safe. `config`, `store` and `clock` must outlive it.
+class LeakMonitor {
+ public:
+  LeakMonitor(const Config* config, Store* store, const Clock* clock);
+  ~LeakMonitor();
+  LeakMonitor(const LeakMonitor&) = delete;
+  LeakMonitor& operator=(const LeakMonitor&) = delete;
+
+  void Start();
+  // Waits for a scan in progress; idempotent.
+  void Stop();
+
+  // One scan at the clock's time, committed in one write. Tests drive it with a FakeClock.
+  absl::StatusOr<LeakScan> Scan();
+
+ private:
+  // Each source's newest accepted inquiry, from the entry counts of the last 30 days.
+  absl::StatusOr<std::map<std::string, Micros>> LastArrivals(Micros now) const;
+
+  const Config* config_;
+  Store* store_;
+  const Clock* clock_;
+  PeriodicThread thread_;  // last: stopped before the members it uses go
+};
+
+// The message an alert group sends: "opened", "reminder" or "recovered".
+std::string AlertText(const Config& config, const AlertGroup& group, const std::string& what,
+                      const std::string& oldest_reason, Micros now);
+
+}  // namespace handoff

@@ -1,0 +1,47 @@
+// The leak rules: where, right now, demand is being lost between the business's tools. Derived
+// from the config (`alerts.leak_after`, each source's `expect_every`) and applied to the
+// inquiries of the lookback window and what became of them. Pure: no store, no clock.
+//
+//   unassigned           no owner `unassigned` after it arrived (unrouted, or a route that
+//                        assigns nobody)
+//   overdue_task         an open (unacknowledged) task `unacknowledged_task` past its due time
+//   missed_call          a missed call whose callback task is not done `missed_call` past due
+//                        (acknowledging is not calling back)
+//   unconfirmed_handoff  a handoff not confirmed `unconfirmed_handoff` after it was created
+//   dead_handoff         a handoff that gave up (until it is replayed and confirmed)
+//   silent_source        a source with no inquiry for longer than its usual gap: the tool that
+//                        "worked" but stopped sending
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/records.h"
+
+namespace handoff {
+
+struct LeakInputs {
+  // The inquiries received in [now - alerts.lookback, now), oldest first.
+  std::vector<InquiryOutcome> outcomes;
+  // Per source, its newest accepted inquiry as far back as the store's entry counts go (so a
+  // source silent for longer than the lookback is still known); absent = none.
+  std::map<std::string, Micros> last_arrival;
+};
+
+// Every leak open at `now`, with key, kind, group, reason, value and `since` set (workspace,
+// opened_at and closed_at are left to the caller). Synthetic (probe) inquiries are left out.
+std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros now);
+
+// The silence after which a source counts as broken: `expect_every` when configured; otherwise
+// three times the 90th percentile of the gaps between its arrivals (`arrivals` ascending), at
+// least an hour, once it has at least kMinLearnedGaps gaps; 0 when it cannot be known.
+inline constexpr int kMinLearnedGaps = 8;
+Micros ExpectedGap(const SourceConfig& source, const std::vector<Micros>& arrivals);
+
+// The alert group a leak counts in, and what that group's alert says is wrong (without the
+// count): "handoff:crm" → "handoffs to crm are not confirmed".
+std::string LeakGroupTitle(const std::string& group);
+
+}  // namespace handoff
