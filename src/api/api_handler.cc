@@ -484,7 +484,10 @@ HttpResponse ApiHandler::ListLeaks(const HttpRequest& request) {
     if (q.state == "open" && group.closed_at != 0) continue;
     g.push_back(ToJson(group));
   }
-  return HttpResponse::Json(200, nlohmann::json{{"leaks", out}, {"groups", g}}.dump());
+  // The channels that carry the alerts, with their state: a failing one is a leak of its own.
+  return HttpResponse::Json(
+      200, nlohmann::json{{"leaks", out}, {"groups", g}, {"alert_channels", AlertChannels()}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse ApiHandler::ListInbox(const HttpRequest& request) {

@@ -55,7 +55,7 @@ class ApiHandler {
   void ChangeTask(const std::string& id, TaskStep step, const HttpRequest& request,
                   HttpResponder respond);
   // GET /api/v1/leaks?state=open|closed|all&limit=N: leaks (open ones first; closed ones of the
-  // last 7 days) and their alert groups.
+  // last 7 days), their alert groups, and each alert channel's state (as /readyz shows it).
   HttpResponse ListLeaks(const HttpRequest& request);
   HttpResponse Ready();
   // GET /metrics: the Prometheus exposition, with gauges read from the store at each scrape.

@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "track/leak_monitor.h"
 #include "track/metrics.h"
+#include "track/probes.h"
 #include "transfer/connector.h"
 #include "transfer/dispatcher.h"
 #include "trigger/escalation.h"
@@ -63,6 +64,7 @@ struct App::Parts {
   std::unique_ptr<TaskLinkPage> task_links;
   std::unique_ptr<EscalationRunner> escalation;
   std::unique_ptr<LeakMonitor> leaks;
+  std::unique_ptr<ProbeRunner> probes;
   std::unique_ptr<HttpServer> server;
   std::atomic<bool> stopping{false};
   bool stopped = false;
@@ -136,6 +138,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->escalation->Start();
   p->leaks = std::make_unique<LeakMonitor>(&p->config, p->store.get(), p->clock);
   p->leaks->Start();
+  p->probes = std::make_unique<ProbeRunner>(&p->config, p->store.get(), p->clock, &p->sources);
+  p->probes->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
   auto ready = [raw]() -> absl::Status {
@@ -183,6 +187,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
     }
   });
   if (!server.ok()) {
+    p->probes->Stop();
     p->leaks->Stop();
     p->escalation->Stop();
     p->dispatcher->Stop();
@@ -206,6 +211,7 @@ void App::Stop() {
   parts_->server->Stop(5 * kMicrosPerSecond);
   parts_->enrich->loop().Stop();
   parts_->trigger->loop().Stop();
+  parts_->probes->Stop();
   parts_->leaks->Stop();
   parts_->escalation->Stop();
   parts_->dispatcher->Stop();

@@ -142,6 +142,7 @@ ConfigFindings CheckConfig(const Config& config, const SourceAdapterRegistry& so
       used = used || (r.reply && r.reply->via == d.name);
     }
     for (const NotifyTarget& t : config.alerts.via) used = used || t.via == d.name;
+    used = used || config.probes.target == d.name;
     if (!used) f.warnings.push_back(at(d.line, where + " is not used by any route"));
   }
   for (const RouteConfig& r : config.routes) {

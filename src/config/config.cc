@@ -48,7 +48,7 @@ class ConfigParser {
     }
     CheckKeys(root,
               {"workspace", "business", "server", "team", "enrich", "sources", "destinations",
-               "routes", "alerts"},
+               "routes", "alerts", "probes"},
               "the top level");
     config.workspace = RequiredString(root, "workspace", "the top level");
     if (!config.workspace.empty() && !IsName(config.workspace)) {
@@ -63,6 +63,7 @@ class ConfigParser {
     if (root["destinations"]) ParseDestinations(root["destinations"], config);
     if (root["routes"]) ParseRoutes(root["routes"], config);
     if (root["alerts"]) ParseAlerts(root["alerts"], config);
+    if (root["probes"]) ParseProbes(root["probes"], config);
     CheckReferences(config);
     if (!errors_.empty()) {
       std::string all;
@@ -1145,6 +1146,32 @@ class ConfigParser {
                 "team member");
       } else if (!t.to.empty() && !config.FindMember(t.to)) {
         ErrorAt(t.line, fmt::format("alerts: '{}' is not on the team", t.to));
+      }
+    }
+  }
+
+  // probes: { every: 1h, deadline: 5m, target: probe-hook, sources: [website, main-line] }.
+  void ParseProbes(const YAML::Node& n, Config& config) {
+    ProbesConfig& p = config.probes;
+    p.line = Line(n);
+    if (!n.IsMap()) return Error(n, "probes must be a mapping with every and target");
+    CheckKeys(n, {"every", "deadline", "target", "sources"}, "probes");
+    if (!n["every"]) Error(n, "probes needs 'every' (e.g. 1h)");
+    if (n["every"]) {
+      p.every = Duration(n["every"], "probes every");
+      if (p.every > 0 && p.every < kMicrosPerSecond) {
+        Error(n["every"], "probes every must be at least 1s");
+      }
+    }
+    if (n["deadline"]) p.deadline = Duration(n["deadline"], "probes deadline");
+    p.target = RequiredString(n, "target", "probes");
+    if (!p.target.empty() && !config.FindDestination(p.target)) {
+      Error(n["target"], fmt::format("probes: destination '{}' is not defined", p.target));
+    }
+    p.sources = StringList(n["sources"], "probes sources");
+    for (const std::string& s : p.sources) {
+      if (!config.FindSource(s)) {
+        Error(n["sources"], fmt::format("probes: source '{}' is not defined", s));
       }
     }
   }

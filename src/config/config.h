@@ -258,6 +258,17 @@ struct AlertsConfig {
   int line = 0;                               // 0 when the config has no alerts section
 };
 
+// Synthetic probes (track/probes.h): a canary inquiry per source every `every`, marked
+// synthetic, routed like a real one but delivered only to `target`, which must confirm it within
+// `deadline` — or the path is reported as a leak (probe_failed) and alerted.
+struct ProbesConfig {
+  Micros every = 0;  // 0 = no probes
+  Micros deadline = 5 * kMicrosPerMinute;
+  std::string target;                // a destination standing in for every real one
+  std::vector<std::string> sources;  // empty = every source
+  int line = 0;
+};
+
 struct Config {
   std::string path;  // the file it came from
   std::string workspace;
@@ -269,6 +280,7 @@ struct Config {
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
   AlertsConfig alerts;
+  ProbesConfig probes;
 
   const SourceConfig* FindSource(const std::string& name) const;
   const DestinationConfig* FindDestination(const std::string& name) const;

@@ -536,3 +536,36 @@ alerts:
 
 }  // namespace
 }  // namespace handoff
+
+namespace handoff {
+namespace {
+
+TEST(ProbesConfig, ParsesScheduleTargetAndSources) {
+  const auto env = [](const std::string&) { return std::nullopt; };
+  auto c = LoadConfigFromString(R"(workspace: w
+sources:
+  website: { adapter: form }
+destinations:
+  probe-hook: { connector: webhook, url: "https://monitor.example/probe" }
+probes: { every: 30m, deadline: 2m, target: probe-hook, sources: [website] }
+)",
+                                "cfg.yaml", env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->probes.every, 30 * kMicrosPerMinute);
+  EXPECT_EQ(c->probes.deadline, 2 * kMicrosPerMinute);
+  EXPECT_EQ(c->probes.target, "probe-hook");
+  EXPECT_EQ(c->probes.sources, std::vector<std::string>{"website"});
+
+  auto bad = LoadConfigFromString(
+      "workspace: w\nprobes: { every: 100ms, target: nowhere, sources: [ghost] }\n", "cfg.yaml",
+      env);
+  ASSERT_FALSE(bad.ok());
+  const std::string m(bad.status().message());
+  EXPECT_NE(m.find("cfg.yaml:2: probes every must be at least 1s"), std::string::npos) << m;
+  EXPECT_NE(m.find("cfg.yaml:2: probes: destination 'nowhere' is not defined"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("cfg.yaml:2: probes: source 'ghost' is not defined"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace handoff

@@ -195,6 +195,14 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome
     outcome.existing_id = *thread;
     return UpdateThread(tx, d, *thread);
   }
+  RETURN_IF_ERROR(RecordNewInquiry(tx, in));
+  RETURN_IF_ERROR(RememberThread(tx, d, in.id));
+  return tx.CountEntry(in.workspace, in.source, "accepted", "", in.received_at, 1);
+}
+
+}  // namespace
+
+absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
   RETURN_IF_ERROR(tx.InsertInquiry(in));
   Event received{in.workspace,
                  in.id,
@@ -206,18 +214,15 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome
                   {"channel", ChannelName(in.channel)},
                   {"bytes", in.raw_payload.size()}}};
   if (!in.provider_event_id.empty()) received.detail["provider_event_id"] = in.provider_event_id;
+  if (IsProbe(in)) received.detail["probe"] = true;
   RETURN_IF_ERROR(tx.AppendEvent(received));
-  RETURN_IF_ERROR(RememberThread(tx, d, in.id));
   WorkItem next;
   next.workspace = in.workspace;
   next.inquiry_id = in.id;
   next.stage = Stage::kEnrich;
   next.available_at = in.received_at;
-  RETURN_IF_ERROR(tx.EnqueueWork(next));
-  return tx.CountEntry(in.workspace, in.source, "accepted", "", in.received_at, 1);
+  return tx.EnqueueWork(next);
 }
-
-}  // namespace
 
 Ingress::Ingress(const Config* config, const SourceAdapterRegistry* adapters, Store* store,
                  const Clock* clock)

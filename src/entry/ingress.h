@@ -37,4 +37,9 @@ class Ingress {
   const Clock* clock_;
 };
 
+// Entry's part of the write that stores a new inquiry: the inquiry, its "received" event and the
+// enrichment work item. The ingress adds its dedupe rows and entry counter to the same write; the
+// probes (track/probes.h) use it alone.
+absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& inquiry);
+
 }  // namespace handoff

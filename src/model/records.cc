@@ -130,6 +130,7 @@ nlohmann::json ToJson(const Task& t) {
 
 nlohmann::json ToJson(const Handoff& h) {
   return {{"id", h.id},
+          {"inquiry_id", h.inquiry_id},
           {"destination", h.destination},
           {"state", h.state},
           {"attempts", h.attempts},
@@ -157,6 +158,11 @@ nlohmann::json ToJson(const InboxItem& item) {
           {"state", item.state},
           {"created_at", TimeOrNull(item.created_at)},
           {"done_at", TimeOrNull(item.done_at)}};
+}
+
+bool IsProbe(const Inquiry& inquiry) {
+  auto it = inquiry.fields.find("synthetic");
+  return it != inquiry.fields.end() && it->is_boolean() && it->get<bool>();
 }
 
 nlohmann::json ToJson(const Leak& l) {

@@ -222,6 +222,9 @@ struct AlertGroup {
   Micros closed_at = 0;   // 0 while open
 };
 
+// True for a synthetic probe inquiry (track/probes.h): fields.synthetic is true.
+bool IsProbe(const Inquiry& inquiry);
+
 nlohmann::json ToJson(const Inquiry& i, bool include_raw);
 nlohmann::json ToJson(const Contact& c);
 nlohmann::json ToJson(const Task& t);

@@ -79,6 +79,33 @@ void HandoffLeaks(const AlertsConfig& a, const InquiryOutcome& o, Micros now,
 
 }  // namespace
 
+std::optional<Leak> ProbeFailure(const Config& config, const InquiryOutcome& probe, Micros now) {
+  const Micros deadline = probe.received_at + config.probes.deadline;
+  bool delivered = probe.stage >= Stage::kTrigger;
+  int confirmed = 0;
+  for (const Handoff& h : probe.handoffs) {
+    const bool in_time = h.state == "confirmed" && h.confirmed_at <= deadline;
+    delivered = delivered && in_time;
+    confirmed += in_time ? 1 : 0;
+  }
+  if (delivered || now < deadline) return std::nullopt;
+  Leak l = Base(probe, "probe_failed", probe.id, "probe:" + probe.source);
+  l.since = deadline;
+  if (probe.stage < Stage::kTrigger) {
+    l.reason = fmt::format("probe of {} not routed within {} (stage {})", probe.source,
+                           FormatDuration(config.probes.deadline), StageName(probe.stage));
+  } else {
+    std::string why;
+    for (const Handoff& h : probe.handoffs) {
+      if (h.state != "confirmed" && !h.last_error.empty()) why = ": " + h.last_error;
+    }
+    l.reason =
+        fmt::format("probe of {} not confirmed within {} ({} of {} handoffs){}", probe.source,
+                    FormatDuration(config.probes.deadline), confirmed, probe.handoffs.size(), why);
+  }
+  return l;
+}
+
 Micros ExpectedGap(const SourceConfig& source, const std::vector<Micros>& arrivals) {
   if (source.expect_every > 0) return source.expect_every;
   if (arrivals.size() < static_cast<size_t>(kMinLearnedGaps) + 1) return 0;
@@ -97,7 +124,10 @@ std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros
   std::vector<Leak> out;
   std::map<std::string, std::vector<Micros>> arrivals;
   for (const InquiryOutcome& o : in.outcomes) {
-    if (o.synthetic) continue;
+    if (o.synthetic) {
+      if (auto failed = ProbeFailure(config, o, now)) out.push_back(*std::move(failed));
+      continue;
+    }
     arrivals[o.source].push_back(o.received_at);
     const bool owned = o.task && !o.task->owner.empty();
     if (!owned && o.status != "canceled" && now >= o.received_at + a.unassigned) {
@@ -156,6 +186,9 @@ std::string LeakGroupTitle(const std::string& group) {
   }
   if (kind == "handoff") return fmt::format("handoffs to {} are not confirmed", subject);
   if (kind == "silent") return fmt::format("{} has stopped sending inquiries", subject);
+  if (kind == "probe") {
+    return fmt::format("probes of {} do not make it through end to end", subject);
+  }
   return group;
 }
 

@@ -11,9 +11,12 @@
 //   dead_handoff         a handoff that gave up (until it is replayed and confirmed)
 //   silent_source        a source with no inquiry for longer than its usual gap: the tool that
 //                        "worked" but stopped sending
+//   probe_failed         a synthetic probe (track/probes.h) not routed and confirmed by the
+//                        probe target within probes.deadline
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +36,10 @@ struct LeakInputs {
 // Every leak open at `now`, with key, kind, group, reason, value and `since` set (workspace,
 // opened_at and closed_at are left to the caller). Synthetic (probe) inquiries are left out.
 std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros now);
+
+// The probe_failed leak of a synthetic inquiry, when its deadline has passed without it being
+// routed and every one of its handoffs confirmed in time.
+std::optional<Leak> ProbeFailure(const Config& config, const InquiryOutcome& probe, Micros now);
 
 // The silence after which a source counts as broken: `expect_every` when configured; otherwise
 // three times the 90th percentile of the gaps between its arrivals (`arrivals` ascending), at

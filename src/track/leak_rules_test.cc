@@ -112,7 +112,8 @@ TEST(LeakRules, ScriptedHistoryReportsExactlyItsLeaks) {
   Handoff alert = HandoffTo("h5", "team-chat", "dead", now - 45 * kMin);
   alert.purpose = "alert";
   handed.handoffs.push_back(alert);
-  // 10. A synthetic probe with every problem: never counted.
+  // 10. A synthetic probe with every problem: counted only as a failed probe (its deadline,
+  //     5 minutes by default, long past), never as a business leak.
   InquiryOutcome probe = Inquiry("i10", "website", now - 50 * kMin);
   probe.synthetic = true;
   probe.handoffs = {HandoffTo("h6", "crm", "dead", now - 50 * kMin)};
@@ -120,9 +121,9 @@ TEST(LeakRules, ScriptedHistoryReportsExactlyItsLeaks) {
   in.outcomes = {unrouted,  young, no_owner,    overdue, acked,
                  due_later, call,  recent_call, handed,  probe};
   const std::vector<Leak> leaks = DetectLeaks(config, in, now);
-  EXPECT_EQ(Keys(leaks),
-            (std::set<std::string>{"unassigned:i1", "unassigned:i3", "overdue_task:t4",
-                                   "missed_call:t7", "unconfirmed_handoff:h1", "dead_handoff:h3"}));
+  EXPECT_EQ(Keys(leaks), (std::set<std::string>{"unassigned:i1", "unassigned:i3", "overdue_task:t4",
+                                                "missed_call:t7", "unconfirmed_handoff:h1",
+                                                "dead_handoff:h3", "probe_failed:i10"}));
 
   const Leak* unassigned = Find(leaks, "unassigned:i1");
   ASSERT_NE(unassigned, nullptr);

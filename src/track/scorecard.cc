@@ -8,6 +8,7 @@
 
 #include "core/time_format.h"
 #include "fmt/format.h"
+#include "track/leak_rules.h"
 
 namespace handoff {
 namespace {
@@ -18,6 +19,7 @@ using PathKey = std::pair<std::string, std::string>;  // (source, route)
 struct PathFacts {
   std::vector<const InquiryOutcome*> inquiries;  // non-synthetic, in the window
   std::vector<const Leak*> leaks;                // counted against the path
+  std::vector<const InquiryOutcome*> probes;     // synthetic probes of the path's source
 };
 
 // "12 of 15 (80%)", the percentage rounded down so that it never looks better than its score.
@@ -231,7 +233,8 @@ bool Alerted(const Leak& l, const std::vector<AlertGroup>& groups) {
 }
 
 CheckScore VisibilityCheck(const Config& config, const std::vector<const Leak*>& leaks,
-                           const std::vector<AlertGroup>& groups) {
+                           const std::vector<AlertGroup>& groups,
+                           const std::vector<const InquiryOutcome*>& probes, Micros until) {
   CheckScore c;
   c.check = "visibility";
   int64_t alerted = 0;
@@ -243,6 +246,15 @@ CheckScore VisibilityCheck(const Config& config, const std::vector<const Leak*>&
   if (total > 0) {
     c.figures["share"] = static_cast<double>(alerted) / static_cast<double>(total);
   }
+  // Probes whose deadline has come: those that made it through in time passed.
+  int64_t probes_due = 0, probes_passed = 0;
+  for (const InquiryOutcome* p : probes) {
+    const bool failed = ProbeFailure(config, *p, until).has_value();
+    if (!failed && p->received_at + config.probes.deadline > until) continue;  // still running
+    ++probes_due;
+    probes_passed += failed ? 0 : 1;
+  }
+  if (probes_due > 0) c.figures["probes"] = {{"due", probes_due}, {"passed", probes_passed}};
   if (config.alerts.via.empty()) {
     c.score = 1;
     c.summary =
@@ -252,6 +264,12 @@ CheckScore VisibilityCheck(const Config& config, const std::vector<const Leak*>&
   c.score = ScoreShare(alerted, total);
   c.summary = total == 0 ? "no leaks to tell anyone about"
                          : fmt::format("{} leaks alerted", OfTotal(alerted, total));
+  if (probes_due > 0) {
+    // Failing probes mean the path can break unseen by its traffic: the lower score counts.
+    const int probe_score = ScoreShare(probes_passed, probes_due);
+    c.score = c.score == 0 ? probe_score : std::min(c.score, probe_score);
+    c.summary += fmt::format("; {} probes passed", OfTotal(probes_passed, probes_due));
+  }
   return c;
 }
 
@@ -263,7 +281,7 @@ PathScore ScorePath(const Config& config, const ScoreInputs& in, const PathFacts
   p.checks.push_back(TransferCheck(facts.inquiries, config.alerts.unconfirmed_handoff, in.until));
   p.checks.push_back(ContextCheck(config, facts.inquiries));
   p.checks.push_back(TriggerCheck(facts.inquiries, config.alerts.unassigned, in.until));
-  p.checks.push_back(VisibilityCheck(config, facts.leaks, in.alert_groups));
+  p.checks.push_back(VisibilityCheck(config, facts.leaks, in.alert_groups, facts.probes, in.until));
   // A chain is as strong as its weakest link: the lowest check with data caps the path.
   for (const CheckScore& c : p.checks) {
     if (c.score != 0 && (p.score == 0 || c.score < p.score)) p.score = c.score;
@@ -376,6 +394,7 @@ Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
   for (const InquiryOutcome& o : in.outcomes) {
     if (o.synthetic) {
       synthetic.insert(o.id);
+      all.probes.push_back(&o);
       continue;
     }
     by_id[o.id] = &o;
@@ -413,6 +432,10 @@ Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
   for (auto& [key, facts] : paths) {
     for (const Leak* l : silent) {
       if (l->source == key.first) facts.leaks.push_back(l);
+    }
+    // A probe of a source proves every path of that source (probes alone make no path).
+    for (const InquiryOutcome* p : all.probes) {
+      if (p->source == key.first) facts.probes.push_back(p);
     }
   }
 

@@ -30,6 +30,9 @@ Config TestConfig() {
   c.alerts.via = {NotifyTarget{.via = "slack", .to = "", .line = 0}};
   c.alerts.unconfirmed_handoff = kDeadline;
   c.alerts.unassigned = 5 * kMicrosPerMinute;
+  // The scripted week's probe is still inside its deadline: it counts neither way unless a test
+  // says otherwise (ProbesThatFailLowerVisibility).
+  c.probes.deadline = 30 * kMicrosPerDay;
   return c;
 }
 
@@ -469,7 +472,9 @@ TEST(Scorecard, ScriptedWeekScoresEveryPathAndTheOverallRow) {
   EXPECT_DOUBLE_EQ(all.value_at_risk, 510);
 }
 
-TEST(Scorecard, SyntheticInquiriesCountNowhere) {
+TEST(Scorecard, SyntheticInquiriesCountOnlyAsProbes) {
+  // Probes still running (their deadline not come) change nothing at all.
+  const Config config = TestConfig();
   ScoreInputs with = Week();
   ScoreInputs without = with;
   without.outcomes.pop_back();
@@ -478,10 +483,36 @@ TEST(Scorecard, SyntheticInquiriesCountNowhere) {
   InquiryOutcome lone = Outcome("p2", "probe", "quote");
   lone.synthetic = true;
   with.outcomes.push_back(lone);
-  const Scorecard a = ComputeScorecard(TestConfig(), with);
-  const Scorecard b = ComputeScorecard(TestConfig(), without);
+  const Scorecard a = ComputeScorecard(config, with);
+  const Scorecard b = ComputeScorecard(config, without);
   EXPECT_EQ(ScorecardJson(a), ScorecardJson(b));
   EXPECT_EQ(FindPath(a, "probe", "quote"), nullptr);
+}
+
+TEST(Scorecard, ProbesThatFailLowerVisibility) {
+  Config config = TestConfig();
+  config.probes.deadline = 5 * kMicrosPerMinute;
+  ScoreInputs in = Window();
+  in.outcomes.push_back(Outcome("r1", "web", "quote"));
+  // Ten probes of web: nine confirmed within the deadline, one never.
+  for (int i = 0; i < 10; ++i) {
+    InquiryOutcome p = Outcome("p" + std::to_string(i), "web", "quote");
+    p.synthetic = true;
+    p.stage = Stage::kTransfer;
+    p.handoffs = {Deliver("probe-hook", p.received_at, i < 9 ? kMicrosPerMinute : 0,
+                          i < 9 ? "confirmed" : "failed")};
+    in.outcomes.push_back(p);
+  }
+  const Scorecard card = ComputeScorecard(config, in);
+  const PathScore* web = FindPath(card, "web", "quote");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->inquiries, 1);  // probes are not inquiries
+  const CheckScore& v = web->checks[4];
+  ASSERT_EQ(v.check, "visibility");
+  EXPECT_EQ(v.figures["probes"]["due"], 10);
+  EXPECT_EQ(v.figures["probes"]["passed"], 9);
+  EXPECT_EQ(v.score, 3);  // 90%: under 93%, at least 80%
+  EXPECT_NE(v.summary.find("9 of 10 (90%) probes passed"), std::string::npos) << v.summary;
 }
 
 TEST(Scorecard, FixFirstRanksByValueAtRiskThenLeakedCount) {

@@ -150,6 +150,23 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
         reply_key = "text-back:" + phone;
       }
     }
+    if (IsProbe(inquiry)) {
+      // A probe proves the path without touching the business's systems or people: its
+      // deliveries go to the probe target, nobody is notified or texted, and its task (owner
+      // chosen as for a real inquiry) is closed at once, so it never counts as open work.
+      std::erase_if(handoffs, [](const Handoff& h) { return h.purpose != "deliver"; });
+      for (Handoff& h : handoffs) {
+        h.text = "probe of " + h.destination;
+        h.destination = config_->probes.target;
+      }
+      if (task) {
+        task->state = "done";
+        task->done_at = now;
+        task->next_escalation_at = 0;
+      }
+      reply_key.clear();
+      detail["probe"] = true;
+    }
     status = handoffs.empty() ? "assigned" : "routed";
   }
   Event event{inquiry.workspace, inquiry.id, 0, now, Stage::kTrigger, kind, std::move(detail)};

@@ -137,5 +137,69 @@ TEST(Leaks, ABrokenDestinationIsAlertedOnceAndItsRecoveryToo) {
   EXPECT_NE(cli.out.find("handoffs to crm are not confirmed"), std::string::npos) << cli.out;
 }
 
+TEST(Probes, ProveEachPathAtTheProbeTargetAndAreAlertedWhenItBreaks) {
+  TempDir dir;
+  std::atomic<bool> probe_down{false};
+  Sink sink([&](int, const HttpRequest& request) {
+    if (request.path == "/probe" && probe_down.load()) {
+      return HttpResponse::JsonError(503, "down", "maintenance");
+    }
+    return HttpResponse::Json(200, R"({"id":"ok"})");
+  });
+  std::string config = TestConfig(sink.url("/crm"), "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]");
+  config.replace(config.find("routes:\n"), 0,
+                 "  alerts-hook:\n    connector: webhook\n    url: " + sink.url("/alerts") +
+                     "\n    allow_private: true\n  probe-hook:\n    connector: webhook\n"
+                     "    url: " +
+                     sink.url("/probe") + "\n    allow_private: true\n    retry: [1s, 1s, 1s]\n");
+  config +=
+      "alerts:\n  via: [alerts-hook]\n  scan_every: 1s\n"
+      "probes:\n  every: 2s\n  deadline: 2s\n  target: probe-hook\n  sources: [website]\n";
+  WriteFile(dir.File("handoff.yaml"), config);
+  ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
+  server.Start();
+
+  // A probe of the website reaches the probe target, routed like a real form inquiry.
+  ASSERT_TRUE(sink.WaitFor([](const std::vector<Sink::Delivery>& d) {
+    for (const Sink::Delivery& x : d) {
+      if (x.path == "/probe") return true;
+    }
+    return false;
+  }));
+  json probe;
+  for (const Sink::Delivery& d : sink.deliveries()) {
+    if (d.path == "/probe") probe = json::parse(d.body, nullptr, false);
+  }
+  EXPECT_EQ(probe["inquiry"]["fields"]["synthetic"], true) << probe.dump();
+  EXPECT_EQ(probe["inquiry"]["source"], "website");
+  EXPECT_EQ(probe["task"]["state"], "done");  // never open work for anyone
+  // Nothing reached the CRM, nobody was alerted.
+  for (const Sink::Delivery& d : sink.deliveries()) {
+    EXPECT_NE(d.path, "/crm");
+    EXPECT_NE(d.path, "/alerts");
+  }
+
+  // The probe target breaks: the next probes miss their deadline, and the team hears of it.
+  probe_down.store(true);
+  ASSERT_TRUE(sink.WaitFor([](const std::vector<Sink::Delivery>& d) {
+    return CountStartingWith(AlertsIn(d),
+                             "Leak alert (Test Works): probes of website do not "
+                             "make it through end to end") == 1;
+  })) << server.Logs();
+  json leaks = json::parse(server.ApiGet("/api/v1/leaks").body, nullptr, false);
+  bool probe_leak = false;
+  for (const json& l : leaks["leaks"]) probe_leak = probe_leak || l["kind"] == "probe_failed";
+  EXPECT_TRUE(probe_leak) << leaks.dump();
+
+  // The scorecard's Visibility counts the probes.
+  json card = json::parse(server.ApiGet("/api/v1/scorecard?window=1h").body, nullptr, false);
+  json visibility;
+  for (const json& c : card["overall"]["checks"]) {
+    if (c["check"] == "visibility") visibility = c;
+  }
+  EXPECT_TRUE(visibility["figures"].contains("probes")) << card.dump();
+  EXPECT_GE(visibility["figures"]["probes"]["due"].get<int>(), 1) << visibility.dump();
+}
+
 }  // namespace
 }  // namespace handoff::testing
