@@ -22,7 +22,7 @@ class TrackingApi {
 
   // GET /api/v1/scorecard?window=7d[&format=text]: ScorecardJson, or ScorecardText.
   HttpResponse Scorecard(const HttpRequest& request) const;
-  // GET /api/v1/scorecard/trend?days=14: {"days": [{"from", "until", "overall", "checks"}]},
+  // GET /api/v1/scorecard/trend?days=14: {"days": [{"from", "until", "overall"}]},
   // oldest first, one scorecard per day (UTC) ending now.
   HttpResponse ScorecardTrend(const HttpRequest& request) const;
   // GET /api/v1/map?window=24h: ContinuityMapJson.

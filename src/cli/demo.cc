@@ -272,10 +272,12 @@ void AddDemoCommand(CLI::App& root, int* exit) {
         "       -d details='Leaking pipe under the sink'\n"
         "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/inquiries\n"
         "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/inquiries/ID\n\n"
+        "The dashboard (map, timelines, tasks, leaks, scorecard): %s/app/\n"
+        "  sign in with the admin token %s\n\n"
         "Journeys (time since receipt at which each stage finished):\n",
         base.c_str(), db.c_str(), crm.port(), base.c_str(), std::getenv("WEBSITE_FORM_KEY"),
         std::getenv("HANDOFF_ADMIN_TOKEN"), base.c_str(), std::getenv("HANDOFF_ADMIN_TOKEN"),
-        base.c_str());
+        base.c_str(), base.c_str(), std::getenv("HANDOFF_ADMIN_TOKEN"));
     std::fflush(stdout);
 
     std::atomic<bool> done{false};

@@ -122,15 +122,15 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
     *result = LeakScan{};
     const std::string& ws = config.workspace;
     ASSIGN_OR_RETURN(std::vector<Leak> open, tx.ListOpenLeaks(ws));
-    std::map<std::string, const Leak*> open_by_key;
-    for (const Leak& l : open) open_by_key[l.key] = &l;
+    std::set<std::string> open_keys;
+    for (const Leak& l : open) open_keys.insert(l.key);
     std::set<std::string> found_keys;
     std::vector<const Leak*> now_open;  // the leaks open after this scan
     std::map<std::string, int> opened_in_group;
     for (const Leak& l : found) {
       found_keys.insert(l.key);
-      if (auto it = open_by_key.find(l.key); it != open_by_key.end()) {
-        now_open.push_back(it->second);
+      if (open_keys.count(l.key)) {
+        now_open.push_back(&l);  // this scan's finding: its reason tells today's age
         continue;
       }
       ASSIGN_OR_RETURN(bool holds, StillHolds(tx, l));

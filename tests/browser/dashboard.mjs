@@ -257,6 +257,8 @@ async function main() {
     const handoffId = deadOne.id;
 
     await nav('leaks');
+    // The test's config names no alerts.via: the page says nobody is told about leaks.
+    await byTestId('alert-channels-none').waitFor();
     const deadRow = page.locator(`[data-testid="dead-handoff-row"][data-id="${handoffId}"]`);
     await until('the dead handoff is listed', async () => {
       if ((await deadRow.count()) === 1) return true;
