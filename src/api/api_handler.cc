@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "api/dashboard.h"
+#include "api/responses.h"
 #include "core/id.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -76,11 +77,6 @@ std::variant<ListQuery, HttpResponse> ParseListQuery(const HttpRequest& request,
     }
   }
   return q;
-}
-
-HttpResponse StoreError(const absl::Status& s) {
-  return HttpResponse::JsonError(500, "internal",
-                                 fmt::format("the store failed: {}", std::string(s.message())));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <map>
 #include <variant>
 
+#include "api/responses.h"
 #include "core/status.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -18,11 +19,6 @@ constexpr Micros kMaxWindow = 90 * kMicrosPerDay;
 
 HttpResponse BadQuery(const std::string& message) {
   return HttpResponse::JsonError(400, "bad_query", message);
-}
-
-HttpResponse StoreFailed(const absl::Status& s) {
-  return HttpResponse::JsonError(500, "internal",
-                                 fmt::format("the store failed: {}", std::string(s.message())));
 }
 
 // The query's parameters, each allowed name at most once; anything else is an error.
@@ -86,7 +82,7 @@ HttpResponse TrackingApi::Scorecard(const HttpRequest& request) const {
   if (format != "json" && format != "text") return BadQuery("format must be json or text");
   const Micros until = clock_->Now() + 1;
   auto in = ReadScoreInputs(*store_, config_->workspace, until - std::get<Micros>(window), until);
-  if (!in.ok()) return StoreFailed(in.status());
+  if (!in.ok()) return StoreError(in.status());
   const handoff::Scorecard card = ComputeScorecard(*config_, *in);
   if (format == "text") {
     HttpResponse r;
@@ -115,7 +111,15 @@ HttpResponse TrackingApi::ScorecardTrend(const HttpRequest& request) const {
   const Micros until = clock_->Now() + 1;
   const Micros from = until - days * kMicrosPerDay;
   auto all = ReadScoreInputs(*store_, config_->workspace, from, until);
-  if (!all.ok()) return StoreFailed(all.status());
+  if (!all.ok()) return StoreError(all.status());
+  // Entry counts carry only totals since a time: a day's counts are the difference between the
+  // totals since its start and since its end, so each day boundary is read once.
+  std::vector<std::vector<EntryCount>> since_boundary = {all->entry_counts};
+  for (int d = 1; d <= days; ++d) {
+    auto counts = store_->ListEntryCounts(config_->workspace, from + d * kMicrosPerDay);
+    if (!counts.ok()) return StoreError(counts.status());
+    since_boundary.push_back(*std::move(counts));
+  }
   nlohmann::json out = nlohmann::json::array();
   for (int d = 0; d < days; ++d) {
     ScoreInputs in;
@@ -124,13 +128,8 @@ HttpResponse TrackingApi::ScorecardTrend(const HttpRequest& request) const {
     for (const InquiryOutcome& o : all->outcomes) {
       if (o.received_at >= in.from && o.received_at < in.until) in.outcomes.push_back(o);
     }
-    // Entry counts carry only totals since a time: the day's counts are the difference.
-    auto since = store_->ListEntryCounts(config_->workspace, in.from);
-    auto after = store_->ListEntryCounts(config_->workspace, in.until);
-    if (!since.ok()) return StoreFailed(since.status());
-    if (!after.ok()) return StoreFailed(after.status());
-    for (EntryCount c : *since) {
-      for (const EntryCount& later : *after) {
+    for (EntryCount c : since_boundary[d]) {
+      for (const EntryCount& later : since_boundary[d + 1]) {
         if (later.source == c.source && later.outcome == c.outcome && later.reason == c.reason) {
           c.count -= later.count;
         }
@@ -165,13 +164,13 @@ HttpResponse TrackingApi::Map(const HttpRequest& request) const {
   in.until = clock_->Now() + 1;
   in.from = in.until - std::get<Micros>(window);
   auto outcomes = store_->ListInquiryOutcomes(config_->workspace, in.from, in.until);
-  if (!outcomes.ok()) return StoreFailed(outcomes.status());
+  if (!outcomes.ok()) return StoreError(outcomes.status());
   in.outcomes = *std::move(outcomes);
   auto leaks = store_->ListLeaks(config_->workspace, LeakFilter{0, 100000});
-  if (!leaks.ok()) return StoreFailed(leaks.status());
+  if (!leaks.ok()) return StoreError(leaks.status());
   in.open_leaks = *std::move(leaks);
   auto alerts = store_->ListAlertHandoffs(config_->workspace, in.from, 10000);
-  if (!alerts.ok()) return StoreFailed(alerts.status());
+  if (!alerts.ok()) return StoreError(alerts.status());
   in.alert_handoffs = *std::move(alerts);
   if (sources_ != nullptr) {
     for (const std::string& name : sources_->Names()) {

@@ -32,23 +32,37 @@ int CountStartingWith(const std::vector<json>& alerts, const std::string& prefix
   return n;
 }
 
-TEST(Leaks, ABrokenDestinationIsAlertedOnceAndItsRecoveryToo) {
-  TempDir dir;
-  std::atomic<bool> crm_down{true};
-  Sink sink([&](int, const HttpRequest& request) {
-    if (request.path == "/crm" && crm_down.load()) {
+// A sink whose `path` answers 503 while `down` is set, and 200 otherwise.
+Sink::Responder DownWhile(const std::string& path, const std::atomic<bool>& down) {
+  return [path, &down](int, const HttpRequest& request) {
+    if (request.path == path && down.load()) {
       return HttpResponse::JsonError(503, "down", "maintenance");
     }
     return HttpResponse::Json(200, R"({"id":"ok"})");
-  });
+  };
+}
+
+// The test config with the CRM at the sink's /crm (retried every second) plus `destinations`
+// (YAML lines under `destinations:`) and `tail` appended at the end.
+std::string ConfigWith(const Sink& sink, const std::string& destinations, const std::string& tail) {
   std::string config = TestConfig(sink.url("/crm"), "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]");
-  config.replace(config.find("routes:\n"), 0,
-                 "  alerts-hook:\n    connector: webhook\n    url: " + sink.url("/alerts") +
-                     "\n    allow_private: true\n    retry: [1s, 1s]\n");
-  config.replace(config.find("    retry: [1s, 1s, 1s"), 0, "    breaker: { open_for: 1s }\n");
-  config +=
-      "alerts:\n  via: [alerts-hook]\n  leak_after: { unconfirmed_handoff: 1s }\n"
-      "  scan_every: 1s\n";
+  config.replace(config.find("routes:\n"), 0, destinations);
+  return config + tail;
+}
+
+std::string WebhookAt(const Sink& sink, const std::string& name, const std::string& path) {
+  return "  " + name + ":\n    connector: webhook\n    url: " + sink.url(path) +
+         "\n    allow_private: true\n    retry: [1s, 1s, 1s]\n";
+}
+
+TEST(Leaks, ABrokenDestinationIsAlertedOnceAndItsRecoveryToo) {
+  TempDir dir;
+  std::atomic<bool> crm_down{true};
+  Sink sink(DownWhile("/crm", crm_down));
+  std::string config = ConfigWith(sink, WebhookAt(sink, "alerts-hook", "/alerts"),
+                                  "alerts:\n  via: [alerts-hook]\n  leak_after: { "
+                                  "unconfirmed_handoff: 1s }\n  scan_every: 1s\n");
+  config.replace(config.find("    retry: [1s, 1s, 1s, 1s"), 0, "    breaker: { open_for: 1s }\n");
   WriteFile(dir.File("handoff.yaml"), config);
   ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
   server.Start();
@@ -140,21 +154,11 @@ TEST(Leaks, ABrokenDestinationIsAlertedOnceAndItsRecoveryToo) {
 TEST(Probes, ProveEachPathAtTheProbeTargetAndAreAlertedWhenItBreaks) {
   TempDir dir;
   std::atomic<bool> probe_down{false};
-  Sink sink([&](int, const HttpRequest& request) {
-    if (request.path == "/probe" && probe_down.load()) {
-      return HttpResponse::JsonError(503, "down", "maintenance");
-    }
-    return HttpResponse::Json(200, R"({"id":"ok"})");
-  });
-  std::string config = TestConfig(sink.url("/crm"), "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]");
-  config.replace(config.find("routes:\n"), 0,
-                 "  alerts-hook:\n    connector: webhook\n    url: " + sink.url("/alerts") +
-                     "\n    allow_private: true\n  probe-hook:\n    connector: webhook\n"
-                     "    url: " +
-                     sink.url("/probe") + "\n    allow_private: true\n    retry: [1s, 1s, 1s]\n");
-  config +=
+  Sink sink(DownWhile("/probe", probe_down));
+  const std::string config = ConfigWith(
+      sink, WebhookAt(sink, "alerts-hook", "/alerts") + WebhookAt(sink, "probe-hook", "/probe"),
       "alerts:\n  via: [alerts-hook]\n  scan_every: 1s\n"
-      "probes:\n  every: 2s\n  deadline: 2s\n  target: probe-hook\n  sources: [website]\n";
+      "probes:\n  every: 2s\n  deadline: 2s\n  target: probe-hook\n  sources: [website]\n");
   WriteFile(dir.File("handoff.yaml"), config);
   ServerProcess server(dir.File("handoff.yaml"), dir.File("handoff.db"));
   server.Start();
