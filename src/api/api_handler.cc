@@ -375,6 +375,7 @@ HttpResponse ApiHandler::Ready() {
   if (destinations_) body["destinations"] = destinations_();
   // Likewise a failing alert channel: it is how people learn of leaks, so it is shown here.
   body["alert_channels"] = AlertChannels();
+  if (node_status_) body["node"] = node_status_();
   return HttpResponse::Json(ready.ok() ? 200 : 503, body.dump());
 }
 

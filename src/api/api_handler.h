@@ -34,6 +34,8 @@ class ApiHandler {
 
   // Serves /metrics from `metrics` (not owned; must outlive this). Without it /metrics is 404.
   void set_metrics(const Metrics* metrics) { metrics_ = metrics; }
+  // What /readyz says about this node (`node`: whether it leads the cluster's duties…).
+  void set_node_status(std::function<nlohmann::json()> status) { node_status_ = std::move(status); }
 
   // Handles /healthz, /readyz, /metrics and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
@@ -83,6 +85,7 @@ class ApiHandler {
   std::function<nlohmann::json()> destinations_;
   const SourceAdapterRegistry* sources_;
   const Metrics* metrics_ = nullptr;
+  std::function<nlohmann::json()> node_status_;
   SessionStore sessions_;
   TrackingApi tracking_;
 };

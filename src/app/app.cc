@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "http/http_server.h"
 #include "spdlog/spdlog.h"
+#include "store/duty_lease.h"
 #include "store/store.h"
 #include "track/leak_monitor.h"
 #include "track/metrics.h"
@@ -62,6 +63,7 @@ struct App::Parts {
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<ApiHandler> api;
   std::unique_ptr<TaskLinkPage> task_links;
+  std::unique_ptr<DutyLease> duty;
   std::unique_ptr<EscalationRunner> escalation;
   std::unique_ptr<LeakMonitor> leaks;
   std::unique_ptr<ProbeRunner> probes;
@@ -101,10 +103,16 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   Parts* raw = p.get();
   p->metrics = std::make_unique<Metrics>(&p->config);
   WorkLoopOptions loop_options;
+  DispatcherOptions dispatcher_options;
+  if (p->store->shared()) {
+    // Claims are renewed while this node lives: the lease is only how soon a dead node's work
+    // moves to the others.
+    loop_options.lease = p->config.server.lease;
+    dispatcher_options.lease = p->config.server.lease;
+  }
   loop_options.on_committed = [m = p->metrics.get()](Stage stage, Micros latency) {
     m->ObserveStage(stage, static_cast<double>(latency) / kMicrosPerSecond);
   };
-  DispatcherOptions dispatcher_options;
   dispatcher_options.on_attempt = [m = p->metrics.get(), clock = p->clock](
                                       const Handoff& h, std::string_view outcome, double ms) {
     m->ObserveAttempt(h, outcome, ms / 1000,
@@ -134,11 +142,20 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->enrich->loop().Start();
   p->trigger->loop().Start();
   p->dispatcher->Start();
+  // The cluster-wide duties run on the node holding the duty lease (always this one on SQLite).
+  DutyLeaseOptions duty_options;
+  duty_options.ttl = p->config.server.lease;
+  duty_options.renew_every = p->config.server.lease / 5;
+  p->duty = std::make_unique<DutyLease>(p->store.get(), p->clock, duty_options);
+  p->duty->Start();
   p->escalation = std::make_unique<EscalationRunner>(&p->config, p->store.get(), p->clock);
+  p->escalation->set_duty(p->duty.get());
   p->escalation->Start();
   p->leaks = std::make_unique<LeakMonitor>(&p->config, p->store.get(), p->clock);
+  p->leaks->set_duty(p->duty.get());
   p->leaks->Start();
   p->probes = std::make_unique<ProbeRunner>(&p->config, p->store.get(), p->clock, &p->sources);
+  p->probes->set_duty(p->duty.get());
   p->probes->Start();
 
   p->ingress = std::make_unique<Ingress>(&p->config, &p->sources, p->store.get(), p->clock);
@@ -159,6 +176,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   p->api = std::make_unique<ApiHandler>(&p->config, p->store.get(), p->clock, ready, destinations,
                                         &p->sources);
   p->api->set_metrics(p->metrics.get());
+  p->api->set_node_status([raw] {
+    return nlohmann::json{{"leader", raw->duty->held()},
+                          {"database", raw->store->shared() ? "postgres" : "sqlite"}};
+  });
 
   p->task_links = std::make_unique<TaskLinkPage>(&p->config, p->store.get(), p->clock);
 
@@ -190,6 +211,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
     p->probes->Stop();
     p->leaks->Stop();
     p->escalation->Stop();
+    p->duty->Stop();
     p->dispatcher->Stop();
     p->trigger->loop().Stop();
     p->enrich->loop().Stop();
@@ -214,6 +236,8 @@ void App::Stop() {
   parts_->probes->Stop();
   parts_->leaks->Stop();
   parts_->escalation->Stop();
+  // Handed on at once: another node need not wait for the lease to run out.
+  parts_->duty->Stop();
   parts_->dispatcher->Stop();
   parts_->store->Shutdown();
   parts_->stopped = true;

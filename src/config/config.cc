@@ -464,7 +464,7 @@ class ConfigParser {
     if (!n.IsMap()) return Error(n, "server must be a mapping");
     CheckKeys(n,
               {"listen", "database", "admin_token", "max_body", "http_threads",
-               "allow_private_destinations"},
+               "allow_private_destinations", "lease"},
               "server");
     if (n["listen"]) {
       std::string listen = String(n, "listen", "server");
@@ -512,6 +512,14 @@ class ConfigParser {
       }
     }
     s.allow_private_destinations = Bool(n, "allow_private_destinations", false);
+    if (n["lease"]) {
+      s.lease = Duration(n["lease"], "server lease");
+      // Renewals come several times a second at most; shorter would race them.
+      if (s.lease < 2 * kMicrosPerSecond || s.lease > 10 * kMicrosPerMinute) {
+        Error(n["lease"], "lease must be from 2s to 10m");
+        s.lease = 10 * kMicrosPerSecond;
+      }
+    }
   }
 
   void ParseTeam(const YAML::Node& n, std::vector<TeamMember>& team) {

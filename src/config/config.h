@@ -61,6 +61,9 @@ struct ServerConfig {
   // Destinations on loopback/private addresses are refused unless allowed here or per
   // destination (the demo and tests deliver to loopback).
   bool allow_private_destinations = false;
+  // With several nodes on one PostgreSQL database: how long a claim or the cluster duties stay
+  // with a node that stopped renewing them (died or froze) before another node takes over.
+  Micros lease = 10 * kMicrosPerSecond;
 };
 
 struct TeamMember {

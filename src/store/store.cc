@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "core/status.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace handoff {
@@ -18,8 +20,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url, const C
   if (url.starts_with("sqlite:")) {
     path = url.substr(7);
   } else if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return absl::UnimplementedError(
-        "the PostgreSQL store is not built yet; use sqlite:PATH (the embedded default)");
+    ASSIGN_OR_RETURN(std::unique_ptr<PgStore> store, PgStore::Open(url, clock));
+    return std::unique_ptr<Store>(std::move(store));
   }
   if (path.empty()) return absl::InvalidArgumentError("empty database path");
   return SqliteStore::Open(path, clock);

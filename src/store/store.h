@@ -132,6 +132,11 @@ class WriteTx {
   virtual absl::Status CountEntry(const std::string& workspace, const std::string& source,
                                   const std::string& outcome, const std::string& reason, Micros at,
                                   int64_t n) = 0;
+
+  // Fences a cluster-wide duty's write (Store::HoldDuty): Aborted unless this store holds
+  // `duty` now, and no other node can take the duty over until this transaction ends. A node
+  // that paused past its duty lease therefore cannot write as if it still held it.
+  virtual absl::Status FenceDuty(const std::string& duty) = 0;
 };
 
 using WriteFn = std::function<absl::Status(WriteTx&)>;
@@ -274,6 +279,19 @@ class Store {
   // Number of queued work items per stage and handoffs per state, for /readyz and metrics.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() = 0;
 
+  // True when several nodes may share this database (PostgreSQL): claims are renewed while
+  // their node lives, so callers pick short leases, and an expired lease means the node died or
+  // froze. False for the single-process SQLite store.
+  virtual bool shared() const { return false; }
+
+  // Cluster-wide duties (leak scans, escalation timers, probes) run on one node at a time.
+  // Takes or renews this store's lease on `duty` until now + ttl; true when this store holds it
+  // (it did already, or the last holder's lease ran out), false when another node does. A
+  // single-process backend always holds every duty.
+  virtual absl::StatusOr<bool> HoldDuty(const std::string& duty, Micros now, Micros ttl) = 0;
+  // Gives the duty up at once (a clean shutdown), so another node need not wait for the lease.
+  virtual void ReleaseDuty(const std::string& duty) = 0;
+
   // Registers a listener called (on the writer's thread, after commit) for each stage that got
   // new work in the committed transaction. Call before any write.
   virtual void SetWorkListener(WorkListener listener) = 0;
@@ -283,7 +301,8 @@ class Store {
   virtual void Shutdown() = 0;
 };
 
-// Opens the store named by `url`: "sqlite:PATH" (or a bare path). Runs migrations.
+// Opens the store named by `url`: "sqlite:PATH" (or a bare path), or "postgres://…" /
+// "postgresql://…" (a libpq connection URL). Runs migrations.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url, const Clock* clock);
 
 }  // namespace handoff

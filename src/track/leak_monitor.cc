@@ -78,6 +78,7 @@ std::string AlertText(const Config& config, const AlertGroup& group, const std::
 
 LeakMonitor::LeakMonitor(const Config* config, Store* store, const Clock* clock)
     : config_(config), store_(store), clock_(clock), thread_([this] {
+        if (duty_ != nullptr && !duty_->held()) return config_->alerts.scan_every;
         absl::StatusOr<LeakScan> scan = Scan();
         if (!scan.ok()) {
           spdlog::warn("leak scan failed: {}", std::string(scan.status().message()));
@@ -236,7 +237,7 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(store_->Write(std::move(write)));
+  RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
   return *result;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "config/config.h"
 #include "core/periodic_thread.h"
+#include "store/duty_lease.h"
 #include "store/store.h"
 
 namespace handoff {
@@ -34,6 +35,9 @@ class LeakMonitor {
   LeakMonitor& operator=(const LeakMonitor&) = delete;
 
   void Start();
+  // Runs only while `duty` is held, its writes fenced on it (several nodes on one database);
+  // without one it always runs. Call before Start.
+  void set_duty(const DutyLease* duty) { duty_ = duty; }
   // Waits for a scan in progress; idempotent.
   void Stop();
 
@@ -47,6 +51,7 @@ class LeakMonitor {
   const Config* config_;
   Store* store_;
   const Clock* clock_;
+  const DutyLease* duty_ = nullptr;
   PeriodicThread thread_;  // last: stopped before the members it uses go
 };
 

@@ -11,6 +11,7 @@ namespace handoff {
 ProbeRunner::ProbeRunner(const Config* config, Store* store, const Clock* clock,
                          const SourceAdapterRegistry* sources)
     : config_(config), store_(store), clock_(clock), sources_(sources), thread_([this] {
+        if (duty_ != nullptr && !duty_->held()) return kMicrosPerSecond;
         auto sent = SendDue();
         if (!sent.ok()) {
           spdlog::warn("probes: {}", std::string(sent.status().message()));
@@ -74,13 +75,13 @@ absl::StatusOr<std::vector<std::string>> ProbeRunner::SendDue() {
     }
   }
   if (due.empty()) return sent;
-  absl::Status written = store_->Write([&due](WriteTx& tx) -> absl::Status {
+  absl::Status written = store_->Write(FencedByDuty(duty_, [&due](WriteTx& tx) -> absl::Status {
     for (const Inquiry& i : due) {
       absl::Status s = RecordNewInquiry(tx, i);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
-  });
+  }));
   if (!written.ok()) return written;
   for (const Inquiry& i : due) sent.push_back(i.id);
   return sent;

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/periodic_thread.h"
 #include "entry/source_adapter.h"
+#include "store/duty_lease.h"
 #include "store/store.h"
 
 namespace handoff {
@@ -29,6 +30,9 @@ class ProbeRunner {
 
   // Does nothing when probes are off (probes.every is 0).
   void Start();
+  // Runs only while `duty` is held, its writes fenced on it (several nodes on one database);
+  // without one it always runs. Call before Start.
+  void set_duty(const DutyLease* duty) { duty_ = duty; }
   void Stop();
 
   // Sends the probes due at the clock's time (each probed source at start, then every
@@ -42,6 +46,7 @@ class ProbeRunner {
   const Config* config_;
   Store* store_;
   const Clock* clock_;
+  const DutyLease* duty_ = nullptr;
   const SourceAdapterRegistry* sources_;
   std::mutex mu_;
   std::map<std::string, Micros> last_sent_;  // per source

@@ -221,7 +221,9 @@ Dispatcher::Dispatcher(const Config* config, const ConnectorRegistry* registry, 
     if (!d.allow_private && !config_->server.allow_private_destinations) ++guarded;
     // One claim covers every step of a delivery (a CRM's lookup, record and follow-up: up to
     // four requests) and a token refresh after a 401.
-    lease_ = std::max(lease_, kMaxStepsPerClaim * d.timeout + kLeaseMargin);
+    // A shared store renews claims while this node lives, so there the lease is only how soon
+    // a dead node's deliveries move on.
+    if (!store_->shared()) lease_ = std::max(lease_, kMaxStepsPerClaim * d.timeout + kLeaseMargin);
     schedules_[d.name] = std::make_unique<RetrySchedule>(d.retry, options_.jitter, options_.random);
     GateOptions gate;
     gate.concurrency = d.concurrency;

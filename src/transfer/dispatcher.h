@@ -30,10 +30,12 @@
 namespace handoff {
 
 struct DispatcherOptions {
-  int max_in_flight = 64;                   // concurrent transfers, all destinations together
-  int claim_batch = 64;                     // handoffs claimed per store call
-  Micros lease = 60 * kMicrosPerSecond;     // raised to 5 × the longest destination timeout + 30 s
-  Micros idle_poll = 1 * kMicrosPerSecond;  // re-check the outbox when nothing woke us
+  int max_in_flight = 64;  // concurrent transfers, all destinations together
+  int claim_batch = 64;    // handoffs claimed per store call
+  // Raised to 5 × the longest destination timeout + 30 s unless the store renews claims
+  // (Store::shared()).
+  Micros lease = 60 * kMicrosPerSecond;
+  Micros idle_poll = 1 * kMicrosPerSecond;    // re-check the outbox when nothing woke us
   Micros stop_grace = 10 * kMicrosPerSecond;  // Stop() waits this long for in-flight transfers
   size_t max_response_bytes = 64 * 1024;      // response body kept for classification
   double jitter = 0.2;                        // retry delays vary by ±20%

@@ -25,6 +25,7 @@ void EscalationRunner::Start() { thread_.Start(); }
 void EscalationRunner::Stop() { thread_.Stop(); }
 
 Micros EscalationRunner::RunOnce() {
+  if (duty_ != nullptr && !duty_->held()) return options_.poll;
   absl::StatusOr<int> ran = RunDue();
   if (!ran.ok()) spdlog::warn("escalation scan failed: {}", std::string(ran.status().message()));
   if (ran.ok() && *ran >= options_.batch) return 0;  // more may be due right now
@@ -135,7 +136,7 @@ absl::StatusOr<int> EscalationRunner::RunDue() {
   int ran = 0;
   for (const Task& task : due) {
     auto stepped = std::make_shared<bool>(false);
-    RETURN_IF_ERROR(store_->Write(Step(task, now, stepped)));
+    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, Step(task, now, stepped))));
     if (*stepped) ++ran;
   }
   return ran;

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/periodic_thread.h"
 #include "enrich/business_time.h"
+#include "store/duty_lease.h"
 #include "store/store.h"
 
 namespace handoff {
@@ -27,6 +28,9 @@ class EscalationRunner {
   EscalationRunner& operator=(const EscalationRunner&) = delete;
 
   void Start();
+  // Runs only while `duty` is held, its writes fenced on it (several nodes on one database);
+  // without one it always runs. Call before Start.
+  void set_duty(const DutyLease* duty) { duty_ = duty; }
   // Waits for a scan in progress; idempotent.
   void Stop();
 
@@ -48,6 +52,7 @@ class EscalationRunner {
   const Config* config_;
   Store* store_;
   const Clock* clock_;
+  const DutyLease* duty_ = nullptr;
   const EscalationOptions options_;
   const BusinessTime business_time_;
   PeriodicThread thread_;  // last: stopped before the members it uses go

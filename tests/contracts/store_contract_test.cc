@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "model/records.h"
 #include "store/store.h"
+#include "tests/support/postgres_cluster.h"
 #include "tests/support/temp_dir.h"
 
 namespace handoff {
@@ -30,15 +31,24 @@ constexpr Micros kLease = 30 * kMicrosPerSecond;
 
 using testing::TempDir;
 
-using BackendFactory =
-    std::function<absl::StatusOr<std::unique_ptr<Store>>(const std::string& dir, const Clock*)>;
+// Where one test's store lives: a SQLite file in the test's directory, or a PostgreSQL
+// database of its own in the tests' cluster (dropped after the test).
+struct Backend {
+  // The URL a store (or a second node's store) opens; `dir` is the test's directory.
+  std::function<absl::StatusOr<std::string>(const std::string& dir)> create;
+  std::function<void(const std::string& url)> drop;
+};
 
-const std::map<std::string, BackendFactory>& Backends() {
-  static const auto* backends = new std::map<std::string, BackendFactory>{
+const std::map<std::string, Backend>& Backends() {
+  static const auto* backends = new std::map<std::string, Backend>{
       {"sqlite",
-       [](const std::string& dir, const Clock* clock) {
-         return OpenStore("sqlite:" + dir + "/handoff.db", clock);
-       }},
+       {[](const std::string& dir) -> absl::StatusOr<std::string> {
+          return "sqlite:" + dir + "/handoff.db";
+        },
+        [](const std::string&) {}}},
+      {"postgres",
+       {[](const std::string&) { return testing::CreateTestDatabase(); },
+        [](const std::string& url) { (void)testing::DropTestDatabase(url); }}},
   };
   return *backends;
 }
@@ -185,11 +195,17 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
-    absl::StatusOr<std::unique_ptr<Store>> store = Backends().at(GetParam())(dir_.path(), &clock_);
+    absl::StatusOr<std::string> url = Backends().at(GetParam()).create(dir_.path());
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(url_, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
   }
-  void TearDown() override { store_.reset(); }
+  void TearDown() override {
+    store_.reset();
+    if (!url_.empty()) Backends().at(GetParam()).drop(url_);
+  }
 
   absl::Status Put(const Inquiry& i) {
     return store_->Write([&](WriteTx& tx) { return tx.InsertInquiry(i); });
@@ -220,6 +236,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   FakeClock clock_{kT0};
+  std::string url_;
   std::unique_ptr<Store> store_;
 };
 

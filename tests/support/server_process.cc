@@ -94,7 +94,18 @@ ServerProcess::ServerProcess(std::string config_path, std::string db_path,
     : config_path_(std::move(config_path)), db_path_(std::move(db_path)), env_(std::move(env)) {
   log_path_ = db_path_ + ".log";
   port_file_ = db_path_ + ".port";
+  database_ = "sqlite:" + db_path_;
   env_.emplace("HANDOFF_ADMIN_TOKEN", kAdminToken);
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::OnDatabase(std::string config_path,
+                                                         std::string database_url,
+                                                         std::string files_prefix,
+                                                         std::map<std::string, std::string> env) {
+  auto server =
+      std::make_unique<ServerProcess>(std::move(config_path), files_prefix, std::move(env));
+  server->database_ = std::move(database_url);
+  return server;
 }
 
 ServerProcess::~ServerProcess() {
@@ -103,8 +114,8 @@ ServerProcess::~ServerProcess() {
 
 void ServerProcess::Start() {
   std::remove(port_file_.c_str());
-  pid_ = Spawn({HandoffBinary(), "serve", "--config", config_path_, "--db", "sqlite:" + db_path_,
-                "--listen", "127.0.0.1:0", "--port-file", port_file_},
+  pid_ = Spawn({HandoffBinary(), "serve", "--config", config_path_, "--db", database_, "--listen",
+                "127.0.0.1:0", "--port-file", port_file_},
                env_, log_path_, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

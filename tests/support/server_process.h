@@ -41,6 +41,13 @@ class ServerProcess {
                 std::map<std::string, std::string> env = {});
   ~ServerProcess();  // kills the process if it still runs
 
+  // A node on another database (a postgres:// URL): its log and port files are
+  // `files_prefix`.log and `files_prefix`.port.
+  static std::unique_ptr<ServerProcess> OnDatabase(std::string config_path,
+                                                   std::string database_url,
+                                                   std::string files_prefix,
+                                                   std::map<std::string, std::string> env = {});
+
   // Starts the server and waits until /readyz answers 200 (up to 20 s). Fails if it exits.
   void Start();
   // SIGKILL, then reaps.
@@ -48,6 +55,7 @@ class ServerProcess {
   // SIGTERM, waits for exit; returns the exit status (as from waitpid's WEXITSTATUS, or -1).
   int Terminate();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string base_url() const;
   // The server's stderr so far (its logs).
@@ -64,6 +72,7 @@ class ServerProcess {
 
  private:
   std::string config_path_, db_path_, log_path_, port_file_;
+  std::string database_;  // the --db URL
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;

@@ -18,6 +18,7 @@
 #include "spdlog/spdlog.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "store/store_codec.h"
 
 namespace handoff {
 namespace {
@@ -288,21 +289,8 @@ absl::StatusOr<size_t> StageIndex(Stage s) {
   return i;
 }
 
-Micros MinuteBucket(Micros at) {
-  Micros r = at % kMicrosPerMinute;
-  if (r < 0) r += kMicrosPerMinute;
-  return at - r;
-}
-
 bool IsRetryableHandoffState(const std::string& state) {
   return state == "pending" || state == "failed";
-}
-
-absl::Status RequireKey(const std::string& workspace, const std::string& id, const char* what) {
-  if (workspace.empty())
-    return absl::InvalidArgumentError(fmt::format("{}: empty workspace", what));
-  if (id.empty()) return absl::InvalidArgumentError(fmt::format("{}: empty id", what));
-  return absl::OkStatus();
 }
 
 // `fields_json` holds i.fields serialized; it must outlive the statement's steps (binds do not
@@ -369,9 +357,7 @@ Inquiry ReadInquiry(const SqliteStatement& st) {
   i.raw_content_type = st.Text(25);
   i.stage = ParseStage(st.Text(26)).value_or(Stage::kEntry);
   i.status = st.Text(27);
-  // Written by BindInquiry from a JSON object; anything else means the file was edited by hand.
-  i.fields = nlohmann::json::parse(st.Text(28), nullptr, /*allow_exceptions=*/false);
-  if (!i.fields.is_object()) i.fields = nlohmann::json::object();
+  i.fields = ParseJsonObject(st.Text(28));
   return i;
 }
 
@@ -410,13 +396,7 @@ Task ReadTask(const SqliteStatement& st) {
   t.created_at = st.Int(8);
   t.acknowledged_at = st.Int(9);
   t.done_at = st.Int(10);
-  // Written by BindTask from a JSON array of strings; anything else is ignored.
-  nlohmann::json missing = nlohmann::json::parse(st.Text(11), nullptr, false);
-  if (missing.is_array()) {
-    for (const auto& m : missing) {
-      if (m.is_string()) t.missing.push_back(m.get<std::string>());
-    }
-  }
+  t.missing = ParseStringArray(st.Text(11));
   t.escalation_step = static_cast<int>(st.Int(12));
   t.next_escalation_at = st.Int(13);
   return t;
@@ -485,11 +465,10 @@ Handoff ReadHandoff(const SqliteStatement& st) {
   h.last_status = static_cast<int>(st.Int(10));
   h.last_error = st.Text(11);
   h.last_response_excerpt = st.Text(12);
-  h.progress = nlohmann::json::parse(st.Text(13), nullptr, /*allow_exceptions=*/false);
+  h.progress = ParseJsonObject(st.Text(13));
   h.purpose = st.Text(14);
   h.recipient = st.Text(15);
   h.text = st.Text(16);
-  if (!h.progress.is_object()) h.progress = nlohmann::json::object();
   return h;
 }
 
@@ -502,24 +481,6 @@ WorkItem ReadWork(const SqliteStatement& st) {
   w.available_at = st.Int(4);
   w.attempts = static_cast<int>(st.Int(5));
   return w;
-}
-
-std::string DumpDetail(const nlohmann::json& detail) {
-  // Lead data may carry invalid UTF-8; replacing it beats losing the whole event.
-  try {
-    return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } catch (const std::exception&) {
-    return "{}";
-  }
-}
-
-nlohmann::json ParseDetail(const std::string& text) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded()) return j;
-  } catch (const std::exception&) {
-  }
-  return nlohmann::json::object();
 }
 
 // Reads shared by the writer's transaction and the read-only pool.
@@ -762,7 +723,7 @@ class SqliteWriteTx final : public WriteTx {
       if (!row) return absl::InternalError("no next event sequence number");
       seq = next.Int(0);
     }
-    std::string detail = DumpDetail(event.detail);
+    std::string detail = EventDetailText(event.detail);
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertEvent));
     st.BindText(1, event.inquiry_id);
     st.BindInt(2, seq);
@@ -1126,6 +1087,9 @@ class SqliteWriteTx final : public WriteTx {
     st.BindInt(8, g.closed_at);
     return st.Run();
   }
+
+  // The only store on its file holds every duty.
+  absl::Status FenceDuty(const std::string&) override { return absl::OkStatus(); }
 
   // Persists a release made by SqliteStore::ReleaseWork; `marker` is the token of the
   // placeholder lease that keeps the item back until this commits.
@@ -1708,7 +1672,7 @@ absl::StatusOr<std::vector<Event>> SqliteStore::ListEvents(const std::string& wo
     e.at = st.Int(3);
     e.stage = ParseStage(st.Text(4)).value_or(Stage::kEntry);
     e.kind = st.Text(5);
-    e.detail = ParseDetail(st.Text(6));
+    e.detail = ParseEventDetail(st.Text(6));
     out.push_back(std::move(e));
   }
   return out;

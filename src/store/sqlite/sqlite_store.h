@@ -107,6 +107,10 @@ class SqliteStore final : public Store {
       const std::string& workspace) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() override;
 
+  // The file lock makes this store the only one on its database: it holds every duty.
+  absl::StatusOr<bool> HoldDuty(const std::string&, Micros, Micros) override { return true; }
+  void ReleaseDuty(const std::string&) override {}
+
   void SetWorkListener(WorkListener listener) override;
   void Shutdown() override;
 

@@ -1,0 +1,1713 @@
+#include "store/postgres/pg_store.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <exception>
+#include <map>
+#include <utility>
+
+#include "core/id.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_schema.h"
+#include "store/postgres/pg_text.h"
+#include "store/store_codec.h"
+
+namespace handoff {
+namespace {
+
+constexpr size_t kNumStages = 5;
+constexpr Stage kAllStages[kNumStages] = {Stage::kEntry, Stage::kEnrich, Stage::kTrigger,
+                                          Stage::kTransfer, Stage::kTrack};
+// The channel on which commits announce new work; the payload is the stage's name.
+constexpr char kWorkChannel[] = "handoff_work";
+
+uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
+
+absl::Status CheckStage(Stage s) {
+  if (static_cast<size_t>(s) >= kNumStages) return absl::InvalidArgumentError("unknown stage");
+  return absl::OkStatus();
+}
+
+bool IsRetryableHandoffState(const std::string& state) {
+  return state == "pending" || state == "failed";
+}
+
+// Column lists shared by the statements that write a record and the code that reads it back;
+// the *Params and Read* functions below follow these orders exactly.
+#define PG_INQUIRY_COLUMNS                                                                     \
+  "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
+  "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
+  "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
+  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields"
+#define PG_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
+#define PG_TASK_COLUMNS                                                                          \
+  "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
+  "done_at, missing, escalation_step, next_escalation_at"
+#define PG_HANDOFF_COLUMNS                                                                 \
+  "id, workspace, inquiry_id, destination, state, attempts, next_attempt_at, created_at, " \
+  "confirmed_at, remote_id, last_status, last_error, last_response_excerpt, progress, "    \
+  "purpose, recipient, text"
+#define PG_WORK_COLUMNS "id, workspace, inquiry_id, stage, available_at, attempts"
+#define PG_LEAK_COLUMNS                                                                           \
+  "workspace, key, opened_at, kind, inquiry_id, source, route, destination, owner, grp, reason, " \
+  "value, since, closed_at"
+#define PG_ALERT_GROUP_COLUMNS \
+  "workspace, key, opened_at, title, open_count, total, alerted_at, closed_at"
+#define PG_INBOX_COLUMNS "id, workspace, inquiry_id, destination, owner, state, created_at, done_at"
+#define PG_CLAIMABLE_STATES "('pending', 'failed', 'delivering')"
+
+const std::string kInsertInquiry =
+    "INSERT INTO inquiries (" PG_INQUIRY_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+    "$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
+const std::string kUpdateInquiry =
+    "UPDATE inquiries SET occurred_at = $6, "
+    "received_name = $7, received_email = $8, received_phone = $9, normalized_name = $10, "
+    "normalized_email = $11, normalized_phone = $12, contact_id = $13, message = $14, "
+    "service = $15, location = $16, utm_source = $17, utm_medium = $18, utm_campaign = $19, "
+    "utm_term = $20, utm_content = $21, referrer = $22, landing_page = $23, "
+    "provider_event_id = $24, raw_payload = $25, raw_content_type = $26, stage = $27, "
+    "status = $28, fields = $29 WHERE id = $1 AND workspace = $2 AND source = $3 AND channel = $4 "
+    "AND received_at = $5";
+const std::string kGetInquiry =
+    "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1 AND id = $2";
+const std::string kSetInquiryProgress =
+    "UPDATE inquiries SET stage = $3, status = $4 WHERE workspace = $1 AND id = $2";
+
+// The inquiry's row numbers its events: one statement, and two nodes appending to one
+// timeline queue on the row instead of colliding on the key.
+const std::string kAppendEvent =
+    "WITH s AS (UPDATE inquiries SET event_seq = event_seq + 1 WHERE workspace = $1 AND id = $2 "
+    "RETURNING event_seq) INSERT INTO events (inquiry_id, seq, workspace, at, stage, kind, "
+    "detail) SELECT $2, event_seq, $1, $3, $4, $5, $6 FROM s RETURNING seq";
+// Events of an inquiry that is not (or no longer) stored, e.g. written by a test.
+const std::string kAppendLooseEvent =
+    "INSERT INTO events (inquiry_id, seq, workspace, at, stage, kind, detail) SELECT $2, "
+    "COALESCE(MAX(seq), 0) + 1, $1, $3, $4, $5, $6 FROM events WHERE inquiry_id = $2 "
+    "RETURNING seq";
+const std::string kListEvents =
+    "SELECT inquiry_id, seq, workspace, at, stage, kind, detail FROM events "
+    "WHERE inquiry_id = $2 AND workspace = $1 ORDER BY seq";
+
+const std::string kFindDedupe =
+    "SELECT inquiry_id FROM dedupe WHERE workspace = $1 AND source = $2 AND key = $3";
+const std::string kInsertDedupe =
+    "INSERT INTO dedupe (workspace, source, key, inquiry_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5)";
+
+const std::string kFindContactByEmail =
+    "SELECT " PG_CONTACT_COLUMNS
+    " FROM contacts WHERE workspace = $1 AND email = $2 AND email <> ''";
+const std::string kFindContactByPhone =
+    "SELECT " PG_CONTACT_COLUMNS
+    " FROM contacts WHERE workspace = $1 AND phone = $2 AND phone <> ''";
+const std::string kGetContact =
+    "SELECT " PG_CONTACT_COLUMNS " FROM contacts WHERE workspace = $1 AND id = $2";
+const std::string kUpsertContact =
+    "INSERT INTO contacts (" PG_CONTACT_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workspace, id) DO UPDATE SET "
+    "name = excluded.name, email = excluded.email, phone = excluded.phone, "
+    "created_at = excluded.created_at, updated_at = excluded.updated_at";
+
+const std::string kInsertTask =
+    "INSERT INTO tasks (" PG_TASK_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const std::string kUpdateTask =
+    "UPDATE tasks SET owner = $3, due_at = $4, state = $5, acknowledged_at = $6, done_at = $7, "
+    "escalation_step = $8, next_escalation_at = $9 WHERE id = $1 AND workspace = $2";
+// Inside a write the task is locked: two nodes stepping one escalation chain take turns, and
+// the second sees what the first wrote.
+const std::string kGetTaskForUpdate =
+    "SELECT " PG_TASK_COLUMNS " FROM tasks WHERE workspace = $1 AND id = $2 FOR UPDATE";
+const std::string kGetTask =
+    "SELECT " PG_TASK_COLUMNS " FROM tasks WHERE workspace = $1 AND id = $2";
+const std::string kDueEscalations =
+    "SELECT " PG_TASK_COLUMNS
+    " FROM tasks WHERE state = 'open' AND next_escalation_at > 0 "
+    "AND next_escalation_at <= $1 AND workspace = $3 ORDER BY next_escalation_at, id LIMIT $2";
+const std::string kNextEscalation =
+    "SELECT MIN(next_escalation_at) FROM tasks WHERE state = 'open' AND next_escalation_at > 0 "
+    "AND workspace = $1";
+const std::string kTakeRateSlot =
+    "INSERT INTO rate_marks (workspace, key, at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (workspace, key) DO UPDATE SET at = excluded.at "
+    "WHERE excluded.at - rate_marks.at >= $4::bigint RETURNING 1";
+const std::string kListTasksBy = "SELECT " PG_TASK_COLUMNS
+                                 " FROM tasks WHERE workspace = $1 AND ($2 = '' OR state = $2) "
+                                 "AND ($3 = '' OR owner = $3) ORDER BY created_at DESC, id DESC "
+                                 "LIMIT $4";
+// Least-open assignment reads every owner's count and then assigns: the workspace's
+// assignment lock (held to the end of the transaction) keeps two nodes from both picking the
+// same "least busy" owner from the same counts.
+const std::string kLockAssignment = "SELECT pg_advisory_xact_lock(hashtext('assign:' || $1))";
+const std::string kCountOpenTasks =
+    "SELECT owner, COUNT(*) FROM tasks WHERE workspace = $1 AND state IN ('open', "
+    "'acknowledged') AND owner <> '' GROUP BY owner";
+const std::string kNextCounter =
+    "INSERT INTO counters (workspace, key, value) VALUES ($1, $2, 1) "
+    "ON CONFLICT (workspace, key) DO UPDATE SET value = counters.value + 1 RETURNING value - 1";
+const std::string kContactHistory =
+    "SELECT i.id, i.received_at, i.channel, i.service, i.status, "
+    "COALESCE(t.owner, ''), COALESCE(t.state, '') FROM inquiries i "
+    "LEFT JOIN tasks t ON t.workspace = i.workspace AND t.id = (SELECT id FROM tasks "
+    "WHERE workspace = i.workspace AND inquiry_id = i.id ORDER BY created_at DESC, id DESC "
+    "LIMIT 1) WHERE i.workspace = $1 AND i.contact_id = $2 AND i.id <> $3 "
+    "ORDER BY i.received_at DESC, i.id DESC LIMIT $4";
+const std::string kListTasks = "SELECT " PG_TASK_COLUMNS
+                               " FROM tasks WHERE workspace = $1 AND inquiry_id = $2 "
+                               "ORDER BY created_at, id";
+
+const std::string kInsertHandoff =
+    "INSERT INTO handoffs (" PG_HANDOFF_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+// Fenced on the lease: the holder's token, or none while nobody holds the handoff. The lease
+// ends unless the handoff stays "delivering" under its holder ($12 = 1).
+const std::string kUpdateHandoff =
+    "UPDATE handoffs SET state = $3, attempts = $4, next_attempt_at = $5, confirmed_at = $6, "
+    "remote_id = $7, last_status = $8, last_error = $9, last_response_excerpt = $10, "
+    "progress = $11, "
+    "lease_token = CASE WHEN $12::int = 1 THEN lease_token ELSE '' END, "
+    "lease_owner = CASE WHEN $12::int = 1 THEN lease_owner ELSE '' END, "
+    "lease_until = CASE WHEN $12::int = 1 THEN lease_until ELSE 0 END "
+    "WHERE id = $1 AND workspace = $2 AND CASE WHEN $13 = '' THEN (lease_token = '' OR "
+    "lease_until <= $14::bigint) ELSE lease_token = $13 END";
+const std::string kHandoffExists = "SELECT 1 FROM handoffs WHERE id = $1 AND workspace = $2";
+const std::string kGetHandoff =
+    "SELECT " PG_HANDOFF_COLUMNS " FROM handoffs WHERE id = $2 AND workspace = $1";
+const std::string kListHandoffs = "SELECT " PG_HANDOFF_COLUMNS
+                                  " FROM handoffs WHERE workspace = $1 AND inquiry_id = $2 "
+                                  "ORDER BY created_at, id";
+const std::string kClaimHandoffs =
+    "UPDATE handoffs h SET lease_token = $4 || h.id, lease_owner = $5, "
+    "lease_until = $1::bigint + $6::bigint, lease_for = $6::bigint FROM (SELECT id FROM handoffs "
+    "WHERE state IN " PG_CLAIMABLE_STATES
+    " AND next_attempt_at <= $1::bigint AND lease_until <= $1::bigint "
+    "AND NOT (destination = ANY ($3::text[])) ORDER BY next_attempt_at, id LIMIT $2 "
+    "FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id RETURNING h.id, h.workspace, h.inquiry_id, "
+    "h.destination, h.state, h.attempts, h.next_attempt_at, h.created_at, h.confirmed_at, "
+    "h.remote_id, h.last_status, h.last_error, h.last_response_excerpt, h.progress, h.purpose, "
+    "h.recipient, h.text, h.lease_token";
+const std::string kReleaseHandoff =
+    "UPDATE handoffs SET lease_token = '', lease_owner = '', lease_until = 0 "
+    "WHERE id = $1 AND lease_token = $2 AND $2 <> ''";
+const std::string kNextHandoff =
+    "SELECT MIN(GREATEST(next_attempt_at, lease_until)) FROM handoffs WHERE state "
+    "IN " PG_CLAIMABLE_STATES;
+
+const std::string kFindDeadHandoffs = "SELECT " PG_HANDOFF_COLUMNS
+                                      " FROM handoffs WHERE workspace = $1 AND state = 'dead' "
+                                      "AND ($2 = '' OR id = $2) AND ($3 = '' OR destination = $3) "
+                                      "AND ($4::bigint = 0 OR created_at >= $4::bigint) "
+                                      "AND ($5::bigint = 0 OR created_at < $5::bigint) AND id > $6 "
+                                      "ORDER BY id LIMIT $7 FOR UPDATE";
+const std::string kReviveHandoff =
+    "UPDATE handoffs SET state = 'pending', attempts = 0, next_attempt_at = $3, last_error = '' "
+    "WHERE workspace = $1 AND id = $2 AND state = 'dead'";
+
+const std::string kEnqueueWork =
+    "INSERT INTO work (workspace, inquiry_id, stage, available_at, attempts) "
+    "VALUES ($1, $2, $3, $4, $5) RETURNING id";
+const std::string kCompleteWork =
+    "DELETE FROM work WHERE id = $1 AND workspace = $2 AND lease_token = $3 AND $3 <> ''";
+const std::string kReleaseWork =
+    "UPDATE work SET available_at = $3, attempts = attempts + 1, lease_token = '', "
+    "lease_owner = '', lease_until = 0 WHERE id = $1 AND lease_token = $2 AND $2 <> ''";
+const std::string kClaimWork =
+    "UPDATE work w SET lease_token = $4 || w.id::text, lease_owner = $5, "
+    "lease_until = $2::bigint + $6::bigint, lease_for = $6::bigint FROM (SELECT id FROM work "
+    "WHERE stage = $1 AND available_at <= $2::bigint AND lease_until <= $2::bigint "
+    "ORDER BY available_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c WHERE w.id = c.id "
+    "RETURNING w.id, w.workspace, w.inquiry_id, w.stage, w.available_at, w.attempts, "
+    "w.lease_token";
+const std::string kNextWork =
+    "SELECT MIN(GREATEST(available_at, lease_until)) FROM work WHERE stage = $1";
+// A live node keeps its claims: each is extended by its own lease length from now.
+const std::string kRenewWork =
+    "UPDATE work SET lease_until = GREATEST(lease_until, $2::bigint + lease_for) "
+    "WHERE lease_owner = $1";
+const std::string kRenewHandoffs =
+    "UPDATE handoffs SET lease_until = GREATEST(lease_until, $2::bigint + lease_for) "
+    "WHERE lease_owner = $1";
+
+const std::string kCountEntry =
+    "INSERT INTO entry_counts (workspace, source, outcome, reason, minute_bucket, node, count) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (workspace, source, outcome, reason, minute_bucket, node) "
+    "DO UPDATE SET count = entry_counts.count + excluded.count";
+const std::string kListEntryCounts =
+    "SELECT source, outcome, reason, SUM(count), MAX(minute_bucket) FROM entry_counts "
+    "WHERE workspace = $1 AND minute_bucket >= $2 "
+    "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
+
+// The JSON inside fields and event details is read in C++ (store_codec.h), as both backends
+// must read it alike.
+const std::string kInquiryOutcomes =
+    "SELECT i.id, i.source, i.channel, i.fields, i.service, i.received_at, i.stage, i.status, "
+    "COALESCE((SELECT e.detail FROM events e WHERE e.inquiry_id = i.id AND e.kind = 'routed' "
+    "ORDER BY e.seq LIMIT 1), ''), "
+    "i.normalized_phone <> '' OR i.received_phone <> '', "
+    "i.normalized_email <> '' OR i.received_email <> '' "
+    "FROM inquiries i WHERE i.workspace = $1 AND i.received_at >= $2 AND i.received_at < $3 "
+    "ORDER BY i.received_at, i.id";
+#define PG_INQUIRIES_IN_WINDOW                                                            \
+  "(SELECT id FROM inquiries WHERE workspace = $1 AND received_at >= $2 AND received_at " \
+  "< $3)"
+const std::string kOutcomeTasks =
+    "SELECT " PG_TASK_COLUMNS
+    " FROM tasks WHERE workspace = $1 AND inquiry_id IN " PG_INQUIRIES_IN_WINDOW
+    " ORDER BY created_at, id";
+const std::string kOutcomeHandoffs =
+    "SELECT " PG_HANDOFF_COLUMNS
+    " FROM handoffs WHERE workspace = $1 AND inquiry_id IN " PG_INQUIRIES_IN_WINDOW
+    " ORDER BY created_at, id";
+const std::string kListAlertHandoffs =
+    "SELECT " PG_HANDOFF_COLUMNS
+    " FROM handoffs WHERE workspace = $1 AND purpose = 'alert' AND created_at >= $2 "
+    "ORDER BY created_at DESC, id DESC LIMIT $3";
+const std::string kListHandoffsInState =
+    "SELECT " PG_HANDOFF_COLUMNS
+    " FROM handoffs WHERE state = $2 AND workspace = $1 AND purpose <> 'alert' "
+    "ORDER BY created_at DESC, id DESC LIMIT $3";
+const std::string kCountUnsettledHandoffs =
+    "SELECT destination, purpose, state, COUNT(*) FROM handoffs WHERE state IN ('pending', "
+    "'failed', 'delivering', 'dead') AND workspace = $1 GROUP BY destination, purpose, state "
+    "ORDER BY destination, purpose, state";
+
+const std::string kListOpenLeaks = "SELECT " PG_LEAK_COLUMNS
+                                   " FROM leaks WHERE workspace = $1 AND closed_at = 0 "
+                                   "ORDER BY opened_at, key";
+const std::string kInsertLeak =
+    "INSERT INTO leaks (" PG_LEAK_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const std::string kCloseLeak =
+    "UPDATE leaks SET closed_at = $4 WHERE workspace = $1 AND key = $2 AND opened_at = $3 "
+    "AND closed_at = 0";
+const std::string kListLeaks =
+    "SELECT " PG_LEAK_COLUMNS
+    " FROM leaks WHERE workspace = $1 AND (closed_at = 0 OR ($2::bigint > 0 "
+    "AND closed_at >= $2::bigint)) ORDER BY closed_at <> 0, opened_at DESC, key LIMIT $3";
+const std::string kListOpenAlertGroups = "SELECT " PG_ALERT_GROUP_COLUMNS
+                                         " FROM alert_groups WHERE workspace = $1 AND "
+                                         "closed_at = 0 ORDER BY opened_at, key";
+const std::string kPutAlertGroup =
+    "INSERT INTO alert_groups (" PG_ALERT_GROUP_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace, key, opened_at) DO UPDATE "
+    "SET title = excluded.title, open_count = excluded.open_count, total = excluded.total, "
+    "alerted_at = excluded.alerted_at, closed_at = excluded.closed_at";
+const std::string kListAlertGroups =
+    "SELECT " PG_ALERT_GROUP_COLUMNS
+    " FROM alert_groups WHERE workspace = $1 AND (closed_at = 0 "
+    "OR ($2::bigint > 0 AND closed_at >= $2::bigint)) ORDER BY opened_at DESC, key LIMIT $3";
+
+const std::string kInsertInboxItem = "INSERT INTO inbox_items (" PG_INBOX_COLUMNS
+                                     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                                     "ON CONFLICT (workspace, id) DO NOTHING";
+const std::string kSetInboxItemState =
+    "UPDATE inbox_items SET state = $3, done_at = $4 WHERE workspace = $1 AND id = $2";
+const std::string kListInbox = "SELECT " PG_INBOX_COLUMNS
+                               " FROM inbox_items WHERE workspace = $1 AND ($2 = '' OR state = $2) "
+                               "ORDER BY created_at DESC, id DESC LIMIT $3";
+
+const std::string kWorkDepths = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
+const std::string kHandoffDepths =
+    "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
+    "('pending', 'delivering', 'failed', 'dead') GROUP BY state";
+
+// A duty is taken when free or expired, renewed by its holder, refused otherwise.
+const std::string kHoldDuty =
+    "INSERT INTO duties (name, holder, until) VALUES ($1, $2, $3::bigint + $4::bigint) "
+    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until "
+    "WHERE duties.holder = excluded.holder OR duties.until <= $3::bigint RETURNING holder";
+const std::string kReleaseDuty = "UPDATE duties SET until = 0 WHERE name = $1 AND holder = $2";
+// FOR SHARE: a node taking the duty over waits until this transaction ends.
+const std::string kFenceDuty =
+    "SELECT 1 FROM duties WHERE name = $1 AND holder = $2 AND until > $3 FOR SHARE";
+
+PgParams InquiryParams(const Inquiry& i) {
+  PgParams p;
+  p.Text(i.id)
+      .Text(i.workspace)
+      .Text(i.source)
+      .Text(ChannelName(i.channel))
+      .Int(i.received_at)
+      .Int(i.occurred_at)
+      .Text(i.received.name)
+      .Text(i.received.email)
+      .Text(i.received.phone)
+      .Text(i.normalized.name)
+      .Text(i.normalized.email)
+      .Text(i.normalized.phone)
+      .Text(i.contact_id)
+      .Text(i.message)
+      .Text(i.service)
+      .Text(i.location)
+      .Text(i.attribution.utm_source)
+      .Text(i.attribution.utm_medium)
+      .Text(i.attribution.utm_campaign)
+      .Text(i.attribution.utm_term)
+      .Text(i.attribution.utm_content)
+      .Text(i.attribution.referrer)
+      .Text(i.attribution.landing_page)
+      .Text(i.provider_event_id)
+      .Bytes(i.raw_payload)
+      .Text(i.raw_content_type)
+      .Text(StageName(i.stage))
+      .Text(i.status)
+      .Text(i.fields.dump());
+  return p;
+}
+
+Inquiry ReadInquiry(const PgResult& r, int row) {
+  Inquiry i;
+  i.id = r.Text(row, 0);
+  i.workspace = r.Text(row, 1);
+  i.source = r.Text(row, 2);
+  i.channel = ParseChannel(r.Text(row, 3)).value_or(Channel::kOther);
+  i.received_at = r.Int(row, 4);
+  i.occurred_at = r.Int(row, 5);
+  i.received.name = r.Text(row, 6);
+  i.received.email = r.Text(row, 7);
+  i.received.phone = r.Text(row, 8);
+  i.normalized.name = r.Text(row, 9);
+  i.normalized.email = r.Text(row, 10);
+  i.normalized.phone = r.Text(row, 11);
+  i.contact_id = r.Text(row, 12);
+  i.message = r.Text(row, 13);
+  i.service = r.Text(row, 14);
+  i.location = r.Text(row, 15);
+  i.attribution.utm_source = r.Text(row, 16);
+  i.attribution.utm_medium = r.Text(row, 17);
+  i.attribution.utm_campaign = r.Text(row, 18);
+  i.attribution.utm_term = r.Text(row, 19);
+  i.attribution.utm_content = r.Text(row, 20);
+  i.attribution.referrer = r.Text(row, 21);
+  i.attribution.landing_page = r.Text(row, 22);
+  i.provider_event_id = r.Text(row, 23);
+  i.raw_payload = r.Bytes(row, 24);
+  i.raw_content_type = r.Text(row, 25);
+  i.stage = ParseStage(r.Text(row, 26)).value_or(Stage::kEntry);
+  i.status = r.Text(row, 27);
+  i.fields = ParseJsonObject(r.Text(row, 28));
+  return i;
+}
+
+PgParams ContactParams(const Contact& c) {
+  PgParams p;
+  p.Text(c.id)
+      .Text(c.workspace)
+      .Text(c.name)
+      .Text(c.email)
+      .Text(c.phone)
+      .Int(c.created_at)
+      .Int(c.updated_at);
+  return p;
+}
+
+Contact ReadContact(const PgResult& r, int row) {
+  Contact c;
+  c.id = r.Text(row, 0);
+  c.workspace = r.Text(row, 1);
+  c.name = r.Text(row, 2);
+  c.email = r.Text(row, 3);
+  c.phone = r.Text(row, 4);
+  c.created_at = r.Int(row, 5);
+  c.updated_at = r.Int(row, 6);
+  return c;
+}
+
+PgParams TaskParams(const Task& t) {
+  PgParams p;
+  p.Text(t.id)
+      .Text(t.workspace)
+      .Text(t.inquiry_id)
+      .Text(t.route)
+      .Text(t.owner)
+      .Text(t.title)
+      .Int(t.due_at)
+      .Text(t.state)
+      .Int(t.created_at)
+      .Int(t.acknowledged_at)
+      .Int(t.done_at)
+      .Text(nlohmann::json(t.missing).dump())
+      .Int(t.escalation_step)
+      .Int(t.next_escalation_at);
+  return p;
+}
+
+Task ReadTask(const PgResult& r, int row) {
+  Task t;
+  t.id = r.Text(row, 0);
+  t.workspace = r.Text(row, 1);
+  t.inquiry_id = r.Text(row, 2);
+  t.route = r.Text(row, 3);
+  t.owner = r.Text(row, 4);
+  t.title = r.Text(row, 5);
+  t.due_at = r.Int(row, 6);
+  t.state = r.Text(row, 7);
+  t.created_at = r.Int(row, 8);
+  t.acknowledged_at = r.Int(row, 9);
+  t.done_at = r.Int(row, 10);
+  t.missing = ParseStringArray(r.Text(row, 11));
+  t.escalation_step = static_cast<int>(r.Int(row, 12));
+  t.next_escalation_at = r.Int(row, 13);
+  return t;
+}
+
+PgParams HandoffParams(const Handoff& h) {
+  PgParams p;
+  p.Text(h.id)
+      .Text(h.workspace)
+      .Text(h.inquiry_id)
+      .Text(h.destination)
+      .Text(h.state)
+      .Int(h.attempts)
+      .Int(h.next_attempt_at)
+      .Int(h.created_at)
+      .Int(h.confirmed_at)
+      .Text(h.remote_id)
+      .Int(h.last_status)
+      .Text(h.last_error)
+      .Text(h.last_response_excerpt)
+      .Text(h.progress.dump())
+      .Text(h.purpose)
+      .Text(h.recipient)
+      .Text(h.text);
+  return p;
+}
+
+Handoff ReadHandoff(const PgResult& r, int row) {
+  Handoff h;
+  h.id = r.Text(row, 0);
+  h.workspace = r.Text(row, 1);
+  h.inquiry_id = r.Text(row, 2);
+  h.destination = r.Text(row, 3);
+  h.state = r.Text(row, 4);
+  h.attempts = static_cast<int>(r.Int(row, 5));
+  h.next_attempt_at = r.Int(row, 6);
+  h.created_at = r.Int(row, 7);
+  h.confirmed_at = r.Int(row, 8);
+  h.remote_id = r.Text(row, 9);
+  h.last_status = static_cast<int>(r.Int(row, 10));
+  h.last_error = r.Text(row, 11);
+  h.last_response_excerpt = r.Text(row, 12);
+  h.progress = ParseJsonObject(r.Text(row, 13));
+  h.purpose = r.Text(row, 14);
+  h.recipient = r.Text(row, 15);
+  h.text = r.Text(row, 16);
+  return h;
+}
+
+WorkItem ReadWork(const PgResult& r, int row) {
+  WorkItem w;
+  w.id = r.Int(row, 0);
+  w.workspace = r.Text(row, 1);
+  w.inquiry_id = r.Text(row, 2);
+  w.stage = ParseStage(r.Text(row, 3)).value_or(Stage::kEnrich);
+  w.available_at = r.Int(row, 4);
+  w.attempts = static_cast<int>(r.Int(row, 5));
+  return w;
+}
+
+Leak ReadLeak(const PgResult& r, int row) {
+  Leak l;
+  l.workspace = r.Text(row, 0);
+  l.key = r.Text(row, 1);
+  l.opened_at = r.Int(row, 2);
+  l.kind = r.Text(row, 3);
+  l.inquiry_id = r.Text(row, 4);
+  l.source = r.Text(row, 5);
+  l.route = r.Text(row, 6);
+  l.destination = r.Text(row, 7);
+  l.owner = r.Text(row, 8);
+  l.group = r.Text(row, 9);
+  l.reason = r.Text(row, 10);
+  l.value = r.Double(row, 11);
+  l.since = r.Int(row, 12);
+  l.closed_at = r.Int(row, 13);
+  return l;
+}
+
+AlertGroup ReadAlertGroup(const PgResult& r, int row) {
+  AlertGroup g;
+  g.workspace = r.Text(row, 0);
+  g.key = r.Text(row, 1);
+  g.opened_at = r.Int(row, 2);
+  g.title = r.Text(row, 3);
+  g.open = static_cast<int>(r.Int(row, 4));
+  g.total = static_cast<int>(r.Int(row, 5));
+  g.alerted_at = r.Int(row, 6);
+  g.closed_at = r.Int(row, 7);
+  return g;
+}
+
+InboxItem ReadInboxItem(const PgResult& r, int row) {
+  InboxItem item;
+  item.id = r.Text(row, 0);
+  item.workspace = r.Text(row, 1);
+  item.inquiry_id = r.Text(row, 2);
+  item.destination = r.Text(row, 3);
+  item.owner = r.Text(row, 4);
+  item.state = r.Text(row, 5);
+  item.created_at = r.Int(row, 6);
+  item.done_at = r.Int(row, 7);
+  return item;
+}
+
+template <typename Read>
+auto ReadRows(const PgResult& r, Read read) {
+  std::vector<decltype(read(r, 0))> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
+  return out;
+}
+
+// A text[] literal of encoded strings: {"a","b"} with quotes and backslashes escaped.
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : EncodePgText(values[i])) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::optional<Micros> MinOf(const PgResult& r) {
+  if (r.rows() == 0 || r.IsNull(0, 0)) return std::nullopt;
+  return r.Int(0, 0);
+}
+
+void CallDone(const WriteDone& done, absl::Status status) {
+  if (!done) return;
+  try {
+    done(std::move(status));
+  } catch (const std::exception& e) {
+    spdlog::error("store: a write's completion callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("store: a write's completion callback threw");
+  }
+}
+
+absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
+  if (!fn) return absl::InvalidArgumentError("empty write function");
+  try {
+    return fn(tx);
+  } catch (const std::exception& e) {
+    return absl::InternalError(fmt::format("the write function threw: {}", e.what()));
+  } catch (...) {
+    return absl::InternalError("the write function threw");
+  }
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> OpenWriter(const std::string& url) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, PgConnection::Open(url));
+  // A write is acknowledged only once the server has flushed it (DESIGN invariant 1), whatever
+  // the server's default.
+  RETURN_IF_ERROR(conn->Run("SET synchronous_commit = on"));
+  return conn;
+}
+
+std::string NodeName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return fmt::format("{}:{}:{}", host, ::getpid(), RandomHex(6));
+}
+
+}  // namespace
+
+// The connections for reads, claims and releases. Thread-safe.
+class PgStore::Pool {
+ public:
+  // A borrowed connection, returned when destroyed (dropped instead when it broke).
+  class Handle {
+   public:
+    Handle(Pool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Handle(Handle&& other) noexcept = default;
+    Handle& operator=(Handle&&) = delete;
+    ~Handle() {
+      if (conn_ != nullptr) pool_->Return(std::move(conn_));
+    }
+    PgConnection* operator->() const { return conn_.get(); }
+    PgConnection& operator*() const { return *conn_; }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<PgConnection> conn_;
+  };
+
+  Pool(std::string url, size_t max) : url_(std::move(url)), max_(max) {}
+
+  absl::StatusOr<Handle> Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Handle(this, std::move(conn));
+    }
+    ++open_;
+    lock.unlock();
+    absl::StatusOr<std::unique_ptr<PgConnection>> conn = PgConnection::Open(url_);
+    if (!conn.ok()) {
+      lock.lock();
+      --open_;
+      cv_.notify_one();
+      return conn.status();
+    }
+    return Handle(this, std::move(*conn));
+  }
+
+ private:
+  void Return(std::unique_ptr<PgConnection> conn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (conn->broken()) {
+        --open_;
+      } else {
+        idle_.push_back(std::move(conn));
+      }
+    }
+    cv_.notify_one();
+  }
+
+  const std::string url_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
+  size_t open_ = 0;                                  // guarded by mu_
+};
+
+// The WriteTx handed to write functions: runs on the writer thread, inside the batch's
+// transaction and the function's savepoint.
+class PgWriteTx final : public WriteTx {
+ public:
+  explicit PgWriteTx(PgStore* store) : store_(store) {}
+
+  void Begin(PgConnection* conn) {
+    conn_ = conn;
+    stages_ = 0;
+  }
+  uint32_t stages() const { return stages_; }
+
+  absl::Status InsertInquiry(const Inquiry& inquiry) override {
+    RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
+    return conn_->Exec(kInsertInquiry, InquiryParams(inquiry)).status();
+  }
+
+  absl::Status UpdateInquiry(const Inquiry& inquiry) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateInquiry, InquiryParams(inquiry)));
+    if (r.affected() > 0) return absl::OkStatus();
+    RETURN_IF_ERROR(GetInquiry(inquiry.workspace, inquiry.id).status());
+    return absl::FailedPreconditionError(fmt::format(
+        "inquiry {}: source, channel and received_at are fixed at entry and cannot be updated",
+        inquiry.id));
+  }
+
+  absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id, Stage stage,
+                                  const std::string& status) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kSetInquiryProgress,
+                    PgParams().Text(workspace).Text(id).Text(StageName(stage)).Text(status)));
+    if (r.affected() == 0) {
+      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendEvent(Event& event) override {
+    RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
+    PgParams p;
+    p.Text(event.workspace)
+        .Text(event.inquiry_id)
+        .Int(event.at)
+        .Text(StageName(event.stage))
+        .Text(event.kind)
+        .Text(EventDetailText(event.detail));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kAppendEvent, p));
+    if (r.rows() == 0) {
+      ASSIGN_OR_RETURN(PgResult loose, conn_->Exec(kAppendLooseEvent, p));
+      if (loose.rows() == 0) return absl::InternalError("the event was not stored");
+      event.seq = loose.Int(0, 0);
+      return absl::OkStatus();
+    }
+    event.seq = r.Int(0, 0);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<std::string>> FindDedupe(const std::string& workspace,
+                                                        const std::string& source,
+                                                        const std::string& key) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec(kFindDedupe, PgParams().Text(workspace).Text(source).Text(key)));
+    if (r.rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r.Text(0, 0));
+  }
+
+  absl::Status InsertDedupe(const std::string& workspace, const std::string& source,
+                            const std::string& key, const std::string& inquiry_id,
+                            Micros at) override {
+    RETURN_IF_ERROR(RequireKey(workspace, inquiry_id, "dedupe"));
+    return conn_
+        ->Exec(kInsertDedupe,
+               PgParams().Text(workspace).Text(source).Text(key).Text(inquiry_id).Int(at))
+        .status();
+  }
+
+  absl::StatusOr<std::optional<Contact>> FindContactByEmail(const std::string& workspace,
+                                                            const std::string& email) override {
+    return FindContact(kFindContactByEmail, workspace, email);
+  }
+
+  absl::StatusOr<std::optional<Contact>> FindContactByPhone(const std::string& workspace,
+                                                            const std::string& phone) override {
+    return FindContact(kFindContactByPhone, workspace, phone);
+  }
+
+  absl::Status UpsertContact(const Contact& contact) override {
+    RETURN_IF_ERROR(RequireKey(contact.workspace, contact.id, "contact"));
+    return conn_->Exec(kUpsertContact, ContactParams(contact)).status();
+  }
+
+  absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace, const std::string& id) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kGetInquiry, PgParams().Text(workspace).Text(id)));
+    if (r.rows() == 0) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
+    return ReadInquiry(r, 0);
+  }
+
+  absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
+                                                    const std::string& inquiry_id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec(kListHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
+    return ReadRows(r, ReadHandoff);
+  }
+
+  absl::Status InsertTask(const Task& task) override {
+    RETURN_IF_ERROR(RequireKey(task.workspace, task.id, "task"));
+    return conn_->Exec(kInsertTask, TaskParams(task)).status();
+  }
+
+  absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec(kGetTaskForUpdate, PgParams().Text(workspace).Text(id)));
+    if (r.rows() == 0) return absl::NotFoundError(fmt::format("task {} not found", id));
+    return ReadTask(r, 0);
+  }
+
+  absl::Status UpdateTask(const Task& task) override {
+    PgParams p;
+    p.Text(task.id)
+        .Text(task.workspace)
+        .Text(task.owner)
+        .Int(task.due_at)
+        .Text(task.state)
+        .Int(task.acknowledged_at)
+        .Int(task.done_at)
+        .Int(task.escalation_step)
+        .Int(task.next_escalation_at);
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateTask, p));
+    if (r.affected() == 0) return absl::NotFoundError(fmt::format("task {} not found", task.id));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::map<std::string, int64_t>> CountOpenTasks(
+      const std::string& workspace) override {
+    RETURN_IF_ERROR(conn_->Exec(kLockAssignment, PgParams().Text(workspace)).status());
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kCountOpenTasks, PgParams().Text(workspace)));
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < r.rows(); ++i) out[r.Text(i, 0)] = r.Int(i, 1);
+    return out;
+  }
+
+  absl::StatusOr<int64_t> NextCounter(const std::string& workspace,
+                                      const std::string& key) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kNextCounter, PgParams().Text(workspace).Text(key)));
+    if (r.rows() == 0) return absl::InternalError("counter update returned no row");
+    return r.Int(0, 0);
+  }
+
+  absl::StatusOr<bool> TakeRateSlot(const std::string& workspace, const std::string& key, Micros at,
+                                    Micros window) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kTakeRateSlot, PgParams().Text(workspace).Text(key).Int(at).Int(window)));
+    return r.rows() > 0;
+  }
+
+  absl::StatusOr<std::vector<PastInquiry>> ContactHistory(const std::string& workspace,
+                                                          const std::string& contact_id,
+                                                          const std::string& except_inquiry_id,
+                                                          int limit) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(
+            kContactHistory,
+            PgParams().Text(workspace).Text(contact_id).Text(except_inquiry_id).Int(limit)));
+    return ReadRows(r, [](const PgResult& res, int i) {
+      PastInquiry p;
+      p.id = res.Text(i, 0);
+      p.received_at = res.Int(i, 1);
+      p.channel = ParseChannel(res.Text(i, 2)).value_or(Channel::kOther);
+      p.service = res.Text(i, 3);
+      p.status = res.Text(i, 4);
+      p.owner = res.Text(i, 5);
+      p.task_state = res.Text(i, 6);
+      return p;
+    });
+  }
+
+  absl::Status InsertHandoff(const Handoff& handoff) override {
+    RETURN_IF_ERROR(RequireKey(handoff.workspace, handoff.id, "handoff"));
+    RETURN_IF_ERROR(conn_->Exec(kInsertHandoff, HandoffParams(handoff)).status());
+    if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
+    return absl::OkStatus();
+  }
+
+  absl::Status UpdateHandoff(const Handoff& handoff, const std::string& lease_token) override {
+    const bool keep = handoff.state == "delivering" && !lease_token.empty();
+    PgParams p;
+    p.Text(handoff.id)
+        .Text(handoff.workspace)
+        .Text(handoff.state)
+        .Int(handoff.attempts)
+        .Int(handoff.next_attempt_at)
+        .Int(handoff.confirmed_at)
+        .Text(handoff.remote_id)
+        .Int(handoff.last_status)
+        .Text(handoff.last_error)
+        .Text(handoff.last_response_excerpt)
+        .Text(handoff.progress.dump())
+        .Int(keep ? 1 : 0)
+        .Text(lease_token)
+        .Int(store_->clock_->Now());
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateHandoff, p));
+    if (r.affected() == 0) {
+      ASSIGN_OR_RETURN(
+          PgResult exists,
+          conn_->Exec(kHandoffExists, PgParams().Text(handoff.id).Text(handoff.workspace)));
+      if (exists.rows() == 0) {
+        return absl::NotFoundError(fmt::format("handoff {} not found", handoff.id));
+      }
+      if (lease_token.empty()) {
+        return absl::AbortedError(fmt::format(
+            "handoff {} is claimed by a worker; retry once it is released", handoff.id));
+      }
+      return absl::AbortedError(fmt::format(
+          "handoff {} is no longer claimed with this lease (it expired and was claimed again, "
+          "or its outcome was already written)",
+          handoff.id));
+    }
+    if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Handoff>> ReviveDeadHandoffs(const std::string& workspace,
+                                                          const HandoffReplayFilter& filter,
+                                                          Micros now) override {
+    PgParams p;
+    p.Text(workspace)
+        .Text(filter.handoff_id)
+        .Text(filter.destination)
+        .Int(filter.created_from)
+        .Int(filter.created_until)
+        .Text(filter.after_id)
+        .Int(std::max(0, filter.limit));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kFindDeadHandoffs, p));
+    std::vector<Handoff> dead = ReadRows(r, ReadHandoff);
+    for (const Handoff& h : dead) {
+      RETURN_IF_ERROR(
+          conn_->Exec(kReviveHandoff, PgParams().Text(workspace).Text(h.id).Int(now)).status());
+    }
+    if (!dead.empty()) stages_ |= StageBit(Stage::kTransfer);
+    return dead;
+  }
+
+  absl::Status EnqueueWork(WorkItem& item) override {
+    RETURN_IF_ERROR(RequireKey(item.workspace, item.inquiry_id, "work item"));
+    RETURN_IF_ERROR(CheckStage(item.stage));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kEnqueueWork, PgParams()
+                                                               .Text(item.workspace)
+                                                               .Text(item.inquiry_id)
+                                                               .Text(StageName(item.stage))
+                                                               .Int(item.available_at)
+                                                               .Int(item.attempts)));
+    item.id = r.Int(0, 0);
+    stages_ |= StageBit(item.stage);
+    return absl::OkStatus();
+  }
+
+  absl::Status CompleteWork(const WorkItem& item) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kCompleteWork,
+                    PgParams().Int(item.id).Text(item.workspace).Text(item.lease_token)));
+    if (r.affected() == 0) {
+      return absl::AbortedError(fmt::format(
+          "work item {} is no longer claimed with this lease (it expired and was claimed again, "
+          "or was completed or released)",
+          item.id));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertInboxItem(const InboxItem& item) override {
+    PgParams p;
+    p.Text(item.id)
+        .Text(item.workspace)
+        .Text(item.inquiry_id)
+        .Text(item.destination)
+        .Text(item.owner)
+        .Text(item.state)
+        .Int(item.created_at)
+        .Int(item.done_at);
+    return conn_->Exec(kInsertInboxItem, p).status();
+  }
+
+  absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
+                                 const std::string& state, Micros at) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kSetInboxItemState,
+                    PgParams().Text(workspace).Text(id).Text(state).Int(state == "done" ? at : 0)));
+    if (r.affected() == 0) return absl::NotFoundError(fmt::format("inbox item {} not found", id));
+    return absl::OkStatus();
+  }
+
+  absl::Status CountEntry(const std::string& workspace, const std::string& source,
+                          const std::string& outcome, const std::string& reason, Micros at,
+                          int64_t n) override {
+    if (workspace.empty()) return absl::InvalidArgumentError("entry count: empty workspace");
+    PgParams p;
+    p.Text(workspace)
+        .Text(source)
+        .Text(outcome)
+        .Text(reason)
+        .Int(MinuteBucket(at))
+        .Text(store_->node_)
+        .Int(n);
+    return conn_->Exec(kCountEntry, p).status();
+  }
+
+  absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kListOpenLeaks, PgParams().Text(workspace)));
+    return ReadRows(r, ReadLeak);
+  }
+
+  absl::Status InsertLeak(const Leak& l) override {
+    RETURN_IF_ERROR(RequireKey(l.workspace, l.key, "leak"));
+    PgParams p;
+    p.Text(l.workspace)
+        .Text(l.key)
+        .Int(l.opened_at)
+        .Text(l.kind)
+        .Text(l.inquiry_id)
+        .Text(l.source)
+        .Text(l.route)
+        .Text(l.destination)
+        .Text(l.owner)
+        .Text(l.group)
+        .Text(l.reason)
+        .Double(l.value)
+        .Int(l.since)
+        .Int(l.closed_at);
+    return conn_->Exec(kInsertLeak, p).status();
+  }
+
+  absl::Status CloseLeak(const std::string& workspace, const std::string& key, Micros opened_at,
+                         Micros closed_at) override {
+    ASSIGN_OR_RETURN(
+        PgResult r, conn_->Exec(kCloseLeak, PgParams().Text(workspace).Text(key).Int(opened_at).Int(
+                                                closed_at)));
+    if (r.affected() == 0) return absl::NotFoundError(fmt::format("no open leak {}", key));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<AlertGroup>> ListOpenAlertGroups(
+      const std::string& workspace) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kListOpenAlertGroups, PgParams().Text(workspace)));
+    return ReadRows(r, ReadAlertGroup);
+  }
+
+  absl::Status PutAlertGroup(const AlertGroup& g) override {
+    RETURN_IF_ERROR(RequireKey(g.workspace, g.key, "alert group"));
+    PgParams p;
+    p.Text(g.workspace)
+        .Text(g.key)
+        .Int(g.opened_at)
+        .Text(g.title)
+        .Int(g.open)
+        .Int(g.total)
+        .Int(g.alerted_at)
+        .Int(g.closed_at);
+    return conn_->Exec(kPutAlertGroup, p).status();
+  }
+
+  absl::Status FenceDuty(const std::string& duty) override {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kFenceDuty,
+                    PgParams().Text(duty).Text(store_->node_).Int(store_->clock_->Now())));
+    if (r.rows() == 0) {
+      return absl::AbortedError(fmt::format(
+          "this node no longer holds the duty \"{}\" (another node took it over)", duty));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::StatusOr<std::optional<Contact>> FindContact(const std::string& sql,
+                                                     const std::string& workspace,
+                                                     const std::string& key) {
+    if (key.empty()) return std::optional<Contact>();
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(sql, PgParams().Text(workspace).Text(key)));
+    if (r.rows() == 0) return std::optional<Contact>();
+    return std::optional<Contact>(ReadContact(r, 0));
+  }
+
+  PgStore* store_;
+  PgConnection* conn_ = nullptr;
+  uint32_t stages_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, const Clock* clock,
+                                                       PgStoreOptions options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, OpenWriter(url));
+  absl::Status migrated = MigratePgSchema(*writer, clock->Now());
+  if (!migrated.ok()) {
+    return absl::Status(migrated.code(),
+                        fmt::format("PostgreSQL: {}", std::string(migrated.message())));
+  }
+  std::unique_ptr<PgStore> store(new PgStore(url, clock, options, std::move(writer)));
+  store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  if (options.listen) store->listen_thread_ = std::thread([s = store.get()] { s->ListenLoop(); });
+  store->renewer_ =
+      std::make_unique<PeriodicThread>([s = store.get()] { return s->RenewLeases(); });
+  store->renewer_->Start();
+  return store;
+}
+
+PgStore::PgStore(std::string url, const Clock* clock, PgStoreOptions options,
+                 std::unique_ptr<PgConnection> writer)
+    : url_(std::move(url)),
+      clock_(clock),
+      options_(options),
+      node_(NodeName()),
+      writer_(std::move(writer)),
+      tx_(std::make_unique<PgWriteTx>(this)),
+      pool_(std::make_unique<Pool>(url_, std::max<size_t>(1, options.pool_size))) {
+  writer_pid_.store(writer_->backend_pid());
+}
+
+PgStore::~PgStore() {
+  Shutdown();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  tx_.reset();
+  writer_.reset();
+  pool_.reset();
+}
+
+void PgStore::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    accepting_ = false;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  listen_stop_.store(true);
+  if (renewer_ != nullptr) renewer_->Stop();
+  std::lock_guard<std::mutex> lock(join_mu_);
+  if (listen_thread_.joinable()) listen_thread_.join();
+  if (writer_thread_.joinable() && std::this_thread::get_id() != writer_thread_id_.load()) {
+    writer_thread_.join();
+  }
+}
+
+void PgStore::SubmitWrite(WriteFn fn, WriteDone done) {
+  {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (accepting_) {
+      queue_.push_back(PendingWrite{std::move(fn), std::move(done)});
+      const bool wake = queue_.size() == 1;
+      lock.unlock();
+      if (wake) queue_cv_.notify_one();
+      return;
+    }
+  }
+  CallDone(done, absl::UnavailableError("the store is shut down and accepts no more writes"));
+}
+
+void PgStore::SetWorkListener(WorkListener listener) {
+  auto shared = std::make_shared<const WorkListener>(std::move(listener));
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  listener_ = std::move(shared);
+}
+
+void PgStore::WriterLoop() {
+  writer_thread_id_.store(std::this_thread::get_id());
+  std::vector<PendingWrite> batch;
+  batch.reserve(kMaxBatch);
+  while (true) {
+    std::shared_ptr<const WorkListener> listener;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;
+      if (queue_.size() <= kMaxBatch) {
+        batch.swap(queue_);
+      } else {
+        auto end = queue_.begin() + kMaxBatch;
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+        queue_.erase(queue_.begin(), end);
+      }
+      listener = listener_;
+    }
+    RunBatch(batch, listener.get());
+    batch.clear();
+  }
+}
+
+absl::Status PgStore::EnsureWriter() {
+  if (writer_ != nullptr && !writer_->broken()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<PgConnection>> conn = OpenWriter(url_);
+  if (!conn.ok()) return conn.status();
+  writer_ = std::move(*conn);
+  writer_pid_.store(writer_->backend_pid());
+  return absl::OkStatus();
+}
+
+void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener) {
+  const size_t n = batch.size();
+  absl::Status ready = EnsureWriter();
+  if (!ready.ok()) {
+    const absl::Status error = absl::UnavailableError(
+        fmt::format("the write was not committed: the database is unreachable ({})",
+                    std::string(ready.message())));
+    for (PendingWrite& w : batch) CallDone(w.done, error);
+    return;
+  }
+  std::vector<absl::Status> results(n, absl::OkStatus());
+  uint32_t stages = 0;
+  int64_t ok_fns = 0;
+  // Transaction control is sent with as few round trips as possible: each savepoint's end
+  // travels with the next one's start.
+  absl::Status tx_error = writer_->Run("BEGIN; SAVEPOINT fn");
+  for (size_t i = 0; tx_error.ok() && i < n; ++i) {
+    tx_->Begin(writer_.get());
+    absl::Status s = CallFn(batch[i].fn, *tx_);
+    const bool last = i + 1 == n;
+    if (s.ok()) {
+      stages |= tx_->stages();
+      ++ok_fns;
+      if (!last) tx_error = writer_->Run("RELEASE fn; SAVEPOINT fn");
+    } else {
+      if (writer_->broken()) {
+        tx_error = s;
+        break;
+      }
+      results[i] = std::move(s);
+      tx_error = writer_->Run(last ? "ROLLBACK TO fn" : "ROLLBACK TO fn; RELEASE fn; SAVEPOINT fn");
+    }
+  }
+  if (tx_error.ok()) {
+    // Other nodes hear of the new work when (and only if) the transaction commits.
+    std::string finish;
+    for (Stage stage : kAllStages) {
+      if ((stages & StageBit(stage)) == 0) continue;
+      finish += fmt::format("NOTIFY {}, '{}'; ", kWorkChannel, StageName(stage));
+    }
+    finish += "COMMIT";
+    tx_error = writer_->Run(finish);
+    if (tx_error.ok() && PQtransactionStatus(writer_->raw()) != PQTRANS_IDLE) {
+      tx_error = absl::InternalError("the transaction did not end at COMMIT");
+    }
+  }
+  if (!tx_error.ok()) {
+    if (!writer_->broken()) (void)writer_->Run("ROLLBACK");
+    const absl::Status error = absl::UnavailableError(
+        fmt::format("the write was not committed: {}", std::string(tx_error.message())));
+    for (size_t i = 0; i < n; ++i) {
+      CallDone(batch[i].done, results[i].ok() ? error : results[i]);
+    }
+    return;
+  }
+  commits_.fetch_add(1);
+  committed_fns_.fetch_add(ok_fns);
+  if (listener != nullptr && *listener) {
+    for (Stage stage : kAllStages) {
+      if ((stages & StageBit(stage)) == 0) continue;
+      try {
+        (*listener)(stage);
+      } catch (...) {
+        spdlog::error("store: the work listener threw");
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) CallDone(batch[i].done, std::move(results[i]));
+}
+
+void PgStore::NotifyLocal(uint32_t stages) {
+  std::shared_ptr<const WorkListener> listener;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    listener = listener_;
+  }
+  if (listener == nullptr || !*listener) return;
+  for (Stage stage : kAllStages) {
+    if ((stages & StageBit(stage)) == 0) continue;
+    try {
+      (*listener)(stage);
+    } catch (...) {
+      spdlog::error("store: the work listener threw");
+    }
+  }
+}
+
+void PgStore::ListenLoop() {
+  std::unique_ptr<PgConnection> conn;
+  bool reconnecting = false;
+  while (!listen_stop_.load()) {
+    if (conn == nullptr || conn->broken()) {
+      conn.reset();
+      absl::StatusOr<std::unique_ptr<PgConnection>> opened = PgConnection::Open(url_);
+      if (opened.ok() && (*opened)->Run(fmt::format("LISTEN {}", kWorkChannel)).ok()) {
+        conn = std::move(*opened);
+        // Whatever was announced while the connection was down: every worker looks once.
+        if (reconnecting) NotifyLocal((1u << kNumStages) - 1);
+        reconnecting = true;
+      } else {
+        reconnecting = true;
+        for (int i = 0; i < 10 && !listen_stop_.load(); ++i) ::usleep(100 * 1000);
+        continue;
+      }
+    }
+    pollfd pfd{PQsocket(conn->raw()), POLLIN, 0};
+    if (::poll(&pfd, 1, 200) <= 0) continue;
+    if (PQconsumeInput(conn->raw()) == 0) continue;  // broken: reopened on the next turn
+    uint32_t stages = 0;
+    while (PGnotify* note = PQnotifies(conn->raw())) {
+      // This node's own commits told its listener already.
+      if (note->be_pid != writer_pid_.load()) {
+        for (Stage stage : kAllStages) {
+          if (StageName(stage) == std::string_view(note->extra)) stages |= StageBit(stage);
+        }
+      }
+      PQfreemem(note);
+    }
+    if (stages != 0) NotifyLocal(stages);
+  }
+}
+
+Micros PgStore::RenewLeases() {
+  auto renew = [this]() -> absl::Status {
+    ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+    const Micros now = clock_->Now();
+    RETURN_IF_ERROR(conn->Exec(kRenewWork, PgParams().Text(node_).Int(now)).status());
+    return conn->Exec(kRenewHandoffs, PgParams().Text(node_).Int(now)).status();
+  };
+  absl::Status s = renew();
+  if (!s.ok())
+    spdlog::warn("store: renewing this node's leases failed: {}", std::string(s.message()));
+  return std::clamp(shortest_lease_.load() / 3, 20 * kMicrosPerMilli, options_.renew_every);
+}
+
+std::string PgStore::NewClaimPrefix() {
+  return fmt::format("{}.{}.", RandomHex(8), claim_counter_.fetch_add(1) + 1);
+}
+
+absl::StatusOr<std::vector<WorkItem>> PgStore::ClaimWork(Stage stage, int max, Micros now,
+                                                         Micros lease) {
+  std::vector<WorkItem> out;
+  if (max <= 0) return out;
+  RETURN_IF_ERROR(CheckStage(stage));
+  const Micros hold = std::max<Micros>(lease, 1);
+  for (Micros shortest = shortest_lease_.load(); hold < shortest;) {
+    if (shortest_lease_.compare_exchange_weak(shortest, hold)) break;
+  }
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kClaimWork, PgParams()
+                                                          .Text(StageName(stage))
+                                                          .Int(now)
+                                                          .Int(max)
+                                                          .Text(NewClaimPrefix())
+                                                          .Text(node_)
+                                                          .Int(hold)));
+  for (int i = 0; i < r.rows(); ++i) {
+    WorkItem w = ReadWork(r, i);
+    w.lease_token = r.Text(i, 6);
+    out.push_back(std::move(w));
+  }
+  std::sort(out.begin(), out.end(), [](const WorkItem& a, const WorkItem& b) {
+    return a.available_at != b.available_at ? a.available_at < b.available_at : a.id < b.id;
+  });
+  return out;
+}
+
+absl::Status PgStore::ReleaseWork(const WorkItem& item, Micros available_at) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Exec(kReleaseWork, PgParams().Int(item.id).Text(item.lease_token).Int(available_at)));
+  if (r.affected() == 0) {
+    return absl::AbortedError(
+        fmt::format("work item {} is no longer claimed with this lease", item.id));
+  }
+  NotifyLocal(StageBit(item.stage));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Handoff>> PgStore::ClaimHandoffs(
+    int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
+    const std::vector<std::string>& skip_destinations) {
+  std::vector<Handoff> out;
+  if (lease_tokens != nullptr) lease_tokens->clear();
+  if (max <= 0) return out;
+  const Micros hold = std::max<Micros>(lease, 1);
+  for (Micros shortest = shortest_lease_.load(); hold < shortest;) {
+    if (shortest_lease_.compare_exchange_weak(shortest, hold)) break;
+  }
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kClaimHandoffs, PgParams()
+                                                  .Int(now)
+                                                  .Int(max)
+                                                  .Literal(TextArrayLiteral(skip_destinations))
+                                                  .Text(NewClaimPrefix())
+                                                  .Text(node_)
+                                                  .Int(hold)));
+  std::vector<std::pair<Handoff, std::string>> claimed;
+  for (int i = 0; i < r.rows(); ++i) claimed.emplace_back(ReadHandoff(r, i), r.Text(i, 17));
+  std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
+    return a.first.next_attempt_at != b.first.next_attempt_at
+               ? a.first.next_attempt_at < b.first.next_attempt_at
+               : a.first.id < b.first.id;
+  });
+  for (auto& [h, token] : claimed) {
+    if (lease_tokens != nullptr) lease_tokens->push_back(std::move(token));
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+void PgStore::ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) {
+  if (lease_token.empty()) return;
+  absl::StatusOr<Pool::Handle> conn = pool_->Acquire();
+  if (!conn.ok()) return;  // the lease runs out on its own
+  absl::Status s =
+      (*conn)->Exec(kReleaseHandoff, PgParams().Text(handoff_id).Text(lease_token)).status();
+  if (!s.ok())
+    spdlog::warn("store: releasing handoff {} failed: {}", handoff_id, std::string(s.message()));
+}
+
+absl::StatusOr<std::optional<Micros>> PgStore::NextAvailable(Stage stage) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  if (stage == Stage::kTransfer) {
+    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextHandoff));
+    return MinOf(r);
+  }
+  RETURN_IF_ERROR(CheckStage(stage));
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextWork, PgParams().Text(StageName(stage))));
+  return MinOf(r);
+}
+
+absl::StatusOr<Inquiry> PgStore::GetInquiry(const std::string& workspace, const std::string& id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetInquiry, PgParams().Text(workspace).Text(id)));
+  if (r.rows() == 0) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
+  return ReadInquiry(r, 0);
+}
+
+absl::StatusOr<std::vector<Inquiry>> PgStore::ListInquiries(const std::string& workspace,
+                                                            const InquiryFilter& filter) {
+  // Only the filters in use appear in the SQL (numbered as they are added), so the planner can
+  // pick the matching (workspace, column, id) index.
+  PgParams p;
+  p.Text(workspace);
+  std::string sql = "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1";
+  auto add = [&](const char* condition, auto value) {
+    if constexpr (std::is_integral_v<decltype(value)>) {
+      p.Int(value);
+    } else {
+      p.Text(value);
+    }
+    sql += fmt::format(" AND {}${}", condition, p.size());
+  };
+  if (!filter.source.empty()) add("source = ", filter.source);
+  if (!filter.channel.empty()) add("channel = ", filter.channel);
+  if (!filter.stage.empty()) add("stage = ", filter.stage);
+  if (!filter.status.empty()) add("status = ", filter.status);
+  if (filter.received_from != 0) add("received_at >= ", filter.received_from);
+  if (filter.received_until != 0) add("received_at < ", filter.received_until);
+  if (!filter.before_id.empty()) add("id < ", filter.before_id);
+  if (!filter.text.empty()) {
+    std::string text;
+    for (char c : filter.text) {
+      text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    p.Text(text);
+    const size_t n = p.size();
+    // strpos rather than LIKE: the searched text needs no escaping of % and _; lower() under
+    // the "C" collation folds ASCII only, as on SQLite.
+    sql += fmt::format(
+        " AND (strpos(lower(normalized_name), ${0}) > 0 OR strpos(lower(received_name), ${0}) > 0 "
+        "OR strpos(lower(normalized_email), ${0}) > 0 OR strpos(lower(received_email), ${0}) > 0 "
+        "OR strpos(normalized_phone, ${0}) > 0 OR strpos(received_phone, ${0}) > 0 "
+        "OR strpos(lower(message), ${0}) > 0)",
+        n);
+  }
+  p.Int(std::clamp(filter.limit, 1, 500));
+  sql += fmt::format(" ORDER BY id DESC LIMIT ${}", p.size());
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(sql, p));
+  return ReadRows(r, ReadInquiry);
+}
+
+absl::StatusOr<Contact> PgStore::GetContact(const std::string& workspace, const std::string& id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetContact, PgParams().Text(workspace).Text(id)));
+  if (r.rows() == 0) return absl::NotFoundError(fmt::format("contact {} not found", id));
+  return ReadContact(r, 0);
+}
+
+absl::StatusOr<std::vector<Event>> PgStore::ListEvents(const std::string& workspace,
+                                                       const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kListEvents, PgParams().Text(workspace).Text(inquiry_id)));
+  return ReadRows(r, [](const PgResult& res, int i) {
+    Event e;
+    e.inquiry_id = res.Text(i, 0);
+    e.seq = res.Int(i, 1);
+    e.workspace = res.Text(i, 2);
+    e.at = res.Int(i, 3);
+    e.stage = ParseStage(res.Text(i, 4)).value_or(Stage::kEntry);
+    e.kind = res.Text(i, 5);
+    e.detail = ParseEventDetail(res.Text(i, 6));
+    return e;
+  });
+}
+
+absl::StatusOr<std::vector<Task>> PgStore::ListTasks(const std::string& workspace,
+                                                     const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListTasks, PgParams().Text(workspace).Text(inquiry_id)));
+  return ReadRows(r, ReadTask);
+}
+
+absl::StatusOr<Task> PgStore::GetTask(const std::string& workspace, const std::string& id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetTask, PgParams().Text(workspace).Text(id)));
+  if (r.rows() == 0) return absl::NotFoundError(fmt::format("task {} not found", id));
+  return ReadTask(r, 0);
+}
+
+absl::StatusOr<std::vector<Task>> PgStore::ListDueEscalations(const std::string& workspace,
+                                                              Micros now, int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kDueEscalations, PgParams().Int(now).Int(limit).Text(workspace)));
+  return ReadRows(r, ReadTask);
+}
+
+absl::StatusOr<std::optional<Micros>> PgStore::NextEscalation(const std::string& workspace) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextEscalation, PgParams().Text(workspace)));
+  return MinOf(r);
+}
+
+absl::StatusOr<std::vector<Task>> PgStore::ListTasksBy(const std::string& workspace,
+                                                       const std::string& state,
+                                                       const std::string& owner, int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Exec(kListTasksBy, PgParams().Text(workspace).Text(state).Text(owner).Int(limit)));
+  return ReadRows(r, ReadTask);
+}
+
+absl::StatusOr<std::vector<Handoff>> PgStore::ListHandoffs(const std::string& workspace,
+                                                           const std::string& inquiry_id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kListHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
+  return ReadRows(r, ReadHandoff);
+}
+
+absl::StatusOr<Handoff> PgStore::GetHandoff(const std::string& workspace, const std::string& id) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetHandoff, PgParams().Text(workspace).Text(id)));
+  if (r.rows() == 0) return absl::NotFoundError(fmt::format("handoff {} not found", id));
+  return ReadHandoff(r, 0);
+}
+
+absl::StatusOr<std::vector<Handoff>> PgStore::ListHandoffsInState(const std::string& workspace,
+                                                                  const std::string& state,
+                                                                  int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListHandoffsInState,
+                                          PgParams().Text(workspace).Text(state).Int(limit)));
+  return ReadRows(r, ReadHandoff);
+}
+
+absl::StatusOr<std::vector<InboxItem>> PgStore::ListInbox(const std::string& workspace,
+                                                          const std::string& state, int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kListInbox, PgParams().Text(workspace).Text(state).Int(limit)));
+  return ReadRows(r, ReadInboxItem);
+}
+
+absl::StatusOr<std::vector<EntryCount>> PgStore::ListEntryCounts(const std::string& workspace,
+                                                                 Micros since) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListEntryCounts,
+                                          PgParams().Text(workspace).Int(MinuteBucket(since))));
+  return ReadRows(r, [](const PgResult& res, int i) {
+    EntryCount c;
+    c.source = res.Text(i, 0);
+    c.outcome = res.Text(i, 1);
+    c.reason = res.Text(i, 2);
+    c.count = res.Int(i, 3);
+    c.last_at = res.Int(i, 4);
+    return c;
+  });
+}
+
+absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
+    const std::string& workspace, Micros from, Micros until) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  // One snapshot for the three statements.
+  RETURN_IF_ERROR(conn->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  auto read = [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
+    const PgParams window = PgParams().Text(workspace).Int(from).Int(until);
+    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kInquiryOutcomes, window));
+    std::vector<InquiryOutcome> out = ReadRows(r, [](const PgResult& res, int i) {
+      InquiryOutcome o;
+      o.id = res.Text(i, 0);
+      o.source = res.Text(i, 1);
+      o.channel = ParseChannel(res.Text(i, 2)).value_or(Channel::kOther);
+      const OutcomeFields f = ReadOutcomeFields(res.Text(i, 3));
+      o.kind = f.kind;
+      o.service = f.intent.empty() ? res.Text(i, 4) : f.intent;
+      o.value = f.value;
+      o.synthetic = f.synthetic;
+      o.received_at = res.Int(i, 5);
+      o.stage = ParseStage(res.Text(i, 6)).value_or(Stage::kEntry);
+      o.status = res.Text(i, 7);
+      o.route = RouteOfRoutedEvent(res.Text(i, 8));
+      o.has_phone = res.Bool(i, 9);
+      o.has_email = res.Bool(i, 10);
+      return o;
+    });
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
+    ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kOutcomeTasks, window));
+    for (Task& t : ReadRows(tasks, ReadTask)) {
+      auto it = index.find(t.inquiry_id);
+      if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
+    }
+    ASSIGN_OR_RETURN(PgResult handoffs, conn->Exec(kOutcomeHandoffs, window));
+    for (Handoff& h : ReadRows(handoffs, ReadHandoff)) {
+      auto it = index.find(h.inquiry_id);
+      if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
+    }
+    return out;
+  };
+  absl::StatusOr<std::vector<InquiryOutcome>> result = read();
+  absl::Status ended = conn->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+  if (!result.ok()) return result.status();
+  RETURN_IF_ERROR(ended);
+  return result;
+}
+
+absl::StatusOr<std::vector<Leak>> PgStore::ListLeaks(const std::string& workspace,
+                                                     const LeakFilter& filter) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Exec(kListLeaks,
+                 PgParams().Text(workspace).Int(filter.closed_since).Int(filter.limit)));
+  return ReadRows(r, ReadLeak);
+}
+
+absl::StatusOr<std::vector<AlertGroup>> PgStore::ListAlertGroups(const std::string& workspace,
+                                                                 Micros closed_since, int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListAlertGroups,
+                                          PgParams().Text(workspace).Int(closed_since).Int(limit)));
+  return ReadRows(r, ReadAlertGroup);
+}
+
+absl::StatusOr<std::vector<Handoff>> PgStore::ListAlertHandoffs(const std::string& workspace,
+                                                                Micros since, int limit) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      PgResult r, conn->Exec(kListAlertHandoffs, PgParams().Text(workspace).Int(since).Int(limit)));
+  return ReadRows(r, ReadHandoff);
+}
+
+absl::StatusOr<std::vector<HandoffCount>> PgStore::CountUnsettledHandoffs(
+    const std::string& workspace) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kCountUnsettledHandoffs, PgParams().Text(workspace)));
+  return ReadRows(r, [](const PgResult& res, int i) {
+    return HandoffCount{res.Text(i, 0), res.Text(i, 1), res.Text(i, 2), res.Int(i, 3)};
+  });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PgStore::QueueDepths() {
+  std::array<int64_t, kNumStages> work{};
+  constexpr std::array<const char*, 4> kStates = {"pending", "delivering", "failed", "dead"};
+  std::array<int64_t, kStates.size()> handoffs{};
+  {
+    ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+    ASSIGN_OR_RETURN(PgResult w, conn->Exec(kWorkDepths));
+    for (int i = 0; i < w.rows(); ++i) {
+      std::optional<Stage> stage = ParseStage(w.Text(i, 0));
+      if (stage.has_value()) work[static_cast<size_t>(*stage)] = w.Int(i, 1);
+    }
+    ASSIGN_OR_RETURN(PgResult h, conn->Exec(kHandoffDepths));
+    for (int i = 0; i < h.rows(); ++i) {
+      const std::string state = h.Text(i, 0);
+      for (size_t k = 0; k < kStates.size(); ++k) {
+        if (state == kStates[k]) handoffs[k] = h.Int(i, 1);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (Stage stage : kAllStages) {
+    out.emplace_back(fmt::format("work.{}", StageName(stage)), work[static_cast<size_t>(stage)]);
+  }
+  for (size_t i = 0; i < kStates.size(); ++i) {
+    out.emplace_back(fmt::format("handoffs.{}", kStates[i]), handoffs[i]);
+  }
+  return out;
+}
+
+absl::StatusOr<bool> PgStore::HoldDuty(const std::string& duty, Micros now, Micros ttl) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kHoldDuty, PgParams().Text(duty).Text(node_).Int(now).Int(ttl)));
+  return r.rows() > 0;
+}
+
+void PgStore::ReleaseDuty(const std::string& duty) {
+  absl::StatusOr<Pool::Handle> conn = pool_->Acquire();
+  if (!conn.ok()) return;
+  (void)(*conn)->Exec(kReleaseDuty, PgParams().Text(duty).Text(node_));
+}
+
+}  // namespace handoff

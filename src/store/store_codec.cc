@@ -1,0 +1,74 @@
+#include "store/store_codec.h"
+
+#include <exception>
+
+#include "fmt/format.h"
+
+namespace handoff {
+
+std::string EventDetailText(const nlohmann::json& detail) {
+  try {
+    return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } catch (const std::exception&) {
+    return "{}";
+  }
+}
+
+nlohmann::json ParseEventDetail(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return nlohmann::json::object();
+  return j;
+}
+
+nlohmann::json ParseJsonObject(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return nlohmann::json::object();
+  return j;
+}
+
+std::vector<std::string> ParseStringArray(std::string_view text) {
+  std::vector<std::string> out;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Micros MinuteBucket(Micros at) {
+  Micros r = at % kMicrosPerMinute;
+  if (r < 0) r += kMicrosPerMinute;
+  return at - r;
+}
+
+absl::Status RequireKey(const std::string& workspace, const std::string& id, const char* what) {
+  if (workspace.empty())
+    return absl::InvalidArgumentError(fmt::format("{}: empty workspace", what));
+  if (id.empty()) return absl::InvalidArgumentError(fmt::format("{}: empty id", what));
+  return absl::OkStatus();
+}
+
+OutcomeFields ReadOutcomeFields(std::string_view fields_text) {
+  OutcomeFields out;
+  const nlohmann::json f = ParseJsonObject(fields_text);
+  if (auto it = f.find("kind"); it != f.end() && it->is_string()) out.kind = it->get<std::string>();
+  if (auto it = f.find("intent"); it != f.end() && it->is_string()) {
+    out.intent = it->get<std::string>();
+  }
+  if (auto it = f.find("value"); it != f.end() && it->is_number()) out.value = it->get<double>();
+  if (auto it = f.find("synthetic"); it != f.end()) {
+    out.synthetic =
+        (it->is_boolean() && it->get<bool>()) || (it->is_number() && it->get<double>() != 0);
+  }
+  return out;
+}
+
+std::string RouteOfRoutedEvent(std::string_view detail_text) {
+  const nlohmann::json d = ParseEventDetail(detail_text);
+  if (!d.is_object()) return "";
+  auto it = d.find("route");
+  return it != d.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace handoff

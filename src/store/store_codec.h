@@ -1,0 +1,42 @@
+// How both store backends turn the JSON-valued parts of records into column text and back, and
+// the small rules they share (minute buckets, required keys), so the two answer alike.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/clock.h"
+#include "nlohmann/json.hpp"
+
+namespace handoff {
+
+// An event's detail as stored. Lead data may carry invalid UTF-8: it is replaced rather than
+// losing the whole event.
+std::string EventDetailText(const nlohmann::json& detail);
+// Stored detail back to JSON; an object when the text is not JSON (a hand-edited row).
+nlohmann::json ParseEventDetail(std::string_view text);
+// A stored JSON object (inquiry fields, handoff progress); an empty object for anything else.
+nlohmann::json ParseJsonObject(std::string_view text);
+// A stored JSON array of strings (a task's missing context); other elements are skipped.
+std::vector<std::string> ParseStringArray(std::string_view text);
+
+// The start of the minute that contains `at` (entry counters are kept per minute).
+Micros MinuteBucket(Micros at);
+
+// InvalidArgument naming `what` when the workspace or the id is empty.
+absl::Status RequireKey(const std::string& workspace, const std::string& id, const char* what);
+
+// What the leak rules and the scorecard read from an inquiry's fields.
+struct OutcomeFields {
+  std::string kind;    // fields.kind, "" when absent or not a string
+  std::string intent;  // fields.intent, likewise
+  double value = 0;    // fields.value when a number
+  bool synthetic = false;
+};
+OutcomeFields ReadOutcomeFields(std::string_view fields_text);
+// The route named by a "routed" event's detail, "" when none.
+std::string RouteOfRoutedEvent(std::string_view detail_text);
+
+}  // namespace handoff

@@ -1,0 +1,40 @@
+// Test support: a throwaway PostgreSQL 15 cluster. Tests never assume a server is running: the
+// CTest fixture `postgres` (tests/support/CMakeLists.txt) starts one in <build>/test-postgres
+// for every test registered with handoff_test(... POSTGRES), and a test binary run on its own
+// starts a private one, stopped and deleted when the process exits.
+//
+// As root (CI), the cluster runs as the `postgres` system user (postgres refuses to run as
+// root), in a directory that user owns; otherwise as the current user.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace handoff::testing {
+
+// initdb's a cluster into dir/data (UTF8, trust authentication), starts it on a free port of
+// 127.0.0.1 with its unix socket under `dir`, waits until it accepts connections, writes its
+// admin URL (postgresql://postgres@127.0.0.1:PORT/postgres) to dir/url and returns it. A
+// cluster left in `dir` by an earlier run is stopped and deleted first. The server's log is
+// dir/postgres.log.
+absl::StatusOr<std::string> StartPostgresCluster(const std::string& dir);
+
+// Stops the cluster in `dir` (immediate shutdown) and deletes its data; dir/postgres.log stays.
+// OK when there is no cluster there.
+absl::Status StopPostgresCluster(const std::string& dir);
+
+// The admin URL of the tests' cluster: the one in $HANDOFF_TEST_POSTGRES_DIR/url when the
+// fixture started one, otherwise a private cluster started on first use and deleted at exit.
+// Empty when no cluster could be started; the reason is on stderr.
+const std::string& TestPostgresAdminUrl();
+
+// Creates a database of its own (t_<pid>_<n>_<hex>) in the tests' cluster and returns its URL.
+absl::StatusOr<std::string> CreateTestDatabase();
+
+// Drops a database CreateTestDatabase made (each costs several megabytes of disk), ending any
+// session still connected to it.
+absl::Status DropTestDatabase(const std::string& url);
+
+}  // namespace handoff::testing
