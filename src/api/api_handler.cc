@@ -91,7 +91,7 @@ ApiHandler::ApiHandler(const Config* config, Store* store, const Clock* clock,
       ready_(std::move(ready)),
       destinations_(std::move(destinations)),
       sources_(sources),
-      sessions_(config, clock),
+      sessions_(config, store, clock),
       tracking_(config, store, clock, sources) {}
 
 bool ApiHandler::BearerAuthorized(const HttpRequest& request) const {
@@ -101,6 +101,22 @@ bool ApiHandler::BearerAuthorized(const HttpRequest& request) const {
   if (!header || header->size() < 7 || header->substr(0, 7) != "Bearer ") return false;
   std::string_view got = header->substr(7);
   return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
+bool ApiHandler::IsFor(const HttpRequest& request) {
+  if (BearerAuthorized(request) || sessions_.Find(request)) return true;
+  if (request.path != "/api/v1/session" || request.method != "POST") return false;
+  const nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  if (!body.is_object()) return false;
+  if (auto token = body.find("token"); token != body.end() && token->is_string()) {
+    const std::string& want = config_->server.admin_token;
+    const std::string got = token->get<std::string>();
+    return !want.empty() && got.size() == want.size() &&
+           CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+  }
+  auto workspace = body.find("workspace");
+  return workspace != body.end() && workspace->is_string() &&
+         workspace->get<std::string>() == config_->workspace;
 }
 
 std::optional<HttpResponse> ApiHandler::Refusal(const HttpRequest& request) {

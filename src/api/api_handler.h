@@ -40,6 +40,12 @@ class ApiHandler {
   // Handles /healthz, /readyz, /metrics and /api/… requests. Responds exactly once.
   void Handle(HttpRequest&& request, HttpResponder respond);
 
+  // Whether the request's credential belongs to this workspace: its admin token as the bearer,
+  // one of its dashboard sessions, or a sign-in for it (POST /api/v1/session with its token,
+  // or naming it as "workspace"). How a deployment of several workspaces picks the one that
+  // answers; the request body never widens what a credential reaches.
+  bool IsFor(const HttpRequest& request);
+
  private:
   HttpResponse ListInquiries(const HttpRequest& request);
   HttpResponse ShowInquiry(const std::string& id);

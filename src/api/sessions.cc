@@ -1,9 +1,11 @@
 #include "api/sessions.h"
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "api/password.h"
 #include "core/id.h"
+#include "core/status.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -18,6 +20,15 @@ bool SameSecret(std::string_view a, std::string_view b) {
 // time does not tell which ids are on the team.
 constexpr char kDecoyHash[] =
     "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+// What the store keeps of a cookie value: its SHA-256, hex.
+std::string IdHash(std::string_view id) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
+  std::string out;
+  for (unsigned char b : digest) out += fmt::format("{:02x}", b);
+  return out;
+}
 
 }  // namespace
 
@@ -106,20 +117,15 @@ HttpResponse SessionStore::SignIn(const HttpRequest& request) {
   session.id = RandomHex(32);
   session.csrf_token = RandomHex(32);
   session.expires_at = now + kLifetime;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      it = it->second.expires_at <= now ? sessions_.erase(it) : std::next(it);
-    }
-    if (sessions_.size() >= kMaxSessions) {
-      // Full of live sessions: the one closest to expiry makes room.
-      auto oldest = sessions_.begin();
-      for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-        if (it->second.expires_at < oldest->second.expires_at) oldest = it;
-      }
-      sessions_.erase(oldest);
-    }
-    sessions_[session.id] = session;
+  const DashboardSession stored{IdHash(session.id), config_->workspace, session.user,
+                                session.name,       session.csrf_token, session.expires_at};
+  absl::Status kept = store_->Write([&stored, now](WriteTx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.DeleteExpiredSessions(stored.workspace, now));
+    return tx.PutSession(stored);
+  });
+  if (!kept.ok()) {
+    return HttpResponse::JsonError(503, "store_unavailable",
+                                   "the session could not be stored; try again");
   }
   HttpResponse r = HttpResponse::Json(200, Describe(session));
   r.headers.emplace_back("Set-Cookie", CookieHeader(session.id, /*clear=*/false));
@@ -129,8 +135,13 @@ HttpResponse SessionStore::SignIn(const HttpRequest& request) {
 
 HttpResponse SessionStore::SignOut(const HttpRequest& request) {
   if (auto id = CookieValue(request, kCookie)) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.erase(*id);
+    const std::string hash = IdHash(*id);
+    absl::Status forgotten = store_->Write(
+        [this, &hash](WriteTx& tx) { return tx.DeleteSession(config_->workspace, hash); });
+    if (!forgotten.ok()) {
+      return HttpResponse::JsonError(503, "store_unavailable",
+                                     "the session could not be ended; try again");
+    }
   }
   HttpResponse r = HttpResponse::Json(200, "{}");
   r.headers.emplace_back("Set-Cookie", CookieHeader("", /*clear=*/true));
@@ -140,14 +151,12 @@ HttpResponse SessionStore::SignOut(const HttpRequest& request) {
 std::optional<Session> SessionStore::Find(const HttpRequest& request) {
   auto id = CookieValue(request, kCookie);
   if (!id || id->size() != 64) return std::nullopt;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(*id);
-  if (it == sessions_.end()) return std::nullopt;
-  if (it->second.expires_at <= clock_->Now()) {
-    sessions_.erase(it);
-    return std::nullopt;
-  }
-  return it->second;
+  absl::StatusOr<std::optional<DashboardSession>> found =
+      store_->FindSession(config_->workspace, IdHash(*id));
+  if (!found.ok() || !found->has_value()) return std::nullopt;
+  const DashboardSession& s = **found;
+  if (s.expires_at <= clock_->Now()) return std::nullopt;
+  return Session{*id, s.user, s.name, s.csrf_token, s.expires_at};
 }
 
 }  // namespace handoff

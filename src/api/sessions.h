@@ -1,7 +1,8 @@
 // Dashboard sign-in: who may sign in (the workspace's admin token, or a team member's password
 // from `password_hash`), and the sessions that follow — a random id in an HttpOnly, SameSite=Strict
 // cookie and a CSRF token the page sends back as X-CSRF-Token on every request that changes
-// something. Sessions live in this process's memory (12 h each): a restart signs everyone out.
+// something. Sessions (12 h each) live in the store: every node behind a load balancer knows
+// them, a restart signs nobody out, and only the cookie's SHA-256 is kept.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "http/http_types.h"
+#include "store/store.h"
 
 namespace handoff {
 
@@ -28,15 +30,15 @@ class SessionStore {
  public:
   static constexpr char kCookie[] = "handoff_session";
   static constexpr Micros kLifetime = 12 * kMicrosPerHour;
-  static constexpr size_t kMaxSessions = 10000;
   // Failed sign-ins allowed per minute across the process; then 429 until the minute ends.
   static constexpr int kMaxFailuresPerMinute = 20;
 
-  SessionStore(const Config* config, const Clock* clock) : config_(config), clock_(clock) {}
+  SessionStore(const Config* config, Store* store, const Clock* clock)
+      : config_(config), store_(store), clock_(clock) {}
 
   // POST /api/v1/session: {"token"} or {"user", "password"}. 200 with the session's JSON and
   // its Set-Cookie, 400 for a malformed body, 401 for wrong credentials (one message for
-  // every cause), 429 when too many failed recently.
+  // every cause), 429 when too many failed recently, 503 when the store cannot keep it.
   HttpResponse SignIn(const HttpRequest& request);
   // DELETE /api/v1/session: forgets the request's session and clears the cookie.
   HttpResponse SignOut(const HttpRequest& request);
@@ -50,9 +52,9 @@ class SessionStore {
   std::string CookieHeader(const std::string& value, bool clear) const;
 
   const Config* config_;
+  Store* store_;
   const Clock* clock_;
   std::mutex mu_;
-  std::map<std::string, Session> sessions_;
   Micros failure_minute_ = 0;
   int failures_ = 0;
 };

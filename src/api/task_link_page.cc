@@ -49,6 +49,14 @@ std::string Describe(const Task& task, const Inquiry* inquiry, const TeamMember*
 TaskLinkPage::TaskLinkPage(const Config* config, Store* store, const Clock* clock)
     : config_(config), store_(store), clock_(clock), signer_(TaskLinkSigner::ForConfig(*config)) {}
 
+bool TaskLinkPage::Recognizes(const HttpRequest& request) const {
+  constexpr std::string_view kPrefix = "/t/";
+  if (request.path.rfind(kPrefix, 0) != 0) return false;
+  auto claims =
+      signer_.Verify(std::string_view(request.path).substr(kPrefix.size()), clock_->Now());
+  return claims.ok() || absl::IsDeadlineExceeded(claims.status());
+}
+
 void TaskLinkPage::Handle(HttpRequest&& request, HttpResponder respond) {
   constexpr std::string_view kPrefix = "/t/";
   const std::string token = request.path.substr(kPrefix.size());

@@ -19,6 +19,10 @@ class TaskLinkPage {
   // Handles GET and POST /t/{token}. Responds exactly once, with an HTML page.
   void Handle(HttpRequest&& request, HttpResponder respond);
 
+  // True when the request's /t/{token} was signed for this workspace (expired or not): the
+  // page that should answer it.
+  bool Recognizes(const HttpRequest& request) const;
+
  private:
   const Config* config_;
   Store* store_;

@@ -16,23 +16,22 @@ void AddServeCommand(CLI::App& root, int* exit) {
     std::string db;
     std::string listen;
     std::string port_file;
+    std::string workspaces;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = root.add_subcommand("serve", "Run ingress, the stage workers and the API");
   cmd->add_option("-c,--config", flags->config, "The workspace config file")->capture_default_str();
-  cmd->add_option("--db", flags->db, "Database URL (sqlite:PATH); overrides server.database");
+  cmd->add_option("--db", flags->db,
+                  "Database URL (sqlite:PATH or postgres://…); overrides server.database");
+  cmd->add_option("--workspaces", flags->workspaces,
+                  "Serve every workspace config (*.yaml) in this directory, picking up added, "
+                  "changed and removed files while running (--config is then not read)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on; overrides server.listen");
   cmd->add_option("--port-file", flags->port_file,
                   "Write the bound port to this file once listening (useful with port 0)");
   cmd->callback([flags, exit] {
     sigset_t stop_signals = BlockStopSignals();
 
-    auto config = LoadConfig(flags->config, ProcessEnv);
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
-      *exit = 2;
-      return;
-    }
     AppOptions options;
     options.database = flags->db;
     if (!flags->listen.empty()) {
@@ -54,7 +53,18 @@ void AddServeCommand(CLI::App& root, int* exit) {
         return;
       }
     }
-    auto app = App::Start(std::move(*config), options);
+    absl::StatusOr<std::unique_ptr<App>> app = absl::UnknownError("not started");
+    if (!flags->workspaces.empty()) {
+      app = App::StartDirectory(flags->workspaces, options);
+    } else {
+      auto config = LoadConfig(flags->config, ProcessEnv);
+      if (!config.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+        *exit = 2;
+        return;
+      }
+      app = App::Start(std::move(*config), options);
+    }
     if (!app.ok()) {
       std::fprintf(stderr, "%s\n", std::string(app.status().message()).c_str());
       *exit = 1;

@@ -146,6 +146,17 @@ struct InboxItem {
 };
 
 // An append-only journal row. Timelines, metrics and leaks derive from events.
+// A dashboard sign-in (api/sessions.h). The cookie's value is never stored, only its SHA-256,
+// so a copy of the database signs nobody in.
+struct DashboardSession {
+  std::string id_hash;  // hex SHA-256 of the cookie value
+  std::string workspace;
+  std::string user;  // a team member id, or "admin"
+  std::string name;
+  std::string csrf_token;
+  Micros expires_at = 0;
+};
+
 struct Event {
   std::string workspace;
   std::string inquiry_id;

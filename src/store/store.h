@@ -133,6 +133,12 @@ class WriteTx {
                                   const std::string& outcome, const std::string& reason, Micros at,
                                   int64_t n) = 0;
 
+  // Dashboard sessions: stored (replacing one with the same id), forgotten, and the workspace's
+  // expired ones removed.
+  virtual absl::Status PutSession(const DashboardSession& session) = 0;
+  virtual absl::Status DeleteSession(const std::string& workspace, const std::string& id_hash) = 0;
+  virtual absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) = 0;
+
   // Fences a cluster-wide duty's write (Store::HoldDuty): Aborted unless this store holds
   // `duty` now, and no other node can take the duty over until this transaction ends. A node
   // that paused past its duty lease therefore cannot write as if it still held it.
@@ -196,31 +202,45 @@ class Store {
   // Runs `fn` through SubmitWrite and blocks until its commit is durable.
   absl::Status Write(WriteFn fn);
 
-  // Claims up to `max` work items of `stage` available at `now`, leased to the caller until
-  // now + lease. A claimed item is not returned again until its lease expires or it is
-  // completed. Each returned item carries a fresh lease token.
+  // Claims up to `max` work items of `stage` available at `now` in `workspace` ("" = every
+  // workspace), leased to the caller until now + lease. A claimed item is not returned again
+  // until its lease expires or it is completed. Each returned item carries a fresh lease token.
   virtual absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now,
-                                                          Micros lease) = 0;
+                                                          Micros lease,
+                                                          const std::string& workspace) = 0;
+  absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now, Micros lease) {
+    return ClaimWork(stage, max, now, lease, "");
+  }
   // Gives up a claim without completing it (the item becomes available at `available_at`).
   virtual absl::Status ReleaseWork(const WorkItem& item, Micros available_at) = 0;
 
-  // Claims up to `max` handoffs in state pending/failed whose next_attempt_at <= now, as
-  // ClaimWork does. `lease_tokens` receives the token of each, in the same order.
-  // Handoffs for the destinations in `skip_destinations` are left alone (the dispatcher's
-  // gate for them is closed: breaker open, rate-limited or at its concurrency).
+  // Claims up to `max` handoffs of `workspace` ("" = every workspace) in state pending/failed
+  // whose next_attempt_at <= now, as ClaimWork does. `lease_tokens` receives the token of
+  // each, in the same order. Handoffs for the destinations in `skip_destinations` are left
+  // alone (the dispatcher's gate for them is closed: breaker open, rate-limited or at its
+  // concurrency).
   virtual absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
       int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
-      const std::vector<std::string>& skip_destinations) = 0;
+      const std::vector<std::string>& skip_destinations, const std::string& workspace) = 0;
+  absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
+      int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
+      const std::vector<std::string>& skip_destinations) {
+    return ClaimHandoffs(max, now, lease, lease_tokens, skip_destinations, "");
+  }
   absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(int max, Micros now, Micros lease,
                                                      std::vector<std::string>* lease_tokens) {
-    return ClaimHandoffs(max, now, lease, lease_tokens, {});
+    return ClaimHandoffs(max, now, lease, lease_tokens, {}, "");
   }
   // Gives up a handoff claim without writing (e.g. on shutdown).
   virtual void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) = 0;
 
-  // The earliest time at which work of `stage` (or, for kTransfer, a handoff) becomes
-  // available, if any exists.
-  virtual absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) = 0;
+  // The earliest time at which work of `stage` (or, for kTransfer, a handoff) of `workspace`
+  // ("" = any) becomes available, if any exists.
+  virtual absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage,
+                                                              const std::string& workspace) = 0;
+  absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) {
+    return NextAvailable(stage, "");
+  }
 
   // Reads. NotFound when absent (including when it belongs to another workspace).
   virtual absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace,
@@ -276,6 +296,11 @@ class Store {
   // Handoffs not (yet) confirmed, counted per destination, purpose and state: metrics, the map.
   virtual absl::StatusOr<std::vector<HandoffCount>> CountUnsettledHandoffs(
       const std::string& workspace) = 0;
+  // The workspace's session with this id hash, if stored (expired ones included: the caller
+  // checks expires_at). Sessions live in the database so that any node behind a load
+  // balancer knows them, and a restart signs nobody out.
+  virtual absl::StatusOr<std::optional<DashboardSession>> FindSession(
+      const std::string& workspace, const std::string& id_hash) = 0;
   // Number of queued work items per stage and handoffs per state, for /readyz and metrics.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() = 0;
 

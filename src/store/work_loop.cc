@@ -52,7 +52,7 @@ void WorkLoop::Run() {
     if (claimed >= options_.batch) continue;  // more may be waiting right now
 
     Micros wait = options_.idle_poll;
-    auto next = store_->NextAvailable(stage_);
+    auto next = store_->NextAvailable(stage_, options_.workspace);
     if (next.ok() && next->has_value()) {
       Micros until = **next - clock_->Now();
       // Work that is due but still leased elsewhere shows as "now": keep polling gently.
@@ -65,7 +65,7 @@ void WorkLoop::Run() {
 
 int WorkLoop::RunBatch() {
   Micros now = clock_->Now();
-  auto items = store_->ClaimWork(stage_, options_.batch, now, options_.lease);
+  auto items = store_->ClaimWork(stage_, options_.batch, now, options_.lease, options_.workspace);
   if (!items.ok()) {
     spdlog::error("{}: claiming work failed: {}", name_, std::string(items.status().message()));
     return 0;

@@ -26,6 +26,9 @@ struct WorkLoopOptions {
   // Called after each item's write commits, with how long it waited and took since it became
   // available (metrics). May be null.
   std::function<void(Stage stage, Micros latency)> on_committed = nullptr;
+  // Only this workspace's items ("" = every workspace): each workspace of a deployment runs
+  // its own stages with its own config.
+  std::string workspace = {};
 };
 
 // Thread-safe: Start/Stop/Wake from any thread.

@@ -358,7 +358,7 @@ int Dispatcher::IdleWaitMillis() {
   const int idle_ms = static_cast<int>(std::max<Micros>(options_.idle_poll / kMicrosPerMilli, 1));
   // With every slot busy, curl's own socket events and timeouts wake the loop.
   if (static_cast<int>(transfers_.size()) >= options_.max_in_flight) return idle_ms;
-  auto next = store_->NextAvailable(Stage::kTransfer);
+  auto next = store_->NextAvailable(Stage::kTransfer, options_.workspace);
   if (!next.ok() || !next->has_value()) return idle_ms;
   const Micros now = clock_->Now();
   Micros until = **next - now;
@@ -399,8 +399,8 @@ int Dispatcher::ClaimAndStart() {
     }
   }
   std::vector<std::string> tokens;
-  auto claimed =
-      store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), now, lease_, &tokens, skip);
+  auto claimed = store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), now, lease_,
+                                       &tokens, skip, options_.workspace);
   if (!claimed.ok()) {
     spdlog::error("transfer: claiming handoffs failed: {}",
                   std::string(claimed.status().message()));

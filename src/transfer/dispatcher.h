@@ -35,6 +35,9 @@ struct DispatcherOptions {
   // Raised to 5 × the longest destination timeout + 30 s unless the store renews claims
   // (Store::shared()).
   Micros lease = 60 * kMicrosPerSecond;
+  // Only this workspace's handoffs ("" = every workspace): each workspace of a deployment has
+  // its own dispatcher with its own destinations.
+  std::string workspace = {};
   Micros idle_poll = 1 * kMicrosPerSecond;    // re-check the outbox when nothing woke us
   Micros stop_grace = 10 * kMicrosPerSecond;  // Stop() waits this long for in-flight transfers
   size_t max_response_bytes = 64 * 1024;      // response body kept for classification

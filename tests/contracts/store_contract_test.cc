@@ -1168,6 +1168,34 @@ TEST_P(StoreContractTest, WorkListenerHearsOfCommittedWorkPerStage) {
   EXPECT_TRUE(take().empty());
 }
 
+TEST_P(StoreContractTest, SessionsAreKeptPerWorkspaceReplacedAndForgotten) {
+  DashboardSession s{"hash-1", "acme", "maria", "Maria Lopez", "csrf-1", kT0 + kMicrosPerHour};
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.PutSession(s); }).ok());
+  absl::StatusOr<std::optional<DashboardSession>> found = store_->FindSession("acme", "hash-1");
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->user, "maria");
+  EXPECT_EQ((*found)->name, "Maria Lopez");
+  EXPECT_EQ((*found)->csrf_token, "csrf-1");
+  EXPECT_EQ((*found)->expires_at, kT0 + kMicrosPerHour);
+  EXPECT_FALSE(store_->FindSession("bolt", "hash-1")->has_value()) << "another workspace's";
+
+  s.csrf_token = "csrf-2";
+  DashboardSession old{"hash-0", "acme", "ben", "Ben", "x", kT0 - 1};
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    if (auto st = tx.PutSession(s); !st.ok()) return st;
+                    return tx.PutSession(old);
+                  })
+                  .ok());
+  EXPECT_EQ((*store_->FindSession("acme", "hash-1"))->csrf_token, "csrf-2");
+  ASSERT_TRUE(
+      store_->Write([&](WriteTx& tx) { return tx.DeleteExpiredSessions("acme", kT0); }).ok());
+  EXPECT_FALSE(store_->FindSession("acme", "hash-0")->has_value()) << "expired, removed";
+  EXPECT_TRUE(store_->FindSession("acme", "hash-1")->has_value());
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.DeleteSession("acme", "hash-1"); }).ok());
+  EXPECT_FALSE(store_->FindSession("acme", "hash-1")->has_value());
+}
+
 TEST_P(StoreContractTest, ShutdownCommitsWhatWasSubmittedThenRefusesWrites) {
   constexpr int kWrites = 50;
   std::vector<Inquiry> inquiries;

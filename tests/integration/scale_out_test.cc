@@ -250,5 +250,42 @@ TEST_F(ScaleOutTest, TheClusterDutiesMoveWithinSecondsWhenTheirHolderIsKilled) {
   EXPECT_LT(takeover, 10.0);
 }
 
+TEST_F(ScaleOutTest, ADashboardSessionStartedOnOneNodeIsKnownToTheOthers) {
+  Sink sink;
+  WriteFile(dir_.File("handoff.yaml"), TestConfig(sink.url("/crm")));
+  ServerProcess& a = AddNode(dir_.File("handoff.yaml"));
+  ServerProcess& b = AddNode(dir_.File("handoff.yaml"));
+  a.Start();
+  b.Start();
+  HttpClientRequest sign_in;
+  sign_in.method = "POST";
+  sign_in.url = a.base_url() + "/api/v1/session";
+  sign_in.headers = {{"Content-Type", "application/json"}};
+  sign_in.body = json{{"token", kAdminToken}}.dump();
+  absl::StatusOr<HttpClientResponse> signed_in = HttpFetch(sign_in);
+  ASSERT_TRUE(signed_in.ok() && signed_in->status == 200);
+  std::string cookie;
+  for (const auto& [k, v] : signed_in->headers) {
+    if (k == "set-cookie" || k == "Set-Cookie") cookie = v.substr(0, v.find(';'));
+  }
+  ASSERT_FALSE(cookie.empty());
+  auto session_on = [&](ServerProcess& node) {
+    HttpClientRequest req;
+    req.url = node.base_url() + "/api/v1/session";
+    req.headers = {{"Cookie", cookie}};
+    absl::StatusOr<HttpClientResponse> r = HttpFetch(req);
+    return r.ok() ? r->status : 0;
+  };
+  EXPECT_EQ(session_on(b), 200);
+  // Signing out on b ends it on a too.
+  HttpClientRequest out;
+  out.method = "DELETE";
+  out.url = b.base_url() + "/api/v1/session";
+  out.headers = {{"Cookie", cookie},
+                 {"X-CSRF-Token", json::parse(signed_in->body)["csrf_token"].get<std::string>()}};
+  ASSERT_EQ(HttpFetch(out)->status, 200);
+  EXPECT_EQ(session_on(a), 401);
+}
+
 }  // namespace
 }  // namespace handoff::testing

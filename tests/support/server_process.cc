@@ -108,15 +108,29 @@ std::unique_ptr<ServerProcess> ServerProcess::OnDatabase(std::string config_path
   return server;
 }
 
+std::unique_ptr<ServerProcess> ServerProcess::ServingDirectory(std::string dir,
+                                                               std::string database_url,
+                                                               std::string files_prefix) {
+  auto server = OnDatabase("", std::move(database_url), std::move(files_prefix));
+  server->workspaces_dir_ = std::move(dir);
+  return server;
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Kill();
 }
 
 void ServerProcess::Start() {
   std::remove(port_file_.c_str());
-  pid_ = Spawn({HandoffBinary(), "serve", "--config", config_path_, "--db", database_, "--listen",
-                "127.0.0.1:0", "--port-file", port_file_},
-               env_, log_path_, log_path_);
+  std::vector<std::string> args = {HandoffBinary(), "serve"};
+  if (workspaces_dir_.empty()) {
+    args.insert(args.end(), {"--config", config_path_});
+  } else {
+    args.insert(args.end(), {"--workspaces", workspaces_dir_});
+  }
+  args.insert(args.end(),
+              {"--db", database_, "--listen", "127.0.0.1:0", "--port-file", port_file_});
+  pid_ = Spawn(args, env_, log_path_, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;

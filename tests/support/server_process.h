@@ -41,6 +41,12 @@ class ServerProcess {
                 std::map<std::string, std::string> env = {});
   ~ServerProcess();  // kills the process if it still runs
 
+  // `handoff serve --workspaces dir`: every workspace config in `dir`, on `database_url`; the
+  // log and port files are `files_prefix`.log and `files_prefix`.port. The admin token of each
+  // workspace is its own (ApiGet/ApiPost send kAdminToken).
+  static std::unique_ptr<ServerProcess> ServingDirectory(std::string dir, std::string database_url,
+                                                         std::string files_prefix);
+
   // A node on another database (a postgres:// URL): its log and port files are
   // `files_prefix`.log and `files_prefix`.port.
   static std::unique_ptr<ServerProcess> OnDatabase(std::string config_path,
@@ -72,7 +78,8 @@ class ServerProcess {
 
  private:
   std::string config_path_, db_path_, log_path_, port_file_;
-  std::string database_;  // the --db URL
+  std::string database_;        // the --db URL
+  std::string workspaces_dir_;  // --workspaces instead of --config when set
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;

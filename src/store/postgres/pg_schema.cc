@@ -235,6 +235,16 @@ CREATE TABLE alert_groups (
 );
 CREATE INDEX alert_groups_by_closed ON alert_groups (workspace, closed_at);
 
+CREATE TABLE sessions (
+  workspace TEXT COLLATE "C" NOT NULL,
+  id_hash TEXT COLLATE "C" NOT NULL,
+  "user" TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  csrf_token TEXT COLLATE "C" NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (workspace, id_hash)
+);
+
 CREATE TABLE duties (
   name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
   holder TEXT COLLATE "C" NOT NULL,

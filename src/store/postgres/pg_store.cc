@@ -190,7 +190,8 @@ const std::string kClaimHandoffs =
     "lease_until = $1::bigint + $6::bigint, lease_for = $6::bigint FROM (SELECT id FROM handoffs "
     "WHERE state IN " PG_CLAIMABLE_STATES
     " AND next_attempt_at <= $1::bigint AND lease_until <= $1::bigint "
-    "AND NOT (destination = ANY ($3::text[])) ORDER BY next_attempt_at, id LIMIT $2 "
+    "AND NOT (destination = ANY ($3::text[])) AND ($7 = '' OR workspace = $7) "
+    "ORDER BY next_attempt_at, id LIMIT $2 "
     "FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id RETURNING h.id, h.workspace, h.inquiry_id, "
     "h.destination, h.state, h.attempts, h.next_attempt_at, h.created_at, h.confirmed_at, "
     "h.remote_id, h.last_status, h.last_error, h.last_response_excerpt, h.progress, h.purpose, "
@@ -200,7 +201,7 @@ const std::string kReleaseHandoff =
     "WHERE id = $1 AND lease_token = $2 AND $2 <> ''";
 const std::string kNextHandoff =
     "SELECT MIN(GREATEST(next_attempt_at, lease_until)) FROM handoffs WHERE state "
-    "IN " PG_CLAIMABLE_STATES;
+    "IN " PG_CLAIMABLE_STATES " AND ($1 = '' OR workspace = $1)";
 
 const std::string kFindDeadHandoffs = "SELECT " PG_HANDOFF_COLUMNS
                                       " FROM handoffs WHERE workspace = $1 AND state = 'dead' "
@@ -224,11 +225,13 @@ const std::string kClaimWork =
     "UPDATE work w SET lease_token = $4 || w.id::text, lease_owner = $5, "
     "lease_until = $2::bigint + $6::bigint, lease_for = $6::bigint FROM (SELECT id FROM work "
     "WHERE stage = $1 AND available_at <= $2::bigint AND lease_until <= $2::bigint "
+    "AND ($7 = '' OR workspace = $7) "
     "ORDER BY available_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c WHERE w.id = c.id "
     "RETURNING w.id, w.workspace, w.inquiry_id, w.stage, w.available_at, w.attempts, "
     "w.lease_token";
 const std::string kNextWork =
-    "SELECT MIN(GREATEST(available_at, lease_until)) FROM work WHERE stage = $1";
+    "SELECT MIN(GREATEST(available_at, lease_until)) FROM work WHERE stage = $1 "
+    "AND ($2 = '' OR workspace = $2)";
 // A live node keeps its claims: each is extended by its own lease length from now.
 const std::string kRenewWork =
     "UPDATE work SET lease_until = GREATEST(lease_until, $2::bigint + lease_for) "
@@ -315,6 +318,18 @@ const std::string kSetInboxItemState =
 const std::string kListInbox = "SELECT " PG_INBOX_COLUMNS
                                " FROM inbox_items WHERE workspace = $1 AND ($2 = '' OR state = $2) "
                                "ORDER BY created_at DESC, id DESC LIMIT $3";
+
+const std::string kPutSession =
+    "INSERT INTO sessions (workspace, id_hash, \"user\", name, csrf_token, expires_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace, id_hash) DO UPDATE SET "
+    "\"user\" = excluded.\"user\", name = excluded.name, csrf_token = excluded.csrf_token, "
+    "expires_at = excluded.expires_at";
+const std::string kDeleteSession = "DELETE FROM sessions WHERE workspace = $1 AND id_hash = $2";
+const std::string kDeleteExpiredSessions =
+    "DELETE FROM sessions WHERE workspace = $1 AND expires_at <= $2";
+const std::string kFindSession =
+    "SELECT workspace, id_hash, \"user\", name, csrf_token, expires_at FROM sessions "
+    "WHERE workspace = $1 AND id_hash = $2";
 
 const std::string kWorkDepths = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
 const std::string kHandoffDepths =
@@ -1056,6 +1071,26 @@ class PgWriteTx final : public WriteTx {
     return conn_->Exec(kPutAlertGroup, p).status();
   }
 
+  absl::Status PutSession(const DashboardSession& s) override {
+    RETURN_IF_ERROR(RequireKey(s.workspace, s.id_hash, "session"));
+    PgParams p;
+    p.Text(s.workspace)
+        .Text(s.id_hash)
+        .Text(s.user)
+        .Text(s.name)
+        .Text(s.csrf_token)
+        .Int(s.expires_at);
+    return conn_->Exec(kPutSession, p).status();
+  }
+
+  absl::Status DeleteSession(const std::string& workspace, const std::string& id_hash) override {
+    return conn_->Exec(kDeleteSession, PgParams().Text(workspace).Text(id_hash)).status();
+  }
+
+  absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) override {
+    return conn_->Exec(kDeleteExpiredSessions, PgParams().Text(workspace).Int(now)).status();
+  }
+
   absl::Status FenceDuty(const std::string& duty) override {
     ASSIGN_OR_RETURN(
         PgResult r,
@@ -1329,7 +1364,8 @@ std::string PgStore::NewClaimPrefix() {
 }
 
 absl::StatusOr<std::vector<WorkItem>> PgStore::ClaimWork(Stage stage, int max, Micros now,
-                                                         Micros lease) {
+                                                         Micros lease,
+                                                         const std::string& workspace) {
   std::vector<WorkItem> out;
   if (max <= 0) return out;
   RETURN_IF_ERROR(CheckStage(stage));
@@ -1344,7 +1380,8 @@ absl::StatusOr<std::vector<WorkItem>> PgStore::ClaimWork(Stage stage, int max, M
                                                           .Int(max)
                                                           .Text(NewClaimPrefix())
                                                           .Text(node_)
-                                                          .Int(hold)));
+                                                          .Int(hold)
+                                                          .Text(workspace)));
   for (int i = 0; i < r.rows(); ++i) {
     WorkItem w = ReadWork(r, i);
     w.lease_token = r.Text(i, 6);
@@ -1371,7 +1408,7 @@ absl::Status PgStore::ReleaseWork(const WorkItem& item, Micros available_at) {
 
 absl::StatusOr<std::vector<Handoff>> PgStore::ClaimHandoffs(
     int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
-    const std::vector<std::string>& skip_destinations) {
+    const std::vector<std::string>& skip_destinations, const std::string& workspace) {
   std::vector<Handoff> out;
   if (lease_tokens != nullptr) lease_tokens->clear();
   if (max <= 0) return out;
@@ -1387,7 +1424,8 @@ absl::StatusOr<std::vector<Handoff>> PgStore::ClaimHandoffs(
                                                   .Literal(TextArrayLiteral(skip_destinations))
                                                   .Text(NewClaimPrefix())
                                                   .Text(node_)
-                                                  .Int(hold)));
+                                                  .Int(hold)
+                                                  .Text(workspace)));
   std::vector<std::pair<Handoff, std::string>> claimed;
   for (int i = 0; i < r.rows(); ++i) claimed.emplace_back(ReadHandoff(r, i), r.Text(i, 17));
   std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
@@ -1412,14 +1450,16 @@ void PgStore::ReleaseHandoff(const std::string& handoff_id, const std::string& l
     spdlog::warn("store: releasing handoff {} failed: {}", handoff_id, std::string(s.message()));
 }
 
-absl::StatusOr<std::optional<Micros>> PgStore::NextAvailable(Stage stage) {
+absl::StatusOr<std::optional<Micros>> PgStore::NextAvailable(Stage stage,
+                                                             const std::string& workspace) {
   ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   if (stage == Stage::kTransfer) {
-    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextHandoff));
+    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextHandoff, PgParams().Text(workspace)));
     return MinOf(r);
   }
   RETURN_IF_ERROR(CheckStage(stage));
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextWork, PgParams().Text(StageName(stage))));
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Exec(kNextWork, PgParams().Text(StageName(stage)).Text(workspace)));
   return MinOf(r);
 }
 
@@ -1666,6 +1706,15 @@ absl::StatusOr<std::vector<HandoffCount>> PgStore::CountUnsettledHandoffs(
   return ReadRows(r, [](const PgResult& res, int i) {
     return HandoffCount{res.Text(i, 0), res.Text(i, 1), res.Text(i, 2), res.Int(i, 3)};
   });
+}
+
+absl::StatusOr<std::optional<DashboardSession>> PgStore::FindSession(const std::string& workspace,
+                                                                     const std::string& id_hash) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kFindSession, PgParams().Text(workspace).Text(id_hash)));
+  if (r.rows() == 0) return std::optional<DashboardSession>();
+  return std::optional<DashboardSession>(DashboardSession{r.Text(0, 1), r.Text(0, 0), r.Text(0, 2),
+                                                          r.Text(0, 3), r.Text(0, 4), r.Int(0, 5)});
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PgStore::QueueDepths() {

@@ -64,15 +64,18 @@ class PgStore final : public Store {
   ~PgStore() override;
 
   void SubmitWrite(WriteFn fn, WriteDone done) override;
-  absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now,
-                                                  Micros lease) override;
+  using Store::ClaimWork;
+  absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now, Micros lease,
+                                                  const std::string& workspace) override;
   absl::Status ReleaseWork(const WorkItem& item, Micros available_at) override;
   using Store::ClaimHandoffs;
   absl::StatusOr<std::vector<Handoff>> ClaimHandoffs(
       int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
-      const std::vector<std::string>& skip_destinations) override;
+      const std::vector<std::string>& skip_destinations, const std::string& workspace) override;
   void ReleaseHandoff(const std::string& handoff_id, const std::string& lease_token) override;
-  absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage) override;
+  using Store::NextAvailable;
+  absl::StatusOr<std::optional<Micros>> NextAvailable(Stage stage,
+                                                      const std::string& workspace) override;
 
   absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace, const std::string& id) override;
   absl::StatusOr<std::vector<Inquiry>> ListInquiries(const std::string& workspace,
@@ -110,6 +113,8 @@ class PgStore final : public Store {
                                                          int limit) override;
   absl::StatusOr<std::vector<HandoffCount>> CountUnsettledHandoffs(
       const std::string& workspace) override;
+  absl::StatusOr<std::optional<DashboardSession>> FindSession(const std::string& workspace,
+                                                              const std::string& id_hash) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueueDepths() override;
 
   absl::StatusOr<bool> HoldDuty(const std::string& duty, Micros now, Micros ttl) override;

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 5> kMigrations{{
+constexpr std::array<Migration, 6> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -236,6 +236,18 @@ CREATE TABLE alert_groups (
 );
 CREATE INDEX alert_groups_by_closed ON alert_groups (workspace, closed_at);
 CREATE INDEX handoffs_alerts ON handoffs (workspace, created_at) WHERE purpose = 'alert';
+)sql"},
+    // Dashboard sessions, shared by every process on the database and kept across restarts.
+    {6, R"sql(
+CREATE TABLE sessions (
+  workspace TEXT NOT NULL,
+  id_hash TEXT NOT NULL,
+  user TEXT NOT NULL,
+  name TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, id_hash)
+) WITHOUT ROWID;
 )sql"},
 }};
 

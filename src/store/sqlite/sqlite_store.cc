@@ -158,9 +158,11 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
 constexpr char kClaimHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
     " AND next_attempt_at <= ?1 AND destination NOT IN (SELECT value FROM json_each(?3)) "
+    "AND (?4 = '' OR workspace = ?4) "
     "ORDER BY next_attempt_at, id LIMIT ?2";
 constexpr char kNextHandoff[] =
-    "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES;
+    "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
+    " AND (?1 = '' OR workspace = ?1)";
 
 constexpr char kFindDeadHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
@@ -178,10 +180,12 @@ constexpr char kEnqueueWork[] =
 constexpr char kCompleteWork[] = "DELETE FROM work WHERE id = ?1 AND workspace = ?2";
 constexpr char kReleaseWork[] =
     "UPDATE work SET available_at = ?2, attempts = attempts + 1 WHERE id = ?1";
-constexpr char kClaimWork[] = "SELECT " HANDOFF_WORK_COLUMNS
-                              " FROM work WHERE stage = ?1 AND available_at <= ?2 "
-                              "ORDER BY available_at, id LIMIT ?3";
-constexpr char kNextWork[] = "SELECT MIN(available_at) FROM work WHERE stage = ?1";
+constexpr char kClaimWork[] =
+    "SELECT " HANDOFF_WORK_COLUMNS
+    " FROM work WHERE stage = ?1 AND available_at <= ?2 AND (?4 = '' OR workspace = ?4) "
+    "ORDER BY available_at, id LIMIT ?3";
+constexpr char kNextWork[] =
+    "SELECT MIN(available_at) FROM work WHERE stage = ?1 AND (?2 = '' OR workspace = ?2)";
 
 constexpr char kCountEntry[] =
     "INSERT INTO entry_counts (workspace, source, outcome, reason, minute_bucket, count) "
@@ -272,6 +276,16 @@ constexpr char kSetInboxItemState[] =
 constexpr char kListInbox[] = "SELECT " HANDOFF_INBOX_COLUMNS
                               " FROM inbox_items WHERE workspace = ?1 AND (?2 = '' OR state = ?2) "
                               "ORDER BY created_at DESC, id DESC LIMIT ?3";
+
+constexpr char kPutSession[] =
+    "INSERT OR REPLACE INTO sessions (workspace, id_hash, user, name, csrf_token, expires_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr char kDeleteSession[] = "DELETE FROM sessions WHERE workspace = ?1 AND id_hash = ?2";
+constexpr char kDeleteExpiredSessions[] =
+    "DELETE FROM sessions WHERE workspace = ?1 AND expires_at <= ?2";
+constexpr char kFindSession[] =
+    "SELECT workspace, id_hash, user, name, csrf_token, expires_at FROM sessions "
+    "WHERE workspace = ?1 AND id_hash = ?2";
 
 constexpr char kWorkDepths[] = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
 constexpr char kHandoffDepths[] =
@@ -567,10 +581,11 @@ absl::StatusOr<std::optional<Contact>> QueryContact(SqliteConnection& conn, cons
   return std::optional<Contact>(ReadContact(st));
 }
 
+// The single value of `sql`, whose text parameters (?1, ?2, …) are `params`.
 absl::StatusOr<std::optional<Micros>> QueryMin(SqliteConnection& conn, const char* sql,
-                                               const std::string* param) {
+                                               const std::vector<std::string>& params) {
   ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
-  if (param != nullptr) st.BindText(1, *param);
+  for (size_t i = 0; i < params.size(); ++i) st.BindText(static_cast<int>(i) + 1, params[i]);
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) return std::optional<Micros>();
   return std::optional<Micros>(st.Int(0));
@@ -1088,6 +1103,32 @@ class SqliteWriteTx final : public WriteTx {
     return st.Run();
   }
 
+  absl::Status PutSession(const DashboardSession& s) override {
+    RETURN_IF_ERROR(RequireKey(s.workspace, s.id_hash, "session"));
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kPutSession));
+    st.BindText(1, s.workspace);
+    st.BindText(2, s.id_hash);
+    st.BindText(3, s.user);
+    st.BindText(4, s.name);
+    st.BindText(5, s.csrf_token);
+    st.BindInt(6, s.expires_at);
+    return st.Run();
+  }
+
+  absl::Status DeleteSession(const std::string& workspace, const std::string& id_hash) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kDeleteSession));
+    st.BindText(1, workspace);
+    st.BindText(2, id_hash);
+    return st.Run();
+  }
+
+  absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kDeleteExpiredSessions));
+    st.BindText(1, workspace);
+    st.BindInt(2, now);
+    return st.Run();
+  }
+
   // The only store on its file holds every duty.
   absl::Status FenceDuty(const std::string&) override { return absl::OkStatus(); }
 
@@ -1478,7 +1519,8 @@ std::string SqliteStore::NewLeaseToken() {
 }
 
 absl::StatusOr<std::vector<WorkItem>> SqliteStore::ClaimWork(Stage stage, int max, Micros now,
-                                                             Micros lease) {
+                                                             Micros lease,
+                                                             const std::string& workspace) {
   std::vector<WorkItem> out;
   if (max <= 0) return out;
   ASSIGN_OR_RETURN(size_t index, StageIndex(stage));
@@ -1492,6 +1534,7 @@ absl::StatusOr<std::vector<WorkItem>> SqliteStore::ClaimWork(Stage stage, int ma
     st.BindInt(2, now);
     // Leased rows still match the query; fetch enough that `max` unleased ones fit.
     st.BindInt(3, static_cast<int64_t>(max) + static_cast<int64_t>(leases.size()));
+    st.BindText(4, workspace);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -1544,7 +1587,7 @@ absl::Status SqliteStore::ReleaseWork(const WorkItem& item, Micros available_at)
 
 absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
     int max, Micros now, Micros lease, std::vector<std::string>* lease_tokens,
-    const std::vector<std::string>& skip_destinations) {
+    const std::vector<std::string>& skip_destinations, const std::string& workspace) {
   std::vector<Handoff> out;
   if (lease_tokens != nullptr) lease_tokens->clear();
   if (max <= 0) return out;
@@ -1557,6 +1600,7 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
     st.BindInt(2, static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size()));
     const std::string skip = nlohmann::json(skip_destinations).dump();
     st.BindText(3, skip);
+    st.BindText(4, workspace);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -1585,12 +1629,12 @@ void SqliteStore::ReleaseHandoff(const std::string& handoff_id, const std::strin
   if (it->second.pins == 0) handoff_leases_.erase(it);
 }
 
-absl::StatusOr<std::optional<Micros>> SqliteStore::NextAvailable(Stage stage) {
+absl::StatusOr<std::optional<Micros>> SqliteStore::NextAvailable(Stage stage,
+                                                                 const std::string& workspace) {
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-  if (stage == Stage::kTransfer) return QueryMin(*reader, kNextHandoff, nullptr);
+  if (stage == Stage::kTransfer) return QueryMin(*reader, kNextHandoff, {workspace});
   RETURN_IF_ERROR(StageIndex(stage).status());
-  std::string name(StageName(stage));
-  return QueryMin(*reader, kNextWork, &name);
+  return QueryMin(*reader, kNextWork, {std::string(StageName(stage)), workspace});
 }
 
 absl::StatusOr<Inquiry> SqliteStore::GetInquiry(const std::string& workspace,
@@ -1912,6 +1956,18 @@ absl::StatusOr<std::vector<InboxItem>> SqliteStore::ListInbox(const std::string&
     out.push_back(std::move(item));
   }
   return out;
+}
+
+absl::StatusOr<std::optional<DashboardSession>> SqliteStore::FindSession(
+    const std::string& workspace, const std::string& id_hash) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kFindSession));
+  st.BindText(1, workspace);
+  st.BindText(2, id_hash);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<DashboardSession>();
+  return std::optional<DashboardSession>(
+      DashboardSession{st.Text(1), st.Text(0), st.Text(2), st.Text(3), st.Text(4), st.Int(5)});
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteStore::QueueDepths() {
