@@ -110,7 +110,7 @@ std::string HandoffServer::LogTail(size_t max_bytes) const {
   return log.size() > max_bytes ? log.substr(log.size() - max_bytes) : log;
 }
 
-absl::Status HandoffServer::Start(const std::string& config_yaml) {
+absl::Status HandoffServer::Start(const std::string& config_yaml, const std::string& db_url) {
   if (dir_.empty()) return absl::InternalError("could not create the run directory");
   const std::string config_path = dir_ + "/bench.yaml";
   const std::string port_file = dir_ + "/port";
@@ -120,9 +120,11 @@ absl::Status HandoffServer::Start(const std::string& config_yaml) {
     out << config_yaml;
     if (!out) return absl::InternalError("could not write " + config_path);
   }
-  std::vector<std::string> args = {
-      binary_,    "serve",       "--config",    config_path, "--db", "sqlite:" + DbPath(),
-      "--listen", "127.0.0.1:0", "--port-file", port_file};
+  std::vector<std::string> args = {binary_,       "serve",
+                                   "--config",    config_path,
+                                   "--db",        db_url.empty() ? "sqlite:" + DbPath() : db_url,
+                                   "--listen",    "127.0.0.1:0",
+                                   "--port-file", port_file};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -1,7 +1,7 @@
 // Runs the real `handoff serve` binary for one benchmark run: a fresh directory with the bench
-// config and a new SQLite file, the server on a free loopback port, and what the benchmark
-// asks of it (its accepted count and queue depths over the API, its memory from /proc).
-// Not thread-safe: one thread drives it.
+// config and a new SQLite file (or a PostgreSQL database several nodes share), the server on a
+// free loopback port, and what the benchmark asks of it (its accepted count and queue depths over
+// the API, its memory from /proc). Not thread-safe: one thread drives it.
 #pragma once
 
 #include <sys/types.h>
@@ -30,9 +30,10 @@ class HandoffServer {
   HandoffServer(const HandoffServer&) = delete;
   HandoffServer& operator=(const HandoffServer&) = delete;
 
-  // Writes `config_yaml`, starts the server on 127.0.0.1:0 with a new database, and waits
-  // until /readyz answers 200 (up to 30 s).
-  absl::Status Start(const std::string& config_yaml);
+  // Writes `config_yaml`, starts the server on 127.0.0.1:0 with a new SQLite database (or, when
+  // `db_url` is not empty, on that database: `postgresql://…`), and waits until /readyz answers
+  // 200 (up to 30 s).
+  absl::Status Start(const std::string& config_yaml, const std::string& db_url = "");
   // SIGTERM and wait (up to 60 s, then SIGKILL); OK only on a clean exit 0.
   absl::Status Stop();
 

@@ -65,8 +65,9 @@ class SendTimer {
 }  // namespace
 
 absl::StatusOr<OpenLoopResult> RunOpenLoop(const OpenLoopOptions& options) {
-  if (options.rate <= 0 || options.duration_s <= 0 || !options.body) {
-    return absl::InvalidArgumentError("the open-loop generator needs a rate, a duration, a body");
+  if (options.rate <= 0 || options.duration_s <= 0 || !options.body || options.urls.empty()) {
+    return absl::InvalidArgumentError(
+        "the open-loop generator needs a rate, a duration, a body and a URL");
   }
   std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
   if (!multi) return absl::InternalError("curl_multi_init failed");
@@ -108,7 +109,8 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(const OpenLoopOptions& options) {
         curl_easy_reset(request->easy);
       }
       CURL* e = request->easy;
-      curl_easy_setopt(e, CURLOPT_URL, options.url.c_str());
+      const std::string& url = options.urls[static_cast<size_t>(next) % options.urls.size()];
+      curl_easy_setopt(e, CURLOPT_URL, url.c_str());
       curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, request->body.c_str());
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(request->body.size()));

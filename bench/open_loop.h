@@ -1,7 +1,8 @@
 // An open-loop load generator: sends POSTs at a fixed rate whatever the answers do (libcurl
 // multi, one thread, as many keep-alive connections as requests in flight), so a slow answer
-// never delays the next send. Each request's latency counts from its *scheduled* send time,
-// so a generator or server that falls behind shows up in the figures instead of hiding.
+// never delays the next send; given several URLs (the nodes of a scale-out run), it takes them
+// in turn. Each request's latency counts from its *scheduled* send time, so a generator or
+// server that falls behind shows up in the figures instead of hiding.
 // Not thread-safe: call Run from one thread.
 #pragma once
 
@@ -17,7 +18,8 @@
 namespace handoff::bench {
 
 struct OpenLoopOptions {
-  std::string url;
+  // Request n goes to urls[n % urls.size()]: round robin over the nodes of a scale-out run.
+  std::vector<std::string> urls;
   std::vector<std::string> headers;  // "Name: value"
   double rate = 1000;                // requests per second
   int duration_s = 10;

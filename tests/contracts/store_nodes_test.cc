@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -12,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/id.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/postgres/pg_store.h"
 #include "tests/support/postgres_cluster.h"
@@ -276,6 +279,68 @@ TEST_F(StoreNodesTest, TwoNodesNeverHandOutTheSameRoundRobinSlot) {
   EXPECT_EQ(distinct.size(), 400u) << "a slot was handed out twice";
   EXPECT_EQ(*distinct.begin(), 0);
   EXPECT_EQ(*distinct.rbegin(), 399);
+}
+
+TEST_F(StoreNodesTest, LeastOpenAssignmentStaysBalancedAcrossNodes) {
+  PgStore* a = Node();
+  PgStore* b = Node();
+  ASSERT_TRUE(a && b);
+  std::atomic<int> n{0};
+  auto task_for = [&](const std::string& owner) {
+    Task t;
+    t.id = fmt::format("t{}", n.fetch_add(1));
+    t.workspace = "acme";
+    t.inquiry_id = t.id;
+    t.owner = owner;
+    t.created_at = kT0;
+    return t;
+  };
+  // ana is busy already.
+  ASSERT_TRUE(a->Write([&](WriteTx& tx) -> absl::Status {
+                 for (int i = 0; i < 10; ++i) {
+                   if (absl::Status s = tx.InsertTask(task_for("ana")); !s.ok()) return s;
+                 }
+                 return absl::OkStatus();
+               }).ok());
+  // Each node's writer is held until both have ten assignments queued behind it, so the two
+  // batches run at the same moment. Each assignment gives a task to whoever has the fewest
+  // open ones, as the Assigner does: counts read and task stored in one write.
+  std::promise<void> go;
+  std::shared_future<void> released = go.get_future().share();
+  std::vector<std::future<absl::Status>> results;
+  for (PgStore* node : {a, b}) {
+    node->SubmitWrite(
+        [released](WriteTx&) {
+          released.wait();
+          return absl::OkStatus();
+        },
+        [](absl::Status) {});
+    for (int i = 0; i < 10; ++i) {
+      auto done = std::make_shared<std::promise<absl::Status>>();
+      results.push_back(done->get_future());
+      node->SubmitWrite(
+          [&](WriteTx& tx) -> absl::Status {
+            absl::StatusOr<std::map<std::string, int64_t>> open = tx.CountOpenTasks("acme");
+            if (!open.ok()) return open.status();
+            return tx.InsertTask(task_for((*open)["ana"] <= (*open)["ben"] ? "ana" : "ben"));
+          },
+          [done](absl::Status s) { done->set_value(std::move(s)); });
+    }
+  }
+  go.set_value();
+  for (auto& r : results) ASSERT_TRUE(r.get().ok());
+  std::map<std::string, int64_t> open;
+  ASSERT_TRUE(a->Write([&](WriteTx& tx) -> absl::Status {
+                 absl::StatusOr<std::map<std::string, int64_t>> counted = tx.CountOpenTasks("acme");
+                 if (!counted.ok()) return counted.status();
+                 open = *counted;
+                 return absl::OkStatus();
+               }).ok());
+  EXPECT_EQ(open["ana"] + open["ben"], 30);
+  // Had both nodes read the same counts, ben would have got all twenty (ana 10, ben 20).
+  EXPECT_LE(std::abs(open["ana"] - open["ben"]), 1)
+      << "two nodes picked the same least-busy owner from the same counts: ana " << open["ana"]
+      << ", ben " << open["ben"];
 }
 
 }  // namespace

@@ -190,21 +190,28 @@ absl::StatusOr<std::string> ClusterHome(const std::string& dir) {
   return home;
 }
 
-absl::Status AppendSettings(const std::string& home) {
+absl::Status AppendSettings(const std::string& home, const PostgresClusterOptions& options) {
   std::ofstream conf(home + "/data/postgresql.conf", std::ios::app);
-  // A throwaway cluster for tests: tests kill handoff processes, never postgres, and the cluster
-  // is deleted afterwards, so durability is traded for speed (fsync, full_page_writes,
-  // synchronous_commit off). Several handoff nodes with connection pools connect at once, hence
-  // max_connections.
-  conf << "\n# handoff tests (tests/support/postgres_cluster.cc)\n"
+  // Several handoff nodes with connection pools connect at once, hence max_connections.
+  conf << "\n# handoff (tests/support/postgres_cluster.cc)\n"
        << "listen_addresses = '127.0.0.1'\n"
        << "unix_socket_directories = '" << home << "/sock'\n"
-       << "max_connections = 300\n"
-       << "shared_buffers = 32MB\n"
-       << "fsync = off\n"
-       << "full_page_writes = off\n"
-       << "synchronous_commit = off\n"
-       << "log_min_messages = warning\n"
+       << "max_connections = 300\n";
+  if (options.durable) {
+    // The benchmark: a production server's durability (PostgreSQL's defaults, spelled out).
+    conf << "shared_buffers = 128MB\n"
+         << "fsync = on\n"
+         << "full_page_writes = on\n"
+         << "synchronous_commit = on\n";
+  } else {
+    // A throwaway cluster for tests: tests kill handoff processes, never postgres, and the
+    // cluster is deleted afterwards, so durability is traded for speed.
+    conf << "shared_buffers = 32MB\n"
+         << "fsync = off\n"
+         << "full_page_writes = off\n"
+         << "synchronous_commit = off\n";
+  }
+  conf << "log_min_messages = warning\n"
        << "log_line_prefix = '%m [%p] %d '\n";
   if (!conf.flush()) return absl::InternalError("cannot append to postgresql.conf");
   return absl::OkStatus();
@@ -287,7 +294,8 @@ struct ResultClearer {
 
 }  // namespace
 
-absl::StatusOr<std::string> StartPostgresCluster(const std::string& dir) {
+absl::StatusOr<std::string> StartPostgresCluster(const std::string& dir,
+                                                 const PostgresClusterOptions& options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(fmt::format("mkdir {}: {}", dir, ec.message()));
@@ -306,9 +314,10 @@ absl::StatusOr<std::string> StartPostgresCluster(const std::string& dir) {
   if (ec) return absl::InternalError(fmt::format("mkdir {}/sock: {}", *home, ec.message()));
   if (auto st = GiveToServerUser(*home + "/sock"); !st.ok()) return st;
 
-  auto initdb = Run({Bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-                     "--locale=C", "--no-sync"},
-                    *home);
+  std::vector<std::string> initdb_args = {
+      Bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"};
+  if (!options.durable) initdb_args.push_back("--no-sync");
+  auto initdb = Run(initdb_args, *home);
   if (!initdb.ok()) return initdb.status();
   if (initdb->exit_code != 0) {
     std::string hint =
@@ -316,7 +325,7 @@ absl::StatusOr<std::string> StartPostgresCluster(const std::string& dir) {
     return absl::InternalError(
         fmt::format("initdb failed{}: {}", hint, Tail(Trimmed(initdb->text))));
   }
-  if (auto st = AppendSettings(*home); !st.ok()) return st;
+  if (auto st = AppendSettings(*home, options); !st.ok()) return st;
 
   std::string last_error;
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
@@ -391,19 +400,15 @@ const std::string& TestPostgresAdminUrl() {
   return *url;
 }
 
-absl::StatusOr<std::string> CreateTestDatabase() {
-  const std::string& admin = TestPostgresAdminUrl();
-  if (admin.empty()) {
-    return absl::FailedPreconditionError("no test PostgreSQL cluster (the reason is on stderr)");
-  }
+absl::StatusOr<std::string> CreateDatabase(const std::string& admin_url) {
   static std::atomic<int> counter{0};
   std::random_device random;
   std::string name =
       fmt::format("t_{}_{}_{:08x}", getpid(), ++counter, static_cast<uint32_t>(random()));
-  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(admin.c_str()));
+  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(admin_url.c_str()));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return absl::UnavailableError(
-        fmt::format("connect {}: {}", admin, Trimmed(PQerrorMessage(conn.get()))));
+        fmt::format("connect {}: {}", admin_url, Trimmed(PQerrorMessage(conn.get()))));
   }
   std::unique_ptr<PGresult, ResultClearer> result(
       PQexec(conn.get(), fmt::format("CREATE DATABASE {}", name).c_str()));
@@ -411,22 +416,28 @@ absl::StatusOr<std::string> CreateTestDatabase() {
     return absl::InternalError(
         fmt::format("CREATE DATABASE {}: {}", name, Trimmed(PQresultErrorMessage(result.get()))));
   }
-  return admin.substr(0, admin.rfind('/') + 1) + name;
+  return admin_url.substr(0, admin_url.rfind('/') + 1) + name;
+}
+
+absl::StatusOr<std::string> CreateTestDatabase() {
+  const std::string& admin = TestPostgresAdminUrl();
+  if (admin.empty()) {
+    return absl::FailedPreconditionError("no test PostgreSQL cluster (the reason is on stderr)");
+  }
+  return CreateDatabase(admin);
 }
 
 }  // namespace handoff::testing
 
 namespace handoff::testing {
 
-absl::Status DropTestDatabase(const std::string& url) {
-  const std::string& admin = TestPostgresAdminUrl();
-  if (admin.empty()) return absl::FailedPreconditionError("no test PostgreSQL cluster");
+absl::Status DropDatabase(const std::string& admin_url, const std::string& url) {
   const std::string name = url.substr(url.rfind('/') + 1);
   if (name.empty() ||
       name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
     return absl::InvalidArgumentError(fmt::format("not a test database URL: {}", url));
   }
-  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(admin.c_str()));
+  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(admin_url.c_str()));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return absl::UnavailableError(Trimmed(PQerrorMessage(conn.get())));
   }
@@ -437,6 +448,12 @@ absl::Status DropTestDatabase(const std::string& url) {
     return absl::InternalError(Trimmed(PQresultErrorMessage(result.get())));
   }
   return absl::OkStatus();
+}
+
+absl::Status DropTestDatabase(const std::string& url) {
+  const std::string& admin = TestPostgresAdminUrl();
+  if (admin.empty()) return absl::FailedPreconditionError("no test PostgreSQL cluster");
+  return DropDatabase(admin, url);
 }
 
 }  // namespace handoff::testing
