@@ -21,10 +21,10 @@ struct Migration {
 // text columns that are compared or ordered use the "C" collation (ids sort bytewise as on
 // SQLite, lower() folds ASCII only); raw payloads are bytea; leases are columns, not memory
 // (several nodes share them): lease_token/lease_owner/lease_until/lease_for on work and
-// handoffs; inquiries count their events (event_seq) so two nodes appending to one timeline
-// serialize on the inquiry's row; entry counters are kept per node (summed when read), so the
-// nodes' ingest commits do not queue on one counter row; `duties` holds the cluster-wide leader
-// leases.
+// handoffs; each inquiry's events are numbered through its row in event_seqs, so two nodes
+// appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
+// when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
+// cluster-wide leader leases.
 constexpr std::array<Migration, 1> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
@@ -57,7 +57,6 @@ CREATE TABLE inquiries (
   stage TEXT COLLATE "C" NOT NULL,
   status TEXT COLLATE "C" NOT NULL,
   fields TEXT NOT NULL DEFAULT '{}',
-  event_seq BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (workspace, id)
 );
 CREATE INDEX inquiries_by_source ON inquiries (workspace, source, id);
@@ -138,6 +137,13 @@ CREATE TABLE events (
   kind TEXT COLLATE "C" NOT NULL,
   detail TEXT NOT NULL,
   PRIMARY KEY (inquiry_id, seq)
+);
+
+-- The last event number of each inquiry: a narrow row, so numbering an event does not rewrite
+-- the inquiry's wide one.
+CREATE TABLE event_seqs (
+  inquiry_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+  seq BIGINT NOT NULL
 );
 
 CREATE TABLE work (

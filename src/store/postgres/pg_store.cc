@@ -85,14 +85,9 @@ const std::string kSetInquiryProgress =
 // The inquiry's row numbers its events: one statement, and two nodes appending to one
 // timeline queue on the row instead of colliding on the key.
 const std::string kAppendEvent =
-    "WITH s AS (UPDATE inquiries SET event_seq = event_seq + 1 WHERE workspace = $1 AND id = $2 "
-    "RETURNING event_seq) INSERT INTO events (inquiry_id, seq, workspace, at, stage, kind, "
-    "detail) SELECT $2, event_seq, $1, $3, $4, $5, $6 FROM s RETURNING seq";
-// Events of an inquiry that is not (or no longer) stored, e.g. written by a test.
-const std::string kAppendLooseEvent =
-    "INSERT INTO events (inquiry_id, seq, workspace, at, stage, kind, detail) SELECT $2, "
-    "COALESCE(MAX(seq), 0) + 1, $1, $3, $4, $5, $6 FROM events WHERE inquiry_id = $2 "
-    "RETURNING seq";
+    "WITH s AS (INSERT INTO event_seqs (inquiry_id, seq) VALUES ($2, 1) ON CONFLICT (inquiry_id) "
+    "DO UPDATE SET seq = event_seqs.seq + 1 RETURNING seq) INSERT INTO events (inquiry_id, seq, "
+    "workspace, at, stage, kind, detail) SELECT $2, seq, $1, $3, $4, $5, $6 FROM s RETURNING seq";
 const std::string kListEvents =
     "SELECT inquiry_id, seq, workspace, at, stage, kind, detail FROM events "
     "WHERE inquiry_id = $2 AND workspace = $1 ORDER BY seq";
@@ -763,12 +758,7 @@ class PgWriteTx final : public WriteTx {
         .Text(event.kind)
         .Text(EventDetailText(event.detail));
     ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kAppendEvent, p));
-    if (r.rows() == 0) {
-      ASSIGN_OR_RETURN(PgResult loose, conn_->Exec(kAppendLooseEvent, p));
-      if (loose.rows() == 0) return absl::InternalError("the event was not stored");
-      event.seq = loose.Int(0, 0);
-      return absl::OkStatus();
-    }
+    if (r.rows() == 0) return absl::InternalError("the event was not stored");
     event.seq = r.Int(0, 0);
     return absl::OkStatus();
   }
