@@ -94,7 +94,7 @@ CREATE TABLE tasks (
   next_escalation_at BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (workspace, id)
 );
-CREATE INDEX tasks_by_inquiry ON tasks (workspace, inquiry_id);
+CREATE INDEX tasks_by_inquiry ON tasks (workspace, inquiry_id, created_at, id);
 CREATE INDEX tasks_escalation_due ON tasks (next_escalation_at) WHERE state = 'open'
   AND next_escalation_at > 0;
 CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state);
