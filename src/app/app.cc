@@ -172,6 +172,10 @@ struct App::Parts {
 
   // Opens the store and starts the duty lease: what every workspace shares.
   absl::Status OpenShared();
+  // Starts the HTTP server on the address `options` names (else `server`'s), every request
+  // going through Route.
+  absl::Status Listen(const ServerConfig& server, size_t max_body_bytes);
+  std::string listening_on;  // HOST:PORT, once listening
   absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> Build(Config config);
   void Route(HttpRequest&& request, HttpResponder respond);
   HttpResponse DeploymentReady() const;
@@ -490,30 +494,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   const size_t max_body = (*w)->ingress->MaxBodyBytes();
   p->workspaces[name] = std::move(*w);
   auto app = std::unique_ptr<App>(new App(std::move(p)));
-  absl::Status listening = [&]() -> absl::Status {
-    HttpServerOptions http;
-    http.address = options.listen_address.empty() ? server.listen_address : options.listen_address;
-    http.port = options.port >= 0 ? static_cast<uint16_t>(options.port) : server.port;
-    http.threads = server.http_threads;
-    http.max_body_bytes = max_body;
-    Parts* raw = app->parts_.get();
-    auto started = HttpServer::Start(http, [raw](HttpRequest&& request, HttpResponder respond) {
-      raw->Route(std::move(request), std::move(respond));
-    });
-    if (!started.ok()) {
-      return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}", http.address,
-                                                http.port,
-                                                std::string(started.status().message())));
-    }
-    raw->server = std::move(*started);
-    spdlog::info("handoff serving workspace '{}' on http://{}:{} (database {})", name, http.address,
-                 raw->server->port(), RedactCredentials(raw->database));
-    return absl::OkStatus();
-  }();
+  absl::Status listening = app->parts_->Listen(server, max_body);
   if (!listening.ok()) {
     app->Stop();
     return listening;
   }
+  spdlog::info("handoff serving workspace '{}' on http://{} (database {})", name,
+               app->parts_->listening_on, RedactCredentials(app->parts_->database));
   return app;
 }
 
@@ -535,28 +522,19 @@ absl::StatusOr<std::unique_ptr<App>> App::StartDirectory(const std::string& dir,
   p->Reload();
   Parts* raw = p.get();
   auto app = std::unique_ptr<App>(new App(std::move(p)));
-  HttpServerOptions http;
-  http.address = options.listen_address.empty() ? server.listen_address : options.listen_address;
-  http.port = options.port >= 0 ? static_cast<uint16_t>(options.port) : server.port;
   // Each source's own limit is enforced by the ingress; this is the ceiling for all of them.
-  http.max_body_bytes = 4 * 1024 * 1024;
-  auto started = HttpServer::Start(http, [raw](HttpRequest&& request, HttpResponder respond) {
-    raw->Route(std::move(request), std::move(respond));
-  });
-  if (!started.ok()) {
+  absl::Status listening = raw->Listen(server, 4 * 1024 * 1024);
+  if (!listening.ok()) {
     app->Stop();
-    return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}", http.address, http.port,
-                                              std::string(started.status().message())));
+    return listening;
   }
-  raw->server = std::move(*started);
   raw->watcher = std::make_unique<PeriodicThread>([raw] {
     raw->Reload();
     return raw->options.reload_every;
   });
   raw->watcher->Start();
-  spdlog::info("handoff serving {} workspace(s) from {} on http://{}:{} (database {})",
-               raw->All().size(), dir, http.address, raw->server->port(),
-               RedactCredentials(raw->database));
+  spdlog::info("handoff serving {} workspace(s) from {} on http://{} (database {})",
+               raw->All().size(), dir, raw->listening_on, RedactCredentials(raw->database));
   return app;
 }
 
@@ -573,6 +551,25 @@ absl::Status App::Parts::OpenShared() {
   store->SetWorkListener([this](Stage stage) {
     for (const auto& w : All()) w->Wake(stage);
   });
+  return absl::OkStatus();
+}
+
+absl::Status App::Parts::Listen(const ServerConfig& server_config, size_t max_body_bytes) {
+  HttpServerOptions http;
+  http.address =
+      options.listen_address.empty() ? server_config.listen_address : options.listen_address;
+  http.port = options.port >= 0 ? static_cast<uint16_t>(options.port) : server_config.port;
+  http.threads = server_config.http_threads;
+  http.max_body_bytes = max_body_bytes;
+  auto started = HttpServer::Start(http, [this](HttpRequest&& request, HttpResponder respond) {
+    Route(std::move(request), std::move(respond));
+  });
+  if (!started.ok()) {
+    return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}", http.address, http.port,
+                                              std::string(started.status().message())));
+  }
+  server = std::move(*started);
+  listening_on = fmt::format("{}:{}", http.address, server->port());
   return absl::OkStatus();
 }
 
