@@ -1,7 +1,5 @@
 #include "api/api_handler.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -11,6 +9,7 @@
 #include "api/responses.h"
 #include "core/id.h"
 #include "core/time_format.h"
+#include "entry/common/source_auth.h"
 #include "fmt/format.h"
 #include "http/url_encoding.h"
 #include "track/metrics.h"
@@ -99,8 +98,7 @@ bool ApiHandler::BearerAuthorized(const HttpRequest& request) const {
   if (want.empty()) return false;
   auto header = request.Header("authorization");
   if (!header || header->size() < 7 || header->substr(0, 7) != "Bearer ") return false;
-  std::string_view got = header->substr(7);
-  return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+  return ConstantTimeEquals(header->substr(7), want);
 }
 
 bool ApiHandler::IsFor(const HttpRequest& request) {
@@ -110,9 +108,7 @@ bool ApiHandler::IsFor(const HttpRequest& request) {
   if (!body.is_object()) return false;
   if (auto token = body.find("token"); token != body.end() && token->is_string()) {
     const std::string& want = config_->server.admin_token;
-    const std::string got = token->get<std::string>();
-    return !want.empty() && got.size() == want.size() &&
-           CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+    return !want.empty() && ConstantTimeEquals(token->get<std::string>(), want);
   }
   auto workspace = body.find("workspace");
   return workspace != body.end() && workspace->is_string() &&
@@ -126,9 +122,7 @@ std::optional<HttpResponse> ApiHandler::Refusal(const HttpRequest& request) {
     // changes something must also carry the token only the page's own script can read.
     if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
     auto sent = request.Header("x-csrf-token");
-    const std::string& want = session->csrf_token;
-    if (sent && sent->size() == want.size() &&
-        CRYPTO_memcmp(sent->data(), want.data(), want.size()) == 0) {
+    if (sent && ConstantTimeEquals(*sent, session->csrf_token)) {
       return std::nullopt;
     }
     return HttpResponse::JsonError(403, "csrf",

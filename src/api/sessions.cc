@@ -1,20 +1,16 @@
 #include "api/sessions.h"
 
-#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "api/password.h"
 #include "core/id.h"
 #include "core/status.h"
+#include "entry/common/source_auth.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
 namespace {
-
-bool SameSecret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // A password check for a user who does not exist costs as much as one who does, so the answer
 // time does not tell which ids are on the team.
@@ -31,6 +27,25 @@ std::string IdHash(std::string_view id) {
 }
 
 }  // namespace
+
+std::optional<HttpResponse> SignInLimiter::Refusal() {
+  const Micros now = clock_->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - minute_ >= kMicrosPerMinute) {
+    minute_ = now;
+    failures_ = 0;
+  }
+  if (failures_ < kMaxFailuresPerMinute) return std::nullopt;
+  HttpResponse r = HttpResponse::JsonError(429, "too_many_attempts",
+                                           "too many failed sign-ins; try again in a minute");
+  r.headers.emplace_back("Retry-After", "60");
+  return r;
+}
+
+void SignInLimiter::CountFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++failures_;
+}
 
 std::optional<std::string> CookieValue(const HttpRequest& request, std::string_view name) {
   for (const auto& [header, value] : request.headers) {
@@ -72,24 +87,12 @@ HttpResponse SessionStore::SignIn(const HttpRequest& request) {
                                    "send {\"token\": …} or {\"user\": …, \"password\": …}");
   }
   const Micros now = clock_->Now();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (now - failure_minute_ >= kMicrosPerMinute) {
-      failure_minute_ = now;
-      failures_ = 0;
-    }
-    if (failures_ >= kMaxFailuresPerMinute) {
-      HttpResponse r = HttpResponse::JsonError(429, "too_many_attempts",
-                                               "too many failed sign-ins; try again in a minute");
-      r.headers.emplace_back("Retry-After", "60");
-      return r;
-    }
-  }
+  if (auto closed = limiter_.Refusal()) return *std::move(closed);
   Session session;
   bool ok = false;
   if (auto token = body.find("token"); token != body.end() && token->is_string()) {
     const std::string& want = config_->server.admin_token;
-    ok = !want.empty() && SameSecret(token->get<std::string>(), want);
+    ok = !want.empty() && ConstantTimeEquals(token->get<std::string>(), want);
     session.user = "admin";
     session.name = "Administrator";
   } else {
@@ -110,8 +113,7 @@ HttpResponse SessionStore::SignIn(const HttpRequest& request) {
     }
   }
   if (!ok) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++failures_;
+    limiter_.CountFailure();
     return HttpResponse::JsonError(401, "unauthorized", "wrong token, user or password");
   }
   session.id = RandomHex(32);

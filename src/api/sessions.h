@@ -5,7 +5,6 @@
 // them, a restart signs nobody out, and only the cookie's SHA-256 is kept.
 #pragma once
 
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,16 +24,33 @@ struct Session {
   Micros expires_at = 0;
 };
 
-// Thread-safe. `config` and `clock` must outlive it.
+// Failed sign-ins per minute: after kMaxFailuresPerMinute, every sign-in is refused with 429
+// until the minute is over. Thread-safe.
+class SignInLimiter {
+ public:
+  static constexpr int kMaxFailuresPerMinute = 20;
+
+  explicit SignInLimiter(const Clock* clock) : clock_(clock) {}
+  // The 429 to answer when sign-in is closed for the rest of the minute.
+  std::optional<HttpResponse> Refusal();
+  void CountFailure();
+
+ private:
+  const Clock* clock_;
+  std::mutex mu_;
+  Micros minute_ = 0;  // guarded by mu_
+  int failures_ = 0;   // guarded by mu_
+};
+
+// Thread-safe. `config`, `store` and `clock` must outlive it.
 class SessionStore {
  public:
   static constexpr char kCookie[] = "handoff_session";
   static constexpr Micros kLifetime = 12 * kMicrosPerHour;
-  // Failed sign-ins allowed per minute across the process; then 429 until the minute ends.
-  static constexpr int kMaxFailuresPerMinute = 20;
+  static constexpr int kMaxFailuresPerMinute = SignInLimiter::kMaxFailuresPerMinute;
 
   SessionStore(const Config* config, Store* store, const Clock* clock)
-      : config_(config), store_(store), clock_(clock) {}
+      : config_(config), store_(store), clock_(clock), limiter_(clock) {}
 
   // POST /api/v1/session: {"token"} or {"user", "password"}. 200 with the session's JSON and
   // its Set-Cookie, 400 for a malformed body, 401 for wrong credentials (one message for
@@ -54,9 +70,7 @@ class SessionStore {
   const Config* config_;
   Store* store_;
   const Clock* clock_;
-  std::mutex mu_;
-  Micros failure_minute_ = 0;
-  int failures_ = 0;
+  SignInLimiter limiter_;
 };
 
 // The value of cookie `name` in the request's Cookie header(s), if present.

@@ -1,6 +1,5 @@
 #include "app/app.h"
 
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include "core/status.h"
 #include "core/time_format.h"
 #include "enrich/enrich_stage.h"
+#include "entry/common/source_auth.h"
 #include "entry/ingress.h"
 #include "entry/source_adapter.h"
 #include "fmt/format.h"
@@ -61,10 +61,6 @@ std::string SourceOfPath(const Config& config, std::string_view path) {
 std::string_view FirstIngressSegment(std::string_view path) {
   path.remove_prefix(4);
   return path.substr(0, path.find('/'));
-}
-
-bool SameSecret(const std::string& a, const std::string& b) {
-  return !a.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // What identifies a workspace file's version: a change to either means read it again.
@@ -148,10 +144,8 @@ struct App::Parts {
   std::map<std::string, std::pair<FileStamp, std::string>> files;
   std::mutex reload_mu;
 
-  // Failed sign-ins that matched no workspace (directory mode), per minute.
-  std::mutex sign_in_mu;
-  Micros sign_in_minute = 0;
-  int sign_in_failures = 0;
+  // Failed sign-ins that matched no workspace (directory mode).
+  std::unique_ptr<SignInLimiter> sign_in_limiter;
 
   std::vector<std::shared_ptr<WorkspaceRuntime>> All() const {
     std::lock_guard<std::mutex> lock(mu);
@@ -176,14 +170,17 @@ struct App::Parts {
   // going through Route.
   absl::Status Listen(const ServerConfig& server, size_t max_body_bytes);
   std::string listening_on;  // HOST:PORT, once listening
-  absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> Build(Config config);
+  // Every config error (file:line) of `config` against this build; logs its warnings.
+  absl::Status Check(const Config& config) const;
+  // Starts a workspace's runtime from a config that passed Check.
+  std::shared_ptr<WorkspaceRuntime> Build(Config config);
   void Route(HttpRequest&& request, HttpResponder respond);
   HttpResponse DeploymentReady() const;
   HttpResponse RefuseSignIn();
   void Reload();
 };
 
-absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> App::Parts::Build(Config config) {
+absl::Status App::Parts::Check(const Config& config) const {
   ConfigFindings findings = CheckConfig(config, sources, connectors);
   if (!findings.errors.empty()) {
     std::string all;
@@ -191,7 +188,10 @@ absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> App::Parts::Build(Config confi
     return absl::InvalidArgumentError(all);
   }
   for (const auto& w : findings.warnings) spdlog::warn("config: {}", w);
+  return absl::OkStatus();
+}
 
+std::shared_ptr<WorkspaceRuntime> App::Parts::Build(Config config) {
   auto w = std::make_shared<WorkspaceRuntime>();
   w->config = std::move(config);
   const Config* c = &w->config;
@@ -272,18 +272,8 @@ HttpResponse App::Parts::DeploymentReady() const {
 }
 
 HttpResponse App::Parts::RefuseSignIn() {
-  const Micros now = clock->Now();
-  std::lock_guard<std::mutex> lock(sign_in_mu);
-  if (now - sign_in_minute >= kMicrosPerMinute) {
-    sign_in_minute = now;
-    sign_in_failures = 0;
-  }
-  if (++sign_in_failures > 20) {
-    HttpResponse r = HttpResponse::JsonError(429, "too_many_attempts",
-                                             "too many failed sign-ins; try again in a minute");
-    r.headers.emplace_back("Retry-After", "60");
-    return r;
-  }
+  if (auto closed = sign_in_limiter->Refusal()) return *std::move(closed);
+  sign_in_limiter->CountFailure();
   return HttpResponse::JsonError(401, "unauthorized", "wrong token, user or password");
 }
 
@@ -409,8 +399,8 @@ void App::Parts::Reload() {
       if (other_path != path && other.second == name) clash = true;
     }
     for (const auto& w : All()) {
-      if (w->config.workspace != previous &&
-          SameSecret(w->config.server.admin_token, config->server.admin_token)) {
+      if (w->config.workspace != previous && !config->server.admin_token.empty() &&
+          ConstantTimeEquals(w->config.server.admin_token, config->server.admin_token)) {
         clash = true;
       }
     }
@@ -421,12 +411,11 @@ void App::Parts::Reload() {
           path);
       continue;
     }
-    absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> built = Build(std::move(*config));
-    if (!built.ok()) {
-      spdlog::error("workspaces: {} not (re)loaded:\n{}", path,
-                    std::string(built.status().message()));
+    if (absl::Status checked = Check(*config); !checked.ok()) {
+      spdlog::error("workspaces: {} not (re)loaded:\n{}", path, std::string(checked.message()));
       continue;
     }
+    std::shared_ptr<WorkspaceRuntime> built = Build(std::move(*config));
     {
       std::lock_guard<std::mutex> lock(mu);
       if (!previous.empty() && previous != name) {
@@ -436,7 +425,7 @@ void App::Parts::Reload() {
         }
       }
       if (auto w = workspaces.find(name); w != workspaces.end()) retired.push_back(w->second);
-      workspaces[name] = *built;
+      workspaces[name] = std::move(built);
     }
     files[path].second = name;
     spdlog::info("workspaces: {} {} from {}", name, previous.empty() ? "added" : "reloaded", path);
@@ -474,25 +463,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   RegisterBuiltinSources(p->sources);
   RegisterBuiltinConnectors(p->connectors);
   // The config is checked before the store is opened: a config error touches nothing.
-  ConfigFindings findings = CheckConfig(config, p->sources, p->connectors);
-  if (!findings.errors.empty()) {
-    std::string all;
-    for (const auto& e : findings.errors) all += (all.empty() ? "" : "\n") + e;
-    return absl::InvalidArgumentError(all);
-  }
+  RETURN_IF_ERROR(p->Check(config));
   const ServerConfig server = config.server;
   p->database = options.database.empty() ? server.database : options.database;
   p->lease = server.lease;
   RETURN_IF_ERROR(p->OpenShared());
-  absl::StatusOr<std::shared_ptr<WorkspaceRuntime>> w = p->Build(std::move(config));
-  if (!w.ok()) {
-    p->duty->Stop();
-    p->store->Shutdown();
-    return w.status();
-  }
-  const std::string name = (*w)->config.workspace;
-  const size_t max_body = (*w)->ingress->MaxBodyBytes();
-  p->workspaces[name] = std::move(*w);
+  std::shared_ptr<WorkspaceRuntime> w = p->Build(std::move(config));
+  const std::string name = w->config.workspace;
+  const size_t max_body = w->ingress->MaxBodyBytes();
+  p->workspaces[name] = std::move(w);
   auto app = std::unique_ptr<App>(new App(std::move(p)));
   absl::Status listening = app->parts_->Listen(server, max_body);
   if (!listening.ok()) {
@@ -519,6 +498,7 @@ absl::StatusOr<std::unique_ptr<App>> App::StartDirectory(const std::string& dir,
   ServerConfig server;
   p->database = options.database.empty() ? server.database : options.database;
   RETURN_IF_ERROR(p->OpenShared());
+  p->sign_in_limiter = std::make_unique<SignInLimiter>(p->clock);
   p->Reload();
   Parts* raw = p.get();
   auto app = std::unique_ptr<App>(new App(std::move(p)));

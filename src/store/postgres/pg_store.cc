@@ -612,6 +612,19 @@ void CallDone(const WriteDone& done, absl::Status status) {
   }
 }
 
+// Tells `listener` (may be null) of each stage in `stages` that got work.
+void TellListener(const WorkListener* listener, uint32_t stages) {
+  if (listener == nullptr || !*listener) return;
+  for (Stage stage : kAllStages) {
+    if ((stages & StageBit(stage)) == 0) continue;
+    try {
+      (*listener)(stage);
+    } catch (...) {
+      spdlog::error("store: the work listener threw");
+    }
+  }
+}
+
 absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
   if (!fn) return absl::InvalidArgumentError("empty write function");
   try {
@@ -1280,16 +1293,7 @@ void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* lis
   }
   commits_.fetch_add(1);
   committed_fns_.fetch_add(ok_fns);
-  if (listener != nullptr && *listener) {
-    for (Stage stage : kAllStages) {
-      if ((stages & StageBit(stage)) == 0) continue;
-      try {
-        (*listener)(stage);
-      } catch (...) {
-        spdlog::error("store: the work listener threw");
-      }
-    }
-  }
+  TellListener(listener, stages);
   for (size_t i = 0; i < n; ++i) CallDone(batch[i].done, std::move(results[i]));
 }
 
@@ -1299,15 +1303,7 @@ void PgStore::NotifyLocal(uint32_t stages) {
     std::lock_guard<std::mutex> lock(queue_mu_);
     listener = listener_;
   }
-  if (listener == nullptr || !*listener) return;
-  for (Stage stage : kAllStages) {
-    if ((stages & StageBit(stage)) == 0) continue;
-    try {
-      (*listener)(stage);
-    } catch (...) {
-      spdlog::error("store: the work listener threw");
-    }
-  }
+  TellListener(listener.get(), stages);
 }
 
 void PgStore::ListenLoop() {
@@ -1358,6 +1354,11 @@ Micros PgStore::RenewLeases() {
   return std::clamp(shortest_lease_.load() / 3, 20 * kMicrosPerMilli, options_.renew_every);
 }
 
+absl::StatusOr<PgResult> PgStore::Query(const std::string& sql, const PgParams& params) {
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  return conn->Exec(sql, params);
+}
+
 std::string PgStore::NewClaimPrefix() {
   return fmt::format("{}.{}.", RandomHex(8), claim_counter_.fetch_add(1) + 1);
 }
@@ -1372,15 +1373,14 @@ absl::StatusOr<std::vector<WorkItem>> PgStore::ClaimWork(Stage stage, int max, M
   for (Micros shortest = shortest_lease_.load(); hold < shortest;) {
     if (shortest_lease_.compare_exchange_weak(shortest, hold)) break;
   }
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kClaimWork, PgParams()
-                                                          .Text(StageName(stage))
-                                                          .Int(now)
-                                                          .Int(max)
-                                                          .Text(NewClaimPrefix())
-                                                          .Text(node_)
-                                                          .Int(hold)
-                                                          .Text(workspace)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kClaimWork, PgParams()
+                                                     .Text(StageName(stage))
+                                                     .Int(now)
+                                                     .Int(max)
+                                                     .Text(NewClaimPrefix())
+                                                     .Text(node_)
+                                                     .Int(hold)
+                                                     .Text(workspace)));
   for (int i = 0; i < r.rows(); ++i) {
     WorkItem w = ReadWork(r, i);
     w.lease_token = r.Text(i, 6);
@@ -1393,10 +1393,9 @@ absl::StatusOr<std::vector<WorkItem>> PgStore::ClaimWork(Stage stage, int max, M
 }
 
 absl::Status PgStore::ReleaseWork(const WorkItem& item, Micros available_at) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(
       PgResult r,
-      conn->Exec(kReleaseWork, PgParams().Int(item.id).Text(item.lease_token).Int(available_at)));
+      Query(kReleaseWork, PgParams().Int(item.id).Text(item.lease_token).Int(available_at)));
   if (r.affected() == 0) {
     return absl::AbortedError(
         fmt::format("work item {} is no longer claimed with this lease", item.id));
@@ -1415,16 +1414,15 @@ absl::StatusOr<std::vector<Handoff>> PgStore::ClaimHandoffs(
   for (Micros shortest = shortest_lease_.load(); hold < shortest;) {
     if (shortest_lease_.compare_exchange_weak(shortest, hold)) break;
   }
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kClaimHandoffs, PgParams()
-                                                  .Int(now)
-                                                  .Int(max)
-                                                  .Literal(TextArrayLiteral(skip_destinations))
-                                                  .Text(NewClaimPrefix())
-                                                  .Text(node_)
-                                                  .Int(hold)
-                                                  .Text(workspace)));
+                   Query(kClaimHandoffs, PgParams()
+                                             .Int(now)
+                                             .Int(max)
+                                             .Literal(TextArrayLiteral(skip_destinations))
+                                             .Text(NewClaimPrefix())
+                                             .Text(node_)
+                                             .Int(hold)
+                                             .Text(workspace)));
   std::vector<std::pair<Handoff, std::string>> claimed;
   for (int i = 0; i < r.rows(); ++i) claimed.emplace_back(ReadHandoff(r, i), r.Text(i, 17));
   std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
@@ -1451,20 +1449,17 @@ void PgStore::ReleaseHandoff(const std::string& handoff_id, const std::string& l
 
 absl::StatusOr<std::optional<Micros>> PgStore::NextAvailable(Stage stage,
                                                              const std::string& workspace) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   if (stage == Stage::kTransfer) {
-    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextHandoff, PgParams().Text(workspace)));
+    ASSIGN_OR_RETURN(PgResult r, Query(kNextHandoff, PgParams().Text(workspace)));
     return MinOf(r);
   }
   RETURN_IF_ERROR(CheckStage(stage));
-  ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kNextWork, PgParams().Text(StageName(stage)).Text(workspace)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kNextWork, PgParams().Text(StageName(stage)).Text(workspace)));
   return MinOf(r);
 }
 
 absl::StatusOr<Inquiry> PgStore::GetInquiry(const std::string& workspace, const std::string& id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetInquiry, PgParams().Text(workspace).Text(id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kGetInquiry, PgParams().Text(workspace).Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
   return ReadInquiry(r, 0);
 }
@@ -1509,23 +1504,19 @@ absl::StatusOr<std::vector<Inquiry>> PgStore::ListInquiries(const std::string& w
   }
   p.Int(std::clamp(filter.limit, 1, 500));
   sql += fmt::format(" ORDER BY id DESC LIMIT ${}", p.size());
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(sql, p));
+  ASSIGN_OR_RETURN(PgResult r, Query(sql, p));
   return ReadRows(r, ReadInquiry);
 }
 
 absl::StatusOr<Contact> PgStore::GetContact(const std::string& workspace, const std::string& id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetContact, PgParams().Text(workspace).Text(id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kGetContact, PgParams().Text(workspace).Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(fmt::format("contact {} not found", id));
   return ReadContact(r, 0);
 }
 
 absl::StatusOr<std::vector<Event>> PgStore::ListEvents(const std::string& workspace,
                                                        const std::string& inquiry_id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kListEvents, PgParams().Text(workspace).Text(inquiry_id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kListEvents, PgParams().Text(workspace).Text(inquiry_id)));
   return ReadRows(r, [](const PgResult& res, int i) {
     Event e;
     e.inquiry_id = res.Text(i, 0);
@@ -1541,53 +1532,45 @@ absl::StatusOr<std::vector<Event>> PgStore::ListEvents(const std::string& worksp
 
 absl::StatusOr<std::vector<Task>> PgStore::ListTasks(const std::string& workspace,
                                                      const std::string& inquiry_id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListTasks, PgParams().Text(workspace).Text(inquiry_id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kListTasks, PgParams().Text(workspace).Text(inquiry_id)));
   return ReadRows(r, ReadTask);
 }
 
 absl::StatusOr<Task> PgStore::GetTask(const std::string& workspace, const std::string& id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetTask, PgParams().Text(workspace).Text(id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kGetTask, PgParams().Text(workspace).Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(fmt::format("task {} not found", id));
   return ReadTask(r, 0);
 }
 
 absl::StatusOr<std::vector<Task>> PgStore::ListDueEscalations(const std::string& workspace,
                                                               Micros now, int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kDueEscalations, PgParams().Int(now).Int(limit).Text(workspace)));
+                   Query(kDueEscalations, PgParams().Int(now).Int(limit).Text(workspace)));
   return ReadRows(r, ReadTask);
 }
 
 absl::StatusOr<std::optional<Micros>> PgStore::NextEscalation(const std::string& workspace) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kNextEscalation, PgParams().Text(workspace)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kNextEscalation, PgParams().Text(workspace)));
   return MinOf(r);
 }
 
 absl::StatusOr<std::vector<Task>> PgStore::ListTasksBy(const std::string& workspace,
                                                        const std::string& state,
                                                        const std::string& owner, int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(
       PgResult r,
-      conn->Exec(kListTasksBy, PgParams().Text(workspace).Text(state).Text(owner).Int(limit)));
+      Query(kListTasksBy, PgParams().Text(workspace).Text(state).Text(owner).Int(limit)));
   return ReadRows(r, ReadTask);
 }
 
 absl::StatusOr<std::vector<Handoff>> PgStore::ListHandoffs(const std::string& workspace,
                                                            const std::string& inquiry_id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kListHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kListHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
   return ReadRows(r, ReadHandoff);
 }
 
 absl::StatusOr<Handoff> PgStore::GetHandoff(const std::string& workspace, const std::string& id) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kGetHandoff, PgParams().Text(workspace).Text(id)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kGetHandoff, PgParams().Text(workspace).Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(fmt::format("handoff {} not found", id));
   return ReadHandoff(r, 0);
 }
@@ -1595,25 +1578,22 @@ absl::StatusOr<Handoff> PgStore::GetHandoff(const std::string& workspace, const 
 absl::StatusOr<std::vector<Handoff>> PgStore::ListHandoffsInState(const std::string& workspace,
                                                                   const std::string& state,
                                                                   int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListHandoffsInState,
-                                          PgParams().Text(workspace).Text(state).Int(limit)));
+  ASSIGN_OR_RETURN(PgResult r,
+                   Query(kListHandoffsInState, PgParams().Text(workspace).Text(state).Int(limit)));
   return ReadRows(r, ReadHandoff);
 }
 
 absl::StatusOr<std::vector<InboxItem>> PgStore::ListInbox(const std::string& workspace,
                                                           const std::string& state, int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kListInbox, PgParams().Text(workspace).Text(state).Int(limit)));
+                   Query(kListInbox, PgParams().Text(workspace).Text(state).Int(limit)));
   return ReadRows(r, ReadInboxItem);
 }
 
 absl::StatusOr<std::vector<EntryCount>> PgStore::ListEntryCounts(const std::string& workspace,
                                                                  Micros since) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListEntryCounts,
-                                          PgParams().Text(workspace).Int(MinuteBucket(since))));
+  ASSIGN_OR_RETURN(PgResult r,
+                   Query(kListEntryCounts, PgParams().Text(workspace).Int(MinuteBucket(since))));
   return ReadRows(r, [](const PgResult& res, int i) {
     EntryCount c;
     c.source = res.Text(i, 0);
@@ -1674,34 +1654,29 @@ absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
 
 absl::StatusOr<std::vector<Leak>> PgStore::ListLeaks(const std::string& workspace,
                                                      const LeakFilter& filter) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(
       PgResult r,
-      conn->Exec(kListLeaks,
-                 PgParams().Text(workspace).Int(filter.closed_since).Int(filter.limit)));
+      Query(kListLeaks, PgParams().Text(workspace).Int(filter.closed_since).Int(filter.limit)));
   return ReadRows(r, ReadLeak);
 }
 
 absl::StatusOr<std::vector<AlertGroup>> PgStore::ListAlertGroups(const std::string& workspace,
                                                                  Micros closed_since, int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kListAlertGroups,
-                                          PgParams().Text(workspace).Int(closed_since).Int(limit)));
+  ASSIGN_OR_RETURN(
+      PgResult r, Query(kListAlertGroups, PgParams().Text(workspace).Int(closed_since).Int(limit)));
   return ReadRows(r, ReadAlertGroup);
 }
 
 absl::StatusOr<std::vector<Handoff>> PgStore::ListAlertHandoffs(const std::string& workspace,
                                                                 Micros since, int limit) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(
-      PgResult r, conn->Exec(kListAlertHandoffs, PgParams().Text(workspace).Int(since).Int(limit)));
+  ASSIGN_OR_RETURN(PgResult r,
+                   Query(kListAlertHandoffs, PgParams().Text(workspace).Int(since).Int(limit)));
   return ReadRows(r, ReadHandoff);
 }
 
 absl::StatusOr<std::vector<HandoffCount>> PgStore::CountUnsettledHandoffs(
     const std::string& workspace) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kCountUnsettledHandoffs, PgParams().Text(workspace)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kCountUnsettledHandoffs, PgParams().Text(workspace)));
   return ReadRows(r, [](const PgResult& res, int i) {
     return HandoffCount{res.Text(i, 0), res.Text(i, 1), res.Text(i, 2), res.Int(i, 3)};
   });
@@ -1709,8 +1684,7 @@ absl::StatusOr<std::vector<HandoffCount>> PgStore::CountUnsettledHandoffs(
 
 absl::StatusOr<std::optional<DashboardSession>> PgStore::FindSession(const std::string& workspace,
                                                                      const std::string& id_hash) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(PgResult r, conn->Exec(kFindSession, PgParams().Text(workspace).Text(id_hash)));
+  ASSIGN_OR_RETURN(PgResult r, Query(kFindSession, PgParams().Text(workspace).Text(id_hash)));
   if (r.rows() == 0) return std::optional<DashboardSession>();
   return std::optional<DashboardSession>(DashboardSession{r.Text(0, 1), r.Text(0, 0), r.Text(0, 2),
                                                           r.Text(0, 3), r.Text(0, 4), r.Int(0, 5)});
@@ -1746,9 +1720,8 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PgStore::QueueDepth
 }
 
 absl::StatusOr<bool> PgStore::HoldDuty(const std::string& duty, Micros now, Micros ttl) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Exec(kHoldDuty, PgParams().Text(duty).Text(node_).Int(now).Int(ttl)));
+                   Query(kHoldDuty, PgParams().Text(duty).Text(node_).Int(now).Int(ttl)));
   return r.rows() > 0;
 }
 

@@ -43,6 +43,8 @@
 namespace handoff {
 
 class PgConnection;
+class PgParams;
+class PgResult;
 class PgWriteTx;
 
 struct PgStoreOptions {
@@ -149,6 +151,8 @@ class PgStore final : public Store {
   void ListenLoop();
   Micros RenewLeases();
   std::string NewClaimPrefix();
+  // Runs one statement on a pooled connection.
+  absl::StatusOr<PgResult> Query(const std::string& sql, const PgParams& params);
   void NotifyLocal(uint32_t stages);
 
   const std::string url_;
