@@ -35,6 +35,11 @@ struct HandoffReplayFilter {
 
 // The writes available inside one transaction. Not thread-safe: used only by the write
 // function it is passed to, on the writer's thread.
+//
+// A write function returns the first error a call gives it; the store then rolls back all of
+// that function's writes. A store may send the writes that return only a Status without waiting
+// for them (the PostgreSQL store pipelines them): such a call returns OK, and its failure comes
+// back from the function's next read instead, or replaces the function's result.
 class WriteTx {
  public:
   virtual ~WriteTx() = default;
@@ -48,8 +53,9 @@ class WriteTx {
   virtual absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id,
                                           Stage stage, const std::string& status) = 0;
 
-  // Appends to the inquiry's journal; assigns and stores `event.seq` (1, 2, 3… per inquiry).
-  virtual absl::Status AppendEvent(Event& event) = 0;
+  // Appends to the inquiry's journal. The store numbers each inquiry's events 1, 2, 3… in the
+  // order they are appended (`event.seq` is ignored; ListEvents returns the numbers).
+  virtual absl::Status AppendEvent(const Event& event) = 0;
 
   // Source-delivery dedupe: the inquiry id first recorded for (workspace, source, key), if any.
   virtual absl::StatusOr<std::optional<std::string>> FindDedupe(const std::string& workspace,
@@ -104,8 +110,9 @@ class WriteTx {
   virtual absl::StatusOr<std::vector<Handoff>> ReviveDeadHandoffs(const std::string& workspace,
                                                                   const HandoffReplayFilter& filter,
                                                                   Micros now) = 0;
-  // Queues work for a stage; assigns `item.id`.
-  virtual absl::Status EnqueueWork(WorkItem& item) = 0;
+  // Queues work for a stage (`item.id` is ignored: the store numbers the item, and a claim
+  // returns it with its id).
+  virtual absl::Status EnqueueWork(const WorkItem& item) = 0;
   // Removes a claimed work item. Aborted if the lease token no longer matches.
   virtual absl::Status CompleteWork(const WorkItem& item) = 0;
 

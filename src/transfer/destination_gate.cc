@@ -1,6 +1,7 @@
 #include "transfer/destination_gate.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace handoff {
 
@@ -41,6 +42,16 @@ bool DestinationGate::MayStart(Micros now) {
   }
   Refill(now);
   return options_.rate_per_second <= 0 || tokens_ >= 1.0;
+}
+
+int DestinationGate::Headroom(Micros now) {
+  if (!MayStart(now)) return 0;
+  int room = options_.concurrency - in_flight_;
+  if (state_ == BreakerState::kHalfOpen) {
+    room = std::min(room, options_.half_open_probes - probes_in_flight_);
+  }
+  if (options_.rate_per_second > 0) room = std::min<double>(room, std::floor(tokens_));
+  return std::max(room, 0);
 }
 
 void DestinationGate::OnStart(Micros now) {

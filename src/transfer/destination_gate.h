@@ -36,6 +36,9 @@ class DestinationGate {
   // True when a delivery may start now; the caller then calls OnStart. When false,
   // `NextChance(now)` says when asking again can make sense.
   bool MayStart(Micros now);
+  // How many deliveries may start now, one after another (0 when MayStart is false): the
+  // dispatcher claims no more than this, so it never leases handoffs only to give them back.
+  int Headroom(Micros now);
   void OnStart(Micros now);
   // An attempt ended. `failure` is a retryable outcome (5xx, timeout, 429…); permanent
   // rejections of one request (a 400 for bad data) are not a sign of an unhealthy

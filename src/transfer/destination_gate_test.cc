@@ -18,6 +18,32 @@ TEST(DestinationGateTest, CapsConcurrentRequests) {
   EXPECT_TRUE(gate.MayStart(kT0));
 }
 
+TEST(DestinationGateTest, HeadroomIsWhatMayStartOneAfterAnother) {
+  DestinationGate gate({.concurrency = 3});
+  EXPECT_EQ(gate.Headroom(kT0), 3);
+  gate.OnStart(kT0);
+  EXPECT_EQ(gate.Headroom(kT0), 2);
+  gate.OnStart(kT0);
+  gate.OnStart(kT0);
+  EXPECT_EQ(gate.Headroom(kT0), 0);
+
+  // The token bucket caps it too: a burst of 2 leaves room for 2 of 10 slots, then none until a
+  // token refills.
+  DestinationGate rated({.concurrency = 10, .rate_per_second = 1, .burst = 2});
+  EXPECT_EQ(rated.Headroom(kT0), 2);
+  rated.OnStart(kT0);
+  rated.OnStart(kT0);
+  EXPECT_EQ(rated.Headroom(kT0), 0);
+  EXPECT_EQ(rated.Headroom(kT0 + kMicrosPerSecond), 1);
+
+  // A paused destination has none.
+  DestinationGate paused({.concurrency = 4});
+  paused.OnStart(kT0);
+  paused.OnFinish(kT0, /*failure=*/true, /*pause_until=*/kT0 + kMicrosPerSecond);
+  EXPECT_EQ(paused.Headroom(kT0), 0);
+  EXPECT_EQ(paused.Headroom(kT0 + kMicrosPerSecond), 4);
+}
+
 TEST(DestinationGateTest, RateLimitsStartsWithATokenBucket) {
   DestinationGate gate({.concurrency = 100, .rate_per_second = 2, .burst = 2});
   int started = 0;
@@ -90,8 +116,10 @@ TEST(DestinationGateTest, HalfOpenLetsOneProbeThroughAndClosesOnSuccess) {
   Micros later = kT0 + 30 * kMicrosPerSecond;
   ASSERT_TRUE(gate.MayStart(later));
   EXPECT_EQ(gate.breaker(), DestinationGate::BreakerState::kHalfOpen);
+  EXPECT_EQ(gate.Headroom(later), 1) << "one probe, though 100 are allowed when closed";
   gate.OnStart(later);
   EXPECT_FALSE(gate.MayStart(later)) << "only one probe at a time";
+  EXPECT_EQ(gate.Headroom(later), 0);
   gate.OnFinish(later, /*failure=*/false);
   EXPECT_EQ(gate.breaker(), DestinationGate::BreakerState::kClosed);
   // The window starts afresh: old failures do not reopen it.

@@ -270,8 +270,8 @@ void Dispatcher::Stop() {
 void Dispatcher::Wake() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
 
 DispatcherCounters Dispatcher::counters() const {
-  return DispatcherCounters{attempts_.load(), confirmed_.load(), retried_.load(), dead_.load(),
-                            write_errors_.load()};
+  return DispatcherCounters{attempts_.load(), confirmed_.load(),    retried_.load(),
+                            dead_.load(),     write_errors_.load(), handed_back_.load()};
 }
 
 std::vector<Dispatcher::DestinationHealth> Dispatcher::Health() const {
@@ -387,10 +387,9 @@ int Dispatcher::ClaimAndStart() {
   const Micros now = clock_->Now();
   // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
   // the handoffs of healthy destinations. Nor are those still waiting for an OAuth2 token.
+  // The claim takes no more than the open gates admit together: a handoff claimed only to be
+  // given back costs a write on a shared store.
   std::vector<std::string> skip;
-  for (auto& [name, gate] : gates_) {
-    if (!gate.MayStart(now)) skip.push_back(name);
-  }
   if (tokens_) {
     for (const DestinationConfig& d : config_->destinations) {
       if (d.oauth2.configured() && TokenFor(d).state == TokenCache::State::kPending) {
@@ -398,9 +397,19 @@ int Dispatcher::ClaimAndStart() {
       }
     }
   }
+  int admitted = 0;
+  for (auto& [name, gate] : gates_) {
+    if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+    const int room = gate.Headroom(now);
+    if (room == 0) skip.push_back(name);
+    admitted += room;
+  }
+  // With every known gate closed, only handoffs for destinations no longer in the config can
+  // come back; they are claimed to be recorded as failed.
+  const int limit = std::min(free_slots, options_.claim_batch);
   std::vector<std::string> tokens;
-  auto claimed = store_->ClaimHandoffs(std::min(free_slots, options_.claim_batch), now, lease_,
-                                       &tokens, skip, options_.workspace);
+  auto claimed = store_->ClaimHandoffs(admitted > 0 ? std::min(limit, admitted) : limit, now,
+                                       lease_, &tokens, skip, options_.workspace);
   if (!claimed.ok()) {
     spdlog::error("transfer: claiming handoffs failed: {}",
                   std::string(claimed.status().message()));
@@ -412,10 +421,11 @@ int Dispatcher::ClaimAndStart() {
     Handoff& h = (*claimed)[i];
     auto gate = gates_.find(h.destination);
     if (gate != gates_.end()) {
-      // The batch may hold more for one destination than its gate lets through now: the rest
-      // go back to the outbox at once (an in-memory release) and wait for a free slot.
+      // The batch may hold more for one destination than its own gate lets through now (the
+      // claim was sized for all open gates together): the rest go back to the outbox at once.
       if (!gate->second.MayStart(now)) {
         store_->ReleaseHandoff(h.id, tokens[i]);
+        handed_back_.fetch_add(1);
         continue;
       }
       gate->second.OnStart(now);

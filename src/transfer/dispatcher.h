@@ -57,6 +57,9 @@ struct DispatcherCounters {
   int64_t retried = 0;  // attempts that scheduled another one
   int64_t dead = 0;
   int64_t write_errors = 0;  // outcome writes that did not commit (e.g. the lease was lost)
+  // Claimed handoffs given back unstarted because their destination's gate had no room left
+  // (a batch can hold more for one destination than its share of the claim).
+  int64_t handed_back = 0;
 };
 
 // Thread-safe: Start, Stop, Wake and counters() may be called from any thread. The config,
@@ -172,7 +175,8 @@ class Dispatcher {
   int pending_writes_ = 0;
 
   std::atomic<int> in_flight_{0};
-  std::atomic<int64_t> attempts_{0}, confirmed_{0}, retried_{0}, dead_{0}, write_errors_{0};
+  std::atomic<int64_t> attempts_{0}, confirmed_{0}, retried_{0}, dead_{0}, write_errors_{0},
+      handed_back_{0};
 };
 
 }  // namespace handoff

@@ -486,6 +486,32 @@ TEST_F(DispatcherGateTest, ConcurrencyIsCappedPerDestination) {
   EXPECT_FALSE(silent.HoldConnection()) << "a third request went out";
   EXPECT_EQ(HealthOf("slow").in_flight, 2);
   EXPECT_EQ(h_.dispatcher().in_flight(), 2);
+  // The claim was sized to the gate: nothing was leased only to be handed back.
+  EXPECT_EQ(h_.dispatcher().counters().handed_back, 0);
+}
+
+TEST_F(DispatcherGateTest, ABatchClaimedForTwoGatesHandsBackOnlyTheSurplus) {
+  Listener silent;
+  const std::string url = fmt::format("http://127.0.0.1:{}/hook", silent.port());
+  DestinationConfig narrow = Destination("narrow", url);
+  narrow.concurrency = 1;
+  DestinationConfig wide = Destination("wide", url);
+  wide.concurrency = 3;
+  config_.destinations = {narrow, wide};
+  // Four handoffs for `narrow` come first in the outbox; the claim takes 1 + 3 = 4 of them.
+  for (int i = 0; i < 4; ++i) AddInquiry({"narrow"});
+  clock_.Advance(kMicrosPerMilli);  // the outbox is ordered by due time
+  for (int i = 0; i < 3; ++i) AddInquiry({"wide"});
+  StartDispatcher();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (h_.dispatcher().in_flight() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(HealthOf("narrow").in_flight, 1);
+  EXPECT_EQ(HealthOf("wide").in_flight, 3);
+  // The first claim got the four `narrow` handoffs and could start one; the next claim skipped
+  // the full `narrow` gate and took the three `wide` ones.
+  EXPECT_EQ(h_.dispatcher().counters().handed_back, 3);
 }
 
 TEST_F(DispatcherGateTest, RateLimitSpacesRequestsOnTheClock) {

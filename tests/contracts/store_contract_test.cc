@@ -391,28 +391,33 @@ TEST_P(StoreContractTest, EventsGetSequenceNumbersPerInquiry) {
   Inquiry b = MakeInquiry("acme", kT0 + 1);
   ASSERT_TRUE(Put(a).ok());
   ASSERT_TRUE(Put(b).ok());
-  std::vector<int64_t> seqs;
   auto append = [&](const Inquiry& i, const std::string& kind, nlohmann::json detail) {
     Event e{i.workspace, i.id, 0, clock_.Now(), Stage::kEnrich, kind, std::move(detail)};
     ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.AppendEvent(e); }).ok());
-    seqs.push_back(e.seq);
   };
   append(a, "received", {{"n", 1}, {"name", "Zoë ✓"}});
   append(a, "contact.linked", {{"nested", {{"k", {1, 2, 3}}}}});
   append(b, "received", nlohmann::json::object());
-  // Two in one write.
+  // Two in one write; the seq a caller passes in is not what is stored.
   ASSERT_TRUE(store_
                   ->Write([&](WriteTx& tx) -> absl::Status {
-                    Event e1{"acme", a.id, 0, kT0, Stage::kTrigger, "task.created"};
-                    Event e2{"acme", a.id, 0, kT0, Stage::kTrigger, "owner.assigned"};
+                    Event e1{"acme", a.id, 77, kT0, Stage::kTrigger, "task.created"};
+                    Event e2{"acme", a.id, 77, kT0, Stage::kTrigger, "owner.assigned"};
                     if (auto s = tx.AppendEvent(e1); !s.ok()) return s;
-                    if (auto s = tx.AppendEvent(e2); !s.ok()) return s;
-                    seqs.push_back(e1.seq);
-                    seqs.push_back(e2.seq);
-                    return absl::OkStatus();
+                    return tx.AppendEvent(e2);
                   })
                   .ok());
-  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2, 1, 3, 4}));
+  auto seqs_of = [&](const Inquiry& i) {
+    std::vector<int64_t> seqs;
+    absl::StatusOr<std::vector<Event>> events = store_->ListEvents("acme", i.id);
+    EXPECT_TRUE(events.ok()) << events.status();
+    if (events.ok()) {
+      for (const Event& e : *events) seqs.push_back(e.seq);
+    }
+    return seqs;
+  };
+  EXPECT_EQ(seqs_of(a), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(seqs_of(b), (std::vector<int64_t>{1}));
 
   absl::StatusOr<std::vector<Event>> events = store_->ListEvents("acme", a.id);
   ASSERT_TRUE(events.ok());
@@ -613,14 +618,14 @@ TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
   WorkItem c = Enqueue(MakeWork("acme", "i3", Stage::kEnrich, kT0 + 2));
   WorkItem later = Enqueue(MakeWork("acme", "i4", Stage::kEnrich, kT0 + kMicrosPerHour));
   Enqueue(MakeWork("acme", "i5", Stage::kTrigger, kT0));
-  EXPECT_GT(b.id, a.id);
 
   Micros now = clock_.Now() + 10;
   absl::StatusOr<std::vector<WorkItem>> first = store_->ClaimWork(Stage::kEnrich, 2, now, kLease);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->size(), 2u);
-  EXPECT_EQ((*first)[0].id, a.id);
-  EXPECT_EQ((*first)[1].id, b.id);
+  EXPECT_EQ((*first)[0].inquiry_id, a.inquiry_id);
+  EXPECT_EQ((*first)[1].inquiry_id, b.inquiry_id);
+  EXPECT_GT((*first)[1].id, (*first)[0].id) << "the store numbers work in the order it is queued";
   EXPECT_EQ((*first)[0].inquiry_id, "i1");
   EXPECT_EQ((*first)[0].workspace, "acme");
   EXPECT_EQ((*first)[0].stage, Stage::kEnrich);
@@ -631,7 +636,7 @@ TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
   absl::StatusOr<std::vector<WorkItem>> second = store_->ClaimWork(Stage::kEnrich, 10, now, kLease);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(second->size(), 1u);
-  EXPECT_EQ((*second)[0].id, c.id);
+  EXPECT_EQ((*second)[0].inquiry_id, c.inquiry_id);
   EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, now, kLease)->empty());
 
   // After the lease runs out, the items are claimable again, with new tokens.
@@ -641,7 +646,7 @@ TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->size(), 3u);
   EXPECT_NE((*again)[0].lease_token, (*first)[0].lease_token);
-  for (const WorkItem& w : *again) EXPECT_NE(w.id, later.id);
+  for (const WorkItem& w : *again) EXPECT_NE(w.inquiry_id, later.inquiry_id);
 
   // Work of another stage is separate.
   EXPECT_EQ(store_->ClaimWork(Stage::kTrigger, 10, clock_.Now(), kLease)->size(), 1u);
@@ -649,7 +654,7 @@ TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
 }
 
 TEST_P(StoreContractTest, CompletingWorkIsFencedOnTheLeaseToken) {
-  WorkItem w = Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
+  Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
   WorkItem stale = store_->ClaimWork(Stage::kEnrich, 1, kT0, kLease)->at(0);
   WorkItem fresh = store_->ClaimWork(Stage::kEnrich, 1, kT0 + kLease + 1, kLease)->at(0);
   ASSERT_EQ(stale.id, fresh.id);
@@ -664,8 +669,8 @@ TEST_P(StoreContractTest, CompletingWorkIsFencedOnTheLeaseToken) {
   EXPECT_EQ(store_->GetInquiry("acme", side.id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Depths()["work.enrich"], 1);
 
-  // An item that was never claimed cannot be completed either.
-  WorkItem unclaimed = w;
+  // Nor can it be completed without a lease token.
+  WorkItem unclaimed = fresh;
   unclaimed.lease_token = "";
   EXPECT_EQ(Complete(unclaimed).code(), absl::StatusCode::kAborted);
 
@@ -969,6 +974,37 @@ TEST_P(StoreContractTest, AFailingWriteRollsBackOnlyItsOwnWritesInAGroup) {
   EXPECT_EQ(store_->GetInquiry("acme", y.id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store_->ListEvents("acme", x.id)->empty());
   EXPECT_EQ(Depths()["work.enrich"], 0);
+}
+
+TEST_P(StoreContractTest, AFailedWriteReachesTheFunctionAtItsNextReadOrAsItsResult) {
+  Inquiry x = MakeInquiry("acme", kT0);
+  Inquiry y = MakeInquiry("acme", kT0 + 1);
+  ASSERT_TRUE(Put(x).ok());
+  std::promise<absl::Status> pa, pb;
+  bool read_succeeded = false;
+  Event e{"acme", x.id, 0, kT0, Stage::kEntry, "after"};
+  {
+    WriterGate gate(store_.get());
+    store_->SubmitWrite(
+        [&](WriteTx& tx) -> absl::Status {
+          if (auto s = tx.InsertInquiry(y); !s.ok()) return s;
+          if (auto s = tx.InsertInquiry(x); !s.ok()) return s;  // a duplicate: fails
+          // A store that did not wait for the insert reports its failure here.
+          absl::StatusOr<Inquiry> read = tx.GetInquiry("acme", y.id);
+          if (!read.ok()) return read.status();
+          read_succeeded = true;
+          return absl::OkStatus();
+        },
+        [&](absl::Status s) { pa.set_value(s); });
+    store_->SubmitWrite([&](WriteTx& tx) { return tx.AppendEvent(e); },
+                        [&](absl::Status s) { pb.set_value(s); });
+  }
+  EXPECT_EQ(pa.get_future().get().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(read_succeeded);
+  EXPECT_TRUE(pb.get_future().get().ok()) << "the next function in the group commits";
+  EXPECT_EQ(store_->GetInquiry("acme", y.id).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_EQ(store_->ListEvents("acme", x.id)->size(), 1u);
+  EXPECT_EQ(store_->ListEvents("acme", x.id)->at(0).kind, "after");
 }
 
 TEST_P(StoreContractTest, EntryCountsAggregatePerMinuteSince) {

@@ -2,14 +2,25 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 
+#include "core/status.h"
 #include "fmt/format.h"
 #include "store/postgres/pg_text.h"
 
 namespace handoff {
+namespace {
+
+// Statements queued in pipeline mode before their results are read back.
+constexpr size_t kMaxPending = 256;
+// The last replan (MaybeReplan) happens at this many statements or the first step past it.
+constexpr int64_t kLastReplan = int64_t{4} << 20;
+
+}  // namespace
 
 PgParams& PgParams::Text(std::string_view value) {
   values_.push_back(EncodePgText(value));
@@ -148,14 +159,76 @@ absl::Status PgConnection::Check(PGresult* result, std::string_view sql) {
                                                  std::string(sql.substr(0, 120))));
 }
 
-absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
+void PgConnection::MaybeReplan() {
+  if (executions_ < replan_at_ || pipelined_) return;
+  replan_at_ = replan_at_ >= kLastReplan ? INT64_MAX : replan_at_ * 8;
+  PgResult dropped(PQexec(conn_, "DEALLOCATE ALL"));
+  if (Check(dropped.raw_result(), "DEALLOCATE ALL").ok()) prepared_.clear();
+}
+
+absl::StatusOr<std::string> PgConnection::Prepared(const std::string& sql) {
+  ++executions_;
   auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = fmt::format("s{}", prepared_.size() + 1);
+  if (it != prepared_.end()) return it->second;
+  std::string name = fmt::format("s{}", prepared_.size() + 1);
+  if (pipelined_) {
+    if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) == 0) {
+      return absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_)));
+    }
+    // Known from now on; forgotten again if the Parse fails (ReadPending).
+    pending_.push_back(Pending{.sql = sql, .prepare = true, .keep = false, .check = nullptr});
+  } else {
     PgResult prepared(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
-    absl::Status ok = Check(prepared.raw_result(), sql);
-    if (!ok.ok()) return ok;
-    it = prepared_.emplace(sql, std::move(name)).first;
+    RETURN_IF_ERROR(Check(prepared.raw_result(), sql));
+  }
+  prepared_.emplace(sql, name);
+  return name;
+}
+
+bool PgConnection::SendPrepared(const std::string& name, const std::string& sql,
+                                const PgParams& params, bool keep, PgCheck check) {
+  const size_t n = params.values_.size();
+  std::vector<const char*> values(n);
+  std::vector<int> lengths(n);
+  for (size_t i = 0; i < n; ++i) {
+    values[i] = params.values_[i].data();
+    lengths[i] = static_cast<int>(params.values_[i].size());
+  }
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(n), values.data(), lengths.data(),
+                          params.formats_.data(), 0) == 0) {
+    NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
+    return false;
+  }
+  pending_.push_back(
+      Pending{.sql = sql, .prepare = false, .keep = keep, .check = std::move(check)});
+  // A long run of statements is read back part way, so neither side's socket buffer fills up
+  // while the other waits for it (the connection is in blocking mode).
+  if (!keep && pending_.size() >= kMaxPending) {
+    if (FlushRequest().ok()) {
+      while (!pending_.empty()) ReadPending();
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
+  MaybeReplan();
+  absl::StatusOr<std::string> name = Prepared(sql);
+  if (!name.ok()) {
+    if (!pipelined_) return name.status();
+    NoteError(name.status());
+    return pipeline_error_;
+  }
+  if (pipelined_) {
+    if (!SendPrepared(*name, sql, params, /*keep=*/true, nullptr)) return pipeline_error_;
+    absl::Status flushed = FlushRequest();
+    if (!flushed.ok()) return flushed;
+    std::optional<PgResult> mine;
+    while (!pending_.empty() && !mine) mine = ReadPending();
+    // An earlier statement's failure is this call's too: the server skipped this one.
+    if (!pipeline_error_.ok()) return pipeline_error_;
+    if (!mine) return absl::InternalError("PostgreSQL: the pipeline lost a result");
+    return std::move(*mine);
   }
   const size_t n = params.values_.size();
   std::vector<const char*> values(n);
@@ -164,14 +237,129 @@ absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgPara
     values[i] = params.values_[i].data();
     lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  PgResult result(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(n), values.data(),
+  PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(n), values.data(),
                                  lengths.data(), params.formats_.data(), 0));
   absl::Status ok = Check(result.raw_result(), sql);
   if (!ok.ok()) return ok;
   return result;
 }
 
+absl::Status PgConnection::EnterPipeline() {
+  if (pipelined_) return absl::OkStatus();
+  MaybeReplan();
+  if (PQenterPipelineMode(conn_) == 0) {
+    return absl::UnavailableError(
+        fmt::format("PostgreSQL: cannot enter pipeline mode: {}", PQerrorMessage(conn_)));
+  }
+  pipelined_ = true;
+  pipeline_error_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status PgConnection::ExitPipeline() {
+  if (!pipelined_) return absl::OkStatus();
+  if (!pending_.empty() || PQexitPipelineMode(conn_) == 0) {
+    return absl::InternalError(fmt::format(
+        "PostgreSQL: cannot leave pipeline mode with results unread: {}", PQerrorMessage(conn_)));
+  }
+  pipelined_ = false;
+  return absl::OkStatus();
+}
+
+void PgConnection::Send(const std::string& sql, const PgParams& params, PgCheck check) {
+  absl::StatusOr<std::string> name = Prepared(sql);
+  if (!name.ok()) {
+    NoteError(name.status());
+    return;
+  }
+  SendPrepared(*name, sql, params, /*keep=*/false, std::move(check));
+}
+
+void PgConnection::SendPlain(const std::string& sql) {
+  if (PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 0) {
+    NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
+    return;
+  }
+  pending_.push_back(Pending{.sql = sql, .prepare = false, .keep = false, .check = nullptr});
+}
+
+absl::Status PgConnection::FlushRequest() {
+  if (PQsendFlushRequest(conn_) == 0 || PQflush(conn_) != 0) {
+    NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
+    pending_.clear();
+    return pipeline_error_;
+  }
+  return absl::OkStatus();
+}
+
+void PgConnection::NoteError(absl::Status status) {
+  if (pipeline_error_.ok()) pipeline_error_ = std::move(status);
+}
+
+std::optional<PgResult> PgConnection::ReadPending() {
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  PgResult result(PQgetResult(conn_));
+  if (result.raw_result() == nullptr) {
+    // The connection went away: nothing more will arrive.
+    NoteError(Check(nullptr, p.sql));
+    pending_.clear();
+    return std::nullopt;
+  }
+  // Each statement's results end with a null result.
+  if (PGresult* end = PQgetResult(conn_); end != nullptr) PQclear(end);
+  const ExecStatusType st = PQresultStatus(result.raw_result());
+  if (p.prepare) {
+    if (st != PGRES_COMMAND_OK) prepared_.erase(p.sql);
+  }
+  if (st == PGRES_PIPELINE_ABORTED) return std::nullopt;  // skipped after an earlier error
+  absl::Status ok = Check(result.raw_result(), p.sql);
+  if (!ok.ok()) {
+    NoteError(std::move(ok));
+    return std::nullopt;
+  }
+  if (p.check) NoteError(p.check(result));
+  if (p.keep) return result;
+  return std::nullopt;
+}
+
+absl::Status PgConnection::ReadSync() {
+  PgResult sync(PQgetResult(conn_));
+  if (sync.raw_result() == nullptr || PQresultStatus(sync.raw_result()) != PGRES_PIPELINE_SYNC) {
+    const absl::Status lost = Check(sync.raw_result(), "(pipeline sync)");
+    return lost.ok() ? absl::InternalError("PostgreSQL: the pipeline is out of step") : lost;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgConnection::Settle(bool sync) {
+  if (sync) {
+    if (PQpipelineSync(conn_) == 0) {
+      NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
+      pending_.clear();
+      sync = false;
+    }
+  } else if (!pending_.empty()) {
+    (void)FlushRequest();
+  }
+  while (!pending_.empty()) ReadPending();
+  if (sync) NoteError(ReadSync());
+  // After an error the server ignores everything up to a sync: send one and read it, so the
+  // next statements run (in a transaction, the failed one, until ROLLBACK TO).
+  if (!broken() && PQpipelineStatus(conn_) == PQ_PIPELINE_ABORTED) {
+    if (PQpipelineSync(conn_) == 0) {
+      NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
+    } else {
+      NoteError(ReadSync());
+    }
+  }
+  absl::Status out = std::move(pipeline_error_);
+  pipeline_error_ = absl::OkStatus();
+  return out;
+}
+
 absl::Status PgConnection::Run(const std::string& sql) {
+  if (pipelined_) return absl::InternalError("PostgreSQL: Run is not available in pipeline mode");
   PgResult result(PQexec(conn_, sql.c_str()));
   return Check(result.raw_result(), sql);
 }

@@ -40,6 +40,15 @@ bool IsRetryableHandoffState(const std::string& state) {
   return state == "pending" || state == "failed";
 }
 
+// A pipelined write's check (PgConnection::Send): the statement must have touched a row, or
+// the write fails with make_error(), built only then.
+template <typename MakeError>
+PgCheck TouchedOr(MakeError make_error) {
+  return [make_error = std::move(make_error)](const PgResult& r) {
+    return r.affected() > 0 ? absl::OkStatus() : make_error();
+  };
+}
+
 // Column lists shared by the statements that write a record and the code that reads it back;
 // the *Params and Read* functions below follow these orders exactly.
 #define PG_INQUIRY_COLUMNS                                                                     \
@@ -77,6 +86,12 @@ const std::string kUpdateInquiry =
     "provider_event_id = $24, raw_payload = $25, raw_content_type = $26, stage = $27, "
     "status = $28, fields = $29 WHERE id = $1 AND workspace = $2 AND source = $3 AND channel = $4 "
     "AND received_at = $5";
+// Wrapped for the writer's pipeline: the rows updated, and when none, whether the inquiry
+// exists at all (so the error can say which without another round trip).
+const std::string kUpdateInquiryChecked =
+    "WITH u AS (" + kUpdateInquiry +
+    " RETURNING 1) SELECT n, n = 0 AND EXISTS (SELECT 1 FROM inquiries WHERE workspace = $2 "
+    "AND id = $1) FROM (SELECT COUNT(*) AS n FROM u) c";
 const std::string kGetInquiry =
     "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1 AND id = $2";
 const std::string kSetInquiryProgress =
@@ -87,7 +102,7 @@ const std::string kSetInquiryProgress =
 const std::string kAppendEvent =
     "WITH s AS (INSERT INTO event_seqs (inquiry_id, seq) VALUES ($2, 1) ON CONFLICT (inquiry_id) "
     "DO UPDATE SET seq = event_seqs.seq + 1 RETURNING seq) INSERT INTO events (inquiry_id, seq, "
-    "workspace, at, stage, kind, detail) SELECT $2, seq, $1, $3, $4, $5, $6 FROM s RETURNING seq";
+    "workspace, at, stage, kind, detail) SELECT $2, seq, $1, $3, $4, $5, $6 FROM s";
 const std::string kListEvents =
     "SELECT inquiry_id, seq, workspace, at, stage, kind, detail FROM events "
     "WHERE inquiry_id = $2 AND workspace = $1 ORDER BY seq";
@@ -174,7 +189,11 @@ const std::string kUpdateHandoff =
     "lease_until = CASE WHEN $12::int = 1 THEN lease_until ELSE 0 END "
     "WHERE id = $1 AND workspace = $2 AND CASE WHEN $13 = '' THEN (lease_token = '' OR "
     "lease_until <= $14::bigint) ELSE lease_token = $13 END";
-const std::string kHandoffExists = "SELECT 1 FROM handoffs WHERE id = $1 AND workspace = $2";
+// As kUpdateInquiryChecked: the rows updated, and when none, whether the handoff exists.
+const std::string kUpdateHandoffChecked =
+    "WITH u AS (" + kUpdateHandoff +
+    " RETURNING 1) SELECT n, n = 0 AND EXISTS (SELECT 1 FROM handoffs WHERE id = $1 AND "
+    "workspace = $2) FROM (SELECT COUNT(*) AS n FROM u) c";
 const std::string kGetHandoff =
     "SELECT " PG_HANDOFF_COLUMNS " FROM handoffs WHERE id = $2 AND workspace = $1";
 const std::string kListHandoffs = "SELECT " PG_HANDOFF_COLUMNS
@@ -210,7 +229,7 @@ const std::string kReviveHandoff =
 
 const std::string kEnqueueWork =
     "INSERT INTO work (workspace, inquiry_id, stage, available_at, attempts) "
-    "VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    "VALUES ($1, $2, $3, $4, $5)";
 const std::string kCompleteWork =
     "DELETE FROM work WHERE id = $1 AND workspace = $2 AND lease_token = $3 AND $3 <> ''";
 const std::string kReleaseWork =
@@ -228,13 +247,18 @@ const std::string kNextWork =
     "SELECT MIN(GREATEST(available_at, lease_until)) FROM work WHERE stage = $1 "
     "AND ($2 = '' OR workspace = $2)";
 // A live node keeps its claims: each is extended by its own lease length from now. The
-// `<> ''` term lets the generic plan use the partial indexes on leased rows.
+// `<> ''` term lets the generic plan use the partial indexes on leased rows. Rows locked by a
+// transaction are skipped, not waited for: the writer locks the claims it is completing, and a
+// renewal queued behind it would hold its other rows meanwhile (the next renewal, a second
+// later, catches any it skipped).
 const std::string kRenewWork =
-    "UPDATE work SET lease_until = GREATEST(lease_until, $2::bigint + lease_for) "
-    "WHERE lease_owner = $1 AND lease_owner <> ''";
+    "UPDATE work w SET lease_until = GREATEST(w.lease_until, $2::bigint + w.lease_for) "
+    "FROM (SELECT id FROM work WHERE lease_owner = $1 AND lease_owner <> '' "
+    "FOR UPDATE SKIP LOCKED) c WHERE w.id = c.id";
 const std::string kRenewHandoffs =
-    "UPDATE handoffs SET lease_until = GREATEST(lease_until, $2::bigint + lease_for) "
-    "WHERE lease_owner = $1 AND lease_owner <> ''";
+    "UPDATE handoffs h SET lease_until = GREATEST(h.lease_until, $2::bigint + h.lease_for) "
+    "FROM (SELECT id FROM handoffs WHERE lease_owner = $1 AND lease_owner <> '' "
+    "FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id";
 
 const std::string kCountEntry =
     "INSERT INTO entry_counts (workspace, source, outcome, reason, minute_bucket, node, count) "
@@ -735,33 +759,41 @@ class PgWriteTx final : public WriteTx {
   }
   uint32_t stages() const { return stages_; }
 
+  // The writes below go into the writer's pipeline (PgConnection::Send) and return at once; a
+  // failure reaches the write function at its next read or as its result (store.h).
   absl::Status InsertInquiry(const Inquiry& inquiry) override {
     RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
-    return conn_->Exec(kInsertInquiry, InquiryParams(inquiry)).status();
+    conn_->Send(kInsertInquiry, InquiryParams(inquiry));
+    return absl::OkStatus();
   }
 
   absl::Status UpdateInquiry(const Inquiry& inquiry) override {
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateInquiry, InquiryParams(inquiry)));
-    if (r.affected() > 0) return absl::OkStatus();
-    RETURN_IF_ERROR(GetInquiry(inquiry.workspace, inquiry.id).status());
-    return absl::FailedPreconditionError(fmt::format(
-        "inquiry {}: source, channel and received_at are fixed at entry and cannot be updated",
-        inquiry.id));
+    conn_->Send(kUpdateInquiryChecked, InquiryParams(inquiry),
+                [id = inquiry.id](const PgResult& r) -> absl::Status {
+                  if (r.rows() > 0 && r.Int(0, 0) > 0) return absl::OkStatus();
+                  if (r.rows() > 0 && r.Bool(0, 1)) {
+                    return absl::FailedPreconditionError(
+                        fmt::format("inquiry {}: source, channel and received_at are fixed at "
+                                    "entry and cannot be updated",
+                                    id));
+                  }
+                  return absl::NotFoundError(fmt::format("inquiry {} not found", id));
+                });
+    return absl::OkStatus();
   }
 
   absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id, Stage stage,
                                   const std::string& status) override {
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Exec(kSetInquiryProgress,
-                    PgParams().Text(workspace).Text(id).Text(StageName(stage)).Text(status)));
-    if (r.affected() == 0) {
-      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
-    }
+    conn_->Send(
+        kSetInquiryProgress,
+        PgParams().Text(workspace).Text(id).Text(StageName(stage)).Text(status),
+        TouchedOr([id, workspace] {
+          return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+        }));
     return absl::OkStatus();
   }
 
-  absl::Status AppendEvent(Event& event) override {
+  absl::Status AppendEvent(const Event& event) override {
     RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
     PgParams p;
     p.Text(event.workspace)
@@ -770,9 +802,8 @@ class PgWriteTx final : public WriteTx {
         .Text(StageName(event.stage))
         .Text(event.kind)
         .Text(EventDetailText(event.detail));
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kAppendEvent, p));
-    if (r.rows() == 0) return absl::InternalError("the event was not stored");
-    event.seq = r.Int(0, 0);
+    conn_->Send(kAppendEvent, p,
+                TouchedOr([] { return absl::InternalError("the event was not stored"); }));
     return absl::OkStatus();
   }
 
@@ -789,10 +820,9 @@ class PgWriteTx final : public WriteTx {
                             const std::string& key, const std::string& inquiry_id,
                             Micros at) override {
     RETURN_IF_ERROR(RequireKey(workspace, inquiry_id, "dedupe"));
-    return conn_
-        ->Exec(kInsertDedupe,
-               PgParams().Text(workspace).Text(source).Text(key).Text(inquiry_id).Int(at))
-        .status();
+    conn_->Send(kInsertDedupe,
+                PgParams().Text(workspace).Text(source).Text(key).Text(inquiry_id).Int(at));
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::optional<Contact>> FindContactByEmail(const std::string& workspace,
@@ -807,7 +837,8 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status UpsertContact(const Contact& contact) override {
     RETURN_IF_ERROR(RequireKey(contact.workspace, contact.id, "contact"));
-    return conn_->Exec(kUpsertContact, ContactParams(contact)).status();
+    conn_->Send(kUpsertContact, ContactParams(contact));
+    return absl::OkStatus();
   }
 
   absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace, const std::string& id) override {
@@ -825,7 +856,8 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status InsertTask(const Task& task) override {
     RETURN_IF_ERROR(RequireKey(task.workspace, task.id, "task"));
-    return conn_->Exec(kInsertTask, TaskParams(task)).status();
+    conn_->Send(kInsertTask, TaskParams(task));
+    return absl::OkStatus();
   }
 
   absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) override {
@@ -846,8 +878,9 @@ class PgWriteTx final : public WriteTx {
         .Int(task.done_at)
         .Int(task.escalation_step)
         .Int(task.next_escalation_at);
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateTask, p));
-    if (r.affected() == 0) return absl::NotFoundError(fmt::format("task {} not found", task.id));
+    conn_->Send(kUpdateTask, p, TouchedOr([id = task.id] {
+                  return absl::NotFoundError(fmt::format("task {} not found", id));
+                }));
     return absl::OkStatus();
   }
 
@@ -899,7 +932,7 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status InsertHandoff(const Handoff& handoff) override {
     RETURN_IF_ERROR(RequireKey(handoff.workspace, handoff.id, "handoff"));
-    RETURN_IF_ERROR(conn_->Exec(kInsertHandoff, HandoffParams(handoff)).status());
+    conn_->Send(kInsertHandoff, HandoffParams(handoff));
     if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
     return absl::OkStatus();
   }
@@ -921,23 +954,22 @@ class PgWriteTx final : public WriteTx {
         .Int(keep ? 1 : 0)
         .Text(lease_token)
         .Int(store_->clock_->Now());
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kUpdateHandoff, p));
-    if (r.affected() == 0) {
-      ASSIGN_OR_RETURN(
-          PgResult exists,
-          conn_->Exec(kHandoffExists, PgParams().Text(handoff.id).Text(handoff.workspace)));
-      if (exists.rows() == 0) {
-        return absl::NotFoundError(fmt::format("handoff {} not found", handoff.id));
-      }
-      if (lease_token.empty()) {
-        return absl::AbortedError(fmt::format(
-            "handoff {} is claimed by a worker; retry once it is released", handoff.id));
-      }
-      return absl::AbortedError(fmt::format(
-          "handoff {} is no longer claimed with this lease (it expired and was claimed again, "
-          "or its outcome was already written)",
-          handoff.id));
-    }
+    conn_->Send(
+        kUpdateHandoffChecked, p,
+        [id = handoff.id, unleased = lease_token.empty()](const PgResult& r) -> absl::Status {
+          if (r.rows() > 0 && r.Int(0, 0) > 0) return absl::OkStatus();
+          if (r.rows() == 0 || !r.Bool(0, 1)) {
+            return absl::NotFoundError(fmt::format("handoff {} not found", id));
+          }
+          if (unleased) {
+            return absl::AbortedError(
+                fmt::format("handoff {} is claimed by a worker; retry once it is released", id));
+          }
+          return absl::AbortedError(fmt::format(
+              "handoff {} is no longer claimed with this lease (it expired and was claimed "
+              "again, or its outcome was already written)",
+              id));
+        });
     if (IsRetryableHandoffState(handoff.state)) stages_ |= StageBit(Stage::kTransfer);
     return absl::OkStatus();
   }
@@ -956,38 +988,33 @@ class PgWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kFindDeadHandoffs, p));
     std::vector<Handoff> dead = ReadRows(r, ReadHandoff);
     for (const Handoff& h : dead) {
-      RETURN_IF_ERROR(
-          conn_->Exec(kReviveHandoff, PgParams().Text(workspace).Text(h.id).Int(now)).status());
+      conn_->Send(kReviveHandoff, PgParams().Text(workspace).Text(h.id).Int(now));
     }
     if (!dead.empty()) stages_ |= StageBit(Stage::kTransfer);
     return dead;
   }
 
-  absl::Status EnqueueWork(WorkItem& item) override {
+  absl::Status EnqueueWork(const WorkItem& item) override {
     RETURN_IF_ERROR(RequireKey(item.workspace, item.inquiry_id, "work item"));
     RETURN_IF_ERROR(CheckStage(item.stage));
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kEnqueueWork, PgParams()
-                                                               .Text(item.workspace)
-                                                               .Text(item.inquiry_id)
-                                                               .Text(StageName(item.stage))
-                                                               .Int(item.available_at)
-                                                               .Int(item.attempts)));
-    item.id = r.Int(0, 0);
+    conn_->Send(kEnqueueWork, PgParams()
+                                  .Text(item.workspace)
+                                  .Text(item.inquiry_id)
+                                  .Text(StageName(item.stage))
+                                  .Int(item.available_at)
+                                  .Int(item.attempts));
     stages_ |= StageBit(item.stage);
     return absl::OkStatus();
   }
 
   absl::Status CompleteWork(const WorkItem& item) override {
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Exec(kCompleteWork,
-                    PgParams().Int(item.id).Text(item.workspace).Text(item.lease_token)));
-    if (r.affected() == 0) {
-      return absl::AbortedError(fmt::format(
-          "work item {} is no longer claimed with this lease (it expired and was claimed again, "
-          "or was completed or released)",
-          item.id));
-    }
+    conn_->Send(kCompleteWork, PgParams().Int(item.id).Text(item.workspace).Text(item.lease_token),
+                TouchedOr([id = item.id] {
+                  return absl::AbortedError(fmt::format(
+                      "work item {} is no longer claimed with this lease (it expired and was "
+                      "claimed again, or was completed or released)",
+                      id));
+                }));
     return absl::OkStatus();
   }
 
@@ -1001,16 +1028,17 @@ class PgWriteTx final : public WriteTx {
         .Text(item.state)
         .Int(item.created_at)
         .Int(item.done_at);
-    return conn_->Exec(kInsertInboxItem, p).status();
+    conn_->Send(kInsertInboxItem, p);
+    return absl::OkStatus();
   }
 
   absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
                                  const std::string& state, Micros at) override {
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Exec(kSetInboxItemState,
-                    PgParams().Text(workspace).Text(id).Text(state).Int(state == "done" ? at : 0)));
-    if (r.affected() == 0) return absl::NotFoundError(fmt::format("inbox item {} not found", id));
+    conn_->Send(kSetInboxItemState,
+                PgParams().Text(workspace).Text(id).Text(state).Int(state == "done" ? at : 0),
+                TouchedOr([id] {
+                  return absl::NotFoundError(fmt::format("inbox item {} not found", id));
+                }));
     return absl::OkStatus();
   }
 
@@ -1026,7 +1054,8 @@ class PgWriteTx final : public WriteTx {
         .Int(MinuteBucket(at))
         .Text(store_->node_)
         .Int(n);
-    return conn_->Exec(kCountEntry, p).status();
+    conn_->Send(kCountEntry, p);
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) override {
@@ -1051,15 +1080,15 @@ class PgWriteTx final : public WriteTx {
         .Double(l.value)
         .Int(l.since)
         .Int(l.closed_at);
-    return conn_->Exec(kInsertLeak, p).status();
+    conn_->Send(kInsertLeak, p);
+    return absl::OkStatus();
   }
 
   absl::Status CloseLeak(const std::string& workspace, const std::string& key, Micros opened_at,
                          Micros closed_at) override {
-    ASSIGN_OR_RETURN(
-        PgResult r, conn_->Exec(kCloseLeak, PgParams().Text(workspace).Text(key).Int(opened_at).Int(
-                                                closed_at)));
-    if (r.affected() == 0) return absl::NotFoundError(fmt::format("no open leak {}", key));
+    conn_->Send(
+        kCloseLeak, PgParams().Text(workspace).Text(key).Int(opened_at).Int(closed_at),
+        TouchedOr([key] { return absl::NotFoundError(fmt::format("no open leak {}", key)); }));
     return absl::OkStatus();
   }
 
@@ -1080,7 +1109,8 @@ class PgWriteTx final : public WriteTx {
         .Int(g.total)
         .Int(g.alerted_at)
         .Int(g.closed_at);
-    return conn_->Exec(kPutAlertGroup, p).status();
+    conn_->Send(kPutAlertGroup, p);
+    return absl::OkStatus();
   }
 
   absl::Status PutSession(const DashboardSession& s) override {
@@ -1092,26 +1122,28 @@ class PgWriteTx final : public WriteTx {
         .Text(s.name)
         .Text(s.csrf_token)
         .Int(s.expires_at);
-    return conn_->Exec(kPutSession, p).status();
+    conn_->Send(kPutSession, p);
+    return absl::OkStatus();
   }
 
   absl::Status DeleteSession(const std::string& workspace, const std::string& id_hash) override {
-    return conn_->Exec(kDeleteSession, PgParams().Text(workspace).Text(id_hash)).status();
+    conn_->Send(kDeleteSession, PgParams().Text(workspace).Text(id_hash));
+    return absl::OkStatus();
   }
 
   absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) override {
-    return conn_->Exec(kDeleteExpiredSessions, PgParams().Text(workspace).Int(now)).status();
+    conn_->Send(kDeleteExpiredSessions, PgParams().Text(workspace).Int(now));
+    return absl::OkStatus();
   }
 
   absl::Status FenceDuty(const std::string& duty) override {
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Exec(kFenceDuty,
-                    PgParams().Text(duty).Text(store_->node_).Int(store_->clock_->Now())));
-    if (r.rows() == 0) {
-      return absl::AbortedError(fmt::format(
-          "this node no longer holds the duty \"{}\" (another node took it over)", duty));
-    }
+    // SELECT … FOR SHARE: "touched" counts the duty row it locked.
+    conn_->Send(
+        kFenceDuty, PgParams().Text(duty).Text(store_->node_).Int(store_->clock_->Now()),
+        TouchedOr([duty] {
+          return absl::AbortedError(fmt::format(
+              "this node no longer holds the duty \"{}\" (another node took it over)", duty));
+        }));
     return absl::OkStatus();
   }
 
@@ -1249,41 +1281,64 @@ void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* lis
   std::vector<absl::Status> results(n, absl::OkStatus());
   uint32_t stages = 0;
   int64_t ok_fns = 0;
-  // Transaction control is sent with as few round trips as possible: each savepoint's end
-  // travels with the next one's start.
-  absl::Status tx_error = writer_->Run("BEGIN; SAVEPOINT fn");
+  // The batch goes through libpq's pipeline: transaction control and the writes that return
+  // only a status are sent without waiting, so a write function costs one round trip (plus one
+  // per read it makes) and the commit one more.
+  PgConnection& conn = *writer_;
+  absl::Status tx_error = conn.EnterPipeline();
+  if (tx_error.ok()) {
+    conn.SendPlain("BEGIN");
+    conn.SendPlain("SAVEPOINT fn");
+  }
   for (size_t i = 0; tx_error.ok() && i < n; ++i) {
-    tx_->Begin(writer_.get());
+    tx_->Begin(&conn);
     absl::Status s = CallFn(batch[i].fn, *tx_);
+    // A statement that failed is the function's error even when the function did not see it.
+    absl::Status settled = conn.Settle();
+    if (!settled.ok()) s = std::move(settled);
+    if (conn.broken()) {
+      tx_error = s.ok() ? absl::UnavailableError("the PostgreSQL connection was lost") : s;
+      break;
+    }
     const bool last = i + 1 == n;
     if (s.ok()) {
       stages |= tx_->stages();
       ++ok_fns;
-      if (!last) tx_error = writer_->Run("RELEASE fn; SAVEPOINT fn");
-    } else {
-      if (writer_->broken()) {
-        tx_error = s;
-        break;
+      if (!last) {
+        conn.SendPlain("RELEASE fn");
+        conn.SendPlain("SAVEPOINT fn");
       }
+    } else {
       results[i] = std::move(s);
-      tx_error = writer_->Run(last ? "ROLLBACK TO fn" : "ROLLBACK TO fn; RELEASE fn; SAVEPOINT fn");
+      conn.SendPlain("ROLLBACK TO fn");
+      if (!last) {
+        conn.SendPlain("RELEASE fn");
+        conn.SendPlain("SAVEPOINT fn");
+      }
     }
   }
   if (tx_error.ok()) {
     // Other nodes hear of the new work when (and only if) the transaction commits.
-    std::string finish;
     for (Stage stage : kAllStages) {
       if ((stages & StageBit(stage)) == 0) continue;
-      finish += fmt::format("NOTIFY {}, '{}'; ", kWorkChannel, StageName(stage));
+      conn.SendPlain(fmt::format("NOTIFY {}, '{}'", kWorkChannel, StageName(stage)));
     }
-    finish += "COMMIT";
-    tx_error = writer_->Run(finish);
-    if (tx_error.ok() && PQtransactionStatus(writer_->raw()) != PQTRANS_IDLE) {
+    conn.SendPlain("COMMIT");
+    tx_error = conn.Settle(/*sync=*/true);
+    if (tx_error.ok() && PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) {
       tx_error = absl::InternalError("the transaction did not end at COMMIT");
     }
+  } else if (!conn.broken()) {
+    (void)conn.Settle(/*sync=*/true);
+  }
+  if (absl::Status left = conn.ExitPipeline(); !left.ok() && !conn.broken()) {
+    // Out of step with the server: start the next batch on a new connection.
+    spdlog::error("store: {}", std::string(left.message()));
+    writer_.reset();
+    if (tx_error.ok()) tx_error = left;
   }
   if (!tx_error.ok()) {
-    if (!writer_->broken()) (void)writer_->Run("ROLLBACK");
+    if (writer_ != nullptr && !writer_->broken()) (void)writer_->Run("ROLLBACK");
     const absl::Status error = absl::UnavailableError(
         fmt::format("the write was not committed: {}", std::string(tx_error.message())));
     for (size_t i = 0; i < n; ++i) {

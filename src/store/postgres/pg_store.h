@@ -58,7 +58,11 @@ struct PgStoreOptions {
 // Thread-safe: every public method may be called from any thread (see Store).
 class PgStore final : public Store {
  public:
-  static constexpr size_t kMaxBatch = 2000;
+  // Write functions per transaction. Each runs in its own savepoint, a subtransaction; past
+  // 64 written subtransactions in one transaction PostgreSQL's per-backend subtransaction cache
+  // overflows and every other backend's visibility checks go through pg_subtrans, which slows
+  // the whole server down. So a batch stays under that.
+  static constexpr size_t kMaxBatch = 60;
 
   // Connects to `url`, applies migrations (one node at a time) and starts the writer.
   static absl::StatusOr<std::unique_ptr<PgStore>> Open(const std::string& url, const Clock* clock,

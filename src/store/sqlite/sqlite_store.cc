@@ -725,7 +725,7 @@ class SqliteWriteTx final : public WriteTx {
     return absl::OkStatus();
   }
 
-  absl::Status AppendEvent(Event& event) override {
+  absl::Status AppendEvent(const Event& event) override {
     RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
     int64_t seq = 0;
     auto known = last_event_seq_.find(event.inquiry_id);
@@ -748,7 +748,6 @@ class SqliteWriteTx final : public WriteTx {
     st.BindText(6, event.kind);
     st.BindText(7, detail);
     RETURN_IF_ERROR(st.Run());
-    event.seq = seq;
     // An inquiry's events come in a burst over its few stages: remembering the last sequence
     // number of recent inquiries spares a MAX(seq) look-up for nearly every event. Bounded by
     // starting over when it grows large.
@@ -975,7 +974,7 @@ class SqliteWriteTx final : public WriteTx {
     return dead;
   }
 
-  absl::Status EnqueueWork(WorkItem& item) override {
+  absl::Status EnqueueWork(const WorkItem& item) override {
     RETURN_IF_ERROR(RequireKey(item.workspace, item.inquiry_id, "work item"));
     RETURN_IF_ERROR(StageIndex(item.stage).status());
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kEnqueueWork));
@@ -985,7 +984,6 @@ class SqliteWriteTx final : public WriteTx {
     st.BindInt(4, item.available_at);
     st.BindInt(5, item.attempts);
     RETURN_IF_ERROR(st.Run());
-    item.id = conn_->last_insert_rowid();
     stages_ |= StageBit(item.stage);
     return absl::OkStatus();
   }
