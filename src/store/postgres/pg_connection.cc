@@ -185,17 +185,22 @@ absl::StatusOr<std::string> PgConnection::Prepared(const std::string& sql) {
   return name;
 }
 
+PgParams::Wire PgParams::ToWire() const {
+  Wire wire;
+  wire.values.reserve(values_.size());
+  wire.lengths.reserve(values_.size());
+  for (const std::string& v : values_) {
+    wire.values.push_back(v.data());
+    wire.lengths.push_back(static_cast<int>(v.size()));
+  }
+  return wire;
+}
+
 bool PgConnection::SendPrepared(const std::string& name, const std::string& sql,
                                 const PgParams& params, bool keep, PgCheck check) {
-  const size_t n = params.values_.size();
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n);
-  for (size_t i = 0; i < n; ++i) {
-    values[i] = params.values_[i].data();
-    lengths[i] = static_cast<int>(params.values_[i].size());
-  }
-  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(n), values.data(), lengths.data(),
-                          params.formats_.data(), 0) == 0) {
+  const PgParams::Wire wire = params.ToWire();
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), wire.values.data(),
+                          wire.lengths.data(), params.formats_.data(), 0) == 0) {
     NoteError(absl::UnavailableError(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_))));
     return false;
   }
@@ -230,15 +235,10 @@ absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgPara
     if (!mine) return absl::InternalError("PostgreSQL: the pipeline lost a result");
     return std::move(*mine);
   }
-  const size_t n = params.values_.size();
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n);
-  for (size_t i = 0; i < n; ++i) {
-    values[i] = params.values_[i].data();
-    lengths[i] = static_cast<int>(params.values_[i].size());
-  }
-  PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(n), values.data(),
-                                 lengths.data(), params.formats_.data(), 0));
+  const PgParams::Wire wire = params.ToWire();
+  PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                 wire.values.data(), wire.lengths.data(), params.formats_.data(),
+                                 0));
   absl::Status ok = Check(result.raw_result(), sql);
   if (!ok.ok()) return ok;
   return result;

@@ -38,6 +38,13 @@ class PgParams {
 
  private:
   friend class PgConnection;
+  // libpq's view of the values: pointers into values_ and their lengths.
+  struct Wire {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
+  Wire ToWire() const;
+
   std::vector<std::string> values_;
   std::vector<int> formats_;
 };
