@@ -587,6 +587,48 @@ double Med(const std::vector<Run>& runs, F figure) {
   return Median(values);
 }
 
+// The cells both tables show, one deployment (or its open-loop runs) at a time.
+std::string AckedEachRun(const DeploymentResult& t) {
+  std::string s;
+  for (const auto& r : t.runs) s += (s.empty() ? "" : " ") + Thousands(r.acked_per_s);
+  return s;
+}
+std::string LoadedAck(const DeploymentResult& t) {
+  return fmt::format("{:.2f} / {:.2f} ms",
+                     Med(t.runs, [](const auto& r) { return r.loaded.p50; }) / 1000,
+                     Med(t.runs, [](const auto& r) { return r.loaded.p99; }) / 1000);
+}
+std::string Drain(const DeploymentResult& t) {
+  return fmt::format("{:.2f} s",
+                     Med(t.runs, [](const auto& r) { return r.drain; }) / kMicrosPerSecond);
+}
+std::string DeliveredPerSecond(const DeploymentResult& t) {
+  return Thousands(Med(t.runs, [](const auto& r) { return r.end_to_end_per_s; }));
+}
+std::string SingleAck(const DeploymentResult& t) {
+  return fmt::format("{:.2f} / {:.2f} ms",
+                     Med(t.runs, [](const auto& r) { return r.single.p50; }) / 1000,
+                     Med(t.runs, [](const auto& r) { return r.single.p99; }) / 1000);
+}
+std::string ServerCores(const DeploymentResult& t) {
+  return fmt::format("{:.2f}", Med(t.runs, [](const auto& r) { return r.server_cores_load; }));
+}
+std::string OpenLoopEndToEnd(const std::vector<OpenLoopRun>& runs) {
+  return fmt::format("{:.2f} / {:.2f} ms",
+                     Med(runs, [](const auto& r) { return r.e2e_p50; }) / 1000,
+                     Med(runs, [](const auto& r) { return r.e2e_p99; }) / 1000);
+}
+std::string OpenLoopEndToEndEachRun(const std::vector<OpenLoopRun>& runs) {
+  std::string s;
+  for (const auto& r : runs) s += fmt::format("{}{:.1f}", s.empty() ? "" : " ", r.e2e_p99 / 1000.0);
+  return s + " ms";
+}
+std::string OpenLoopAck(const std::vector<OpenLoopRun>& runs) {
+  return fmt::format("{:.2f} / {:.2f} ms",
+                     Med(runs, [](const auto& r) { return r.ack_p50; }) / 1000,
+                     Med(runs, [](const auto& r) { return r.ack_p99; }) / 1000);
+}
+
 void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) {
   std::vector<std::string> heads;
   for (const auto& t : results) heads.push_back(t.deployment.Label());
@@ -618,52 +660,16 @@ void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) 
         return Thousands(Med(t.runs, [](const auto& r) { return r.acked_per_s; }));
       }),
       "≥ 10,000/s (goal 25,000/s)");
-  row("  … each run", per([](const auto& t) {
-        std::string s;
-        for (const auto& r : t.runs) s += (s.empty() ? "" : " ") + Thousands(r.acked_per_s);
-        return s;
-      }),
-      "");
-  row(fmt::format("ack p50 / p99, {} connections", o.connections), per([&](const auto& t) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(t.runs, [](const auto& r) { return r.loaded.p50; }) / 1000,
-                           Med(t.runs, [](const auto& r) { return r.loaded.p99; }) / 1000);
-      }),
-      "p99 ≤ 5 ms");
-  row("drain after the load stops", per([](const auto& t) {
-        return fmt::format("{:.2f} s",
-                           Med(t.runs, [](const auto& r) { return r.drain; }) / kMicrosPerSecond);
-      }),
-      "");
-  row("delivered/s end to end (accepted/(load+drain))", per([](const auto& t) {
-        return Thousands(Med(t.runs, [](const auto& r) { return r.end_to_end_per_s; }));
-      }),
+  row("  … each run", per(AckedEachRun), "");
+  row(fmt::format("ack p50 / p99, {} connections", o.connections), per(LoadedAck), "p99 ≤ 5 ms");
+  row("drain after the load stops", per(Drain), "");
+  row("delivered/s end to end (accepted/(load+drain))", per(DeliveredPerSecond),
       "every accepted inquiry delivered");
-  row("ack p50 / p99, 1 connection", per([&](const auto& t) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(t.runs, [](const auto& r) { return r.single.p50; }) / 1000,
-                           Med(t.runs, [](const auto& r) { return r.single.p99; }) / 1000);
-      }),
-      "p50 < 1 ms");
-  row(fmt::format("end to end p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& runs) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(runs, [](const auto& r) { return r.e2e_p50; }) / 1000,
-                           Med(runs, [](const auto& r) { return r.e2e_p99; }) / 1000);
-      }),
+  row("ack p50 / p99, 1 connection", per(SingleAck), "p50 < 1 ms");
+  row(fmt::format("end to end p50 / p99 at {}/s", Thousands(o.rate)), open(OpenLoopEndToEnd),
       "p99 ≤ 50 ms");
-  row("  … e2e p99 of each run", open([](const auto& runs) {
-        std::string s;
-        for (const auto& r : runs)
-          s += fmt::format("{}{:.1f}", s.empty() ? "" : " ", r.e2e_p99 / 1000.0);
-        return s + " ms";
-      }),
-      "");
-  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.rate)), open([](const auto& runs) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(runs, [](const auto& r) { return r.ack_p50; }) / 1000,
-                           Med(runs, [](const auto& r) { return r.ack_p99; }) / 1000);
-      }),
-      "");
+  row("  … e2e p99 of each run", open(OpenLoopEndToEndEachRun), "");
+  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.rate)), open(OpenLoopAck), "");
   row(fmt::format("context: GET /healthz/s, {} connections", o.connections),
       open([](const auto& runs) {
         return runs[0].http_ceiling ? Thousands(runs[0].http_ceiling->per_second())
@@ -679,11 +685,7 @@ void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) 
                            static_cast<double>(peak) / 1024);
       }),
       "");
-  row("server CPU under load (cores)", per([](const auto& t) {
-        return fmt::format("{:.2f}",
-                           Med(t.runs, [](const auto& r) { return r.server_cores_load; }));
-      }),
-      "");
+  row("server CPU under load (cores)", per(ServerCores), "");
   row("server CPU per inquiry (all threads)", per([](const auto& t) {
         return fmt::format("{:.0f} µs",
                            Med(t.runs, [](const auto& r) { return r.server_cpu_per_inquiry_us; }));
@@ -764,51 +766,20 @@ void PrintPostgresTable(const std::vector<DeploymentResult>& postgres,
   row("figure", heads, "");
   row(fmt::format("acked inquiries/s, {} connections", o.connections),
       per([&](const auto& t) { return Thousands(acked(t)); }), "wrk per node, summed");
-  row("  … each run", per([](const auto& t) {
-        std::string s;
-        for (const auto& r : t.runs) s += (s.empty() ? "" : " ") + Thousands(r.acked_per_s);
-        return s;
-      }),
-      "");
+  row("  … each run", per(AckedEachRun), "");
   row("  … ÷ SQLite", per([&](const auto& t) {
         return ratio(t, acked(t), sqlite != nullptr && !sqlite->runs.empty() ? acked(*sqlite) : 0);
       }),
       "");
-  row(fmt::format("ack p50 / p99, {} connections", o.connections), per([&](const auto& t) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(t.runs, [](const auto& r) { return r.loaded.p50; }) / 1000,
-                           Med(t.runs, [](const auto& r) { return r.loaded.p99; }) / 1000);
-      }),
+  row(fmt::format("ack p50 / p99, {} connections", o.connections), per(LoadedAck),
       "the highest of the wrk processes'");
-  row("drain after the load stops", per([](const auto& t) {
-        return fmt::format("{:.2f} s",
-                           Med(t.runs, [](const auto& r) { return r.drain; }) / kMicrosPerSecond);
-      }),
-      "");
-  row("delivered/s end to end (accepted/(load+drain))", per([](const auto& t) {
-        return Thousands(Med(t.runs, [](const auto& r) { return r.end_to_end_per_s; }));
-      }),
+  row("drain after the load stops", per(Drain), "");
+  row("delivered/s end to end (accepted/(load+drain))", per(DeliveredPerSecond),
       "every accepted inquiry delivered");
-  row("ack p50 / p99, 1 connection", per([&](const auto& t) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(t.runs, [](const auto& r) { return r.single.p50; }) / 1000,
-                           Med(t.runs, [](const auto& r) { return r.single.p99; }) / 1000);
-      }),
-      "");
+  row("ack p50 / p99, 1 connection", per(SingleAck), "");
   row(fmt::format("end to end p50 / p99 at {}/s", Thousands(o.postgres_rate)),
-      open([](const auto& runs) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(runs, [](const auto& r) { return r.e2e_p50; }) / 1000,
-                           Med(runs, [](const auto& r) { return r.e2e_p99; }) / 1000);
-      }),
-      "");
-  row("  … e2e p99 of each run", open([](const auto& runs) {
-        std::string s;
-        for (const auto& r : runs)
-          s += fmt::format("{}{:.1f}", s.empty() ? "" : " ", r.e2e_p99 / 1000.0);
-        return s + " ms";
-      }),
-      "");
+      open(OpenLoopEndToEnd), "");
+  row("  … e2e p99 of each run", open(OpenLoopEndToEndEachRun), "");
   row("  … e2e p99 ÷ SQLite", per([&](const auto& t) {
         if (t.open_loops.empty()) return std::string("—");
         return ratio(
@@ -816,17 +787,8 @@ void PrintPostgresTable(const std::vector<DeploymentResult>& postgres,
             sqlite != nullptr && !sqlite->open_loops.empty() ? e2e_p99(sqlite->open_loops) : 0);
       }),
       "");
-  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.postgres_rate)), open([](const auto& runs) {
-        return fmt::format("{:.2f} / {:.2f} ms",
-                           Med(runs, [](const auto& r) { return r.ack_p50; }) / 1000,
-                           Med(runs, [](const auto& r) { return r.ack_p99; }) / 1000);
-      }),
-      "");
-  row("handoff CPU under load (cores, all nodes)", per([](const auto& t) {
-        return fmt::format("{:.2f}",
-                           Med(t.runs, [](const auto& r) { return r.server_cores_load; }));
-      }),
-      "");
+  row(fmt::format("ack p50 / p99 at {}/s", Thousands(o.postgres_rate)), open(OpenLoopAck), "");
+  row("handoff CPU under load (cores, all nodes)", per(ServerCores), "");
   row("postgres CPU under load (cores)", pg([](const auto& t) {
         return fmt::format("{:.2f}",
                            Med(t.runs, [](const auto& r) { return r.postgres->cores_load; }));

@@ -19,25 +19,17 @@
 #include "store/postgres/pg_schema.h"
 #include "store/postgres/pg_text.h"
 #include "store/store_codec.h"
+#include "store/store_writer.h"
 
 namespace handoff {
 namespace {
 
-constexpr size_t kNumStages = 5;
-constexpr Stage kAllStages[kNumStages] = {Stage::kEntry, Stage::kEnrich, Stage::kTrigger,
-                                          Stage::kTransfer, Stage::kTrack};
 // The channel on which commits announce new work; the payload is the stage's name.
 constexpr char kWorkChannel[] = "handoff_work";
-
-uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
 
 absl::Status CheckStage(Stage s) {
   if (static_cast<size_t>(s) >= kNumStages) return absl::InvalidArgumentError("unknown stage");
   return absl::OkStatus();
-}
-
-bool IsRetryableHandoffState(const std::string& state) {
-  return state == "pending" || state == "failed";
 }
 
 // A pipelined write's check (PgConnection::Send): the statement must have touched a row, or
@@ -626,41 +618,6 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
 std::optional<Micros> MinOf(const PgResult& r) {
   if (r.rows() == 0 || r.IsNull(0, 0)) return std::nullopt;
   return r.Int(0, 0);
-}
-
-void CallDone(const WriteDone& done, absl::Status status) {
-  if (!done) return;
-  try {
-    done(std::move(status));
-  } catch (const std::exception& e) {
-    spdlog::error("store: a write's completion callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("store: a write's completion callback threw");
-  }
-}
-
-// Tells `listener` (may be null) of each stage in `stages` that got work.
-void TellListener(const WorkListener* listener, uint32_t stages) {
-  if (listener == nullptr || !*listener) return;
-  for (Stage stage : kAllStages) {
-    if ((stages & StageBit(stage)) == 0) continue;
-    try {
-      (*listener)(stage);
-    } catch (...) {
-      spdlog::error("store: the work listener threw");
-    }
-  }
-}
-
-absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
-  if (!fn) return absl::InvalidArgumentError("empty write function");
-  try {
-    return fn(tx);
-  } catch (const std::exception& e) {
-    return absl::InternalError(fmt::format("the write function threw: {}", e.what()));
-  } catch (...) {
-    return absl::InternalError("the write function threw");
-  }
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> OpenWriter(const std::string& url) {

@@ -19,11 +19,10 @@
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_codec.h"
+#include "store/store_writer.h"
 
 namespace handoff {
 namespace {
-
-constexpr size_t kNumStages = 5;
 
 // Column lists shared by the statements that write a record and the code that reads it back;
 // the Bind*/Read* functions below follow these orders exactly.
@@ -292,19 +291,10 @@ constexpr char kHandoffDepths[] =
     "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
     "('pending', 'delivering', 'failed', 'dead') GROUP BY state";
 
-constexpr Stage kAllStages[kNumStages] = {Stage::kEntry, Stage::kEnrich, Stage::kTrigger,
-                                          Stage::kTransfer, Stage::kTrack};
-
-uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
-
 absl::StatusOr<size_t> StageIndex(Stage s) {
   auto i = static_cast<size_t>(s);
   if (i >= kNumStages) return absl::InvalidArgumentError("unknown stage");
   return i;
-}
-
-bool IsRetryableHandoffState(const std::string& state) {
-  return state == "pending" || state == "failed";
 }
 
 // `fields_json` holds i.fields serialized; it must outlive the statement's steps (binds do not
@@ -589,17 +579,6 @@ absl::StatusOr<std::optional<Micros>> QueryMin(SqliteConnection& conn, const cha
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) return std::optional<Micros>();
   return std::optional<Micros>(st.Int(0));
-}
-
-void CallDone(const WriteDone& done, absl::Status status) {
-  if (!done) return;
-  try {
-    done(std::move(status));
-  } catch (const std::exception& e) {
-    spdlog::error("store: a write's completion callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("store: a write's completion callback threw");
-  }
 }
 
 }  // namespace
@@ -1311,19 +1290,6 @@ absl::Status RunControl(SqliteConnection& conn, const char* sql) {
   return st.Run();
 }
 
-absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
-  if (!fn) return absl::InvalidArgumentError("empty write function");
-  // An exception escaping onto the writer thread would end the process and every pending
-  // write with it; it becomes this function's error instead.
-  try {
-    return fn(tx);
-  } catch (const std::exception& e) {
-    return absl::InternalError(fmt::format("the write function threw: {}", e.what()));
-  } catch (...) {
-    return absl::InternalError("the write function threw");
-  }
-}
-
 }  // namespace
 
 void SqliteStore::FailWholeBatch(std::vector<PendingWrite>& batch, const absl::Status& error) {
@@ -1415,16 +1381,7 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
   commits_.fetch_add(1);
   committed_fns_.fetch_add(ok_fns);
   ApplyCommitted(batch_ops_);
-  if (listener != nullptr && *listener) {
-    for (Stage stage : kAllStages) {
-      if ((stages & StageBit(stage)) == 0) continue;
-      try {
-        (*listener)(stage);
-      } catch (...) {
-        spdlog::error("store: the work listener threw");
-      }
-    }
-  }
+  TellListener(listener, stages);
   for (size_t i = 0; i < n; ++i) CallDone(batch[i].done, std::move(results_[i]));
 }
 
