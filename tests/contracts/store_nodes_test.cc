@@ -16,6 +16,7 @@
 #include "core/id.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_store.h"
 #include "tests/support/postgres_cluster.h"
 
@@ -341,6 +342,33 @@ TEST_F(StoreNodesTest, LeastOpenAssignmentStaysBalancedAcrossNodes) {
   EXPECT_LE(std::abs(open["ana"] - open["ben"]), 1)
       << "two nodes picked the same least-busy owner from the same counts: ana " << open["ana"]
       << ", ben " << open["ben"];
+}
+
+TEST_F(StoreNodesTest, ANodeAnalyzesItsBusyTablesAsItsWritesGrow) {
+  absl::StatusOr<std::unique_ptr<PgConnection>> admin = PgConnection::Open(url_);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  auto analyzed = [&] {
+    // last_analyze is a manual ANALYZE's (autovacuum's is last_autoanalyze); no write here
+    // touches `inquiries`, so only the store's own ANALYZE can set it.
+    absl::StatusOr<PgResult> r = (*admin)->Exec(
+        "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'inquiries'");
+    return r.ok() && r->rows() == 1 && r->Bool(0, 0);
+  };
+  PgStore* node = Node();
+  ASSERT_NE(node, nullptr);
+  EXPECT_FALSE(analyzed());
+  for (int i = 0; i < 260; ++i) {
+    ASSERT_TRUE(node->Write([&](WriteTx& tx) {
+                      return tx.CountEntry("acme", "web", "accepted", "", kT0, 1);
+                    })
+                    .ok());
+  }
+  // The renewer thread looks every second; statistics reach the view within a second or two.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!analyzed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(analyzed()) << "no ANALYZE after 260 committed write functions";
 }
 
 }  // namespace
