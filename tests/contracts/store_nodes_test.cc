@@ -199,6 +199,37 @@ TEST_F(StoreNodesTest, ALiveNodeKeepsItsClaimsPastTheirLease) {
   EXPECT_EQ(other->ClaimWork(Stage::kEnrich, 1, clock_.Now(), kLease)->size(), 1u);
 }
 
+// A renewal that would not move a lease must not lock its row either: a claim skips locked
+// rows, so a lapsed claim would now and then be missed while the renewer passes over it.
+TEST_F(StoreNodesTest, ARenewalLeavesTheClaimsItDoesNotExtendClaimable) {
+  PgStoreOptions fast;
+  fast.renew_every = 20 * kMicrosPerMilli;
+  absl::StatusOr<std::unique_ptr<PgStore>> node = PgStore::Open(url_, &clock_, fast);
+  ASSERT_TRUE(node.ok()) << node.status();
+  Handoff h;
+  h.id = "h1";
+  h.workspace = "acme";
+  h.inquiry_id = "i1";
+  h.destination = "crm";
+  h.state = "pending";
+  h.next_attempt_at = kT0;
+  h.created_at = kT0;
+  ASSERT_TRUE((*node)->Write([&](WriteTx& tx) { return tx.InsertHandoff(h); }).ok());
+  // The clock stands still, so the renewer (every 20 ms) never has a lease to move, while each
+  // claim looks past the previous claim's lease and must find the handoff free.
+  int missed = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  Micros now = kT0;
+  int claims = 0;
+  for (; std::chrono::steady_clock::now() < until; ++claims, now += kLease + 1) {
+    absl::StatusOr<std::vector<Handoff>> got = (*node)->ClaimHandoffs(1, now, kLease, nullptr);
+    ASSERT_TRUE(got.ok()) << got.status();
+    if (got->size() != 1) ++missed;
+  }
+  EXPECT_GT(claims, 100);
+  EXPECT_EQ(missed, 0) << "of " << claims << " claims";
+}
+
 TEST_F(StoreNodesTest, ADutyIsHeldByOneNodeAndMovesWhenItsHolderStopsRenewing) {
   PgStore* a = Node();
   PgStore* b = Node();

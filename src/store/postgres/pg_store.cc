@@ -242,15 +242,16 @@ const std::string kNextWork =
 // `<> ''` term lets the generic plan use the partial indexes on leased rows. Rows locked by a
 // transaction are skipped, not waited for: the writer locks the claims it is completing, and a
 // renewal queued behind it would hold its other rows meanwhile (the next renewal, a second
-// later, catches any it skipped).
+// later, catches any it skipped). Only rows the renewal moves are locked and rewritten: a row
+// locked but left as it was would be hidden from a claim running meanwhile for nothing.
 const std::string kRenewWork =
-    "UPDATE work w SET lease_until = GREATEST(w.lease_until, $2::bigint + w.lease_for) "
+    "UPDATE work w SET lease_until = $2::bigint + w.lease_for "
     "FROM (SELECT id FROM work WHERE lease_owner = $1 AND lease_owner <> '' "
-    "FOR UPDATE SKIP LOCKED) c WHERE w.id = c.id";
+    "AND lease_until < $2::bigint + lease_for FOR UPDATE SKIP LOCKED) c WHERE w.id = c.id";
 const std::string kRenewHandoffs =
-    "UPDATE handoffs h SET lease_until = GREATEST(h.lease_until, $2::bigint + h.lease_for) "
+    "UPDATE handoffs h SET lease_until = $2::bigint + h.lease_for "
     "FROM (SELECT id FROM handoffs WHERE lease_owner = $1 AND lease_owner <> '' "
-    "FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id";
+    "AND lease_until < $2::bigint + lease_for FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id";
 
 const std::string kCountEntry =
     "INSERT INTO entry_counts (workspace, source, outcome, reason, minute_bucket, node, count) "
