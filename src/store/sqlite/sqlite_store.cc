@@ -154,11 +154,15 @@ constexpr char kGetHandoff[] =
 constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  " FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2 "
                                  "ORDER BY created_at, id";
-constexpr char kClaimHandoffs[] =
-    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
-    " AND next_attempt_at <= ?1 AND destination NOT IN (SELECT value FROM json_each(?3)) "
-    "AND (?4 = '' OR workspace = ?4) "
-    "ORDER BY next_attempt_at, id LIMIT ?2";
+// Two variants: the skip list (destinations whose gates are closed) is usually empty, and
+// `NOT IN (json_each)` costs SQLite a temporary B-tree with its own pager at every claim.
+#define HANDOFF_CLAIM_HANDOFFS(SKIP)                                                          \
+  "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES \
+  " AND next_attempt_at <= ?1 " SKIP                                                          \
+  "AND (?4 = '' OR workspace = ?4) ORDER BY next_attempt_at, id LIMIT ?2"
+constexpr char kClaimHandoffs[] = HANDOFF_CLAIM_HANDOFFS("");
+constexpr char kClaimHandoffsSkipping[] =
+    HANDOFF_CLAIM_HANDOFFS("AND destination NOT IN (SELECT value FROM json_each(?3)) ");
 constexpr char kNextHandoff[] =
     "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
     " AND (?1 = '' OR workspace = ?1)";
@@ -1550,28 +1554,32 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
   std::vector<Handoff> candidates;
   {
     ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kClaimHandoffs));
+    ASSIGN_OR_RETURN(
+        SqliteStatement st,
+        reader->Prepare(skip_destinations.empty() ? kClaimHandoffs : kClaimHandoffsSkipping));
     st.BindInt(1, now);
     st.BindInt(2, static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size()));
-    const std::string skip = nlohmann::json(skip_destinations).dump();
+    const std::string skip =
+        skip_destinations.empty() ? "" : nlohmann::json(skip_destinations).dump();
     st.BindText(3, skip);
     st.BindText(4, workspace);
-    while (true) {
+    // The rows held by a live lease (in flight on this node) come back too; only the others
+    // are read whole.
+    while (candidates.size() < static_cast<size_t>(max)) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
+      auto it = handoff_leases_.find(st.Text(0));
+      if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
+        continue;
+      }
       candidates.push_back(ReadHandoff(st));
     }
   }
   for (Handoff& h : candidates) {
-    auto it = handoff_leases_.find(h.id);
-    if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
-      continue;
-    }
     std::string token = NewLeaseToken();
     handoff_leases_.insert_or_assign(h.id, Lease{token, now + lease, 0});
     if (lease_tokens != nullptr) lease_tokens->push_back(std::move(token));
     out.push_back(std::move(h));
-    if (out.size() >= static_cast<size_t>(max)) break;
   }
   return out;
 }
