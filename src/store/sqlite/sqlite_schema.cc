@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 7> kMigrations{{
+constexpr std::array<Migration, 8> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -255,6 +255,13 @@ CREATE TABLE sessions (
     {7, R"sql(
 CREATE INDEX tasks_by_inquiry_created ON tasks (workspace, inquiry_id, created_at, id);
 DROP INDEX tasks_by_inquiry;
+)sql"},
+    // The claimable handoffs in claim order. Through handoffs_due (state first) each claim
+    // merged three states through a temporary B-tree for the IN list and another for the
+    // ORDER BY, each with its own pager: a third of the dispatcher's time.
+    {8, R"sql(
+CREATE INDEX handoffs_claimable ON handoffs (next_attempt_at, id)
+  WHERE state IN ('pending', 'failed', 'delivering');
 )sql"},
 }};
 

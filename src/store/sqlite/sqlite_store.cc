@@ -156,16 +156,19 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  "ORDER BY created_at, id";
 // Two variants: the skip list (destinations whose gates are closed) is usually empty, and
 // `NOT IN (json_each)` costs SQLite a temporary B-tree with its own pager at every claim.
-#define HANDOFF_CLAIM_HANDOFFS(SKIP)                                                          \
-  "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES \
-  " AND next_attempt_at <= ?1 " SKIP                                                          \
+// Both read the partial index handoffs_claimable, in claim order (INDEXED BY: the planner
+// would rather take handoffs_due and sort).
+#define HANDOFF_CLAIM_HANDOFFS(SKIP)                                            \
+  "SELECT " HANDOFF_HANDOFF_COLUMNS                                             \
+  " FROM handoffs INDEXED BY handoffs_claimable "                               \
+  "WHERE state IN " HANDOFF_CLAIMABLE_STATES " AND next_attempt_at <= ?1 " SKIP \
   "AND (?4 = '' OR workspace = ?4) ORDER BY next_attempt_at, id LIMIT ?2"
 constexpr char kClaimHandoffs[] = HANDOFF_CLAIM_HANDOFFS("");
 constexpr char kClaimHandoffsSkipping[] =
     HANDOFF_CLAIM_HANDOFFS("AND destination NOT IN (SELECT value FROM json_each(?3)) ");
 constexpr char kNextHandoff[] =
-    "SELECT MIN(next_attempt_at) FROM handoffs WHERE state IN " HANDOFF_CLAIMABLE_STATES
-    " AND (?1 = '' OR workspace = ?1)";
+    "SELECT MIN(next_attempt_at) FROM handoffs INDEXED BY handoffs_claimable WHERE state "
+    "IN " HANDOFF_CLAIMABLE_STATES " AND (?1 = '' OR workspace = ?1)";
 
 constexpr char kFindDeadHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
