@@ -40,8 +40,11 @@ namespace {
   "confirmed_at, remote_id, last_status, last_error, last_response_excerpt, progress, "    \
   "purpose, recipient, text"
 #define HANDOFF_WORK_COLUMNS "id, workspace, inquiry_id, stage, available_at, attempts"
-// Handoff states a transfer worker can pick up ("delivering" only once no one holds it).
-#define HANDOFF_CLAIMABLE_STATES "('pending', 'failed', 'delivering')"
+// Handoff states a transfer worker can pick up ("delivering" only once no one holds it). The
+// condition of the partial index handoffs_claimable, word for word (or the index is not used);
+// written with OR because SQLite evaluates a constant IN list through a temporary B-tree, at
+// every write of a handoff row too.
+#define HANDOFF_CLAIMABLE "(state = 'pending' OR state = 'failed' OR state = 'delivering')"
 
 constexpr char kBegin[] = "BEGIN IMMEDIATE";
 constexpr char kCommit[] = "COMMIT";
@@ -158,17 +161,17 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
 // `NOT IN (json_each)` costs SQLite a temporary B-tree with its own pager at every claim.
 // Both read the partial index handoffs_claimable, in claim order (INDEXED BY: the planner
 // would rather take handoffs_due and sort).
-#define HANDOFF_CLAIM_HANDOFFS(SKIP)                                            \
-  "SELECT " HANDOFF_HANDOFF_COLUMNS                                             \
-  " FROM handoffs INDEXED BY handoffs_claimable "                               \
-  "WHERE state IN " HANDOFF_CLAIMABLE_STATES " AND next_attempt_at <= ?1 " SKIP \
+#define HANDOFF_CLAIM_HANDOFFS(SKIP)                            \
+  "SELECT " HANDOFF_HANDOFF_COLUMNS                             \
+  " FROM handoffs INDEXED BY handoffs_claimable "               \
+  "WHERE " HANDOFF_CLAIMABLE " AND next_attempt_at <= ?1 " SKIP \
   "AND (?4 = '' OR workspace = ?4) ORDER BY next_attempt_at, id LIMIT ?2"
 constexpr char kClaimHandoffs[] = HANDOFF_CLAIM_HANDOFFS("");
 constexpr char kClaimHandoffsSkipping[] =
     HANDOFF_CLAIM_HANDOFFS("AND destination NOT IN (SELECT value FROM json_each(?3)) ");
 constexpr char kNextHandoff[] =
-    "SELECT MIN(next_attempt_at) FROM handoffs INDEXED BY handoffs_claimable WHERE state "
-    "IN " HANDOFF_CLAIMABLE_STATES " AND (?1 = '' OR workspace = ?1)";
+    "SELECT MIN(next_attempt_at) FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE " AND (?1 = '' OR workspace = ?1)";
 
 constexpr char kFindDeadHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
