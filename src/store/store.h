@@ -146,6 +146,14 @@ class WriteTx {
   virtual absl::Status DeleteSession(const std::string& workspace, const std::string& id_hash) = 0;
   virtual absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) = 0;
 
+  // Retention. Deletes an inquiry and everything recorded about it — its events, tasks,
+  // handoffs, queued work, dedupe keys, inbox items and leaks; its contact stays. NotFound if
+  // there is no such inquiry in the workspace. Work or a delivery still in flight for it fails
+  // at its next write (its row is gone).
+  virtual absl::Status DeleteInquiry(const std::string& workspace, const std::string& id) = 0;
+  // Deletes the workspace's entry counts of the minutes before `before`.
+  virtual absl::Status DeleteEntryCountsBefore(const std::string& workspace, Micros before) = 0;
+
   // Fences a cluster-wide duty's write (Store::HoldDuty): Aborted unless this store holds
   // `duty` now, and no other node can take the duty over until this transaction ends. A node
   // that paused past its duty lease therefore cannot write as if it still held it.

@@ -1007,6 +1007,115 @@ TEST_P(StoreContractTest, AFailedWriteReachesTheFunctionAtItsNextReadOrAsItsResu
   EXPECT_EQ(store_->ListEvents("acme", x.id)->at(0).kind, "after");
 }
 
+// Retention: an inquiry goes with everything recorded about it; its contact, the workspace's
+// other inquiries and other workspaces stay as they were.
+TEST_P(StoreContractTest, DeletingAnInquiryRemovesEverythingRecordedAboutIt) {
+  Contact c{"c1", "acme", "Ana", "ana@example.com", "+15551234567", kT0, kT0};
+  auto record = [&](const Inquiry& in, const std::string& n) {
+    Task t{"t" + n, in.workspace, in.id, "default", "bob", "Call back", kT0, "open", kT0};
+    Handoff h = MakeHandoff(in.workspace, in.id, "crm", "pending", kT0);
+    InboxItem item{"inbox" + n, in.workspace, in.id, "inbox", "bob", "open", kT0, 0};
+    Leak leak;
+    leak.key = "unassigned:" + in.id;
+    leak.workspace = in.workspace;
+    leak.kind = "unassigned";
+    leak.inquiry_id = in.id;
+    leak.group = "unassigned";
+    leak.opened_at = kT0;
+    return store_->Write([&, n](WriteTx& tx) -> absl::Status {
+      if (auto s = tx.InsertInquiry(in); !s.ok()) return s;
+      if (auto s = tx.InsertTask(t); !s.ok()) return s;
+      if (auto s = tx.InsertHandoff(h); !s.ok()) return s;
+      if (auto s = tx.AppendEvent({in.workspace, in.id, 0, kT0, Stage::kEntry, "received"});
+          !s.ok())
+        return s;
+      if (auto s = tx.EnqueueWork(MakeWork(in.workspace, in.id, Stage::kEnrich, kT0)); !s.ok())
+        return s;
+      if (auto s = tx.InsertDedupe(in.workspace, "web", "k" + n, in.id, kT0); !s.ok()) return s;
+      if (auto s = tx.InsertInboxItem(item); !s.ok()) return s;
+      return tx.InsertLeak(leak);
+    });
+  };
+  Inquiry old = MakeInquiry("acme", kT0);
+  Inquiry kept = MakeInquiry("acme", kT0 + 1);
+  Inquiry other = MakeInquiry("other", kT0 + 2);
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpsertContact(c); }).ok());
+  ASSERT_TRUE(record(old, "1").ok());
+  ASSERT_TRUE(record(kept, "2").ok());
+  ASSERT_TRUE(record(other, "3").ok());
+
+  // Another workspace's credentials cannot delete it.
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.DeleteInquiry("other", old.id); }).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->GetInquiry("acme", old.id).ok());
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.DeleteInquiry("acme", old.id); }).ok());
+
+  EXPECT_EQ(store_->GetInquiry("acme", old.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListEvents("acme", old.id)->empty());
+  EXPECT_TRUE(store_->ListTasks("acme", old.id)->empty());
+  EXPECT_TRUE(store_->ListHandoffs("acme", old.id)->empty());
+  std::optional<std::string> dedupe = std::string("?");
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    absl::StatusOr<std::optional<std::string>> found =
+                        tx.FindDedupe("acme", "web", "k1");
+                    if (!found.ok()) return found.status();
+                    dedupe = *found;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_FALSE(dedupe.has_value());
+  std::vector<WorkItem> work = *store_->ClaimWork(Stage::kEnrich, 10, kT0, kLease);
+  ASSERT_EQ(work.size(), 2u);
+  for (const WorkItem& w : work) EXPECT_NE(w.inquiry_id, old.id);
+  ASSERT_EQ(store_->ListInbox("acme", "open", 10)->size(), 1u);
+  EXPECT_EQ(store_->ListInbox("acme", "open", 10)->at(0).inquiry_id, kept.id);
+  ASSERT_EQ(store_->ListLeaks("acme", LeakFilter{})->size(), 1u);
+  EXPECT_EQ(store_->ListLeaks("acme", LeakFilter{})->at(0).inquiry_id, kept.id);
+
+  // What was not the old inquiry's is untouched: the contact, the kept one, the other workspace.
+  EXPECT_TRUE(store_->GetContact("acme", "c1").ok());
+  for (const Inquiry* in : {&kept, &other}) {
+    EXPECT_TRUE(store_->GetInquiry(in->workspace, in->id).ok());
+    EXPECT_EQ(store_->ListEvents(in->workspace, in->id)->size(), 1u);
+    EXPECT_EQ(store_->ListTasks(in->workspace, in->id)->size(), 1u);
+    EXPECT_EQ(store_->ListHandoffs(in->workspace, in->id)->size(), 1u);
+  }
+  // Gone means gone: a second delete finds nothing, and the id's timeline starts afresh.
+  EXPECT_EQ(store_->Write([&](WriteTx& tx) { return tx.DeleteInquiry("acme", old.id); }).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(Put(old).ok());
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) {
+                    return tx.AppendEvent({"acme", old.id, 0, kT0, Stage::kEntry, "received"});
+                  })
+                  .ok());
+  ASSERT_EQ(store_->ListEvents("acme", old.id)->size(), 1u);
+  EXPECT_EQ(store_->ListEvents("acme", old.id)->at(0).seq, 1);
+}
+
+TEST_P(StoreContractTest, EntryCountsBeforeAMinuteAreDeletedForOneWorkspace) {
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const char* ws : {"acme", "other"}) {
+                      for (Micros at : {kT0, kT0 + kMicrosPerMinute, kT0 + 2 * kMicrosPerMinute}) {
+                        if (auto s = tx.CountEntry(ws, "web", "accepted", "", at, 1); !s.ok()) {
+                          return s;
+                        }
+                      }
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) {
+                    return tx.DeleteEntryCountsBefore("acme", kT0 + kMicrosPerMinute);
+                  })
+                  .ok());
+  EXPECT_EQ(store_->ListEntryCounts("acme", 0)->at(0).count, 2);
+  EXPECT_EQ(store_->ListEntryCounts("other", 0)->at(0).count, 3);
+}
+
 TEST_P(StoreContractTest, EntryCountsAggregatePerMinuteSince) {
   auto count = [&](const std::string& ws, const std::string& outcome, const std::string& reason,
                    Micros at, int64_t n) {

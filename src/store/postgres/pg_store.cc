@@ -340,6 +340,21 @@ const std::string kPutSession =
 const std::string kDeleteSession = "DELETE FROM sessions WHERE workspace = $1 AND id_hash = $2";
 const std::string kDeleteExpiredSessions =
     "DELETE FROM sessions WHERE workspace = $1 AND expires_at <= $2";
+// Retention: an inquiry's rows, each table through an index on (…, inquiry_id).
+const std::vector<std::string> kDeleteInquiryRows = {
+    "DELETE FROM events WHERE inquiry_id = $2 AND workspace = $1",
+    "DELETE FROM tasks WHERE workspace = $1 AND inquiry_id = $2",
+    "DELETE FROM handoffs WHERE workspace = $1 AND inquiry_id = $2",
+    "DELETE FROM work WHERE workspace = $1 AND inquiry_id = $2",
+    "DELETE FROM dedupe WHERE workspace = $1 AND inquiry_id = $2",
+    "DELETE FROM inbox_items WHERE workspace = $1 AND inquiry_id = $2",
+    "DELETE FROM leaks WHERE workspace = $1 AND inquiry_id = $2",
+};
+const std::string kDeleteInquiry = "DELETE FROM inquiries WHERE workspace = $1 AND id = $2";
+// Its event counter (keyed by the inquiry id alone, like the events).
+const std::string kDeleteEventSeq = "DELETE FROM event_seqs WHERE inquiry_id = $1";
+const std::string kDeleteEntryCountsBefore =
+    "DELETE FROM entry_counts WHERE workspace = $1 AND minute_bucket < $2";
 const std::string kFindSession =
     "SELECT workspace, id_hash, \"user\", name, csrf_token, expires_at FROM sessions "
     "WHERE workspace = $1 AND id_hash = $2";
@@ -1094,6 +1109,24 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status DeleteExpiredSessions(const std::string& workspace, Micros now) override {
     conn_->Send(kDeleteExpiredSessions, PgParams().Text(workspace).Int(now));
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteInquiry(const std::string& workspace, const std::string& id) override {
+    RETURN_IF_ERROR(RequireKey(workspace, id, "inquiry"));
+    conn_->Send(
+        kDeleteInquiry, PgParams().Text(workspace).Text(id), TouchedOr([id, workspace] {
+          return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+        }));
+    for (const std::string& sql : kDeleteInquiryRows) {
+      conn_->Send(sql, PgParams().Text(workspace).Text(id));
+    }
+    conn_->Send(kDeleteEventSeq, PgParams().Text(id));
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteEntryCountsBefore(const std::string& workspace, Micros before) override {
+    conn_->Send(kDeleteEntryCountsBefore, PgParams().Text(workspace).Int(before));
     return absl::OkStatus();
   }
 

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 8> kMigrations{{
+constexpr std::array<Migration, 9> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -263,6 +263,13 @@ DROP INDEX tasks_by_inquiry;
     {8, R"sql(
 CREATE INDEX handoffs_claimable ON handoffs (next_attempt_at, id)
   WHERE (state = 'pending' OR state = 'failed' OR state = 'delivering');
+)sql"},
+    // Retention deletes an inquiry's rows table by table; these three had no index leading to
+    // them (events, tasks and handoffs do).
+    {9, R"sql(
+CREATE INDEX dedupe_by_inquiry ON dedupe (workspace, inquiry_id);
+CREATE INDEX inbox_items_by_inquiry ON inbox_items (workspace, inquiry_id);
+CREATE INDEX leaks_by_inquiry ON leaks (workspace, inquiry_id);
 )sql"},
 }};
 

@@ -292,6 +292,20 @@ constexpr char kPutSession[] =
 constexpr char kDeleteSession[] = "DELETE FROM sessions WHERE workspace = ?1 AND id_hash = ?2";
 constexpr char kDeleteExpiredSessions[] =
     "DELETE FROM sessions WHERE workspace = ?1 AND expires_at <= ?2";
+// Retention: an inquiry's rows, each table through an index on (…, inquiry_id); the inquiry row
+// last (its delete tells whether it existed).
+constexpr const char* kDeleteInquiryRows[] = {
+    "DELETE FROM events WHERE inquiry_id = ?2 AND workspace = ?1",
+    "DELETE FROM tasks WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM work WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM dedupe WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM inbox_items WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM leaks WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM inquiries WHERE workspace = ?1 AND id = ?2",
+};
+constexpr char kDeleteEntryCountsBefore[] =
+    "DELETE FROM entry_counts WHERE workspace = ?1 AND minute_bucket < ?2";
 constexpr char kFindSession[] =
     "SELECT workspace, id_hash, user, name, csrf_token, expires_at FROM sessions "
     "WHERE workspace = ?1 AND id_hash = ?2";
@@ -1113,6 +1127,28 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kDeleteExpiredSessions));
     st.BindText(1, workspace);
     st.BindInt(2, now);
+    return st.Run();
+  }
+
+  absl::Status DeleteInquiry(const std::string& workspace, const std::string& id) override {
+    RETURN_IF_ERROR(RequireKey(workspace, id, "inquiry"));
+    for (const char* sql : kDeleteInquiryRows) {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(sql));
+      st.BindText(1, workspace);
+      st.BindText(2, id);
+      RETURN_IF_ERROR(st.Run());
+    }
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+    }
+    last_event_seq_.erase(id);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteEntryCountsBefore(const std::string& workspace, Micros before) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kDeleteEntryCountsBefore));
+    st.BindText(1, workspace);
+    st.BindInt(2, before);
     return st.Run();
   }
 
