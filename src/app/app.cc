@@ -27,6 +27,7 @@
 #include "track/leak_monitor.h"
 #include "track/metrics.h"
 #include "track/probes.h"
+#include "track/retention.h"
 #include "transfer/connector.h"
 #include "transfer/dispatcher.h"
 #include "trigger/escalation.h"
@@ -94,6 +95,7 @@ struct WorkspaceRuntime {
   std::unique_ptr<EscalationRunner> escalation;
   std::unique_ptr<LeakMonitor> leaks;
   std::unique_ptr<ProbeRunner> probes;
+  std::unique_ptr<RetentionRunner> retention;
 
   void Wake(Stage stage) {
     switch (stage) {
@@ -115,6 +117,7 @@ struct WorkspaceRuntime {
   void Stop() {
     enrich->loop().Stop();
     trigger->loop().Stop();
+    retention->Stop();
     probes->Stop();
     leaks->Stop();
     escalation->Stop();
@@ -230,6 +233,9 @@ std::shared_ptr<WorkspaceRuntime> App::Parts::Build(Config config) {
   w->probes = std::make_unique<ProbeRunner>(c, store.get(), clock, &sources);
   w->probes->set_duty(duty.get());
   w->probes->Start();
+  w->retention = std::make_unique<RetentionRunner>(c, store.get(), clock);
+  w->retention->set_duty(duty.get());
+  w->retention->Start();
 
   w->ingress = std::make_unique<Ingress>(c, &sources, store.get(), clock);
   auto ready = [this]() -> absl::Status {

@@ -48,7 +48,7 @@ class ConfigParser {
     }
     CheckKeys(root,
               {"workspace", "business", "server", "team", "enrich", "sources", "destinations",
-               "routes", "alerts", "probes"},
+               "routes", "alerts", "probes", "retention"},
               "the top level");
     config.workspace = RequiredString(root, "workspace", "the top level");
     if (!config.workspace.empty() && !IsName(config.workspace)) {
@@ -64,6 +64,7 @@ class ConfigParser {
     if (root["routes"]) ParseRoutes(root["routes"], config);
     if (root["alerts"]) ParseAlerts(root["alerts"], config);
     if (root["probes"]) ParseProbes(root["probes"], config);
+    if (root["retention"]) ParseRetention(root["retention"], config.retention);
     CheckReferences(config);
     if (!errors_.empty()) {
       std::string all;
@@ -1181,6 +1182,25 @@ class ConfigParser {
       if (!config.FindSource(s)) {
         Error(n["sources"], fmt::format("probes: source '{}' is not defined", s));
       }
+    }
+  }
+
+  // retention: { inquiries: 400d, every: 1h }.
+  void ParseRetention(const YAML::Node& n, RetentionConfig& r) {
+    r.line = Line(n);
+    if (!n.IsMap()) return Error(n, "retention must be a mapping with inquiries (e.g. 400d)");
+    CheckKeys(n, {"inquiries", "every"}, "retention");
+    if (!n["inquiries"]) Error(n, "retention needs 'inquiries' (how long to keep them, e.g. 400d)");
+    if (n["inquiries"]) {
+      r.inquiries = Duration(n["inquiries"], "retention inquiries");
+      // A slip like `30m` would delete the day's work: anything under a day is refused.
+      if (r.inquiries < kMicrosPerDay) {
+        Error(n["inquiries"], "retention inquiries must be at least 1d");
+      }
+    }
+    if (n["every"]) {
+      r.every = Duration(n["every"], "retention every");
+      if (r.every < kMicrosPerMinute) Error(n["every"], "retention every must be at least 1m");
     }
   }
 

@@ -272,6 +272,15 @@ struct ProbesConfig {
   int line = 0;
 };
 
+// Retention (track/retention.h): inquiries received more than `inquiries` ago are deleted with
+// everything recorded about them (their contacts stay), and entry counts older than that go too;
+// checked every `every`. Without the section nothing is deleted.
+struct RetentionConfig {
+  Micros inquiries = 0;  // 0 = keep forever
+  Micros every = kMicrosPerHour;
+  int line = 0;
+};
+
 struct Config {
   std::string path;  // the file it came from
   std::string workspace;
@@ -284,6 +293,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   AlertsConfig alerts;
   ProbesConfig probes;
+  RetentionConfig retention;
 
   const SourceConfig* FindSource(const std::string& name) const;
   const DestinationConfig* FindDestination(const std::string& name) const;

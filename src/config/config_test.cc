@@ -567,5 +567,36 @@ probes: { every: 30m, deadline: 2m, target: probe-hook, sources: [website] }
   EXPECT_NE(m.find("cfg.yaml:2: probes: source 'ghost' is not defined"), std::string::npos) << m;
 }
 
+TEST(RetentionConfig, ParsesHowLongToKeepAndHowOftenToLook) {
+  const auto env = [](const std::string&) { return std::nullopt; };
+  auto none = LoadConfigFromString("workspace: w\n", "cfg.yaml", env);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->retention.inquiries, 0) << "without the section nothing is deleted";
+
+  auto c = LoadConfigFromString("workspace: w\nretention: { inquiries: 400d, every: 30m }\n",
+                                "cfg.yaml", env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->retention.inquiries, 400 * kMicrosPerDay);
+  EXPECT_EQ(c->retention.every, 30 * kMicrosPerMinute);
+  auto defaults =
+      LoadConfigFromString("workspace: w\nretention: { inquiries: 2d }\n", "cfg.yaml", env);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->retention.every, kMicrosPerHour);
+
+  auto bad = LoadConfigFromString(
+      "workspace: w\nretention:\n  inquiries: 30m\n  every: 10s\n  keep: forever\n", "cfg.yaml",
+      env);
+  ASSERT_FALSE(bad.ok());
+  const std::string m(bad.status().message());
+  EXPECT_NE(m.find("cfg.yaml:3: retention inquiries must be at least 1d"), std::string::npos) << m;
+  EXPECT_NE(m.find("cfg.yaml:4: retention every must be at least 1m"), std::string::npos) << m;
+  EXPECT_NE(m.find("cfg.yaml:5:"), std::string::npos) << m;  // the unknown key, by its line
+  auto missing = LoadConfigFromString("workspace: w\nretention: { every: 1h }\n", "cfg.yaml", env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("retention needs 'inquiries'"),
+            std::string::npos)
+      << missing.status();
+}
+
 }  // namespace
 }  // namespace handoff

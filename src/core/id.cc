@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
@@ -19,6 +20,16 @@ void FillRandom(uint8_t* out, size_t n) {
 }
 
 }  // namespace
+
+std::string UuidV7Floor(Micros at) {
+  const uint64_t ms = static_cast<uint64_t>(std::max<Micros>(at, 0) / kMicrosPerMilli);
+  std::string out;
+  for (int nibble = 11; nibble >= 0; --nibble) {
+    if (nibble == 3) out += '-';
+    out += kHex[(ms >> (4 * nibble)) & 0xf];
+  }
+  return out;
+}
 
 std::string NewUuidV7(Micros now) {
   static std::mutex mu;

@@ -13,6 +13,11 @@ namespace handoff {
 // Thread-safe.
 std::string NewUuidV7(Micros now);
 
+// The first 13 characters ("xxxxxxxx-xxxx", the 48-bit millisecond timestamp) of a UUIDv7 made
+// at `at`: every lowercase UUIDv7 made in an earlier millisecond sorts below it, every one made
+// at or after `at`'s millisecond above it. A range bound on an id index by time.
+std::string UuidV7Floor(Micros at);
+
 // True when `s` is a canonical lowercase or uppercase UUID string (36 characters).
 bool IsUuid(std::string_view s);
 

@@ -31,6 +31,24 @@ TEST(NewUuidV7, StrictlyIncreasingWithinOneMillisecond) {
   }
 }
 
+TEST(UuidV7Floor, SeparatesEarlierMillisecondsFromLaterOnes) {
+  const Micros t = 1'764'000'000'123'456;  // 2025-11-24T16:00:00.123456Z
+  EXPECT_EQ(UuidV7Floor(t), "019ab697-e87b");
+  EXPECT_EQ(UuidV7Floor(0), "00000000-0000");
+  // The highest id of the millisecond before sorts below; the lowest of its own above. Also
+  // across a carry (…0fff ms to …1000 ms).
+  for (Micros at : {t, Micros{1'763'889'385'472'000}}) {
+    const std::string floor = UuidV7Floor(at);
+    EXPECT_LT(UuidV7Floor(at - kMicrosPerMilli) + "-7fff-bfff-ffffffffffff", floor);
+    EXPECT_GT(floor + "-7000-8000-000000000000", floor);
+    EXPECT_LT(floor + "-7fff-bfff-ffffffffffff", UuidV7Floor(at + kMicrosPerMilli));
+  }
+  // NewUuidV7 writes the same 13 characters for a time later than any it was given before in
+  // this process (it keeps its ids increasing; the tests above go up to 0x0fffffffffff ms).
+  const Micros later = Micros{0x200000000000} * kMicrosPerMilli;
+  EXPECT_EQ(NewUuidV7(later).substr(0, 13), UuidV7Floor(later));
+}
+
 TEST(IsUuid, RejectsMalformed) {
   EXPECT_FALSE(IsUuid(""));
   EXPECT_FALSE(IsUuid("0190a6e2-7b1c-7000-8000-00000000000"));
