@@ -14,9 +14,6 @@
 namespace handoff {
 namespace {
 
-// How far back the entry counts are read for each source's last arrival.
-constexpr Micros kArrivalHorizon = 30 * kMicrosPerDay;
-
 // The part of a leak key after "<kind>:": the task, handoff, inquiry or source it is about.
 std::string Subject(const Leak& l) { return l.key.substr(l.kind.size() + 1); }
 
@@ -97,7 +94,7 @@ void LeakMonitor::Stop() { thread_.Stop(); }
 
 absl::StatusOr<std::map<std::string, Micros>> LeakMonitor::LastArrivals(Micros now) const {
   ASSIGN_OR_RETURN(std::vector<EntryCount> counts,
-                   store_->ListEntryCounts(config_->workspace, now - kArrivalHorizon));
+                   store_->ListEntryCounts(config_->workspace, now - kLeakArrivalHorizon));
   std::map<std::string, Micros> last;
   for (const EntryCount& c : counts) {
     if (c.outcome != "accepted" || c.count == 0) continue;

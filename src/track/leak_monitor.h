@@ -18,6 +18,10 @@
 
 namespace handoff {
 
+// How far back the entry counts are read for each source's last arrival (silent sources):
+// retention keeps entry counts at least this long.
+inline constexpr Micros kLeakArrivalHorizon = 30 * kMicrosPerDay;
+
 // What one scan changed.
 struct LeakScan {
   int open = 0;    // leaks open after the scan

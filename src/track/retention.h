@@ -1,9 +1,9 @@
 // Retention: every `retention.every`, the inquiries received more than `retention.inquiries`
 // ago are deleted with everything recorded about them (timeline, tasks, handoffs, queued work,
 // dedupe keys, inbox items, leaks; their contacts stay), as are the entry counts of those days
-// and the workspace's expired dashboard sessions. A cluster-wide duty: with several nodes only
-// the holder of the leader lease sweeps, each write fenced on it. Deletes go in batches, one
-// write each, so ingest keeps its turn at the writer during a large first sweep.
+// (kept at least kLeakArrivalHorizon: the leak monitor reads them). A cluster-wide duty: with
+// several nodes only the holder of the leader lease sweeps, each write fenced on it. Deletes go in
+// batches, one write each, so ingest keeps its turn at the writer during a large first sweep.
 #pragma once
 
 #include "absl/status/statusor.h"

@@ -7,6 +7,7 @@
 
 #include "core/id.h"
 #include "tests/support/temp_dir.h"
+#include "track/leak_monitor.h"
 
 namespace handoff {
 namespace {
@@ -73,14 +74,6 @@ TEST_F(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
   std::string at_horizon = Receive(kT0 - 30 * kDay);  // not before the cutoff: kept
   std::string recent = Receive(kT0 - kDay);
   std::string other_workspace = Receive(kT0 - 400 * kDay, "other");
-  DashboardSession expired{"hash1", "ws", "admin", "Admin", "csrf", kT0 - 1};
-  DashboardSession live{"hash2", "ws", "admin", "Admin", "csrf", kT0 + kDay};
-  ASSERT_TRUE(store_
-                  ->Write([&](WriteTx& tx) -> absl::Status {
-                    if (auto s = tx.PutSession(expired); !s.ok()) return s;
-                    return tx.PutSession(live);
-                  })
-                  .ok());
 
   RetentionRunner runner(&config_, store_.get(), &clock_, /*batch=*/2);
   absl::StatusOr<RetentionSweep> sweep = runner.Sweep();
@@ -102,8 +95,6 @@ TEST_F(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
   ASSERT_EQ(counts->size(), 1u);
   EXPECT_EQ(counts->at(0).count, 2);
   EXPECT_EQ(store_->ListEntryCounts("other", 0)->at(0).count, 1);
-  EXPECT_FALSE(store_->FindSession("ws", "hash1")->has_value());
-  EXPECT_TRUE(store_->FindSession("ws", "hash2")->has_value());
 
   // Nothing more to do until time passes; then the next day's inquiries go.
   EXPECT_EQ(runner.Sweep()->inquiries, 0);
@@ -111,6 +102,23 @@ TEST_F(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
   EXPECT_EQ(runner.Sweep()->inquiries, 1);
   EXPECT_FALSE(Kept(at_horizon));
   EXPECT_TRUE(Kept(recent));
+}
+
+// The leak monitor reads a month of entry counts to tell a silent source: a shorter retention
+// deletes the inquiries but keeps those counts.
+TEST_F(RetentionRunnerTest, EntryCountsStayAsLongAsTheLeakMonitorReadsThem) {
+  config_.retention.inquiries = 2 * kDay;
+  std::string ten_days = Receive(kT0 - 10 * kDay);
+  std::string forty_days = Receive(kT0 - 40 * kDay);
+  RetentionRunner runner(&config_, store_.get(), &clock_);
+  ASSERT_EQ(runner.Sweep()->inquiries, 2);
+  EXPECT_FALSE(Kept(ten_days));
+  EXPECT_FALSE(Kept(forty_days));
+  absl::StatusOr<std::vector<EntryCount>> counts = store_->ListEntryCounts("ws", 0);
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 1u);
+  EXPECT_EQ(counts->at(0).count, 1) << "the count of 10 days ago stays, that of 40 days goes";
+  EXPECT_EQ(store_->ListEntryCounts("ws", kT0 - kLeakArrivalHorizon)->at(0).count, 1);
 }
 
 }  // namespace
