@@ -1,6 +1,7 @@
 // A background thread that runs one function again and again: the function returns how long to
-// sleep before its next run, and Stop() wakes the sleep at once. The home of the loop the
-// cluster-wide duties share (escalation timers, leak scans).
+// sleep before its next run, Wake() ends that sleep early, and Stop() wakes it and ends the
+// loop. The home of the loop the cluster-wide duties share (escalation timers, leak scans) and
+// the SQLite store's background checkpoints.
 #pragma once
 
 #include <chrono>
@@ -29,6 +30,15 @@ class PeriodicThread {
     thread_ = std::thread([this] { Loop(); });
   }
 
+  // Starts the next run now if the thread sleeps, or right after the run in progress.
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
+
   // Idempotent.
   void Stop() {
     {
@@ -48,7 +58,8 @@ class PeriodicThread {
       }
       const Micros wait = run_();
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::microseconds(wait), [this] { return stopping_; });
+      cv_.wait_for(lock, std::chrono::microseconds(wait), [this] { return stopping_ || woken_; });
+      woken_ = false;
     }
   }
 
@@ -56,6 +67,7 @@ class PeriodicThread {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 

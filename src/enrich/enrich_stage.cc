@@ -43,6 +43,9 @@ EnrichStage::EnrichStage(const Config* config, Store* store, const Clock* clock,
       adapters_(adapters),
       business_time_(BusinessTime::FromLoadedConfig(*config)),
       rules_(config->enrich) {
+  // Enrichment is redone from the committed inquiry if a power loss undoes it, and nothing
+  // outside acts on it before Trigger's synced commit (which makes it durable too).
+  options.durability = Durability::kDeferred;
   loop_ = std::make_unique<WorkLoop>(
       "enrich", Stage::kEnrich, store, clock,
       [this](const WorkItem& item) { return Process(item); }, options);

@@ -6,7 +6,7 @@
 // inquiries) and possible_duplicate_of (when the email and the phone point at two contacts).
 // For sources whose webhook carries no personal data it first fetches the inquiry's context
 // from the provider (SourceAdapter::FetchContext). Commits its result with the inquiry's
-// Trigger work.
+// Trigger work, without waiting for a sync (Durability::kDeferred).
 #pragma once
 
 #include <memory>

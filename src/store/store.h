@@ -163,6 +163,20 @@ class WriteTx {
 using WriteFn = std::function<absl::Status(WriteTx&)>;
 using WriteDone = std::function<void(absl::Status)>;
 
+// How durable a write's commit is when its `done` runs.
+enum class Durability {
+  // On disk: it survives a power loss. Anything acknowledged to a source and anything another
+  // system will act on (a handoff the dispatcher delivers) is written so.
+  kSynced,
+  // Committed and visible at once, on disk with the next synced commit or checkpoint: a power
+  // loss before those undoes it (a crash of the process does not). Every synced commit makes
+  // all earlier commits durable too, so this is only for writes that are redone from earlier
+  // committed state when lost and that nobody outside acts on before a later synced commit:
+  // Enrichment (Trigger's synced commit follows it) and a delivery's confirmation (lost, the
+  // handoff is delivered again under the same id, which the destination recognises).
+  kDeferred,
+};
+
 // Filters for listing inquiries; empty fields do not filter.
 struct InquiryFilter {
   std::string source;
@@ -210,9 +224,13 @@ class Store {
   virtual ~Store() = default;
 
   // Queues `fn` for the writer. `done` is called exactly once, on the writer's thread, with
-  // OK after `fn`'s writes are durably committed, or with the error (fn's own, or the
-  // commit's). After Shutdown began, `done` gets Unavailable at once.
-  virtual void SubmitWrite(WriteFn fn, WriteDone done) = 0;
+  // OK after `fn`'s writes are committed as `durability` says, or with the error (fn's own, or
+  // the commit's). After Shutdown began, `done` gets Unavailable at once. A batch is synced
+  // when any of its writes asks for it.
+  virtual void SubmitWrite(WriteFn fn, WriteDone done, Durability durability) = 0;
+  void SubmitWrite(WriteFn fn, WriteDone done) {
+    SubmitWrite(std::move(fn), std::move(done), Durability::kSynced);
+  }
 
   // Runs `fn` through SubmitWrite and blocks until its commit is durable.
   absl::Status Write(WriteFn fn);

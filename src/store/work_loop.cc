@@ -90,21 +90,24 @@ int WorkLoop::RunBatch() {
       std::lock_guard<std::mutex> lock(done_mu);
       ++pending;
     }
-    store_->SubmitWrite(std::move(*write), [&, item](absl::Status s) {
-      if (s.ok()) {
-        processed_.fetch_add(1);
-        if (options_.on_committed) {
-          options_.on_committed(stage_, clock_->Now() - item.available_at);
-        }
-      } else {
-        failed_.fetch_add(1);
-        spdlog::warn("{}: committing inquiry {} failed, retrying later: {}", name_, item.inquiry_id,
-                     std::string(s.message()));
-        (void)store_->ReleaseWork(item, clock_->Now() + options_.retry_delay);
-      }
-      std::lock_guard<std::mutex> lock(done_mu);
-      if (--pending == 0) done_cv.notify_all();
-    });
+    store_->SubmitWrite(
+        std::move(*write),
+        [&, item](absl::Status s) {
+          if (s.ok()) {
+            processed_.fetch_add(1);
+            if (options_.on_committed) {
+              options_.on_committed(stage_, clock_->Now() - item.available_at);
+            }
+          } else {
+            failed_.fetch_add(1);
+            spdlog::warn("{}: committing inquiry {} failed, retrying later: {}", name_,
+                         item.inquiry_id, std::string(s.message()));
+            (void)store_->ReleaseWork(item, clock_->Now() + options_.retry_delay);
+          }
+          std::lock_guard<std::mutex> lock(done_mu);
+          if (--pending == 0) done_cv.notify_all();
+        },
+        options_.durability);
   }
   std::unique_lock<std::mutex> lock(done_mu);
   done_cv.wait(lock, [&] { return pending == 0; });

@@ -29,6 +29,8 @@ struct WorkLoopOptions {
   // Only this workspace's items ("" = every workspace): each workspace of a deployment runs
   // its own stages with its own config.
   std::string workspace = {};
+  // How durable each item's commit must be (see Durability); the stage decides.
+  Durability durability = Durability::kSynced;
 };
 
 // Thread-safe: Start/Stop/Wake from any thread.

@@ -803,7 +803,8 @@ void Dispatcher::RecordStep(const Transfer& t, int status, double latency_ms,
           WriteTx& tx) mutable -> absl::Status {
         RETURN_IF_ERROR(tx.UpdateHandoff(updated, lease_token));
         return tx.AppendEvent(event);
-      });
+      },
+      Durability::kSynced);
 }
 
 void Dispatcher::RecordLocal(std::unique_ptr<Transfer> t) {
@@ -920,25 +921,34 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
     return tx.AppendEvent(settled);
   };
 
-  SubmitOutcomeWrite(handoff.id, std::move(write));
+  // A lost confirmation is a redelivery under the same handoff id (at least once, and the
+  // destination recognises the id): it need not wait for a sync. Failures and retries are
+  // acted on (alerts, schedules) and are synced.
+  SubmitOutcomeWrite(handoff.id, std::move(write),
+                     outcome.kind == DeliveryOutcome::Kind::kConfirmed ? Durability::kDeferred
+                                                                       : Durability::kSynced);
 }
 
-void Dispatcher::SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write) {
+void Dispatcher::SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write,
+                                    Durability durability) {
   {
     std::lock_guard<std::mutex> lock(writes_mu_);
     ++pending_writes_;
   }
-  store_->SubmitWrite(std::move(write), [this, id = handoff_id](absl::Status status) {
-    if (!status.ok()) {
-      write_errors_.fetch_add(1);
-      // Aborted means the lease was lost to another worker, which now owns the handoff.
-      spdlog::warn("transfer: recording the outcome of handoff {} failed: {}", id,
-                   std::string(status.message()));
-    }
-    std::lock_guard<std::mutex> lock(writes_mu_);
-    --pending_writes_;
-    writes_cv_.notify_all();
-  });
+  store_->SubmitWrite(
+      std::move(write),
+      [this, id = handoff_id](absl::Status status) {
+        if (!status.ok()) {
+          write_errors_.fetch_add(1);
+          // Aborted means the lease was lost to another worker, which now owns the handoff.
+          spdlog::warn("transfer: recording the outcome of handoff {} failed: {}", id,
+                       std::string(status.message()));
+        }
+        std::lock_guard<std::mutex> lock(writes_mu_);
+        --pending_writes_;
+        writes_cv_.notify_all();
+      },
+      durability);
 }
 
 void Dispatcher::AbandonInFlight() {

@@ -133,7 +133,7 @@ class Dispatcher {
               double latency_ms, const DeliveryOutcome& outcome, const std::string& excerpt,
               LocalDelivery local = nullptr);
   // Submits an outcome write, counted so Stop() can wait for it to settle.
-  void SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write);
+  void SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write, Durability durability);
   void AbandonInFlight();
   int IdleWaitMillis();
   const RetrySchedule* ScheduleFor(const std::string& destination) const;

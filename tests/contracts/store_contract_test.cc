@@ -255,6 +255,28 @@ TEST_P(StoreContractTest, InquiryRoundTripsEveryFieldIncludingRawBytes) {
   EXPECT_EQ(got->message.size(), sizeof(kMessage) - 1);
 }
 
+// A deferred write (committed without waiting for its sync) is committed like any other:
+// visible to reads at once, and a failing one rolls back only itself.
+TEST_P(StoreContractTest, DeferredWritesAreCommittedAndVisible) {
+  auto submit = [this](WriteFn fn, Durability durability) {
+    std::promise<absl::Status> done;
+    store_->SubmitWrite(
+        std::move(fn), [&done](absl::Status s) { done.set_value(std::move(s)); }, durability);
+    return done.get_future().get();
+  };
+  const Inquiry deferred = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(
+      submit([&](WriteTx& tx) { return tx.InsertInquiry(deferred); }, Durability::kDeferred).ok());
+  ExpectSameInquiry(deferred, *store_->GetInquiry("acme", deferred.id));
+  EXPECT_EQ(
+      submit([&](WriteTx& tx) { return tx.InsertInquiry(deferred); }, Durability::kDeferred).code(),
+      absl::StatusCode::kAlreadyExists);
+  const Inquiry synced = MakeInquiry("acme", kT0 + 1);
+  ASSERT_TRUE(
+      submit([&](WriteTx& tx) { return tx.InsertInquiry(synced); }, Durability::kSynced).ok());
+  EXPECT_TRUE(store_->GetInquiry("acme", synced.id).ok());
+}
+
 TEST_P(StoreContractTest, InsertingAnExistingInquiryFailsWithAlreadyExists) {
   Inquiry in = MakeInquiry("acme", kT0);
   ASSERT_TRUE(Put(in).ok());

@@ -1209,11 +1209,11 @@ void PgStore::Shutdown() {
   }
 }
 
-void PgStore::SubmitWrite(WriteFn fn, WriteDone done) {
+void PgStore::SubmitWrite(WriteFn fn, WriteDone done, Durability durability) {
   {
     std::unique_lock<std::mutex> lock(queue_mu_);
     if (accepting_) {
-      queue_.push_back(PendingWrite{std::move(fn), std::move(done)});
+      queue_.push_back(PendingWrite{std::move(fn), std::move(done), durability});
       const bool wake = queue_.size() == 1;
       lock.unlock();
       if (wake) queue_cv_.notify_one();
@@ -1280,8 +1280,13 @@ void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* lis
   // per read it makes) and the commit one more.
   PgConnection& conn = *writer_;
   absl::Status tx_error = conn.EnterPipeline();
+  const bool synced = std::any_of(batch.begin(), batch.end(), [](const PendingWrite& w) {
+    return w.durability == Durability::kSynced;
+  });
   if (tx_error.ok()) {
     conn.SendPlain("BEGIN");
+    // Committed without waiting for the WAL flush; a later synchronous commit flushes it.
+    if (!synced) conn.SendPlain("SET LOCAL synchronous_commit = off");
     conn.SendPlain("SAVEPOINT fn");
   }
   for (size_t i = 0; tx_error.ok() && i < n; ++i) {

@@ -69,7 +69,8 @@ class PgStore final : public Store {
                                                        PgStoreOptions options = {});
   ~PgStore() override;
 
-  void SubmitWrite(WriteFn fn, WriteDone done) override;
+  using Store::SubmitWrite;
+  void SubmitWrite(WriteFn fn, WriteDone done, Durability durability) override;
   using Store::ClaimWork;
   absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now, Micros lease,
                                                   const std::string& workspace) override;
@@ -143,6 +144,7 @@ class PgStore final : public Store {
   struct PendingWrite {
     WriteFn fn;
     WriteDone done;
+    Durability durability;
   };
 
   PgStore(std::string url, const Clock* clock, PgStoreOptions options,

@@ -51,6 +51,10 @@ constexpr char kCommit[] = "COMMIT";
 constexpr char kSavepoint[] = "SAVEPOINT fn";
 constexpr char kRelease[] = "RELEASE fn";
 constexpr char kRollbackTo[] = "ROLLBACK TO fn";
+// In WAL mode FULL syncs the log at every commit and NORMAL leaves it to the next synced commit
+// or checkpoint; set per batch (Durability), outside any transaction.
+constexpr char kSyncFull[] = "PRAGMA synchronous = FULL";
+constexpr char kSyncNormal[] = "PRAGMA synchronous = NORMAL";
 
 constexpr char kInsertInquiry[] =
     "INSERT INTO inquiries (" HANDOFF_INQUIRY_COLUMNS
@@ -1179,8 +1183,8 @@ class SqliteWriteTx final : public WriteTx {
   std::unordered_map<std::string, int64_t> last_event_seq_;
 };
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
-                                                               const Clock* clock) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& path, const Clock* clock, WalCheckpointer::Options checkpoints) {
   if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
     return absl::InvalidArgumentError(
         fmt::format("the SQLite store needs a database file path, not \"{}\"", path));
@@ -1226,7 +1230,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   absl::Status pragmas = w.Exec(
       "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; "
       "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
-      "PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864");
+      "PRAGMA journal_size_limit = 67108864");
   if (!pragmas.ok()) return fail(pragmas);
   absl::StatusOr<std::string> sync = w.QueryText("PRAGMA synchronous");
   if (!sync.ok()) return fail(sync.status());
@@ -1240,19 +1244,29 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
         migrated.code(), fmt::format("database {}: {}", path, std::string(migrated.message()))));
   }
 
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, fd, std::move(*writer)));
+  // Started after the migrations, so that they ran under SQLite's own automatic checkpoint.
+  absl::StatusOr<std::unique_ptr<WalCheckpointer>> checkpointer =
+      WalCheckpointer::Start(path, checkpoints);
+  if (!checkpointer.ok()) return fail(checkpointer.status());
+  absl::Status attached = (*checkpointer)->Attach(w);
+  if (!attached.ok()) return fail(attached);
+
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(path, clock, fd, std::move(*writer), std::move(*checkpointer)));
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
 
 SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
-                         std::unique_ptr<SqliteConnection> writer)
+                         std::unique_ptr<SqliteConnection> writer,
+                         std::unique_ptr<WalCheckpointer> checkpointer)
     : path_(std::move(path)),
       clock_(clock),
       lock_fd_(lock_fd),
       token_prefix_(RandomHex(8)),
       writer_(std::move(writer)),
-      readers_(std::make_unique<ReaderPool>(path_, kMaxReaders)) {
+      readers_(std::make_unique<ReaderPool>(path_, kMaxReaders)),
+      checkpointer_(std::move(checkpointer)) {
   tx_ = std::make_unique<SqliteWriteTx>(this, writer_.get());
   batch_ops_.reserve(kMaxBatch);
   results_.reserve(kMaxBatch);
@@ -1260,6 +1274,8 @@ SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
 
 SqliteStore::~SqliteStore() {
   Shutdown();
+  checkpointer_->Detach(*writer_);
+  checkpointer_.reset();
   tx_.reset();
   readers_.reset();
   writer_.reset();
@@ -1282,12 +1298,12 @@ void SqliteStore::Shutdown() {
   }
 }
 
-void SqliteStore::SubmitWrite(WriteFn fn, WriteDone done) {
+void SqliteStore::SubmitWrite(WriteFn fn, WriteDone done, Durability durability) {
   std::string refusal;
   {
     std::unique_lock<std::mutex> lock(queue_mu_);
     if (accepting_ && !failed_.load()) {
-      queue_.push_back(PendingWrite{std::move(fn), std::move(done)});
+      queue_.push_back(PendingWrite{std::move(fn), std::move(done), durability});
       // The writer only sleeps on an empty queue, so only the first arrival must wake it.
       bool wake = queue_.size() == 1;
       lock.unlock();
@@ -1371,7 +1387,15 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
   int64_t ok_fns = 0;
   bool commit_failed = false;
 
-  absl::Status tx_error = RunControl(*writer_, kBegin);
+  const bool synced = std::any_of(batch.begin(), batch.end(), [](const PendingWrite& w) {
+    return w.durability == Durability::kSynced;
+  });
+  absl::Status tx_error = absl::OkStatus();
+  if (synced != writer_synced_) {
+    tx_error = RunControl(*writer_, synced ? kSyncFull : kSyncNormal);
+    if (tx_error.ok()) writer_synced_ = synced;
+  }
+  if (tx_error.ok()) tx_error = RunControl(*writer_, kBegin);
   for (size_t i = 0; tx_error.ok() && i < n; ++i) {
     tx_->BeginFn();
     tx_error = RunControl(*writer_, kSavepoint);
@@ -1425,6 +1449,8 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
   }
 
   commits_.fetch_add(1);
+  if (!synced) deferred_commits_.fetch_add(1);
+  checkpointer_->NoteCommit(synced);
   committed_fns_.fetch_add(ok_fns);
   ApplyCommitted(batch_ops_);
   TellListener(listener, stages);

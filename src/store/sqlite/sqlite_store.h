@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
 
 namespace handoff {
@@ -54,11 +55,14 @@ class SqliteStore final : public Store {
   // Opens (creating if needed) the database at `path`, applies migrations and starts the
   // writer. FailedPrecondition, naming the file, if another store in this or another process
   // has it open.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
-                                                           const Clock* clock);
+  // `checkpoints` sets when the write-ahead log is copied back into the file (tests shrink it).
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, const Clock* clock,
+      WalCheckpointer::Options checkpoints = WalCheckpointer::Options());
   ~SqliteStore() override;
 
-  void SubmitWrite(WriteFn fn, WriteDone done) override;
+  using Store::SubmitWrite;
+  void SubmitWrite(WriteFn fn, WriteDone done, Durability durability) override;
   using Store::ClaimWork;
   absl::StatusOr<std::vector<WorkItem>> ClaimWork(Stage stage, int max, Micros now, Micros lease,
                                                   const std::string& workspace) override;
@@ -119,9 +123,12 @@ class SqliteStore final : public Store {
   void SetWorkListener(WorkListener listener) override;
   void Shutdown() override;
 
-  // Transactions committed, and write functions whose writes they made durable.
+  // Transactions committed (of them, without a sync: every write Durability::kDeferred), and
+  // write functions whose writes they committed.
   int64_t commits() const { return commits_.load(); }
+  int64_t deferred_commits() const { return deferred_commits_.load(); }
   int64_t committed_fns() const { return committed_fns_.load(); }
+  const WalCheckpointer& checkpointer() const { return *checkpointer_; }
 
   // For tests: the value of `PRAGMA <name>` on the write connection. `name` must be [a-z_]+.
   absl::StatusOr<std::string> WriterPragma(const std::string& name);
@@ -154,11 +161,13 @@ class SqliteStore final : public Store {
   struct PendingWrite {
     WriteFn fn;
     WriteDone done;
+    Durability durability;
   };
   class ReaderPool;
 
   SqliteStore(std::string path, const Clock* clock, int lock_fd,
-              std::unique_ptr<SqliteConnection> writer);
+              std::unique_ptr<SqliteConnection> writer,
+              std::unique_ptr<WalCheckpointer> checkpointer);
 
   void WriterLoop();
   void RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener);
@@ -184,8 +193,10 @@ class SqliteStore final : public Store {
   std::unique_ptr<SqliteWriteTx> tx_;
   std::vector<absl::Status> results_;
   std::vector<LeaseOp> batch_ops_;
+  bool writer_synced_ = true;  // the writer's `synchronous` is FULL (else NORMAL)
 
   std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // hooked on writer_
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -208,6 +219,7 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, Lease> handoff_leases_;
 
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> deferred_commits_{0};
   std::atomic<int64_t> committed_fns_{0};
 };
 

@@ -402,11 +402,57 @@ TEST_F(SqliteStoreTest, DurabilityPragmasAreInForce) {
   EXPECT_EQ(*store->WriterPragma("journal_mode"), "wal");
   EXPECT_EQ(*store->WriterPragma("synchronous"), "2");  // FULL
   EXPECT_NE(*store->WriterPragma("busy_timeout"), "0");
+  // Checkpoints are the WalCheckpointer's, not the committing writer's.
+  EXPECT_EQ(*store->WriterPragma("wal_autocheckpoint"), "0");
   EXPECT_EQ(store->WriterPragma("synchronous; DROP TABLE inquiries").status().code(),
             absl::StatusCode::kInvalidArgument);
   // WAL is a property of the file: every connection sees it.
   RawDb raw(dir_.db());
   EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+}
+
+// Inserts `n` inquiries of about 2 KiB each, one transaction apiece: a few log pages per commit.
+void InsertLargeInquiries(Store& store, int n, Micros at) {
+  for (int k = 0; k < n; ++k) {
+    Inquiry i = MakeInquiry(at + k);
+    i.raw_payload = std::string(2000, 'x');
+    ASSERT_TRUE(Insert(store, i).ok());
+  }
+}
+
+// The write-ahead log is copied back into the file by the checkpointer's own thread: the
+// writer, and the acknowledgements waiting on its commits, never wait for a checkpoint.
+TEST_F(SqliteStoreTest, CheckpointsRunOffTheWriterThread) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {.background_pages = 64, .writer_pages = 1 << 30});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  const uintmax_t file_before = std::filesystem::file_size(dir_.db());
+  InsertLargeInquiries(store, 300, kT0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (store.checkpointer().background_checkpoints() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(store.checkpointer().background_checkpoints(), 0);
+  EXPECT_EQ(store.checkpointer().writer_checkpoints(), 0);
+  // The pages reached the database file itself (300 inquiries of 2 KiB).
+  EXPECT_GT(std::filesystem::file_size(dir_.db()), file_before + 300 * 1000);
+}
+
+// When the background thread cannot keep up, the writer checkpoints at the bound itself, so
+// the log is reused from its start instead of growing with every commit.
+TEST_F(SqliteStoreTest, TheWriterCheckpointsWhenTheLogOutgrowsItsBound) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {.background_pages = 1 << 30, .writer_pages = 64});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  InsertLargeInquiries(store, 300, kT0);
+  EXPECT_GT(store.checkpointer().writer_checkpoints(), 0);
+  EXPECT_EQ(store.checkpointer().background_checkpoints(), 0);
+  // 300 commits of a few pages each would make a log of several MiB; the bound keeps it near
+  // 64 pages (plus the commit that crossed it).
+  EXPECT_LT(std::filesystem::file_size(dir_.db() + "-wal"), 1u << 20);
 }
 
 // A partial index's condition runs at every write of its table; SQLite evaluates a constant IN
@@ -529,6 +575,75 @@ TEST_F(SqliteStoreTest, EveryCommitSyncsAndAFailedSyncStopsAllWrites) {
   std::unique_ptr<SqliteStore> reopened = OpenStore();
   ASSERT_NE(reopened, nullptr);
   EXPECT_TRUE(Insert(*reopened, MakeInquiry(kT0 + 102)).ok());
+}
+
+// Submits `in`'s insert with `durability` and waits for its commit.
+absl::Status InsertWith(Store& store, const Inquiry& in, Durability durability) {
+  std::promise<absl::Status> done;
+  store.SubmitWrite([&in](WriteTx& tx) { return tx.InsertInquiry(in); },
+                    [&done](absl::Status s) { done.set_value(std::move(s)); }, durability);
+  return done.get_future().get();
+}
+
+// Durability::kDeferred commits without a sync, visible at once; a batch holding any synced
+// write syncs, and with it everything committed before.
+TEST_F(SqliteStoreTest, DeferredWritesCommitWithoutASyncUntilASyncedOneJoinsThem) {
+  FaultVfs vfs;
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {.sync_delay = 3600 * kMicrosPerSecond});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(Insert(store, MakeInquiry(kT0)).ok());
+
+  int syncs = vfs.syncs();
+  const Inquiry deferred = MakeInquiry(kT0 + 1);
+  ASSERT_TRUE(InsertWith(store, deferred, Durability::kDeferred).ok());
+  EXPECT_EQ(vfs.syncs(), syncs) << "a deferred commit synced the log";
+  EXPECT_EQ(store.deferred_commits(), 1);
+  EXPECT_TRUE(store.GetInquiry("acme", deferred.id).ok());
+
+  ASSERT_TRUE(InsertWith(store, MakeInquiry(kT0 + 2), Durability::kSynced).ok());
+  EXPECT_GT(vfs.syncs(), syncs);
+  EXPECT_EQ(*store.WriterPragma("synchronous"), "2");
+
+  // Committed together, a deferred and a synced write are synced.
+  syncs = vfs.syncs();
+  const int64_t deferred_before = store.deferred_commits();
+  {
+    WriterGate gate(&store);
+    std::promise<absl::Status> first;
+    const Inquiry a = MakeInquiry(kT0 + 3);
+    store.SubmitWrite([&a](WriteTx& tx) { return tx.InsertInquiry(a); },
+                      [&first](absl::Status s) { first.set_value(std::move(s)); },
+                      Durability::kDeferred);
+    std::promise<absl::Status> second;
+    const Inquiry b = MakeInquiry(kT0 + 4);
+    store.SubmitWrite([&b](WriteTx& tx) { return tx.InsertInquiry(b); },
+                      [&second](absl::Status s) { second.set_value(std::move(s)); });
+    gate.Release();
+    EXPECT_TRUE(first.get_future().get().ok());
+    EXPECT_TRUE(second.get_future().get().ok());
+  }
+  EXPECT_EQ(store.deferred_commits(), deferred_before);
+  EXPECT_GT(vfs.syncs(), syncs);
+}
+
+// A deferred commit that no synced one follows is synced by the checkpointer's thread after
+// sync_delay, so a quiet store does not leave it in the OS cache.
+TEST_F(SqliteStoreTest, ADeferredCommitIsSyncedSoonWhenNothingElseIsWritten) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {.sync_delay = 20 * 1000});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(Insert(store, MakeInquiry(kT0)).ok());
+  EXPECT_EQ(store.checkpointer().deferred_syncs(), 0) << "nothing was deferred yet";
+  ASSERT_TRUE(InsertWith(store, MakeInquiry(kT0 + 1), Durability::kDeferred).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (store.checkpointer().deferred_syncs() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(store.checkpointer().deferred_syncs(), 1);
 }
 
 TEST_F(SqliteStoreTest, ACompletionBeingCommittedIsNotClaimedAgainEvenPastItsLease) {
