@@ -1,12 +1,25 @@
 #include "store/store_writer.h"
 
+#include <atomic>
 #include <exception>
 #include <utility>
 
+#include "core/thread_priority.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
 namespace handoff {
+
+void RaiseWriterPriority() {
+  absl::Status raised = SetCurrentThreadNice(kWriterNice);
+  static std::atomic<bool> told{false};
+  if (!raised.ok() && !told.exchange(true)) {
+    spdlog::info(
+        "store: the writer thread runs at normal priority ({}); allowing nice {} (CAP_SYS_NICE, "
+        "or LimitNICE={} under systemd) lets it preempt the stage threads under load",
+        std::string(raised.message()), kWriterNice, kWriterNice);
+  }
+}
 
 absl::Status CallFn(const WriteFn& fn, WriteTx& tx) {
   if (!fn) return absl::InvalidArgumentError("empty write function");

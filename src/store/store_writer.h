@@ -1,6 +1,6 @@
-// What both stores' writer threads do alike: run a write function and call its completion
-// without letting an exception escape onto the writer thread, and tell the work listener which
-// stages a commit gave work (stages as bits of a uint32_t).
+// What both stores' writer threads do alike: raise their own priority, run a write function
+// and call its completion without letting an exception escape onto the writer thread, and tell
+// the work listener which stages a commit gave work (stages as bits of a uint32_t).
 #pragma once
 
 #include <cstddef>
@@ -22,6 +22,10 @@ inline uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
 inline bool IsRetryableHandoffState(const std::string& state) {
   return state == "pending" || state == "failed";
 }
+
+// Called first on a writer thread: raises its priority (core/thread_priority.h), or logs once
+// per process why it could not.
+void RaiseWriterPriority();
 
 // `fn`'s result; an exception it throws becomes its error (Internal), an empty `fn` is
 // InvalidArgument.

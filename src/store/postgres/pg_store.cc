@@ -1231,6 +1231,7 @@ void PgStore::SetWorkListener(WorkListener listener) {
 
 void PgStore::WriterLoop() {
   writer_thread_id_.store(std::this_thread::get_id());
+  RaiseWriterPriority();
   std::vector<PendingWrite> batch;
   batch.reserve(kMaxBatch);
   while (true) {

@@ -1323,6 +1323,7 @@ void SqliteStore::SetWorkListener(WorkListener listener) {
 
 void SqliteStore::WriterLoop() {
   writer_thread_id_.store(std::this_thread::get_id());
+  RaiseWriterPriority();
   std::vector<PendingWrite> batch;
   batch.reserve(kMaxBatch);
   while (true) {
