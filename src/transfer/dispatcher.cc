@@ -923,10 +923,12 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
 
   // A lost confirmation is a redelivery under the same handoff id (at least once, and the
   // destination recognises the id): it need not wait for a sync. Failures and retries are
-  // acted on (alerts, schedules) and are synced.
+  // acted on (alerts, schedules) and are synced, and so is the end of a multi-step delivery,
+  // whose steps are synced so that none is repeated (RecordStep).
+  const bool deferred =
+      outcome.kind == DeliveryOutcome::Kind::kConfirmed && handoff.progress.empty();
   SubmitOutcomeWrite(handoff.id, std::move(write),
-                     outcome.kind == DeliveryOutcome::Kind::kConfirmed ? Durability::kDeferred
-                                                                       : Durability::kSynced);
+                     deferred ? Durability::kDeferred : Durability::kSynced);
 }
 
 void Dispatcher::SubmitOutcomeWrite(const std::string& handoff_id, WriteFn write,

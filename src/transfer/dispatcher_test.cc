@@ -23,6 +23,7 @@
 #include "core/status.h"
 #include "fmt/format.h"
 #include "http/http_server.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "tests/support/delivery_harness.h"
 #include "transfer/connectors/webhook/webhook_connector.h"
@@ -176,6 +177,30 @@ TEST_F(DispatcherTest, RetryAfterIsHonoured) {
   EXPECT_EQ(h.last_status, 429);
   // The schedule says 10 s; the destination asked for 30 s.
   EXPECT_EQ(h.next_attempt_at, kStart + 30 * kMicrosPerSecond);
+}
+
+// A confirmation is committed without waiting for a sync (lost in a power cut, the handoff is
+// delivered again under the same id); a failure, which alerts and schedules act on, is synced.
+TEST_F(DispatcherTest, AConfirmationIsCommittedDeferredAndAFailureSynced) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(store_);
+  ASSERT_NE(sqlite, nullptr);
+  Sink crm([](const HttpRequest&, int) { return Respond(201, R"({"id":"rec_1"})"); });
+  Sink gone([](const HttpRequest&, int) { return Respond(404, "no such hook"); });
+  config_.destinations = {Destination("crm", crm.Url()), Destination("gone", gone.Url())};
+  auto confirmed = AddInquiry({"crm"});
+  const int64_t deferred_before = sqlite->deferred_commits();
+  StartDispatcher();
+  // A synced write queued after the outcome's commit returns once that commit is counted.
+  auto settle = [&] { ASSERT_TRUE(store_->Write([](WriteTx&) { return absl::OkStatus(); }).ok()); };
+
+  WaitForState(confirmed[0], "confirmed", 1);
+  settle();
+  EXPECT_EQ(sqlite->deferred_commits(), deferred_before + 1);
+
+  auto dead = AddInquiry({"gone"});
+  WaitForState(dead[0], "dead", 1);
+  settle();
+  EXPECT_EQ(sqlite->deferred_commits(), deferred_before + 1);
 }
 
 TEST_F(DispatcherTest, ClientErrorIsDeadAtOnce) {
