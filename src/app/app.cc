@@ -64,18 +64,25 @@ std::string_view FirstIngressSegment(std::string_view path) {
   return path.substr(0, path.find('/'));
 }
 
-// What identifies a workspace file's version: a change to either means read it again.
-struct FileStamp {
+}  // namespace
+
+// What identifies a workspace file's version: a change to either means read it again. Not in the
+// anonymous namespace: App::Parts holds it, and a unity build would see that as a header's class
+// with a member of internal type (-Wsubobject-linkage).
+struct WorkspaceFileStamp {
   int64_t mtime_ns = 0;
   int64_t size = -1;
-  bool operator==(const FileStamp&) const = default;
+  bool operator==(const WorkspaceFileStamp&) const = default;
 };
 
-std::optional<FileStamp> StampOf(const std::string& path) {
+namespace {
+
+std::optional<WorkspaceFileStamp> StampOf(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileStamp{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                   static_cast<int64_t>(st.st_size)};
+  return WorkspaceFileStamp{
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+      static_cast<int64_t>(st.st_size)};
 }
 
 }  // namespace
@@ -144,7 +151,7 @@ struct App::Parts {
   std::map<std::string, std::shared_ptr<WorkspaceRuntime>> workspaces;  // by name; guarded by mu
   // Directory mode, touched by Reload only: each file's last version and the workspace it
   // serves ("" when it had errors).
-  std::map<std::string, std::pair<FileStamp, std::string>> files;
+  std::map<std::string, std::pair<WorkspaceFileStamp, std::string>> files;
   std::mutex reload_mu;
 
   // Failed sign-ins that matched no workspace (directory mode).
@@ -361,7 +368,7 @@ void App::Parts::Route(HttpRequest&& request, HttpResponder respond) {
 void App::Parts::Reload() {
   std::lock_guard<std::mutex> reload_lock(reload_mu);
   std::error_code ec;
-  std::map<std::string, FileStamp> present;
+  std::map<std::string, WorkspaceFileStamp> present;
   for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
     const std::string ext = entry.path().extension().string();
     if (!entry.is_regular_file(ec) || (ext != ".yaml" && ext != ".yml")) continue;

@@ -5,16 +5,10 @@
 #include "core/time_format.h"
 #include "date/date.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-// An instant written with its local offset, e.g. "2026-03-09T07:30:00-07:00".
-Micros At(const char* rfc3339) {
-  absl::StatusOr<Micros> t = ParseRfc3339(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339;
-  return t.value_or(0);
-}
 
 int32_t Day(const char* ymd) { return static_cast<int32_t>(At(ymd) / kMicrosPerDay); }
 

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "core/time_format.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-Micros At(const std::string& rfc3339) { return *ParseRfc3339(rfc3339); }
 
 class HistoryTest : public ::testing::Test {
  protected:

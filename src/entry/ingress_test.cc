@@ -4,11 +4,10 @@
 
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 // A provider whose JSON body says how it threads: {"event","thread","aliases","mode","message",
 // "phone","booking","replace","supersedes","reply","store","spam","window","batch"}. It stands in

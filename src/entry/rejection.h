@@ -28,6 +28,11 @@ enum class RejectReason {
 // Builds the status for a rejection: its code and message carry the reason and detail.
 absl::Status Reject(RejectReason reason, std::string_view detail);
 
+// Reject(kBadCredentials, detail): the one failure every authentication check ends in.
+inline absl::Status BadCredentials(std::string_view detail) {
+  return Reject(RejectReason::kBadCredentials, detail);
+}
+
 // The stable reason code of a rejection status ("malformed_body", …), "internal" for any
 // other non-OK status (the reason travels in a status payload, so a message cannot spoof it),
 // and "ok" for an OK status.

@@ -7,23 +7,11 @@
 #include <mutex>
 
 #include "absl/status/status.h"
+#include "core/ascii.h"
 #include "fmt/format.h"
 
 namespace handoff {
 namespace {
-
-void LowercaseAscii(std::string& s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
-
-std::string Trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return "";
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(first, last - first + 1));
-}
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   static_cast<HttpClientResponse*>(user)->body.append(data, size * count);
@@ -38,9 +26,10 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     // final response's headers.
     response->headers.clear();
   } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-    std::string name = Trim(line.substr(0, colon));
-    LowercaseAscii(name);
-    response->headers.emplace_back(std::move(name), Trim(line.substr(colon + 1)));
+    std::string name = std::string(TrimAsciiWhitespace(line.substr(0, colon)));
+    LowerAsciiInPlace(name);
+    response->headers.emplace_back(std::move(name),
+                                   std::string(TrimAsciiWhitespace(line.substr(colon + 1))));
   }
   return size * count;
 }
@@ -110,7 +99,7 @@ absl::StatusOr<HttpClientResponse> HttpFetch(const HttpClientRequest& request) {
   bool caller_set_expect = false;
   for (const auto& [name, value] : request.headers) {
     std::string lower = name;
-    LowercaseAscii(lower);
+    LowerAsciiInPlace(lower);
     caller_set_expect = caller_set_expect || lower == "expect";
     // "Name;" is curl's spelling for a header sent with an empty value.
     if (!add_header(value.empty() ? name + ";" : name + ": " + value)) {

@@ -47,7 +47,7 @@ class LoopbackSocket {
 
 // Fetches with curl. (Designated initializers that omit fields trip g++ 12's
 // -Wmissing-field-initializers, hence a function.)
-absl::StatusOr<HttpClientResponse> Fetch(
+absl::StatusOr<HttpClientResponse> ClientFetch(
     std::string method, std::string url, std::string body = "",
     std::vector<std::pair<std::string, std::string>> headers = {},
     Micros timeout = 10 * kMicrosPerSecond) {
@@ -77,8 +77,8 @@ TEST(HttpFetch, CollectsStatusHeadersAndBody) {
   });
   ASSERT_TRUE(server.ok()) << server.status();
 
-  auto result = Fetch("PUT", fmt::format("http://127.0.0.1:{}/things/1", (*server)->port()),
-                      "thing", {{"X-Request", "yes"}, {"Content-Type", "text/plain"}});
+  auto result = ClientFetch("PUT", fmt::format("http://127.0.0.1:{}/things/1", (*server)->port()),
+                            "thing", {{"X-Request", "yes"}, {"Content-Type", "text/plain"}});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->status, 201);
   EXPECT_EQ(result->body, "created: thing");
@@ -111,7 +111,7 @@ TEST(HttpFetch, SendsMethodsWithoutBodies) {
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string url = fmt::format("http://127.0.0.1:{}/", (*server)->port());
   for (const char* method : {"GET", "DELETE", "POST", "HEAD"}) {
-    auto result = Fetch(method, url);
+    auto result = ClientFetch(method, url);
     ASSERT_TRUE(result.ok()) << method << ": " << result.status();
     EXPECT_EQ(result->status, 200) << method;
   }
@@ -131,7 +131,7 @@ TEST(HttpFetch, DoesNotFollowRedirects) {
     respond(std::move(response));
   });
   ASSERT_TRUE(server.ok()) << server.status();
-  auto result = Fetch("GET", fmt::format("http://127.0.0.1:{}/start", (*server)->port()));
+  auto result = ClientFetch("GET", fmt::format("http://127.0.0.1:{}/start", (*server)->port()));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->status, 302);
   EXPECT_EQ(result->Header("location"), "/elsewhere");
@@ -142,21 +142,22 @@ TEST(HttpFetch, DoesNotFollowRedirects) {
 TEST(HttpFetch, ConnectionRefusedIsUnavailable) {
   LoopbackSocket closed_port(/*listen=*/false);
   ASSERT_TRUE(closed_port.ok());
-  auto result = Fetch("GET", fmt::format("http://127.0.0.1:{}/", closed_port.port()));
+  auto result = ClientFetch("GET", fmt::format("http://127.0.0.1:{}/", closed_port.port()));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
 }
 
 TEST(HttpFetch, TimeoutIsHonoured) {
   LoopbackSocket silent(/*listen=*/true);
   ASSERT_TRUE(silent.ok());
-  auto result = Fetch("GET", fmt::format("http://127.0.0.1:{}/", silent.port()), "", {},
-                      300 * kMicrosPerMilli);
+  auto result = ClientFetch("GET", fmt::format("http://127.0.0.1:{}/", silent.port()), "", {},
+                            300 * kMicrosPerMilli);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
 }
 
 TEST(HttpFetch, RejectsNonHttpUrls) {
-  EXPECT_EQ(Fetch("GET", "file:///etc/passwd").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Fetch("GET", "http://[::1").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClientFetch("GET", "file:///etc/passwd").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClientFetch("GET", "http://[::1").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(HttpFetch, ACheckedAddressCanRefuseTheConnection) {

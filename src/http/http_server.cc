@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/ascii.h"
 #include "core/check.h"
 #include "fmt/format.h"
 
@@ -59,12 +60,6 @@ std::chrono::microseconds ToDuration(Micros micros) {
 
 std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
 
-void LowercaseAscii(std::string& s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
-
 // RFC 9110 token characters, the only ones allowed in a field name.
 bool IsFieldName(std::string_view name) {
   if (name.empty() || name.size() > kMaxResponseFieldBytes) return false;
@@ -88,7 +83,7 @@ bool IsFieldValue(std::string_view value) {
 
 // The server owns message framing; a handler cannot override these.
 bool IsFramingField(std::string name) {
-  LowercaseAscii(name);
+  LowerAsciiInPlace(name);
   return name == "content-length" || name == "transfer-encoding" || name == "connection" ||
          name == "keep-alive" || name == "upgrade";
 }
@@ -331,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     for (const auto& field : message) {
       std::string name = ToString(field.name_string());
-      LowercaseAscii(name);
+      LowerAsciiInPlace(name);
       request.headers.emplace_back(std::move(name), ToString(field.value()));
     }
     request.body = std::move(message.body());

@@ -12,6 +12,7 @@
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "track/percentile.h"
 
 namespace handoff {
 namespace {
@@ -39,13 +40,6 @@ const char* HealthName(Health h) {
 // Leaks that mean inquiries are being lost outright, not merely late.
 bool SevereLeak(const Leak& l) {
   return l.kind == "dead_handoff" || l.kind == "silent_source" || l.kind == "unassigned";
-}
-
-// Nearest-rank percentile `p` (1..100) in whole milliseconds, like the scorecard's.
-int64_t PercentileMs(std::vector<Micros> samples, int p) {
-  std::sort(samples.begin(), samples.end());
-  const size_t rank = std::max<size_t>((samples.size() * static_cast<size_t>(p) + 99) / 100, 1);
-  return samples[std::min(rank, samples.size()) - 1] / kMicrosPerMilli;
 }
 
 // A node while the map is built; its health and totals come from its edges at the end.

@@ -11,15 +11,15 @@
 namespace handoff {
 namespace {
 
-constexpr Micros kFrom = 1'800'000'000'000'000;
-constexpr Micros kUntil = kFrom + kMicrosPerDay;
-constexpr Micros kAt = kFrom + kMicrosPerHour;  // when the test inquiries arrive
+constexpr Micros kMapFrom = 1'800'000'000'000'000;
+constexpr Micros kMapUntil = kMapFrom + kMicrosPerDay;
+constexpr Micros kAt = kMapFrom + kMicrosPerHour;  // when the test inquiries arrive
 
 // Three sources (a form, a phone line, a chat widget), two routes and no fallback, so chat goes
 // unrouted. "missed calls" assigns round robin over ana and ben (maria when nobody is
 // available), tells Slack, escalates on Slack, texts the caller back and delivers to the CRM;
 // "web" gives ana a task and delivers to the CRM. Leaks are told on Slack.
-Config TestConfig() {
+Config MapTestConfig() {
   Config c;
   for (const char* id : {"ana", "ben", "maria"}) {
     TeamMember m;
@@ -74,8 +74,8 @@ Config TestConfig() {
   return c;
 }
 
-InquiryOutcome Outcome(const std::string& id, const std::string& source, const std::string& route,
-                       Micros at = kAt) {
+InquiryOutcome MapOutcome(const std::string& id, const std::string& source,
+                          const std::string& route, Micros at = kAt) {
   InquiryOutcome o;
   o.id = id;
   o.source = source;
@@ -117,10 +117,10 @@ Leak MakeLeak(const std::string& kind, const std::string& key_id) {
   return l;
 }
 
-MapInputs Window() {
+MapInputs MapWindow() {
   MapInputs in;
-  in.from = kFrom;
-  in.until = kUntil;
+  in.from = kMapFrom;
+  in.until = kMapUntil;
   return in;
 }
 
@@ -144,7 +144,7 @@ const nlohmann::json& FindEdge(const nlohmann::json& map, const std::string& fro
 }
 
 TEST(ContinuityMap, DrawsEveryConfigEdgeIdleWithoutTraffic) {
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), {});
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), {});
   std::vector<std::tuple<std::string, std::string, std::string>> edges;
   for (const nlohmann::json& e : map["edges"]) {
     edges.emplace_back(e["from"], e["to"], e["kind"]);
@@ -189,7 +189,7 @@ TEST(ContinuityMap, DrawsEveryConfigEdgeIdleWithoutTraffic) {
 }
 
 TEST(ContinuityMap, FirstContentFreeRouteHidesLaterOnesAndTheFallback) {
-  Config c = TestConfig();
+  Config c = MapTestConfig();
   RouteConfig urgent;
   urgent.name = "urgent";
   urgent.when_urgency = {"emergency"};  // depends on content: later routes still see the rest
@@ -221,7 +221,7 @@ TEST(ContinuityMap, FirstContentFreeRouteHidesLaterOnesAndTheFallback) {
 }
 
 TEST(ContinuityMap, SourceOfUnknownChannelReachesEveryChannelRoute) {
-  Config c = TestConfig();
+  Config c = MapTestConfig();
   c.sources[2].channel = "";  // json, and no adapter channels given
   const nlohmann::json map = ContinuityMapJson(c, {});
   FindEdge(map, "source:chat", "route:missed calls", "inquiries");
@@ -230,20 +230,20 @@ TEST(ContinuityMap, SourceOfUnknownChannelReachesEveryChannelRoute) {
 }
 
 TEST(ContinuityMap, CountsDeliveriesWithRatioAndP95) {
-  MapInputs in = Window();
+  MapInputs in = MapWindow();
   const Micros confirm_after[] = {1 * kMicrosPerSecond, 2 * kMicrosPerSecond, 3 * kMicrosPerSecond};
   for (int i = 0; i < 3; ++i) {
-    InquiryOutcome o = Outcome("w" + std::to_string(i), "website", "web");
+    InquiryOutcome o = MapOutcome("w" + std::to_string(i), "website", "web");
     o.handoffs.push_back(
         MakeHandoff("h" + std::to_string(i), "crm", "deliver", "confirmed", confirm_after[i]));
     in.outcomes.push_back(o);
   }
-  InquiryOutcome failing = Outcome("w3", "website", "web");
+  InquiryOutcome failing = MapOutcome("w3", "website", "web");
   failing.handoffs.push_back(MakeHandoff("h3", "crm", "deliver", "failed"));
   failing.handoffs.push_back(MakeHandoff("h4", "crm", "deliver", "pending"));
   in.outcomes.push_back(failing);
 
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   const nlohmann::json& e = FindEdge(map, "route:web", "destination:crm", "deliver");
   EXPECT_EQ(e["volume"], 5);
   EXPECT_EQ(e["confirmed"], 3);
@@ -267,21 +267,21 @@ TEST(ContinuityMap, HealthThresholds) {
   };
   for (const Case& c : {Case{19, 1, "ok"}, Case{18, 2, "degraded"}, Case{1, 1, "degraded"},
                         Case{2, 3, "broken"}, Case{0, 0, "idle"}}) {
-    MapInputs in = Window();
+    MapInputs in = MapWindow();
     for (int i = 0; i < c.confirmed + c.dead; ++i) {
-      InquiryOutcome o = Outcome("i" + std::to_string(i), "website", "web");
+      InquiryOutcome o = MapOutcome("i" + std::to_string(i), "website", "web");
       o.handoffs.push_back(MakeHandoff("h" + std::to_string(i), "crm", "deliver",
                                        i < c.confirmed ? "confirmed" : "dead", kMicrosPerSecond));
       in.outcomes.push_back(o);
     }
-    const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+    const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
     EXPECT_EQ(FindEdge(map, "route:web", "destination:crm", "deliver")["health"], c.health)
         << c.confirmed << " confirmed, " << c.dead << " dead";
   }
 }
 
 TEST(ContinuityMap, CountsTasksAcknowledgedBeforeDue) {
-  MapInputs in = Window();
+  MapInputs in = MapWindow();
   in.until = kAt + 30 * kMicrosPerMinute;
   const Task tasks[] = {
       MakeTask("ana", kMicrosPerSecond, 2 * kMicrosPerMinute),   // on time
@@ -291,11 +291,11 @@ TEST(ContinuityMap, CountsTasksAcknowledgedBeforeDue) {
       MakeTask("ben", 25 * kMicrosPerMinute, 0),                 // open, not due yet
   };
   for (size_t i = 0; i < std::size(tasks); ++i) {
-    InquiryOutcome o = Outcome("c" + std::to_string(i), "phone", "missed calls");
+    InquiryOutcome o = MapOutcome("c" + std::to_string(i), "phone", "missed calls");
     o.task = tasks[i];
     in.outcomes.push_back(o);
   }
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   const nlohmann::json& ana = FindEdge(map, "route:missed calls", "owner:ana", "task");
   EXPECT_EQ(ana["volume"], 4);
   EXPECT_EQ(ana["confirmed"], 2);
@@ -325,16 +325,16 @@ TEST(ContinuityMap, CountsTasksAcknowledgedBeforeDue) {
 }
 
 TEST(ContinuityMap, UnroutedInquiriesGoToRouteNoneAndBreakIt) {
-  MapInputs in = Window();
-  InquiryOutcome unrouted = Outcome("u1", "chat", "");
+  MapInputs in = MapWindow();
+  InquiryOutcome unrouted = MapOutcome("u1", "chat", "");
   unrouted.status = "unrouted";
   in.outcomes.push_back(unrouted);
   // Never routed, long after alerts.unassigned.
-  in.outcomes.push_back(Outcome("u2", "chat", ""));
+  in.outcomes.push_back(MapOutcome("u2", "chat", ""));
   // Just arrived and still on its way: pending, not a failure.
-  in.outcomes.push_back(Outcome("u3", "website", "", kUntil - kMicrosPerMinute));
+  in.outcomes.push_back(MapOutcome("u3", "website", "", kMapUntil - kMicrosPerMinute));
 
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   const nlohmann::json& chat = FindEdge(map, "source:chat", "route:(none)", "inquiries");
   EXPECT_EQ(chat["volume"], 2);
   EXPECT_EQ(chat["confirmed"], 0);
@@ -352,8 +352,8 @@ TEST(ContinuityMap, UnroutedInquiriesGoToRouteNoneAndBreakIt) {
 }
 
 TEST(ContinuityMap, LeavesSyntheticInquiriesOut) {
-  MapInputs in = Window();
-  InquiryOutcome probe = Outcome("probe", "website", "web");
+  MapInputs in = MapWindow();
+  InquiryOutcome probe = MapOutcome("probe", "website", "web");
   probe.synthetic = true;
   probe.task = MakeTask("ana", kMicrosPerSecond, kMicrosPerMinute);
   probe.handoffs.push_back(MakeHandoff("hp", "crm", "deliver", "dead"));
@@ -365,7 +365,7 @@ TEST(ContinuityMap, LeavesSyntheticInquiriesOut) {
   leak.destination = "crm";
   in.open_leaks.push_back(leak);
 
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   for (const nlohmann::json& e : map["edges"]) {
     EXPECT_EQ(e["volume"], 0) << e.dump();
     EXPECT_EQ(e["open_leaks"], 0) << e.dump();
@@ -374,9 +374,9 @@ TEST(ContinuityMap, LeavesSyntheticInquiriesOut) {
 }
 
 TEST(ContinuityMap, CountsOpenLeaksOnTheEdgesTheyConcern) {
-  MapInputs in = Window();
+  MapInputs in = MapWindow();
   in.until = kAt + 5 * kMicrosPerMinute;  // ben's task is not due yet
-  InquiryOutcome call = Outcome("c1", "phone", "missed calls");
+  InquiryOutcome call = MapOutcome("c1", "phone", "missed calls");
   call.task = MakeTask("ben", kMicrosPerSecond, 0);
   call.handoffs.push_back(MakeHandoff("d1", "crm", "deliver", "confirmed", kMicrosPerSecond));
   call.handoffs.push_back(MakeHandoff("n1", "slack", "notify", "pending"));
@@ -404,7 +404,7 @@ TEST(ContinuityMap, CountsOpenLeaksOnTheEdgesTheyConcern) {
   silent.source = "website";
   in.open_leaks = {unconfirmed, overdue, old_dead, unassigned, silent};
 
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   const nlohmann::json& notify = FindEdge(map, "route:missed calls", "destination:slack", "notify");
   EXPECT_EQ(notify["open_leaks"], 1);
   EXPECT_EQ(notify["health"], "degraded");
@@ -432,10 +432,10 @@ TEST(ContinuityMap, CountsOpenLeaksOnTheEdgesTheyConcern) {
 }
 
 TEST(ContinuityMap, AlertHandoffsFeedTheAlertsEdge) {
-  MapInputs in = Window();
+  MapInputs in = MapWindow();
   in.alert_handoffs = {MakeHandoff("a1", "slack", "alert", "confirmed", 500 * kMicrosPerMilli),
                        MakeHandoff("a2", "slack", "alert", "confirmed", 700 * kMicrosPerMilli)};
-  const nlohmann::json map = ContinuityMapJson(TestConfig(), in);
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
   const nlohmann::json& e = FindEdge(map, "destination:slack", "alerts", "alert");
   EXPECT_EQ(e["volume"], 2);
   EXPECT_EQ(e["confirmed"], 2);
@@ -447,10 +447,10 @@ TEST(ContinuityMap, AlertHandoffsFeedTheAlertsEdge) {
 }
 
 TEST(ContinuityMap, TextNamesEverySourceOneLinePerEdge) {
-  Config c = TestConfig();
+  Config c = MapTestConfig();
   c.routes[1].name = "web\nforms";  // a newline in a name stays on its line
-  MapInputs in = Window();
-  InquiryOutcome o = Outcome("w1", "website", "web\nforms");
+  MapInputs in = MapWindow();
+  InquiryOutcome o = MapOutcome("w1", "website", "web\nforms");
   o.task = MakeTask("ana", kMicrosPerSecond, kMicrosPerMinute);
   o.handoffs.push_back(MakeHandoff("h1", "crm", "deliver", "confirmed", 2 * kMicrosPerSecond));
   in.outcomes.push_back(o);
@@ -489,12 +489,12 @@ int BareQuotes(const std::string& line) {
 }
 
 TEST(ContinuityMap, DotEscapesHostileNames) {
-  Config c = TestConfig();
+  Config c = MapTestConfig();
   const std::string hostile = "a\" -> b [label=\"x";
   c.routes[1].name = hostile;
   c.sources[0].name = "back\\slash\\N\nline";
-  MapInputs in = Window();
-  InquiryOutcome o = Outcome("w1", c.sources[0].name, hostile);
+  MapInputs in = MapWindow();
+  InquiryOutcome o = MapOutcome("w1", c.sources[0].name, hostile);
   o.handoffs.push_back(MakeHandoff("h1", "crm", "deliver", "dead"));
   in.outcomes.push_back(o);
   const std::string dot = MapDot(ContinuityMapJson(c, in));

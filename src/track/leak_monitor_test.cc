@@ -5,12 +5,10 @@
 #include "core/id.h"
 #include "core/status.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
-constexpr Micros kMin = kMicrosPerMinute;
 
 // The monitor against a real SQLite store on a FakeClock: scripted histories, exact counts.
 class LeakMonitorTest : public ::testing::Test {

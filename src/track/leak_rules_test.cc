@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "tests/support/test_clock.h"
+
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
-constexpr Micros kMin = kMicrosPerMinute;
 
 Config TestConfig() {
   Config c;
@@ -26,7 +25,7 @@ Config TestConfig() {
   return c;
 }
 
-InquiryOutcome Inquiry(const std::string& id, const std::string& source, Micros at) {
+InquiryOutcome ArrivedInquiry(const std::string& id, const std::string& source, Micros at) {
   InquiryOutcome o;
   o.id = id;
   o.source = source;
@@ -76,32 +75,32 @@ TEST(LeakRules, ScriptedHistoryReportsExactlyItsLeaks) {
   LeakInputs in;
 
   // 1. Unrouted for 6 minutes: a leak. 2. Unrouted for 4 minutes: not yet.
-  InquiryOutcome unrouted = Inquiry("i1", "website", now - 6 * kMin);
+  InquiryOutcome unrouted = ArrivedInquiry("i1", "website", now - 6 * kMin);
   unrouted.route.clear();
   unrouted.stage = Stage::kEnrich;
   unrouted.status = "enriched";
-  InquiryOutcome young = Inquiry("i2", "website", now - 4 * kMin);
+  InquiryOutcome young = ArrivedInquiry("i2", "website", now - 4 * kMin);
   young.route.clear();
   // 3. Routed by a route that assigns nobody: a leak.
-  InquiryOutcome no_owner = Inquiry("i3", "website", now - 30 * kMin);
+  InquiryOutcome no_owner = ArrivedInquiry("i3", "website", now - 30 * kMin);
   // 4. Task past due and open: overdue. 5. Past due but acknowledged: fine. 6. Not yet due.
-  InquiryOutcome overdue = Inquiry("i4", "website", now - 40 * kMin);
+  InquiryOutcome overdue = ArrivedInquiry("i4", "website", now - 40 * kMin);
   overdue.task = OwnedTask("t4", now - 1 * kMin, "open");
-  InquiryOutcome acked = Inquiry("i5", "website", now - 40 * kMin);
+  InquiryOutcome acked = ArrivedInquiry("i5", "website", now - 40 * kMin);
   acked.task = OwnedTask("t5", now - 20 * kMin, "acknowledged");
-  InquiryOutcome due_later = Inquiry("i6", "website", now - 10 * kMin);
+  InquiryOutcome due_later = ArrivedInquiry("i6", "website", now - 10 * kMin);
   due_later.task = OwnedTask("t6", now + 5 * kMin, "open");
   // 7. A missed call acknowledged but not done 12 minutes past due (grace 10m): a leak, and not
   //    also an overdue task. 8. A missed call 5 minutes past due: within its grace.
-  InquiryOutcome call = Inquiry("i7", "main-line", now - 30 * kMin);
+  InquiryOutcome call = ArrivedInquiry("i7", "main-line", now - 30 * kMin);
   call.kind = "missed_call";
   call.task = OwnedTask("t7", now - 12 * kMin, "acknowledged");
-  InquiryOutcome recent_call = Inquiry("i8", "main-line", now - 15 * kMin);
+  InquiryOutcome recent_call = ArrivedInquiry("i8", "main-line", now - 15 * kMin);
   recent_call.kind = "missed_call";
   recent_call.task = OwnedTask("t8", now - 5 * kMin, "open");
   // 9. Handoffs: failing for 3 minutes (leak), pending for 1 minute (not yet), dead (leak),
   //    confirmed (fine), and an alert handoff that failed (never a leak of its own).
-  InquiryOutcome handed = Inquiry("i9", "website", now - 50 * kMin);
+  InquiryOutcome handed = ArrivedInquiry("i9", "website", now - 50 * kMin);
   handed.task = OwnedTask("t9", now + 50 * kMin, "open");
   handed.handoffs = {HandoffTo("h1", "crm", "failed", now - 3 * kMin),
                      HandoffTo("h2", "crm", "pending", now - 1 * kMin),
@@ -114,7 +113,7 @@ TEST(LeakRules, ScriptedHistoryReportsExactlyItsLeaks) {
   handed.handoffs.push_back(alert);
   // 10. A synthetic probe with every problem: counted only as a failed probe (its deadline,
   //     5 minutes by default, long past), never as a business leak.
-  InquiryOutcome probe = Inquiry("i10", "website", now - 50 * kMin);
+  InquiryOutcome probe = ArrivedInquiry("i10", "website", now - 50 * kMin);
   probe.synthetic = true;
   probe.handoffs = {HandoffTo("h6", "crm", "dead", now - 50 * kMin)};
 
@@ -157,7 +156,7 @@ TEST(LeakRules, ThresholdsComeFromTheConfig) {
   Config config = TestConfig();
   const Micros now = kT0;
   LeakInputs in;
-  InquiryOutcome late = Inquiry("i1", "website", now - 20 * kMin);
+  InquiryOutcome late = ArrivedInquiry("i1", "website", now - 20 * kMin);
   late.task = OwnedTask("t1", now - 3 * kMin, "open");
   in.outcomes = {late};
   EXPECT_EQ(DetectLeaks(config, in, now).size(), 1u);  // `due`: leaking since its due time
@@ -170,7 +169,7 @@ TEST(LeakRules, ThresholdsComeFromTheConfig) {
 TEST(LeakRules, CanceledInquiriesNeedNoOwner) {
   const Config config = TestConfig();
   LeakInputs in;
-  InquiryOutcome canceled = Inquiry("i1", "website", kT0 - 60 * kMin);
+  InquiryOutcome canceled = ArrivedInquiry("i1", "website", kT0 - 60 * kMin);
   canceled.status = "canceled";
   in.outcomes = {canceled};
   EXPECT_TRUE(DetectLeaks(config, in, kT0).empty());
@@ -213,7 +212,7 @@ TEST(LeakRules, LearnedSilenceNeedsEnoughHistory) {
   // Through DetectLeaks: 10 arrivals an hour apart, then 4 hours of silence (> 3h learned).
   LeakInputs in;
   for (int i = 0; i < 10; ++i) {
-    InquiryOutcome o = Inquiry("i" + std::to_string(i), "website", kT0 + i * kMicrosPerHour);
+    InquiryOutcome o = ArrivedInquiry("i" + std::to_string(i), "website", kT0 + i * kMicrosPerHour);
     o.task = OwnedTask("t" + std::to_string(i), kT0 + i * kMicrosPerHour, "done");
     in.outcomes.push_back(o);
   }

@@ -3,13 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 #include "track/leak_rules.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
-constexpr Micros kMin = kMicrosPerMinute;
 
 class ProbeRunnerTest : public ::testing::Test {
  protected:

@@ -7,12 +7,12 @@
 
 #include "core/id.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 #include "track/leak_monitor.h"
 
 namespace handoff {
 namespace {
 
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 constexpr Micros kDay = kMicrosPerDay;
 
 class RetentionRunnerTest : public ::testing::Test {

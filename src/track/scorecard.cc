@@ -9,6 +9,7 @@
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "track/leak_rules.h"
+#include "track/percentile.h"
 
 namespace handoff {
 namespace {
@@ -25,13 +26,6 @@ struct PathFacts {
 // "12 of 15 (80%)", the percentage rounded down so that it never looks better than its score.
 std::string OfTotal(int64_t ok, int64_t total) {
   return fmt::format("{} of {} ({}%)", ok, total, total == 0 ? 0 : ok * 100 / total);
-}
-
-// Nearest-rank percentile `p` (1..100) of `samples`, in whole milliseconds.
-int64_t PercentileMs(std::vector<Micros> samples, int p) {
-  std::sort(samples.begin(), samples.end());
-  const size_t rank = std::max<size_t>((samples.size() * static_cast<size_t>(p) + 99) / 100, 1);
-  return samples[std::min(rank, samples.size()) - 1] / kMicrosPerMilli;
 }
 
 void AddTimings(const std::vector<Micros>& samples, nlohmann::json& figures) {

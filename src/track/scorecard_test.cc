@@ -15,7 +15,7 @@ constexpr Micros kDeadline = 15 * kMicrosPerMinute;  // alerts.unconfirmed_hando
 
 // Two routes: "quote" requires a way to reach the lead and delivers to the CRM; "general"
 // requires nothing and delivers to the inbox. Leaks are told on Slack.
-Config TestConfig() {
+Config ScorecardConfig() {
   Config c;
   RouteConfig quote;
   quote.name = "quote";
@@ -91,7 +91,7 @@ AlertGroup Group(const std::string& key, Micros opened_at, Micros alerted_at,
   return g;
 }
 
-ScoreInputs Window() {
+ScoreInputs ScoreWindow() {
   ScoreInputs in;
   in.from = kFrom;
   in.until = kUntil;
@@ -118,7 +118,7 @@ const PathScore* FindPath(const Scorecard& card, const std::string& source,
 // One path whose deliver handoffs confirm `in_time` of `total` within the deadline; the others
 // are dead.
 ScoreInputs DeliveriesInTime(int in_time, int total) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   for (int i = 0; i < total; ++i) {
     InquiryOutcome o = Outcome("i" + std::to_string(i), "web", "quote");
     o.handoffs.push_back(i < in_time ? Deliver("crm", o.received_at, kMicrosPerMinute)
@@ -160,7 +160,8 @@ TEST(Scorecard, TransferScoresAtEachThresholdBoundary) {
                                    {92, 100, 3}, {4, 5, 3},   {79, 100, 2}, {1, 2, 2},
                                    {49, 100, 1}, {0, 3, 1}};
   for (const Case& c : cases) {
-    const Scorecard card = ComputeScorecard(TestConfig(), DeliveriesInTime(c.in_time, c.total));
+    const Scorecard card =
+        ComputeScorecard(ScorecardConfig(), DeliveriesInTime(c.in_time, c.total));
     ASSERT_EQ(card.paths.size(), 1u);
     const CheckScore& t = Check(card.paths[0], "transfer");
     EXPECT_EQ(t.score, c.score) << c.in_time << " of " << c.total;
@@ -171,7 +172,7 @@ TEST(Scorecard, TransferScoresAtEachThresholdBoundary) {
 }
 
 TEST(Scorecard, TransferCountsDeliveriesConfirmedWithinTheDeadline) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   InquiryOutcome o = Outcome("a", "web", "quote");
   const Micros t = o.received_at;
   o.handoffs = {
@@ -189,7 +190,7 @@ TEST(Scorecard, TransferCountsDeliveriesConfirmedWithinTheDeadline) {
   o.handoffs.push_back(notify);
   in.outcomes = {o};
 
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& c = Check(card.paths[0], "transfer");
   EXPECT_EQ(c.figures["deliveries"], 7);
   EXPECT_EQ(c.figures["confirmed_in_time"], 4);
@@ -207,7 +208,7 @@ TEST(Scorecard, TransferCountsDeliveriesConfirmedWithinTheDeadline) {
 }
 
 TEST(Scorecard, ContextReadsTheTaskWhenTheRouteRequiresAndReachabilityOtherwise) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   InquiryOutcome complete = Outcome("q1", "web", "quote");
   complete.task = OwnedTask(complete);
   InquiryOutcome lacking = Outcome("q2", "web", "quote");
@@ -223,7 +224,7 @@ TEST(Scorecard, ContextReadsTheTaskWhenTheRouteRequiresAndReachabilityOtherwise)
   unreachable.has_email = false;
   in.outcomes = {complete, lacking, no_task, phone_only, unreachable};
 
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& quote = Check(*FindPath(card, "web", "quote"), "context");
   EXPECT_EQ(quote.figures["inquiries"], 3);
   EXPECT_EQ(quote.figures["with_context"], 2);
@@ -240,7 +241,7 @@ TEST(Scorecard, ContextReadsTheTaskWhenTheRouteRequiresAndReachabilityOtherwise)
 }
 
 TEST(Scorecard, TriggerCountsOwnersAndTasksAnsweredBeforeDue) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   auto owned = [](const std::string& id) {
     InquiryOutcome o = Outcome(id, "web", "quote");
     o.task = OwnedTask(o);
@@ -262,7 +263,7 @@ TEST(Scorecard, TriggerCountsOwnersAndTasksAnsweredBeforeDue) {
   canceled.status = "canceled";
   in.outcomes = {acked, acked_late, done, overdue, not_due, unowned, just_arrived, canceled};
 
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& c = Check(card.paths[0], "trigger");
   EXPECT_EQ(c.figures["inquiries"], 6);  // not the one 1m old, nor the canceled one
   EXPECT_EQ(c.figures["owned"], 5);
@@ -277,7 +278,7 @@ TEST(Scorecard, TriggerCountsOwnersAndTasksAnsweredBeforeDue) {
 }
 
 TEST(Scorecard, EntryCountsAcceptedAgainstRejectedForThePathsSource) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   in.outcomes = {Outcome("a", "web", "quote")};
   in.entry_counts = {{"web", "accepted", "", 90, 0},
                      {"web", "updated", "", 3, 0},
@@ -286,7 +287,7 @@ TEST(Scorecard, EntryCountsAcceptedAgainstRejectedForThePathsSource) {
                      {"web", "rejected", "bad_signature", 5, 0},
                      {"web", "rejected", "too_large", 2, 0},
                      {"phone", "rejected", "bad_signature", 50, 0}};
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& web = Check(*FindPath(card, "web", "quote"), "entry");
   EXPECT_EQ(web.figures["accepted"], 90);
   EXPECT_EQ(web.figures["updated"], 3);
@@ -309,7 +310,7 @@ TEST(Scorecard, EntryCountsAcceptedAgainstRejectedForThePathsSource) {
 }
 
 TEST(Scorecard, OpenSilentSourceLeakDropsEntryToOne) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   in.entry_counts = {{"web", "accepted", "", 100, 0}, {"ads", "accepted", "", 100, 0}};
   in.outcomes = {Outcome("a", "web", "quote"), Outcome("b", "ads", "quote")};
   Leak web_silent;
@@ -329,7 +330,7 @@ TEST(Scorecard, OpenSilentSourceLeakDropsEntryToOne) {
   mail_silent.group = "silent:mail";
   in.leaks = {web_silent, ads_silent, mail_silent};
 
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& web = Check(*FindPath(card, "web", "quote"), "entry");
   EXPECT_EQ(web.score, 1);
   EXPECT_EQ(web.figures["silent_sources"], nlohmann::json::array({"web"}));
@@ -343,7 +344,7 @@ TEST(Scorecard, OpenSilentSourceLeakDropsEntryToOne) {
 }
 
 TEST(Scorecard, VisibilityCountsLeaksWhoseGroupWasAlertedWhileOpen) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   std::vector<InquiryOutcome> os;
   for (int i = 0; i < 5; ++i) os.push_back(Outcome("i" + std::to_string(i), "web", "quote"));
   in.outcomes = os;
@@ -357,7 +358,7 @@ TEST(Scorecard, VisibilityCountsLeaksWhoseGroupWasAlertedWhileOpen) {
   in.alert_groups = {Group("handoff:crm", t, t), Group("overdue:ana", t, 0),
                      Group("overdue:bo", kFrom, kFrom, t - 1), Group("unassigned:web", t, t)};
 
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   const CheckScore& c = Check(card.overall, "visibility");
   EXPECT_EQ(c.figures["leaks"], 5);
   EXPECT_EQ(c.figures["alerted"], 2);
@@ -366,11 +367,11 @@ TEST(Scorecard, VisibilityCountsLeaksWhoseGroupWasAlertedWhileOpen) {
 }
 
 TEST(Scorecard, VisibilityIsOneWhenNobodyIsToldAndNoDataWithoutLeaks) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   in.outcomes = {Outcome("a", "web", "quote")};
-  Config told = TestConfig();
+  Config told = ScorecardConfig();
   EXPECT_EQ(Check(ComputeScorecard(told, in).overall, "visibility").score, 0);
-  Config untold = TestConfig();
+  Config untold = ScorecardConfig();
   untold.alerts.via.clear();
   const Scorecard card = ComputeScorecard(untold, in);
   const CheckScore& c = Check(card.overall, "visibility");
@@ -381,7 +382,7 @@ TEST(Scorecard, VisibilityIsOneWhenNobodyIsToldAndNoDataWithoutLeaks) {
 // The scripted week: web→quote (4 inquiries, one leaked), web→general (2, both leaked),
 // ads→quote (2, clean), and one synthetic probe that leaks everything.
 ScoreInputs Week() {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   auto inquiry = [](const std::string& id, const std::string& source, const std::string& route,
                     double value, Micros confirm_after) {
     InquiryOutcome o = Outcome(id, source, route);
@@ -416,7 +417,7 @@ ScoreInputs Week() {
 }
 
 TEST(Scorecard, ScriptedWeekScoresEveryPathAndTheOverallRow) {
-  const Scorecard card = ComputeScorecard(TestConfig(), Week());
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), Week());
   ASSERT_EQ(card.paths.size(), 3u);
   // Sorted by source, then route.
   EXPECT_EQ(card.paths[0].source, "ads");
@@ -474,7 +475,7 @@ TEST(Scorecard, ScriptedWeekScoresEveryPathAndTheOverallRow) {
 
 TEST(Scorecard, SyntheticInquiriesCountOnlyAsProbes) {
   // Probes still running (their deadline not come) change nothing at all.
-  const Config config = TestConfig();
+  const Config config = ScorecardConfig();
   ScoreInputs with = Week();
   ScoreInputs without = with;
   without.outcomes.pop_back();
@@ -490,9 +491,9 @@ TEST(Scorecard, SyntheticInquiriesCountOnlyAsProbes) {
 }
 
 TEST(Scorecard, ProbesThatFailLowerVisibility) {
-  Config config = TestConfig();
+  Config config = ScorecardConfig();
   config.probes.deadline = 5 * kMicrosPerMinute;
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   in.outcomes.push_back(Outcome("r1", "web", "quote"));
   // Ten probes of web: nine confirmed within the deadline, one never.
   for (int i = 0; i < 10; ++i) {
@@ -516,13 +517,13 @@ TEST(Scorecard, ProbesThatFailLowerVisibility) {
 }
 
 TEST(Scorecard, FixFirstRanksByValueAtRiskThenLeakedCount) {
-  const Scorecard week = ComputeScorecard(TestConfig(), Week());
+  const Scorecard week = ComputeScorecard(ScorecardConfig(), Week());
   // web→quote risks 400, web→general 110; ads→quote leaked nothing and is not listed.
   ASSERT_EQ(week.fix_first.size(), 2u);
   EXPECT_EQ(week.paths[week.fix_first[0]].route, "quote");
   EXPECT_EQ(week.paths[week.fix_first[1]].route, "general");
 
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   auto leaked = [&in](const std::string& id, const std::string& source, double value) {
     InquiryOutcome o = Outcome(id, source, "quote");
     o.value = value;
@@ -538,7 +539,7 @@ TEST(Scorecard, FixFirstRanksByValueAtRiskThenLeakedCount) {
   leaked("b2", "b", 250);
   leaked("c1", "c", 1000);
   in.outcomes.push_back(Outcome("d1", "d", "quote"));
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   ASSERT_EQ(card.fix_first.size(), 3u);
   EXPECT_EQ(card.paths[card.fix_first[0]].source, "c");
   // b ties a on 500 and has fewer leaks (2 against 3), but more leaked inquiries (2 against 1).
@@ -547,13 +548,13 @@ TEST(Scorecard, FixFirstRanksByValueAtRiskThenLeakedCount) {
 }
 
 TEST(Scorecard, PathWithLeaksButNoInquiriesScoresOnlyWhatItHasData) {
-  ScoreInputs in = Window();
+  ScoreInputs in = ScoreWindow();
   // A dead handoff of an inquiry received before the window, still leaking in it.
   InquiryOutcome old = Outcome("old", "web", "quote", kFrom - kMicrosPerDay);
   old.value = 900;
   in.leaks = {LeakOf(old, "handoff:crm", kFrom - kMicrosPerHour)};
   in.alert_groups = {Group("handoff:crm", kFrom - kMicrosPerHour, kFrom - kMicrosPerHour)};
-  const Scorecard card = ComputeScorecard(TestConfig(), in);
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), in);
   ASSERT_EQ(card.paths.size(), 1u);
   const PathScore& p = card.paths[0];
   EXPECT_EQ(p.inquiries, 0);
@@ -572,7 +573,7 @@ TEST(Scorecard, PathWithLeaksButNoInquiriesScoresOnlyWhatItHasData) {
 }
 
 TEST(Scorecard, EmptyWindowHasNoDataAnywhere) {
-  const Scorecard card = ComputeScorecard(TestConfig(), Window());
+  const Scorecard card = ComputeScorecard(ScorecardConfig(), ScoreWindow());
   EXPECT_TRUE(card.paths.empty());
   EXPECT_TRUE(card.fix_first.empty());
   EXPECT_EQ(card.overall.inquiries, 0);
@@ -587,7 +588,7 @@ TEST(Scorecard, EmptyWindowHasNoDataAnywhere) {
 }
 
 TEST(Scorecard, JsonCarriesScoresFiguresAndTheRanking) {
-  const nlohmann::json j = ScorecardJson(ComputeScorecard(TestConfig(), Week()));
+  const nlohmann::json j = ScorecardJson(ComputeScorecard(ScorecardConfig(), Week()));
   EXPECT_EQ(j["from"], "2027-01-15T08:00:00.000Z");
   EXPECT_EQ(j["thresholds_percent"], nlohmann::json::array({98, 93, 80, 50}));
   ASSERT_EQ(j["paths"].size(), 3u);
@@ -606,7 +607,7 @@ TEST(Scorecard, JsonCarriesScoresFiguresAndTheRanking) {
 }
 
 TEST(Scorecard, TextShowsTheTableAndWhatToFixFirst) {
-  const std::string text = ScorecardText(ComputeScorecard(TestConfig(), Week()));
+  const std::string text = ScorecardText(ComputeScorecard(ScorecardConfig(), Week()));
   const std::string table =
       "path                     inquiries  entry  transfer  context  trigger  visibility  score\n"
       "overall                          8      5         2        5        5           2  2 "

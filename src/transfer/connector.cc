@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/check.h"
 #include "date/date.h"
 #include "fmt/format.h"
@@ -16,12 +17,6 @@ namespace {
 
 // Far beyond any schedule we run; keeps the arithmetic below from overflowing on hostile input.
 constexpr Micros kMaxRetryAfter = 365 * kMicrosPerDay;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<Micros> ParseDeltaSeconds(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -210,7 +205,7 @@ std::string OptionalSetting(const DestinationConfig& destination, std::string_vi
 }
 
 std::optional<Micros> ParseRetryAfter(const std::string& value, Micros now) {
-  std::string_view v = Trim(value);
+  std::string_view v = TrimOws(value);
   if (v.empty()) return std::nullopt;
   if (auto delta = ParseDeltaSeconds(v)) return delta;
   std::optional<Micros> at = ParseHttpDate(v);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/check.h"
 #include "core/status.h"
 #include "core/time_format.h"
@@ -53,21 +54,6 @@ std::string Sanitize(std::string_view in, size_t max) {
     }
   }
   return out;
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string_view KindName(DeliveryOutcome::Kind kind) {
@@ -186,8 +172,8 @@ struct Dispatcher::Transfer {
     if (colon == std::string_view::npos || t->response_headers.size() >= kMaxResponseHeaders) {
       return n;
     }
-    t->response_headers.emplace_back(Lower(std::string(TrimSpace(line.substr(0, colon)))),
-                                     std::string(TrimSpace(line.substr(colon + 1))));
+    t->response_headers.emplace_back(AsciiLowered(TrimAsciiWhitespace(line.substr(0, colon))),
+                                     std::string(TrimAsciiWhitespace(line.substr(colon + 1))));
     return n;
   }
 

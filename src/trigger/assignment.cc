@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/algorithm/container.h"
 #include "core/status.h"
 #include "fmt/format.h"
 
 namespace handoff {
 namespace {
-
-bool Contains(const std::vector<std::string>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
-}
 
 // The key of a route's round-robin counter in the store.
 std::string CounterKey(const RouteConfig& route) { return "assign:" + route.name; }
@@ -105,7 +102,7 @@ absl::StatusOr<Assignment> Assigner::Pick(const RouteConfig& route,
     const size_t n = sequence->size();
     for (size_t i = 0; i < n; ++i) {
       const std::string& id = (*sequence)[(static_cast<size_t>(slot) + i) % n];
-      if (Contains(eligible, id)) {
+      if (absl::c_linear_search(eligible, id)) {
         out.owner = id;
         out.reason = fmt::format(
             "{} slot {}", strategy == "weighted" ? "weighted round robin" : "round robin", slot);
@@ -125,7 +122,7 @@ absl::StatusOr<Assignment> Assigner::Pick(const RouteConfig& route,
       if (m == nullptr || wanted.empty()) continue;
       bool ok = false;
       if (skill) {
-        ok = Contains(m->skills, wanted);
+        ok = absl::c_linear_search(m->skills, wanted);
       } else {
         for (const std::string& pattern : m->territory)
           ok = ok || TerritoryMatches(pattern, wanted);
@@ -194,7 +191,7 @@ absl::StatusOr<Assignment> Assigner::Assign(const RouteConfig& route,
   }
 
   if (route.assign_sticky && !request.previous_owner.empty() &&
-      Contains(candidates, request.previous_owner) &&
+      absl::c_linear_search(candidates, request.previous_owner) &&
       Available(request.previous_owner, request.at)) {
     return Assignment{request.previous_owner, "sticky: owned the contact's last inquiry",
                       unavailable};

@@ -4,12 +4,11 @@
 
 #include "core/id.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 #include "trigger/task_actions.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 // Escalation steps run against a real SQLite store on a FakeClock: no sleeping.
 class EscalationTest : public ::testing::Test {

@@ -4,19 +4,16 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "model/field_path.h"
 #include "model/template_values.h"
 
 namespace handoff {
 namespace {
 
-bool Contains(const std::vector<std::string>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
-}
-
 // A list condition: empty admits everything, otherwise the value must be listed.
 bool Admits(const std::vector<std::string>& list, std::string_view v) {
-  return list.empty() || Contains(list, v);
+  return list.empty() || absl::c_linear_search(list, v);
 }
 
 }  // namespace

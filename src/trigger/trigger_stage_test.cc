@@ -9,11 +9,10 @@
 #include "gtest/gtest.h"
 #include "tests/support/stage_run.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 class TriggerStageTest : public ::testing::Test {
  protected:

@@ -19,7 +19,7 @@ constexpr const char* kAppended =
     R"("updates":{"spreadsheetId":"1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms",)"
     R"("updatedRange":"'Lead log'!A42:L42","updatedRows":1,"updatedColumns":12,"updatedCells":12}})";
 
-nlohmann::json Settings(const std::string& base) {
+nlohmann::json SheetsSettings(const std::string& base) {
   return {{"spreadsheet_id", "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"},
           {"range", "'Lead log'!A1"},
           {"token", "ya29.static"},
@@ -36,7 +36,7 @@ class GoogleSheetsContractTest : public testing::MessagingContractTest {};
 
 TEST_F(GoogleSheetsContractTest, AppendsARawRowAndKeepsTheUpdatedRange) {
   ContractServer sheets([](const HttpRequest&, int) { return Respond(200, kAppended); });
-  std::string id = Deliver("google_sheets", Settings(testing::LoopbackBase(sheets.port())),
+  std::string id = Deliver("google_sheets", SheetsSettings(testing::LoopbackBase(sheets.port())),
                            [](Inquiry& i, Contact&, Task&) {
                              i.normalized.name = "=HYPERLINK(\"http://evil\",\"click\")";
                            });
@@ -73,7 +73,7 @@ TEST_F(GoogleSheetsContractTest, AppendsARawRowAndKeepsTheUpdatedRange) {
 
 TEST_F(GoogleSheetsContractTest, QuotaExceededWithoutRetryAfterWaitsAMinute) {
   Handoff failed = ExpectRetriedAfter(
-      "google_sheets", Settings,
+      "google_sheets", SheetsSettings,
       GoogleError(429, "RESOURCE_EXHAUSTED",
                   "Quota exceeded for quota metric 'Write requests' and limit 'Write requests "
                   "per minute per user'"),
@@ -84,43 +84,43 @@ TEST_F(GoogleSheetsContractTest, QuotaExceededWithoutRetryAfterWaitsAMinute) {
 TEST_F(GoogleSheetsContractTest, QuotaExceededHonoursRetryAfter) {
   HttpResponse limited = GoogleError(429, "RESOURCE_EXHAUSTED", "Quota exceeded");
   limited.headers = {{"Retry-After", "90"}};
-  ExpectRetriedAfter("google_sheets", Settings, limited, Respond(200, kAppended),
+  ExpectRetriedAfter("google_sheets", SheetsSettings, limited, Respond(200, kAppended),
                      90 * kMicrosPerSecond);
 }
 
 TEST_F(GoogleSheetsContractTest, ServerErrorIsRetried) {
-  ExpectRetriedAfter("google_sheets", Settings,
+  ExpectRetriedAfter("google_sheets", SheetsSettings,
                      GoogleError(503, "UNAVAILABLE", "The service is currently unavailable."),
                      Respond(200, kAppended), kFirstRetry);
 }
 
 TEST_F(GoogleSheetsContractTest, TimeoutIsRetried) {
-  ExpectTimeoutIsRetried("google_sheets", Settings);
+  ExpectTimeoutIsRetried("google_sheets", SheetsSettings);
 }
 
 TEST_F(GoogleSheetsContractTest, ConnectionResetIsRetried) {
-  ExpectResetIsRetried("google_sheets", Settings);
+  ExpectResetIsRetried("google_sheets", SheetsSettings);
 }
 
 TEST_F(GoogleSheetsContractTest, BadRangeIsDead) {
-  ExpectDead("google_sheets", Settings,
+  ExpectDead("google_sheets", SheetsSettings,
              GoogleError(400, "INVALID_ARGUMENT", "Unable to parse range: Lead log!A1"),
              "INVALID_ARGUMENT");
 }
 
 TEST_F(GoogleSheetsContractTest, UnsharedSheetIsDead) {
-  ExpectDead("google_sheets", Settings,
+  ExpectDead("google_sheets", SheetsSettings,
              GoogleError(403, "PERMISSION_DENIED", "The caller does not have permission"),
              "PERMISSION_DENIED");
 }
 
 TEST_F(GoogleSheetsContractTest, MissingSheetIsDead) {
-  ExpectDead("google_sheets", Settings,
+  ExpectDead("google_sheets", SheetsSettings,
              GoogleError(404, "NOT_FOUND", "Requested entity was not found."), "NOT_FOUND");
 }
 
 TEST_F(GoogleSheetsContractTest, UnauthorizedStaticTokenIsDead) {
-  ExpectDead("google_sheets", Settings,
+  ExpectDead("google_sheets", SheetsSettings,
              GoogleError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
              "401");
 }

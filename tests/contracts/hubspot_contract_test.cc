@@ -20,7 +20,7 @@ using testing::HeaderOf;
 using testing::kHarnessStart;
 using testing::Respond;
 
-constexpr const char* kToken = "pat-na1-11111111-2222";
+constexpr const char* kHubspotToken = "pat-na1-11111111-2222";
 constexpr const char* kUpsert = "/crm/v3/objects/contacts/batch/upsert";
 constexpr const char* kContacts = "/crm/v3/objects/contacts";
 constexpr const char* kNotes = "/crm/v3/objects/notes";
@@ -43,9 +43,9 @@ bool AssociatedTo(const nlohmann::json& body, const std::string& contact_id, int
 }
 
 // What HubSpot would refuse, or "" for a request it takes.
-std::string Violation(const HttpRequest& r, const std::string& contact_id) {
+std::string HubspotViolation(const HttpRequest& r, const std::string& contact_id) {
   if (r.method != "POST") return "method " + r.method;
-  if (!crm_contract::Authorized(r, kToken)) return "authorization";
+  if (!crm_contract::Authorized(r, kHubspotToken)) return "authorization";
   if (!HeaderOf(r, "content-type").starts_with("application/json")) return "content type";
   nlohmann::json b = BodyOf(r);
   if (!b.is_object()) return "body is not a JSON object";
@@ -91,7 +91,7 @@ class FakeHubSpot {
           if (fault) {
             if (auto answer = fault(r, n)) return *answer;
           }
-          std::string violation = Violation(r, contact_id_);
+          std::string violation = HubspotViolation(r, contact_id_);
           if (!violation.empty()) {
             ADD_FAILURE() << "HubSpot contract violation on " << r.path << ": " << violation;
             return Respond(400, R"({"status":"error","category":"VALIDATION_ERROR"})");
@@ -118,7 +118,7 @@ class HubSpotContractTest : public ::testing::Test {
  protected:
   void Use(const std::string& base_url) {
     h_.config().destinations = {crm_contract::Destination(
-        "hubspot", base_url, {{"token", kToken}, {"owners", {{"ana", "5551"}}}})};
+        "hubspot", base_url, {{"token", kHubspotToken}, {"owners", {{"ana", "5551"}}}})};
   }
   std::string Start(const std::function<void(Inquiry&, Contact&, Task&)>& edit = nullptr) {
     std::string id = h_.AddInquiry({"crm"}, edit)[0];

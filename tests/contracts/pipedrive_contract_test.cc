@@ -23,7 +23,7 @@ using testing::HeaderOf;
 using testing::kHarnessStart;
 using testing::Respond;
 
-constexpr const char* kToken = "pd-0123456789abcdef";
+constexpr const char* kPipedriveToken = "pd-0123456789abcdef";
 constexpr const char* kLeadId = "adf21080-0e10-11eb-879b-05d71fb426ec";
 
 std::string QueryParam(const HttpRequest& r, const std::string& name) {
@@ -36,8 +36,8 @@ std::string QueryParam(const HttpRequest& r, const std::string& name) {
 }
 
 // What Pipedrive would refuse, or "" for a request it takes.
-std::string Violation(const HttpRequest& r) {
-  if (QueryParam(r, "api_token") != kToken) return "api_token";
+std::string PipedriveViolation(const HttpRequest& r) {
+  if (QueryParam(r, "api_token") != kPipedriveToken) return "api_token";
   if (r.path == "/persons/search") {
     if (r.method != "GET") return "search method";
     if (QueryParam(r, "term").size() < 2) return "term";
@@ -83,7 +83,7 @@ class FakePipedrive {
           if (fault) {
             if (auto answer = fault(r, n)) return *answer;
           }
-          std::string violation = Violation(r);
+          std::string violation = PipedriveViolation(r);
           if (!violation.empty()) {
             ADD_FAILURE() << "Pipedrive contract violation on " << r.path << ": " << violation;
             return Respond(400, R"({"success":false,"error":"Bad request","data":null})");
@@ -112,7 +112,7 @@ class FakePipedrive {
 class PipedriveContractTest : public ::testing::Test {
  protected:
   void Use(const std::string& base_url, nlohmann::json extra = nlohmann::json::object()) {
-    nlohmann::json settings = {{"api_token", kToken}, {"owner_ids", {{"ana", 77}}}};
+    nlohmann::json settings = {{"api_token", kPipedriveToken}, {"owner_ids", {{"ana", 77}}}};
     settings.update(extra);
     h_.config().destinations = {crm_contract::Destination("pipedrive", base_url, settings)};
   }

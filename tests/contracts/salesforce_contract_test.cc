@@ -19,7 +19,7 @@ using testing::HeaderOf;
 using testing::kHarnessStart;
 using testing::Respond;
 
-constexpr const char* kToken = "00Dxx0000001gPL!AQ4AQ.static";
+constexpr const char* kSalesforceToken = "00Dxx0000001gPL!AQ4AQ.static";
 constexpr const char* kLeadPath = "/services/data/v62.0/sobjects/Lead/";
 
 std::string ErrorArray(const char* code, const char* message) {
@@ -27,10 +27,10 @@ std::string ErrorArray(const char* code, const char* message) {
 }
 
 // What Salesforce would refuse, or "" for a request it takes.
-std::string Violation(const HttpRequest& r) {
+std::string SalesforceViolation(const HttpRequest& r) {
   if (r.method != "POST") return "method " + r.method;
   if (r.path != kLeadPath) return "path " + r.path;
-  if (!crm_contract::Authorized(r, kToken)) return "authorization";
+  if (!crm_contract::Authorized(r, kSalesforceToken)) return "authorization";
   if (!HeaderOf(r, "content-type").starts_with("application/json")) return "content type";
   nlohmann::json b = BodyOf(r);
   if (!b.is_object()) return "body is not a JSON object";
@@ -51,7 +51,7 @@ class FakeSalesforce {
           if (fault) {
             if (auto answer = fault(r, n)) return *answer;
           }
-          std::string violation = Violation(r);
+          std::string violation = SalesforceViolation(r);
           if (!violation.empty()) {
             ADD_FAILURE() << "Salesforce contract violation: " << violation;
             return Respond(400, ErrorArray("INVALID_FIELD", "contract violation"));
@@ -71,7 +71,7 @@ class SalesforceContractTest : public ::testing::Test {
   void Use(const std::string& base_url) {
     h_.config().destinations = {crm_contract::Destination(
         "salesforce", base_url,
-        {{"token", kToken}, {"lead_source", "Web"}, {"assignment_rule", true}})};
+        {{"token", kSalesforceToken}, {"lead_source", "Web"}, {"assignment_rule", true}})};
   }
   std::string Start() {
     std::string id = h_.AddInquiry({"crm"})[0];
@@ -212,7 +212,7 @@ TEST_F(SalesforceContractTest, ValidationErrorsAreDead) {
       return Respond(c.status, ErrorArray(c.code, "Dana Roe dana+1@example.com"));
     });
     h.config().destinations = {
-        crm_contract::Destination("salesforce", org.Url(), {{"token", kToken}})};
+        crm_contract::Destination("salesforce", org.Url(), {{"token", kSalesforceToken}})};
     std::string id = h.AddInquiry({"crm"})[0];
     h.Start();
     Handoff dead = h.WaitForState(id, "dead", 1);

@@ -21,12 +21,12 @@
 #include "store/store.h"
 #include "tests/support/postgres_cluster.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
 
 // 2025-11-24T16:00:00Z: on a minute boundary, so entry-count buckets are easy to reason about.
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 constexpr Micros kLease = 30 * kMicrosPerSecond;
 
 using testing::TempDir;

@@ -19,11 +19,11 @@
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_store.h"
 #include "tests/support/postgres_cluster.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
 
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 constexpr Micros kLease = 5 * kMicrosPerSecond;
 
 class StoreNodesTest : public ::testing::Test {

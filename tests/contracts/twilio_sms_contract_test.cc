@@ -21,7 +21,7 @@ constexpr const char* kCreated =
     R"({"sid":"SM1f0e2d3c4b5a69788796a5b4c3d2e1f0","status":"queued","to":"+14155550100",)"
     R"("from":"+14155550199","body":"x","num_segments":"1","date_created":"Thu, 01 Jan 2026 00:00:00 +0000"})";
 
-nlohmann::json Settings(const std::string& base) {
+nlohmann::json SmsSettings(const std::string& base) {
   return {{"account_sid", "AC0123456789abcdef0123456789abcdef"},
           {"auth_token", "token-xyz"},
           {"from", "+14155550199"},
@@ -54,7 +54,7 @@ class TwilioSmsContractTest : public testing::MessagingContractTest {};
 TEST_F(TwilioSmsContractTest, TextsTheOwnerAndKeepsTheSid) {
   ContractServer twilio([](const HttpRequest&, int) { return Respond(201, kCreated); });
   std::string id =
-      Deliver("twilio_sms", Settings(testing::LoopbackBase(twilio.port())),
+      Deliver("twilio_sms", SmsSettings(testing::LoopbackBase(twilio.port())),
               [](Inquiry& i, Contact&, Task&) { i.normalized.name = testing::kHostileLeadName; });
   Handoff h = h_.WaitForState(id, "confirmed", 1);
   EXPECT_EQ(h.remote_id, "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0");
@@ -83,7 +83,7 @@ TEST_F(TwilioSmsContractTest, TextsTheOwnerAndKeepsTheSid) {
 
 TEST_F(TwilioSmsContractTest, MissedCallTextBackGoesToTheLead) {
   ContractServer twilio([](const HttpRequest&, int) { return Respond(201, kCreated); });
-  nlohmann::json settings = Settings(testing::LoopbackBase(twilio.port()));
+  nlohmann::json settings = SmsSettings(testing::LoopbackBase(twilio.port()));
   settings.erase("from");
   settings["messaging_service_sid"] = "MG0123";
   settings["to"] = "lead";
@@ -102,22 +102,23 @@ TEST_F(TwilioSmsContractTest, MissedCallTextBackGoesToTheLead) {
 }
 
 TEST_F(TwilioSmsContractTest, OptedOutRecipientIsDeadAndNeverRetried) {
-  ExpectDead("twilio_sms", Settings,
+  ExpectDead("twilio_sms", SmsSettings,
              TwilioError(400, 21610, "Attempt to send to unsubscribed recipient"),
              "recipient opted out (21610)");
 }
 
 TEST_F(TwilioSmsContractTest, InvalidNumberIsDead) {
-  ExpectDead("twilio_sms", Settings, TwilioError(400, 21211, "Invalid 'To' Phone Number"), "21211");
+  ExpectDead("twilio_sms", SmsSettings, TwilioError(400, 21211, "Invalid 'To' Phone Number"),
+             "21211");
 }
 
 TEST_F(TwilioSmsContractTest, BadCredentialsAreDead) {
-  ExpectDead("twilio_sms", Settings, TwilioError(401, 20003, "Authenticate"), "20003");
+  ExpectDead("twilio_sms", SmsSettings, TwilioError(401, 20003, "Authenticate"), "20003");
 }
 
 TEST_F(TwilioSmsContractTest, TooManyConcurrentRequestsIsRetried) {
   Handoff failed =
-      ExpectRetriedAfter("twilio_sms", Settings, TwilioError(429, 20429, "Too Many Requests"),
+      ExpectRetriedAfter("twilio_sms", SmsSettings, TwilioError(429, 20429, "Too Many Requests"),
                          Respond(201, kCreated), kFirstRetry);
   EXPECT_NE(failed.last_error.find("20429"), std::string::npos) << failed.last_error;
 }
@@ -125,24 +126,26 @@ TEST_F(TwilioSmsContractTest, TooManyConcurrentRequestsIsRetried) {
 TEST_F(TwilioSmsContractTest, TooManyRequestsHonoursRetryAfter) {
   HttpResponse limited = TwilioError(429, 20429, "Too Many Requests");
   limited.headers = {{"Retry-After", "25"}};
-  ExpectRetriedAfter("twilio_sms", Settings, limited, Respond(201, kCreated),
+  ExpectRetriedAfter("twilio_sms", SmsSettings, limited, Respond(201, kCreated),
                      25 * kMicrosPerSecond);
 }
 
 TEST_F(TwilioSmsContractTest, ServerErrorIsRetried) {
-  ExpectRetriedAfter("twilio_sms", Settings, Respond(503, "{}"), Respond(201, kCreated),
+  ExpectRetriedAfter("twilio_sms", SmsSettings, Respond(503, "{}"), Respond(201, kCreated),
                      kFirstRetry);
 }
 
-TEST_F(TwilioSmsContractTest, TimeoutIsRetried) { ExpectTimeoutIsRetried("twilio_sms", Settings); }
+TEST_F(TwilioSmsContractTest, TimeoutIsRetried) {
+  ExpectTimeoutIsRetried("twilio_sms", SmsSettings);
+}
 
 TEST_F(TwilioSmsContractTest, ConnectionResetIsRetried) {
-  ExpectResetIsRetried("twilio_sms", Settings);
+  ExpectResetIsRetried("twilio_sms", SmsSettings);
 }
 
 TEST_F(TwilioSmsContractTest, OwnerWithoutPhoneIsDeadWithoutARequest) {
   ContractServer twilio([](const HttpRequest&, int) { return Respond(201, kCreated); });
-  std::string id = Deliver("twilio_sms", Settings(testing::LoopbackBase(twilio.port())),
+  std::string id = Deliver("twilio_sms", SmsSettings(testing::LoopbackBase(twilio.port())),
                            [](Inquiry&, Contact&, Task& t) { t.owner = "not-on-the-team"; });
   Handoff h = h_.WaitForState(id, "dead", 1);
   EXPECT_NE(h.last_error.find("no phone"), std::string::npos) << h.last_error;

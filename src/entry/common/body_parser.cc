@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/utf8.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -14,22 +15,6 @@ namespace {
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 constexpr size_t kNoError = std::string_view::npos;
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
 
 // Client-sent text quoted into an error message: bounded, and with control and non-ASCII bytes
 // escaped so a detail never carries raw bytes back into logs or JSON.
@@ -57,14 +42,6 @@ void SkipSpace(std::string_view s, size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
 }
 
-std::string_view TrimSpace(std::string_view s) {
-  size_t b = 0;
-  size_t e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
-}
-
 // Parses `;`-separated `name=value` parameters (names lowercased). HTTP headers allow
 // backslash quoted-pairs in quoted strings; multipart Content-Disposition does not (browsers
 // send `C:\dir` verbatim and escape `"` as %22), hence the switch.
@@ -79,7 +56,7 @@ bool ParseParams(std::string_view s, size_t i, bool backslash_escapes, Params* o
     const size_t name_start = i;
     while (i < s.size() && IsTokenChar(s[i])) ++i;
     if (i == name_start) return false;
-    std::string name = Lower(s.substr(name_start, i - name_start));
+    std::string name = AsciiLowered(s.substr(name_start, i - name_start));
     SkipSpace(s, i);
     if (i == s.size() || s[i] != '=') return false;
     ++i;
@@ -135,7 +112,7 @@ std::optional<MediaType> ParseMediaType(std::string_view header) {
   while (i < header.size() && IsTokenChar(header[i])) ++i;
   if (i == sub_start) return std::nullopt;
   MediaType m;
-  m.type = Lower(header.substr(start, i - start));
+  m.type = AsciiLowered(header.substr(start, i - start));
   if (!ParseParams(header, i, /*backslash_escapes=*/true, &m.params)) return std::nullopt;
   return m;
 }
@@ -338,8 +315,7 @@ const char* JsonTypeName(const nlohmann::json& j) {
 }
 
 absl::Status ParseJson(std::string_view body, const BodyParseOptions& options, ParsedBody* out) {
-  if (TrimSpace(body).empty())
-    return Reject(RejectReason::kMalformedBody, "the JSON body is empty");
+  if (TrimOws(body).empty()) return Reject(RejectReason::kMalformedBody, "the JSON body is empty");
   if (const size_t bad = Utf8ErrorOffset(body); bad != kNoError) {
     return Reject(RejectReason::kInvalidUtf8,
                   fmt::format("the JSON body is not valid UTF-8 (byte {})", bad));
@@ -409,12 +385,12 @@ absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block, size_t part
                     fmt::format("multipart part {} has a malformed header line", part_number));
     }
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = TrimSpace(line.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "content-type")) {
+    const std::string_view value = TrimOws(line.substr(colon + 1));
+    if (EqualsIgnoreAsciiCase(name, "content-type")) {
       out.content_type = std::string(value);
       continue;
     }
-    if (!EqualsIgnoreCase(name, "content-disposition")) continue;
+    if (!EqualsIgnoreAsciiCase(name, "content-disposition")) continue;
     if (have_disposition) {
       return Reject(
           RejectReason::kMalformedBody,
@@ -424,7 +400,7 @@ absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block, size_t part
     size_t i = 0;
     while (i < value.size() && IsTokenChar(value[i])) ++i;
     Params params;
-    if (!EqualsIgnoreCase(value.substr(0, i), "form-data") ||
+    if (!EqualsIgnoreAsciiCase(value.substr(0, i), "form-data") ||
         !ParseParams(value, i, /*backslash_escapes=*/false, &params)) {
       return Reject(RejectReason::kMalformedBody,
                     fmt::format("multipart part {} has a Content-Disposition that is not "
@@ -601,7 +577,7 @@ absl::StatusOr<ParsedBody> ParseBody(std::string_view content_type, std::string_
     if (!accepted.empty()) accepted += ", ";
     accepted += name;
   }
-  if (TrimSpace(content_type).empty()) {
+  if (TrimOws(content_type).empty()) {
     return Reject(RejectReason::kUnsupportedMediaType,
                   fmt::format("missing Content-Type; expected {}", accepted));
   }
@@ -613,7 +589,7 @@ absl::StatusOr<ParsedBody> ParseBody(std::string_view content_type, std::string_
   }
   bool duplicate = false;
   if (auto charset = Param(media->params, "charset", &duplicate)) {
-    const std::string cs = Lower(*charset);
+    const std::string cs = AsciiLowered(*charset);
     if (duplicate || (cs != "utf-8" && cs != "utf8" && cs != "us-ascii")) {
       return Reject(RejectReason::kUnsupportedMediaType,
                     fmt::format("charset {} is not supported (utf-8 only)", Quote(*charset)));

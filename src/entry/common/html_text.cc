@@ -3,10 +3,10 @@
 #include <array>
 #include <cstdint>
 
+#include "core/ascii.h"
+
 namespace handoff {
 namespace {
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 

@@ -24,4 +24,9 @@ bool BoolAt(const nlohmann::json& object, std::string_view key, bool fallback = 
 // Text for one JSON value: as TextAt does for a single value.
 std::string ScalarText(const nlohmann::json& value);
 
+// fields[key] = value, unless value is empty: a field the provider left blank stays absent.
+inline void SetIfPresent(nlohmann::json& fields, const char* key, const std::string& value) {
+  if (!value.empty()) fields[key] = value;
+}
+
 }  // namespace handoff

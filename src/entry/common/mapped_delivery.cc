@@ -12,10 +12,6 @@
 namespace handoff {
 namespace {
 
-// Provider ids and idempotency keys are short; a longer one is not an id, and keys this long
-// would bloat the dedupe index.
-constexpr size_t kMaxKeyBytes = 256;
-
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -34,9 +30,9 @@ bool DedupesOnContent(const SourceConfig& source) {
 absl::StatusOr<std::string> DedupeKey(const SourceConfig& source, const HttpRequest& request,
                                       std::string_view event_id) {
   if (!event_id.empty()) {
-    if (event_id.size() > kMaxKeyBytes) {
+    if (event_id.size() > kMaxDedupeKeyBytes) {
       return Reject(RejectReason::kInvalidField,
-                    fmt::format("event_id is longer than {} bytes", kMaxKeyBytes));
+                    fmt::format("event_id is longer than {} bytes", kMaxDedupeKeyBytes));
     }
     return fmt::format("event:{}", event_id);
   }
@@ -44,9 +40,9 @@ absl::StatusOr<std::string> DedupeKey(const SourceConfig& source, const HttpRequ
   if (keys > 1) return Reject(RejectReason::kInvalidField, "several Idempotency-Key headers");
   if (keys == 1) {
     const std::string_view key = *request.Header("idempotency-key");
-    if (key.size() > kMaxKeyBytes) {
+    if (key.size() > kMaxDedupeKeyBytes) {
       return Reject(RejectReason::kInvalidField,
-                    fmt::format("Idempotency-Key is longer than {} bytes", kMaxKeyBytes));
+                    fmt::format("Idempotency-Key is longer than {} bytes", kMaxDedupeKeyBytes));
     }
     if (!key.empty()) return fmt::format("idem:{}", key);
   }

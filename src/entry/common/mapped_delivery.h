@@ -15,6 +15,10 @@
 
 namespace handoff {
 
+// The longest provider event id or idempotency key a source accepts: real ones are short, and
+// longer ones would bloat the dedupe index.
+inline constexpr size_t kMaxDedupeKeyBytes = 256;
+
 // The key a redelivery of this request carries: "event:<event_id>" when the body has one,
 // else "idem:<Idempotency-Key header>", else "sha256:<hex of the raw body>" when the source sets
 // `dedupe: content`, else "". Rejects invalid_field for an id or key over 256 bytes or a

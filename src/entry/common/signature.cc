@@ -3,21 +3,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/ascii.h"
 #include "core/time_format.h"
 #include "entry/common/source_auth.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
 
 namespace handoff {
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 bool MatchesAnyHmacSha256(const std::vector<std::string>& secrets, std::string_view message,
                           std::string_view mac) {
@@ -41,11 +33,12 @@ std::vector<std::pair<std::string, std::string>> ParseSignatureParams(std::strin
   std::vector<std::pair<std::string, std::string>> out;
   while (!header.empty()) {
     const size_t comma = header.find(',');
-    const std::string_view item = Trim(header.substr(0, comma));
+    const std::string_view item = TrimOws(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    out.emplace_back(std::string(Trim(item.substr(0, eq))), std::string(Trim(item.substr(eq + 1))));
+    out.emplace_back(std::string(TrimOws(item.substr(0, eq))),
+                     std::string(TrimOws(item.substr(eq + 1))));
   }
   return out;
 }
@@ -61,7 +54,7 @@ absl::StatusOr<std::string> SingleSignatureHeader(const HttpRequest& request,
     return Reject(RejectReason::kBadCredentials,
                   fmt::format("several '{}' headers", lowercase_name));
   }
-  return std::string(Trim(*request.Header(lowercase_name)));
+  return std::string(TrimOws(*request.Header(lowercase_name)));
 }
 
 absl::Status VerifySourceToken(const SourceConfig& source, const HttpRequest& request) {

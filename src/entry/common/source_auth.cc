@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 
+#include "core/ascii.h"
 #include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/common/signature.h"
@@ -25,26 +26,6 @@ Digest Sha256(std::string_view data) {
   return out;
 }
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (AsciiLower(s[i]) != AsciiLower(prefix[i])) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-absl::Status BadCredentials(std::string_view detail) {
-  return Reject(RejectReason::kBadCredentials, detail);
-}
-
 // The token the request presents, from the first place that has one: the configured header,
 // then `Authorization: Bearer`, then the query parameter. A place that repeats is refused, so
 // which copy counts is never a guess.
@@ -52,13 +33,13 @@ absl::StatusOr<std::string> PresentedToken(const SourceAuth& auth, const HttpReq
   if (!auth.token_header.empty()) {
     const int n = request.HeaderCount(auth.token_header);
     if (n > 1) return BadCredentials(fmt::format("several '{}' headers", auth.token_header));
-    if (n == 1) return std::string(Trim(*request.Header(auth.token_header)));
+    if (n == 1) return std::string(TrimOws(*request.Header(auth.token_header)));
   }
   const int n = request.HeaderCount("authorization");
   if (n > 1) return BadCredentials("several Authorization headers");
   if (n == 1) {
-    const std::string_view value = Trim(*request.Header("authorization"));
-    if (StartsWithIgnoreCase(value, "bearer ")) return std::string(Trim(value.substr(7)));
+    const std::string_view value = TrimOws(*request.Header("authorization"));
+    if (StartsWithIgnoreAsciiCase(value, "bearer ")) return std::string(TrimOws(value.substr(7)));
   }
   if (!auth.token_query.empty() && !request.query.empty()) {
     auto params = ParseFormUrlEncoded(request.query);
@@ -96,9 +77,9 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
   const int n = request.HeaderCount(auth.hmac_header);
   if (n == 0) return BadCredentials(fmt::format("missing signature header '{}'", auth.hmac_header));
   if (n > 1) return BadCredentials(fmt::format("several '{}' headers", auth.hmac_header));
-  std::string_view value = Trim(*request.Header(auth.hmac_header));
+  std::string_view value = TrimOws(*request.Header(auth.hmac_header));
   if (!auth.hmac_prefix.empty()) {
-    if (!StartsWithIgnoreCase(value, auth.hmac_prefix)) {
+    if (!StartsWithIgnoreAsciiCase(value, auth.hmac_prefix)) {
       return BadCredentials(
           fmt::format("the signature does not start with '{}'", auth.hmac_prefix));
     }
@@ -182,8 +163,8 @@ absl::Status VerifyHexSignatureHeader(const HttpRequest& request, std::string_vi
   const int n = request.HeaderCount(header);
   if (n == 0) return BadCredentials(fmt::format("missing signature header '{}'", header));
   if (n > 1) return BadCredentials(fmt::format("several '{}' headers", header));
-  std::string_view value = Trim(*request.Header(header));
-  if (!StartsWithIgnoreCase(value, prefix)) {
+  std::string_view value = TrimOws(*request.Header(header));
+  if (!StartsWithIgnoreAsciiCase(value, prefix)) {
     return BadCredentials(fmt::format("the '{}' header does not start with '{}'", header, prefix));
   }
   value.remove_prefix(prefix.size());
@@ -206,7 +187,7 @@ absl::Status VerifyHexSignatureHeader(const HttpRequest& request, std::string_vi
 }
 
 absl::Status CheckSignedTimestamp(std::string_view unix_seconds, Micros now, Micros tolerance) {
-  unix_seconds = Trim(unix_seconds);
+  unix_seconds = TrimOws(unix_seconds);
   // Ten or eleven digits cover every plausible time; the bound also keeps the arithmetic safe.
   if (unix_seconds.empty() || unix_seconds.size() > 12) {
     return BadCredentials("the signed timestamp is not a unix time in seconds");

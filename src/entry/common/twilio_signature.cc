@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/ascii.h"
 #include "entry/common/source_auth.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -15,25 +16,6 @@ constexpr char kSettingsHeader[] = "x-twilio-webhooks-signature-settings";
 
 enum class Algorithm { kSha1, kSha256 };
 
-absl::Status BadCredentials(std::string_view detail) {
-  return Reject(RejectReason::kBadCredentials, detail);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // The algorithm X-Twilio-Webhooks-Signature-Settings names ("key=…,algorithm=HMAC_SHA256"):
 // SHA-1 without the header. Its key value only names a key; the secret is never taken from a
 // header, it is always one of the source's own.
@@ -44,14 +26,14 @@ absl::StatusOr<Algorithm> SignatureAlgorithm(const HttpRequest& request) {
   std::string_view rest = *request.Header(kSettingsHeader);
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
-    std::string_view item = Trim(rest.substr(0, comma));
+    std::string_view item = TrimOws(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    if (!EqualsIgnoreCase(Trim(item.substr(0, eq)), "algorithm")) continue;
-    const std::string_view value = Trim(item.substr(eq + 1));
-    if (EqualsIgnoreCase(value, "HMAC_SHA256")) return Algorithm::kSha256;
-    if (EqualsIgnoreCase(value, "HMAC_SHA1")) return Algorithm::kSha1;
+    if (!EqualsIgnoreAsciiCase(TrimOws(item.substr(0, eq)), "algorithm")) continue;
+    const std::string_view value = TrimOws(item.substr(eq + 1));
+    if (EqualsIgnoreAsciiCase(value, "HMAC_SHA256")) return Algorithm::kSha256;
+    if (EqualsIgnoreAsciiCase(value, "HMAC_SHA1")) return Algorithm::kSha1;
     return BadCredentials(
         "X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or "
         "HMAC_SHA256");
@@ -162,7 +144,7 @@ absl::Status VerifyTwilioSignature(const SourceConfig& source, const HttpRequest
   if (n > 1) return BadCredentials("several X-Twilio-Signature headers");
   auto algorithm = SignatureAlgorithm(request);
   if (!algorithm.ok()) return algorithm.status();
-  const auto presented = Base64DecodeLenient(Trim(*request.Header(kSignatureHeader)));
+  const auto presented = Base64DecodeLenient(TrimOws(*request.Header(kSignatureHeader)));
   if (!presented) return BadCredentials("X-Twilio-Signature is not valid base64");
   const size_t want = *algorithm == Algorithm::kSha256 ? 32 : 20;
   if (presented->size() != want) {

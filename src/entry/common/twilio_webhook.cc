@@ -2,14 +2,12 @@
 
 #include <array>
 
+#include "entry/common/mapped_delivery.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
 
 namespace handoff {
 namespace {
-
-// Provider ids and tokens are short; a longer one would bloat the dedupe index.
-constexpr size_t kMaxKeyBytes = 256;
 
 // Days from 1970-01-01 to the civil date (proleptic Gregorian), after H. Hinnant.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -83,17 +81,17 @@ absl::StatusOr<std::string> TwilioDedupeKey(const HttpRequest& request, std::str
   }
   if (tokens == 1) {
     const std::string_view token = *request.Header("i-twilio-idempotency-token");
-    if (token.size() > kMaxKeyBytes) {
+    if (token.size() > kMaxDedupeKeyBytes) {
       return Reject(
           RejectReason::kInvalidField,
-          fmt::format("I-Twilio-Idempotency-Token is longer than {} bytes", kMaxKeyBytes));
+          fmt::format("I-Twilio-Idempotency-Token is longer than {} bytes", kMaxDedupeKeyBytes));
     }
     if (!token.empty()) return fmt::format("idem:{}", token);
   }
   if (event_id.empty()) return std::string();
-  if (event_id.size() > kMaxKeyBytes) {
+  if (event_id.size() > kMaxDedupeKeyBytes) {
     return Reject(RejectReason::kInvalidField,
-                  fmt::format("the event id is longer than {} bytes", kMaxKeyBytes));
+                  fmt::format("the event id is longer than {} bytes", kMaxDedupeKeyBytes));
   }
   return fmt::format("event:{}", event_id);
 }

@@ -20,11 +20,10 @@
 #include "gtest/gtest.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
 
 namespace handoff {
 namespace {
-
-constexpr Micros kT0 = 1'764'000'000LL * kMicrosPerSecond;
 
 // The test's database directory; db() names its SQLite file.
 class TempDir : public testing::TempDir {

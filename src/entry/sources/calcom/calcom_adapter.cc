@@ -17,22 +17,18 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSignatureHeader[] = "x-cal-signature-256";
-constexpr char kCreated[] = "BOOKING_CREATED";
+constexpr char kCalcomSignatureHeader[] = "x-cal-signature-256";
+constexpr char kCalcomCreated[] = "BOOKING_CREATED";
 constexpr char kRescheduled[] = "BOOKING_RESCHEDULED";
 constexpr char kCancelled[] = "BOOKING_CANCELLED";
 // Booking uids are short (~22 characters); longer ones would bloat the dedupe index.
 constexpr size_t kMaxUidBytes = 200;
 
-std::string EventId(const std::string& uid, const std::string& trigger) {
+std::string CalcomEventId(const std::string& uid, const std::string& trigger) {
   return fmt::format("{}#{}", uid, trigger);
 }
 
-std::string ThreadKey(const std::string& uid) { return "booking:" + uid; }
-
-void SetIfPresent(json& fields, const char* key, const std::string& value) {
-  if (!value.empty()) fields[key] = value;
-}
+std::string CalcomThreadKey(const std::string& uid) { return "booking:" + uid; }
 
 // `responses.<slug>.value`, or nullptr when absent.
 const json* Response(const json& payload, std::string_view slug) {
@@ -90,7 +86,7 @@ absl::Status CalcomAdapter::Verify(const SourceConfig& source, const HttpRequest
                                    Micros /*now*/) const {
   if (absl::Status s = VerifySourceToken(source, request); !s.ok()) return s;
   if (source.auth.hmac_secrets.empty()) return absl::OkStatus();
-  auto header = SingleSignatureHeader(request, kSignatureHeader);
+  auto header = SingleSignatureHeader(request, kCalcomSignatureHeader);
   if (!header.ok()) return header.status();
   if (*header == "no-secret-provided") {
     return Reject(RejectReason::kBadCredentials,
@@ -117,7 +113,7 @@ absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
   const json& root = body->json;
 
   const std::string trigger = TextAt(root, "triggerEvent");
-  if (trigger != kCreated && trigger != kRescheduled && trigger != kCancelled) {
+  if (trigger != kCalcomCreated && trigger != kRescheduled && trigger != kCancelled) {
     return Reject(RejectReason::kIgnored,
                   fmt::format("trigger '{}' is not handled", trigger.substr(0, 40)));
   }
@@ -132,12 +128,12 @@ absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
   inquiry.channel = SourceChannel(source, Channel::kBooking);
   inquiry.raw_payload = request.body;
   inquiry.raw_content_type = std::string(request.Header("content-type").value_or(""));
-  inquiry.provider_event_id = EventId(uid, trigger);
+  inquiry.provider_event_id = CalcomEventId(uid, trigger);
   if (auto t = ParseRfc3339(TextAt(root, "createdAt")); t.ok()) inquiry.occurred_at = *t;
   auto key = DedupeKey(source, request, inquiry.provider_event_id);
   if (!key.ok()) return key.status();
   out.dedupe_key = std::move(*key);
-  out.thread_key = ThreadKey(uid);
+  out.thread_key = CalcomThreadKey(uid);
   json& f = inquiry.fields;
 
   if (trigger == kCancelled) {
@@ -147,8 +143,8 @@ absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
     SetIfPresent(f, "cancel_reason", TextAt(*payload, "cancellationReason"));
     SetIfPresent(f, "canceled_by", TextAt(*payload, "cancelledBy"));
     // Retried earlier steps of this booking arriving after the cancellation must not reopen it.
-    out.supersedes.push_back("event:" + EventId(uid, kCreated));
-    out.supersedes.push_back("event:" + EventId(uid, kRescheduled));
+    out.supersedes.push_back("event:" + CalcomEventId(uid, kCalcomCreated));
+    out.supersedes.push_back("event:" + CalcomEventId(uid, kRescheduled));
     return out;
   }
 
@@ -201,10 +197,10 @@ absl::StatusOr<ParsedDelivery> CalcomAdapter::Parse(const SourceConfig& source,
       // The new booking keeps the old one's inquiry and is found later by its own uid; the old
       // booking's deliveries still in flight are stale now.
       f["rescheduled_from"] = old_uid;
-      out.thread_key = ThreadKey(old_uid);
-      out.thread_aliases.push_back(ThreadKey(uid));
-      for (const char* t : {kCreated, kRescheduled, kCancelled}) {
-        out.supersedes.push_back("event:" + EventId(old_uid, t));
+      out.thread_key = CalcomThreadKey(old_uid);
+      out.thread_aliases.push_back(CalcomThreadKey(uid));
+      for (const char* t : {kCalcomCreated, kRescheduled, kCancelled}) {
+        out.supersedes.push_back("event:" + CalcomEventId(old_uid, t));
       }
     }
   }

@@ -20,8 +20,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSignatureHeader[] = "calendly-webhook-signature";
-constexpr char kCreated[] = "invitee.created";
+constexpr char kCalendlySignatureHeader[] = "calendly-webhook-signature";
+constexpr char kCalendlyCreated[] = "invitee.created";
 constexpr char kCanceled[] = "invitee.canceled";
 // Invitee URIs are ~90 bytes; longer is not a Calendly URI and would bloat the dedupe index.
 constexpr size_t kMaxUriBytes = 200;
@@ -31,11 +31,11 @@ absl::Status BadSignature(std::string_view detail) {
 }
 
 // The provider event id of one delivery: the invitee URI and the event name.
-std::string EventId(const std::string& invitee_uri, const std::string& event) {
+std::string CalendlyEventId(const std::string& invitee_uri, const std::string& event) {
   return fmt::format("{}#{}", invitee_uri, event);
 }
 
-std::string ThreadKey(const std::string& invitee_uri) { return "invitee:" + invitee_uri; }
+std::string CalendlyThreadKey(const std::string& invitee_uri) { return "invitee:" + invitee_uri; }
 
 // A Q&A answer that is only a phone number: digits with the usual separators, 7 to 15 digits.
 bool LooksLikePhone(std::string_view text) {
@@ -103,10 +103,6 @@ Micros ParseTime(const std::string& text) {
   if (text.empty()) return 0;
   auto t = ParseRfc3339(text);
   return t.ok() ? *t : 0;
-}
-
-void SetIfPresent(json& fields, const char* key, const std::string& value) {
-  if (!value.empty()) fields[key] = value;
 }
 
 // The booking as fields, from the scheduled event of an `invitee.created` payload.
@@ -182,7 +178,7 @@ absl::Status CalendlyAdapter::Verify(const SourceConfig& source, const HttpReque
   if (source.auth.hmac_secrets.empty()) return absl::OkStatus();
   auto tolerance = DurationSetting(source, "tolerance", kCalendlyDefaultTolerance);
   if (!tolerance.ok()) return tolerance.status();
-  auto header = SingleSignatureHeader(request, kSignatureHeader);
+  auto header = SingleSignatureHeader(request, kCalendlySignatureHeader);
   if (!header.ok()) return header.status();
 
   std::string t;
@@ -221,7 +217,7 @@ absl::StatusOr<ParsedDelivery> CalendlyAdapter::Parse(const SourceConfig& source
   const json& root = body->json;
 
   const std::string event = TextAt(root, "event");
-  if (event != kCreated && event != kCanceled) {
+  if (event != kCalendlyCreated && event != kCanceled) {
     return Reject(RejectReason::kIgnored,
                   fmt::format("event '{}' is not a booking", event.substr(0, 40)));
   }
@@ -236,12 +232,12 @@ absl::StatusOr<ParsedDelivery> CalendlyAdapter::Parse(const SourceConfig& source
   inquiry.channel = SourceChannel(source, Channel::kBooking);
   inquiry.raw_payload = request.body;
   inquiry.raw_content_type = std::string(request.Header("content-type").value_or(""));
-  inquiry.provider_event_id = EventId(uri, event);
+  inquiry.provider_event_id = CalendlyEventId(uri, event);
   inquiry.occurred_at = ParseTime(TextAt(root, "created_at"));
   auto key = DedupeKey(source, request, inquiry.provider_event_id);
   if (!key.ok()) return key.status();
   out.dedupe_key = std::move(*key);
-  out.thread_key = ThreadKey(uri);
+  out.thread_key = CalendlyThreadKey(uri);
 
   if (event == kCanceled) {
     // A cancellation only changes the booking it belongs to; one for a booking handoff never
@@ -255,7 +251,7 @@ absl::StatusOr<ParsedDelivery> CalendlyAdapter::Parse(const SourceConfig& source
       if (!next.empty()) {
         if (absl::Status s = CheckUri(next, "new_invitee"); !s.ok()) return s;
         f["rescheduled_to"] = next;
-        out.thread_aliases.push_back(ThreadKey(next));
+        out.thread_aliases.push_back(CalendlyThreadKey(next));
       }
     } else {
       f["booking_status"] = "canceled";
@@ -265,7 +261,7 @@ absl::StatusOr<ParsedDelivery> CalendlyAdapter::Parse(const SourceConfig& source
         SetIfPresent(f, "cancel_reason", TextAt(*c, "reason"));
       }
       // A retried creation of this invitee arriving after its cancellation must not reopen it.
-      out.supersedes.push_back("event:" + EventId(uri, kCreated));
+      out.supersedes.push_back("event:" + CalendlyEventId(uri, kCalendlyCreated));
     }
     return out;
   }
@@ -292,10 +288,10 @@ absl::StatusOr<ParsedDelivery> CalendlyAdapter::Parse(const SourceConfig& source
     // the old invitee's deliveries is still in flight is stale now.
     inquiry.fields["booking_status"] = "rescheduled";
     inquiry.fields["rescheduled_from"] = old_uri;
-    out.thread_key = ThreadKey(old_uri);
-    out.thread_aliases.push_back(ThreadKey(uri));
-    out.supersedes.push_back("event:" + EventId(old_uri, kCreated));
-    out.supersedes.push_back("event:" + EventId(old_uri, kCanceled));
+    out.thread_key = CalendlyThreadKey(old_uri);
+    out.thread_aliases.push_back(CalendlyThreadKey(uri));
+    out.supersedes.push_back("event:" + CalendlyEventId(old_uri, kCalendlyCreated));
+    out.supersedes.push_back("event:" + CalendlyEventId(old_uri, kCanceled));
   }
 
   if (absl::Status s = ApplyMapOverrides(source, root, &inquiry); !s.ok()) return s;

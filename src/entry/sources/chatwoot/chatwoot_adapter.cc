@@ -17,8 +17,6 @@ namespace {
 using nlohmann::json;
 
 constexpr Micros kDefaultTolerance = 5 * kMicrosPerMinute;
-constexpr size_t kMaxKeyBytes = 256;
-
 // Chatwoot writes message_type as text at the top of a message_created payload and as an
 // integer (0 = incoming) inside conversation.messages[].
 bool IsIncoming(const json& message) {
@@ -46,7 +44,7 @@ std::string SubmittedEmail(const json& message) {
 }
 
 absl::StatusOr<std::string> Key(std::string key) {
-  if (key.size() > kMaxKeyBytes) {
+  if (key.size() > kMaxDedupeKeyBytes) {
     return Reject(RejectReason::kInvalidField, "the delivery id is too long");
   }
   return key;

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/ascii.h"
 #include "entry/common/mapped_delivery.h"
 #include "entry/common/source_auth.h"
 #include "entry/rejection.h"
@@ -16,20 +17,12 @@ using nlohmann::json;
 // snippets already carry as a hidden input.
 constexpr char kDefaultHoneypot[] = "_gotcha";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // "https://example.com" from "https://Example.com/contact?x" (scheme://host[:port], lowercase).
 std::string OriginOf(std::string_view url) {
   const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return Lower(url);
+  if (scheme == std::string_view::npos) return AsciiLowered(url);
   const size_t end = url.find_first_of("/?#", scheme + 3);
-  return Lower(url.substr(0, end));
+  return AsciiLowered(url.substr(0, end));
 }
 
 // Refuses a post whose Origin (or, without one, Referer) names a site the source does not
@@ -58,7 +51,7 @@ absl::Status CheckOrigin(const SourceConfig& source, const HttpRequest& request)
 
 // A browser navigating to the form's action, as opposed to a script that asked for JSON.
 bool FromBrowser(const HttpRequest& request) {
-  const std::string accept = Lower(request.Header("accept").value_or(""));
+  const std::string accept = AsciiLowered(request.Header("accept").value_or(""));
   if (accept.find("text/html") != std::string::npos) return true;
   return accept.find("json") == std::string::npos;
 }

@@ -16,8 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxKeyBytes = 256;
-
 bool ContactLeadsEnabled(const SourceConfig& source) {
   auto it = source.settings.find("contact_leads");
   return it != source.settings.end() && it->is_boolean() && it->get<bool>();
@@ -106,7 +104,7 @@ absl::StatusOr<ParsedDelivery> IntercomAdapter::Parse(const SourceConfig& source
   }
   const std::string id = JsonText(root, {"id"});
   if (id.empty()) return Reject(RejectReason::kMissingField, "the notification has no 'id'");
-  if (id.size() > kMaxKeyBytes) {
+  if (id.size() > kMaxDedupeKeyBytes) {
     return Reject(RejectReason::kInvalidField, "the notification id is too long");
   }
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/ascii.h"
 #include "entry/common/field_map.h"
 #include "entry/common/mapped_delivery.h"
 #include "entry/common/signature.h"
@@ -46,18 +47,6 @@ const FieldMap& DefaultLabels() {
       {"referrer", "referrer"},
   };
   return *map;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-absl::Status BadCredentials(std::string_view detail) {
-  return Reject(RejectReason::kBadCredentials, detail);
 }
 
 // The text of a string member, "" when absent or not a string.
@@ -129,13 +118,13 @@ absl::StatusOr<ParsedDelivery> WebflowAdapter::Parse(const SourceConfig& source,
   labels.kind = BodyKind::kJson;
   labels.media_type = body->media_type;
   for (const auto& [label, value] : data->items()) {
-    const std::string key = Lower(label);
+    const std::string key = AsciiLowered(label);
     if (!labels.json.contains(key)) labels.json[key] = value;
   }
   SourceConfig mapped = source;
   mapped.map.clear();
   for (const auto& [canonical, label] : source.map)
-    mapped.map.emplace_back(canonical, Lower(label));
+    mapped.map.emplace_back(canonical, AsciiLowered(label));
   mapped.map = MapWithDefaults(mapped.map, DefaultLabels());
 
   auto delivery = MapParsedBody(mapped, request, labels, Channel::kForm);

@@ -13,7 +13,7 @@
 namespace handoff {
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://sheets.googleapis.com";
+constexpr std::string_view kSheetsBaseUrl = "https://sheets.googleapis.com";
 // A cell holds at most 50 000 characters; cut lead text well before.
 constexpr size_t kCellMax = 40000;
 // Over quota the Sheets API answers 429 without Retry-After; the per-minute quota refills
@@ -140,7 +140,7 @@ absl::StatusOr<OutboundRequest> GoogleSheetsConnector::BuildRequest(
   }
   nlohmann::json body = {{"range", *range}, {"majorDimension", "ROWS"}, {"values", {row}}};
 
-  std::string base = OptionalSetting(d, "base_url", std::string(kDefaultBaseUrl));
+  std::string base = OptionalSetting(d, "base_url", std::string(kSheetsBaseUrl));
   while (!base.empty() && base.back() == '/') base.pop_back();
   OutboundRequest req;
   req.method = "POST";

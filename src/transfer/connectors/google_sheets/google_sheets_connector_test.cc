@@ -113,7 +113,7 @@ TEST_F(GoogleSheetsConnectorTest, BadSettings) {
   }
 }
 
-struct Case {
+struct SheetsCase {
   int status;
   const char* body;
   const char* retry_after_header;
@@ -124,7 +124,7 @@ struct Case {
 };
 
 TEST_F(GoogleSheetsConnectorTest, Answers) {
-  const Case cases[] = {
+  const SheetsCase cases[] = {
       {200,
        R"({"spreadsheetId":"1AbC","tableRange":"'Lead log'!A1:L41","updates":{"spreadsheetId":"1AbC","updatedRange":"'Lead log'!A42:L42","updatedRows":1,"updatedColumns":12,"updatedCells":12}})",
        nullptr, K::kConfirmed, "'Lead log'!A42:L42", "HTTP 200", std::nullopt},
@@ -145,7 +145,7 @@ TEST_F(GoogleSheetsConnectorTest, Answers) {
       {503, R"({"error":{"status":"UNAVAILABLE"}})", "2", K::kRetryable, "", "UNAVAILABLE",
        2 * kMicrosPerSecond},
   };
-  for (const Case& c : cases) {
+  for (const SheetsCase& c : cases) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (c.retry_after_header) headers.emplace_back("retry-after", c.retry_after_header);
     DeliveryOutcome o = connector_.Classify(Ctx(), c.status, headers, c.body);

@@ -14,7 +14,7 @@
 namespace handoff {
 namespace {
 
-constexpr const char* kDefaultBaseUrl = "https://api.hubapi.com";
+constexpr const char* kHubspotBaseUrl = "https://api.hubapi.com";
 // HubSpot's limit on a note body (hs_note_body); also applied to the task body.
 constexpr size_t kMaxBodyBytes = 65536;
 constexpr int kNoteToContact = 202;
@@ -26,22 +26,22 @@ constexpr Micros kDailyLimitWait = kMicrosPerHour;
 constexpr std::array<std::string_view, 3> kTaskTypes = {"CALL", "EMAIL", "TODO"};
 constexpr std::array<std::string_view, 3> kPriorities = {"LOW", "MEDIUM", "HIGH"};
 
-enum class Call { kContact, kNote, kTask };
+enum class HubspotCall { kContact, kNote, kTask };
 
 // The call this attempt makes: the first record not yet captured.
-Call NextCall(const DeliveryProgress& progress) {
-  if (progress.Get("contact_id").empty()) return Call::kContact;
-  if (progress.Get("note_id").empty()) return Call::kNote;
-  return Call::kTask;
+HubspotCall NextCall(const DeliveryProgress& progress) {
+  if (progress.Get("contact_id").empty()) return HubspotCall::kContact;
+  if (progress.Get("note_id").empty()) return HubspotCall::kNote;
+  return HubspotCall::kTask;
 }
 
-std::string_view CallName(Call call) {
+std::string_view HubspotCallName(HubspotCall call) {
   switch (call) {
-    case Call::kContact:
+    case HubspotCall::kContact:
       return "contact";
-    case Call::kNote:
+    case HubspotCall::kNote:
       return "note";
-    case Call::kTask:
+    case HubspotCall::kTask:
       return "task";
   }
   return "";
@@ -146,20 +146,20 @@ std::string RemoteId(const DeliveryProgress& progress, std::string_view last_lab
 }  // namespace
 
 absl::StatusOr<OutboundRequest> HubSpotConnector::BuildRequest(const DeliveryContext& ctx) const {
-  auto base = BaseUrlSetting(ctx.destination, kDefaultBaseUrl);
+  auto base = BaseUrlSetting(ctx.destination, kHubspotBaseUrl);
   if (!base.ok()) return base.status();
   auto token = AuthToken(ctx, "token");
   if (!token.ok()) return token.status();
 
-  const Call call = NextCall(ctx.progress);
+  const HubspotCall call = NextCall(ctx.progress);
   OutboundRequest req;
   req.method = "POST";
-  req.step_name = std::string(CallName(call));
+  req.step_name = std::string(HubspotCallName(call));
   req.headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}};
   const std::string contact_id = ctx.progress.Get("contact_id");
   nlohmann::json body;
   switch (call) {
-    case Call::kContact: {
+    case HubspotCall::kContact: {
       CrmPerson person = PersonOf(ctx);
       if (!person.email.empty()) {
         // Upsert by email: a returning customer's existing contact gets the note.
@@ -173,7 +173,7 @@ absl::StatusOr<OutboundRequest> HubSpotConnector::BuildRequest(const DeliveryCon
       }
       break;
     }
-    case Call::kNote: {
+    case HubspotCall::kNote: {
       Micros at = ctx.inquiry.occurred_at != 0 ? ctx.inquiry.occurred_at : ctx.inquiry.received_at;
       req.url = *base + "/crm/v3/objects/notes";
       body = {{"properties",
@@ -182,7 +182,7 @@ absl::StatusOr<OutboundRequest> HubSpotConnector::BuildRequest(const DeliveryCon
               {"associations", AssociationTo(contact_id, kNoteToContact)}};
       break;
     }
-    case Call::kTask: {
+    case HubspotCall::kTask: {
       if (!ctx.task) return absl::FailedPreconditionError("task step without a task");
       nlohmann::json props = {
           {"hs_timestamp", FormatRfc3339(ctx.task->due_at != 0 ? ctx.task->due_at : ctx.now)},
@@ -208,12 +208,12 @@ DeliveryOutcome HubSpotConnector::Classify(
     const DeliveryContext& ctx, int http_status,
     const std::vector<std::pair<std::string, std::string>>& headers,
     const std::string& body) const {
-  const Call call = NextCall(ctx.progress);
-  const std::string_view step = CallName(call);
+  const HubspotCall call = NextCall(ctx.progress);
+  const std::string_view step = HubspotCallName(call);
   const nlohmann::json j = ParseBody(body);
   const bool ok = http_status >= 200 && http_status < 300;
 
-  if (call == Call::kContact && (ok || http_status == 409)) {
+  if (call == HubspotCall::kContact && (ok || http_status == 409)) {
     std::string id = http_status == 409 ? ExistingIdFrom(j) : ContactIdFrom(j);
     if (id.empty()) {
       std::string category = CategoryOf(j);
@@ -235,7 +235,7 @@ DeliveryOutcome HubSpotConnector::Classify(
     // The record exists now: never fail a confirmed write over an unreadable id.
     std::string id = j.is_object() && j.contains("id") ? IdText(j["id"]) : "";
     if (id.empty()) id = "unknown";
-    if (call == Call::kNote && ctx.task) {
+    if (call == HubspotCall::kNote && ctx.task) {
       return StepConfirmed({{"note_id", id}}, fmt::format("note {}", id));
     }
     return Confirmed(RemoteId(ctx.progress, step, id), fmt::format("{} {}", step, id));

@@ -12,13 +12,13 @@
 namespace handoff {
 namespace {
 
-constexpr const char* kDefaultBaseUrl = "https://api.pipedrive.com/v1";
+constexpr const char* kPipedriveBaseUrl = "https://api.pipedrive.com/v1";
 // Pipedrive stores notes as HTML; a bound keeps a runaway message from being refused whole.
 constexpr size_t kMaxNoteBytes = 65536;
 // Captured when a search found nobody: the attempt it ran in (see NextCall).
 constexpr const char* kSearchedKey = "person_searched";
 
-enum class Call { kSearch, kPerson, kLead, kDeal, kActivity };
+enum class PipedriveCall { kSearch, kPerson, kLead, kDeal, kActivity };
 
 bool CreatesDeal(const DestinationConfig& destination) {
   return OptionalSetting(destination, "create", "lead") == "deal";
@@ -29,7 +29,7 @@ bool CreatesDeal(const DestinationConfig& destination) {
 std::string AttemptMark(const DeliveryContext& ctx) { return std::to_string(ctx.handoff.attempts); }
 
 // The call this attempt makes: the first record not yet captured (see the class comment).
-Call NextCall(const DeliveryContext& ctx) {
+PipedriveCall NextCall(const DeliveryContext& ctx) {
   const DeliveryProgress& p = ctx.progress;
   if (p.Get("person_id").empty()) {
     const CrmPerson person = PersonOf(ctx);
@@ -37,25 +37,25 @@ Call NextCall(const DeliveryContext& ctx) {
     // A search from an earlier attempt is repeated: that attempt may have created the person
     // and lost the answer (a timeout), and a fresh search finds it instead of a duplicate.
     bool searched = p.Get(kSearchedKey) == AttemptMark(ctx);
-    return searchable && !searched ? Call::kSearch : Call::kPerson;
+    return searchable && !searched ? PipedriveCall::kSearch : PipedriveCall::kPerson;
   }
   if (p.Get("lead_id").empty() && p.Get("deal_id").empty()) {
-    return CreatesDeal(ctx.destination) ? Call::kDeal : Call::kLead;
+    return CreatesDeal(ctx.destination) ? PipedriveCall::kDeal : PipedriveCall::kLead;
   }
-  return Call::kActivity;
+  return PipedriveCall::kActivity;
 }
 
-std::string_view CallName(Call call) {
+std::string_view PipedriveCallName(PipedriveCall call) {
   switch (call) {
-    case Call::kSearch:
+    case PipedriveCall::kSearch:
       return "person_search";
-    case Call::kPerson:
+    case PipedriveCall::kPerson:
       return "person";
-    case Call::kLead:
+    case PipedriveCall::kLead:
       return "lead";
-    case Call::kDeal:
+    case PipedriveCall::kDeal:
       return "deal";
-    case Call::kActivity:
+    case PipedriveCall::kActivity:
       return "activity";
   }
   return "";
@@ -71,10 +71,10 @@ nlohmann::json ContactList(const std::string& value, const char* label) {
 }
 
 // The id in a successful answer: data.id for creations, data.items[0].item.id for a search.
-std::string IdFrom(const nlohmann::json& j, Call call) {
+std::string IdFrom(const nlohmann::json& j, PipedriveCall call) {
   if (!j.is_object() || !j.contains("data") || !j["data"].is_object()) return "";
   const nlohmann::json& data = j["data"];
-  if (call != Call::kSearch) return data.contains("id") ? IdText(data["id"]) : "";
+  if (call != PipedriveCall::kSearch) return data.contains("id") ? IdText(data["id"]) : "";
   auto items = data.find("items");
   if (items == data.end() || !items->is_array()) return "";
   for (const auto& entry : *items) {
@@ -103,7 +103,7 @@ std::optional<Micros> RateLimitWait(const std::vector<std::pair<std::string, std
 absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryContext& ctx) const {
   // An OAuth2 token is valid on its company's domain (the token response's api_domain), unless
   // base_url says otherwise.
-  std::string fallback(kDefaultBaseUrl);
+  std::string fallback(kPipedriveBaseUrl);
   if (ctx.access_token && !ctx.access_token->instance_url.empty()) {
     fallback = ctx.access_token->instance_url;
     while (!fallback.empty() && fallback.back() == '/') fallback.pop_back();
@@ -127,19 +127,20 @@ absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryC
     return fmt::format("{}{}{}api_token={}", *base, path_and_query, sep, PercentEncode(api_token));
   };
 
-  const Call call = NextCall(ctx);
-  req.step_name = std::string(CallName(call));
+  const PipedriveCall call = NextCall(ctx);
+  req.step_name = std::string(PipedriveCallName(call));
   const CrmPerson person = PersonOf(ctx);
   const DeliverySummary summary = Summarize(ctx);
   const std::optional<int64_t> owner = OwnerUserId(ctx);
   std::optional<int64_t> person_id;
-  if (call == Call::kLead || call == Call::kDeal || call == Call::kActivity) {
+  if (call == PipedriveCall::kLead || call == PipedriveCall::kDeal ||
+      call == PipedriveCall::kActivity) {
     person_id = ParseInt64(ctx.progress.Get("person_id"));
     if (!person_id) return absl::FailedPreconditionError("the captured person_id is not a number");
   }
   nlohmann::json body;
   switch (call) {
-    case Call::kSearch: {
+    case PipedriveCall::kSearch: {
       bool by_email = !person.email.empty();
       req.method = "GET";
       req.url = url(fmt::format("/persons/search?term={}&fields={}&exact_matching=true",
@@ -147,7 +148,7 @@ absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryC
                                 by_email ? "email" : "phone"));
       return req;
     }
-    case Call::kPerson: {
+    case PipedriveCall::kPerson: {
       std::string name = person.name;
       if (name.empty()) name = !person.phone.empty() ? person.phone : person.email;
       if (name.empty()) name = "Unknown";
@@ -158,17 +159,17 @@ absl::StatusOr<OutboundRequest> PipedriveConnector::BuildRequest(const DeliveryC
       req.url = url("/persons");
       break;
     }
-    case Call::kLead:
+    case PipedriveCall::kLead:
       body = {{"title", summary.title}, {"person_id", *person_id}};
       if (owner) body["owner_id"] = *owner;
       req.url = url("/leads");
       break;
-    case Call::kDeal:
+    case PipedriveCall::kDeal:
       body = {{"title", summary.title}, {"person_id", *person_id}};
       if (owner) body["user_id"] = *owner;
       req.url = url("/deals");
       break;
-    case Call::kActivity: {
+    case PipedriveCall::kActivity: {
       body = {
           {"subject", ctx.task ? ctx.task->title : summary.title},
           {"type", OptionalSetting(ctx.destination, "activity_type", "call")},
@@ -201,8 +202,8 @@ DeliveryOutcome PipedriveConnector::Classify(
     const DeliveryContext& ctx, int http_status,
     const std::vector<std::pair<std::string, std::string>>& headers,
     const std::string& body) const {
-  const Call call = NextCall(ctx);
-  const std::string_view step = CallName(call);
+  const PipedriveCall call = NextCall(ctx);
+  const std::string_view step = PipedriveCallName(call);
   const nlohmann::json j = ParseBody(body);
   if (http_status >= 200 && http_status < 300) {
     auto success = j.is_object() ? j.find("success") : j.end();
@@ -212,22 +213,22 @@ DeliveryOutcome PipedriveConnector::Classify(
     }
     std::string id = IdFrom(j, call);
     switch (call) {
-      case Call::kSearch:
+      case PipedriveCall::kSearch:
         if (id.empty()) return StepConfirmed({{kSearchedKey, AttemptMark(ctx)}}, "no person found");
         return StepConfirmed({{"person_id", id}}, fmt::format("found person {}", id));
-      case Call::kPerson:
-      case Call::kLead:
-      case Call::kDeal: {
+      case PipedriveCall::kPerson:
+      case PipedriveCall::kLead:
+      case PipedriveCall::kDeal: {
         if (id.empty()) {
           // Created but unreadable: retrying would create a second record.
           return Permanent(fmt::format("{}: no id in the answer (HTTP {})", step, http_status));
         }
-        std::string key = call == Call::kPerson ? "person_id"
-                          : call == Call::kLead ? "lead_id"
-                                                : "deal_id";
+        std::string key = call == PipedriveCall::kPerson ? "person_id"
+                          : call == PipedriveCall::kLead ? "lead_id"
+                                                         : "deal_id";
         return StepConfirmed({{key, id}}, fmt::format("{} {}", step, id));
       }
-      case Call::kActivity: {
+      case PipedriveCall::kActivity: {
         std::string record = ctx.progress.Get("lead_id").empty()
                                  ? "deal:" + ctx.progress.Get("deal_id")
                                  : "lead:" + ctx.progress.Get("lead_id");

@@ -9,7 +9,7 @@
 namespace handoff {
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://slack.com/api";
+constexpr std::string_view kSlackBaseUrl = "https://slack.com/api";
 
 // Block Kit limits (docs.slack.dev reference/block-kit). They count characters; counting bytes
 // is stricter, so a cut is never too late.
@@ -46,7 +46,7 @@ absl::StatusOr<Mode> ModeOf(const DestinationConfig& d) {
   return Mode::kApi;
 }
 
-std::string Escaped(std::string_view text, size_t max) {
+std::string SlackEscaped(std::string_view text, size_t max) {
   return EscapeWithin(text, max, SlackEscape);
 }
 
@@ -56,8 +56,8 @@ nlohmann::json MrkdwnSection(const std::string& text) {
 
 // "*Label*\nvalue" with both parts escaped, within the field limit.
 std::string FieldText(const std::string& label, const std::string& value) {
-  std::string head = "*" + Escaped(label, 100) + "*\n";
-  return head + Escaped(value, kFieldTextMax - head.size());
+  std::string head = "*" + SlackEscaped(label, 100) + "*\n";
+  return head + SlackEscaped(value, kFieldTextMax - head.size());
 }
 
 }  // namespace
@@ -90,7 +90,7 @@ nlohmann::json SlackBlocks(const DeliverySummary& s) {
   blocks.push_back(
       {{"type", "header"},
        {"text",
-        {{"type", "plain_text"}, {"text", Escaped(s.title, kHeaderMax)}, {"emoji", false}}}});
+        {{"type", "plain_text"}, {"text", SlackEscaped(s.title, kHeaderMax)}, {"emoji", false}}}});
   nlohmann::json fields = nlohmann::json::array();
   for (const auto& [label, value] : s.facts) {
     fields.push_back({{"type", "mrkdwn"}, {"text", FieldText(label, value)}});
@@ -102,11 +102,12 @@ nlohmann::json SlackBlocks(const DeliverySummary& s) {
   if (!fields.empty()) blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
   if (!s.message.empty()) {
     const std::string head = "*Message*\n";
-    blocks.push_back(MrkdwnSection(head + Escaped(s.message, kSectionTextMax - head.size())));
+    blocks.push_back(MrkdwnSection(head + SlackEscaped(s.message, kSectionTextMax - head.size())));
   }
   if (!s.next_step.empty()) {
     const std::string head = "*Next step:* ";
-    blocks.push_back(MrkdwnSection(head + Escaped(s.next_step, kSectionTextMax - head.size())));
+    blocks.push_back(
+        MrkdwnSection(head + SlackEscaped(s.next_step, kSectionTextMax - head.size())));
   }
   // The URL is built from the configured public_url and our own inquiry id; a URL longer than
   // Slack allows would make it refuse the whole message, so it is left out instead.
@@ -133,7 +134,7 @@ absl::StatusOr<OutboundRequest> SlackConnector::BuildRequest(const DeliveryConte
   auto mode = ModeOf(d);
   if (!mode.ok()) return mode.status();
   const DeliverySummary summary = Summarize(ctx);
-  nlohmann::json body = {{"text", Escaped(summary.title, kFallbackMax)},
+  nlohmann::json body = {{"text", SlackEscaped(summary.title, kFallbackMax)},
                          {"blocks", SlackBlocks(summary)}};
   OutboundRequest req;
   req.method = "POST";
@@ -149,7 +150,7 @@ absl::StatusOr<OutboundRequest> SlackConnector::BuildRequest(const DeliveryConte
     if (token.empty() && !d.oauth2.configured()) {
       return absl::FailedPreconditionError("missing setting 'token'");
     }
-    std::string base = OptionalSetting(d, "base_url", std::string(kDefaultBaseUrl));
+    std::string base = OptionalSetting(d, "base_url", std::string(kSlackBaseUrl));
     while (!base.empty() && base.back() == '/') base.pop_back();
     req.url = base + "/chat.postMessage";
     if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);

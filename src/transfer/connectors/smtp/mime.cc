@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
 #include "fmt/format.h"
 
 namespace handoff::mime {
@@ -143,12 +144,6 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string QuotedPrintable(std::string_view text) {
@@ -246,7 +241,7 @@ std::string UnstructuredHeader(std::string_view name, std::string_view text) {
 }
 
 std::string Phrase(std::string_view display_name) {
-  const std::string clean = CollapseSpaces(Trim(StripControls(display_name)));
+  const std::string clean = CollapseSpaces(TrimAsciiWhitespace(StripControls(display_name)));
   if (clean.empty()) return "";
   const bool atoms = std::all_of(clean.begin(), clean.end(), [](char c) {
     return c == ' ' || IsAtext(static_cast<unsigned char>(c));
@@ -303,15 +298,15 @@ bool IsValidAddress(std::string_view address) {
 }
 
 NameAddr ParseNameAddr(std::string_view text) {
-  text = Trim(text);
+  text = TrimAsciiWhitespace(text);
   NameAddr out;
   const size_t lt = text.rfind('<');
   if (lt == std::string_view::npos || text.empty() || text.back() != '>') {
     out.address = std::string(text);
     return out;
   }
-  out.address = std::string(Trim(text.substr(lt + 1, text.size() - lt - 2)));
-  std::string_view name = Trim(text.substr(0, lt));
+  out.address = std::string(TrimAsciiWhitespace(text.substr(lt + 1, text.size() - lt - 2)));
+  std::string_view name = TrimAsciiWhitespace(text.substr(0, lt));
   if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
     name = name.substr(1, name.size() - 2);
     for (size_t i = 0; i < name.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "transfer/connectors/smtp/mime.h"
@@ -32,12 +33,6 @@ struct MailSettings {
   std::string reply_to;         // "lead", "none" or an address
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A text setting, `fallback` when absent; a non-text value is a problem, not a silent default.
 std::string Text(const DestinationConfig& d, const std::string& key, std::string fallback,
                  std::vector<std::string>& problems) {
@@ -52,14 +47,14 @@ std::string Text(const DestinationConfig& d, const std::string& key, std::string
 
 MailSettings ReadSettings(const DestinationConfig& d, std::vector<std::string>& problems) {
   MailSettings s;
-  const std::string url = Lower(d.url);
+  const std::string url = AsciiLowered(d.url);
   const bool implicit_tls = url.starts_with("smtps://");
   if (!implicit_tls && !url.starts_with("smtp://")) {
     problems.push_back("url must be smtp://host:587 (STARTTLS) or smtps://host:465");
   } else if (url.size() == (implicit_tls ? 8u : 7u) || url[implicit_tls ? 8 : 7] == ':') {
     problems.push_back("url names no mail server host");
   }
-  const std::string tls = Lower(Text(d, "tls", "", problems));
+  const std::string tls = AsciiLowered(Text(d, "tls", "", problems));
   auto plain = d.settings.find("insecure_plaintext");
   const bool insecure_ok = plain != d.settings.end() && plain->is_boolean() && plain->get<bool>();
   if (tls == kNone) {
@@ -191,9 +186,9 @@ absl::StatusOr<OutboundRequest> SmtpConnector::BuildRequest(const DeliveryContex
   envelope.require_tls = s.require_tls;
   std::vector<std::string> to_items;
   auto add_recipient = [&](const std::string& name, const std::string& address) {
-    const std::string key = Lower(address);
+    const std::string key = AsciiLowered(address);
     for (const std::string& r : envelope.recipients) {
-      if (Lower(r) == key) return;
+      if (AsciiLowered(r) == key) return;
     }
     envelope.recipients.push_back(address);
     to_items.push_back(mime::Mailbox(name, address));

@@ -17,7 +17,7 @@ using mime::testing::DecodeQp;
 using mime::testing::DecodeWords;
 using mime::testing::Lines;
 
-constexpr Micros kNow = 1767225600 * kMicrosPerSecond;  // Thu, 01 Jan 2026 00:00:00 +0000
+constexpr Micros kSmtpNow = 1767225600 * kMicrosPerSecond;  // Thu, 01 Jan 2026 00:00:00 +0000
 
 // A message split into its top-level headers (unfolded, by lowercase name, in order) and its
 // MIME parts (headers and decoded body) for assertions.
@@ -115,7 +115,7 @@ class SmtpConnectorTest : public ::testing::Test {
     inquiry_.id = "0190c4c0-0000-7000-8000-000000000001";
     inquiry_.source = "website";
     inquiry_.channel = Channel::kCall;
-    inquiry_.received_at = kNow;
+    inquiry_.received_at = kSmtpNow;
     inquiry_.normalized.name = "Dana Roe";
     inquiry_.normalized.email = "dana@example.com";
     inquiry_.normalized.phone = "+14155550142";
@@ -132,7 +132,7 @@ class SmtpConnectorTest : public ::testing::Test {
     owner_ = ana;
   }
 
-  DeliveryContext Ctx(Micros now = kNow) {
+  DeliveryContext Ctx(Micros now = kSmtpNow) {
     DeliveryContext ctx{dest_, handoff_, inquiry_, task_, contact_, now};
     ctx.owner = owner_;
     ctx.recipient = recipient_;
@@ -209,8 +209,8 @@ TEST_F(SmtpConnectorTest, BuildsACompleteMessage) {
 }
 
 TEST_F(SmtpConnectorTest, SameMessageOnEveryAttemptExceptTheDate) {
-  auto first = connector_.BuildRequest(Ctx(kNow));
-  auto second = connector_.BuildRequest(Ctx(kNow + 3600 * kMicrosPerSecond));
+  auto first = connector_.BuildRequest(Ctx(kSmtpNow));
+  auto second = connector_.BuildRequest(Ctx(kSmtpNow + 3600 * kMicrosPerSecond));
   ASSERT_TRUE(first.ok() && second.ok());
   const ParsedMessage a = Parse(first->body);
   const ParsedMessage b = Parse(second->body);
@@ -220,7 +220,7 @@ TEST_F(SmtpConnectorTest, SameMessageOnEveryAttemptExceptTheDate) {
 
   Handoff other = handoff_;
   other.id = "0190c4c0-7a3e-7b11-8c55-000000000000";
-  DeliveryContext ctx{dest_, other, inquiry_, task_, contact_, kNow};
+  DeliveryContext ctx{dest_, other, inquiry_, task_, contact_, kSmtpNow};
   ctx.owner = owner_;
   const ParsedMessage c = Parse(connector_.BuildRequest(ctx)->body);
   EXPECT_NE(c.Get("message-id"), a.Get("message-id"));

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "fmt/format.h"
 #include "transfer/connectors/common/escaped_text.h"
 
@@ -20,19 +21,12 @@ constexpr Micros kThrottleRetryAfter = 60 * kMicrosPerSecond;
 
 constexpr std::string_view kThemeColor = "0076D7";
 
-std::string Escaped(std::string_view text, size_t max) {
+std::string TeamsEscaped(std::string_view text, size_t max) {
   return EscapeWithin(text, max, TeamsEscape);
 }
 
 nlohmann::json TextBlock(std::string text) {
   return {{"type", "TextBlock"}, {"text", std::move(text)}, {"wrap", true}};
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // The status a connector error text names ("…returned HTTP error 429 with ContextId…"), or 0.
@@ -94,20 +88,21 @@ std::string TeamsEscape(std::string_view text) {
 
 nlohmann::json TeamsAdaptiveCard(const DeliverySummary& s) {
   nlohmann::json body = nlohmann::json::array();
-  nlohmann::json title = TextBlock(Escaped(s.title, kTitleMax));
+  nlohmann::json title = TextBlock(TeamsEscaped(s.title, kTitleMax));
   title["size"] = "Medium";
   title["weight"] = "Bolder";
   body.push_back(std::move(title));
   if (!s.facts.empty()) {
     nlohmann::json facts = nlohmann::json::array();
     for (const auto& [label, value] : s.facts) {
-      facts.push_back({{"title", Escaped(label, kFactMax)}, {"value", Escaped(value, kFactMax)}});
+      facts.push_back(
+          {{"title", TeamsEscaped(label, kFactMax)}, {"value", TeamsEscaped(value, kFactMax)}});
     }
     body.push_back({{"type", "FactSet"}, {"facts", std::move(facts)}});
   }
-  if (!s.message.empty()) body.push_back(TextBlock(Escaped(s.message, kMessageMax)));
+  if (!s.message.empty()) body.push_back(TextBlock(TeamsEscaped(s.message, kMessageMax)));
   if (!s.next_step.empty()) {
-    body.push_back(TextBlock("**Next step:** " + Escaped(s.next_step, kFactMax)));
+    body.push_back(TextBlock("**Next step:** " + TeamsEscaped(s.next_step, kFactMax)));
   }
   nlohmann::json card = {
       {"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
@@ -131,22 +126,23 @@ nlohmann::json TeamsAdaptiveCard(const DeliverySummary& s) {
 nlohmann::json TeamsMessageCard(const DeliverySummary& s) {
   nlohmann::json facts = nlohmann::json::array();
   for (const auto& [label, value] : s.facts) {
-    facts.push_back({{"name", Escaped(label, kFactMax)}, {"value", Escaped(value, kFactMax)}});
+    facts.push_back(
+        {{"name", TeamsEscaped(label, kFactMax)}, {"value", TeamsEscaped(value, kFactMax)}});
   }
-  std::string text = s.message.empty() ? "" : Escaped(s.message, kMessageMax);
+  std::string text = s.message.empty() ? "" : TeamsEscaped(s.message, kMessageMax);
   if (!s.next_step.empty()) {
     if (!text.empty()) text += "\n\n";
-    text += "**Next step:** " + Escaped(s.next_step, kFactMax);
+    text += "**Next step:** " + TeamsEscaped(s.next_step, kFactMax);
   }
   // `text` is required by the connector; a summary without message or task still says who.
-  if (text.empty()) text = Escaped(s.title, kTitleMax);
+  if (text.empty()) text = TeamsEscaped(s.title, kTitleMax);
   nlohmann::json card = {
       {"@type", "MessageCard"},
       {"@context", "https://schema.org/extensions"},
       // `summary` is the plain notification preview, not rendered as markdown.
       {"summary", Truncate(s.title, kTitleMax)},
       {"themeColor", kThemeColor},
-      {"title", Escaped(s.title, kTitleMax)},
+      {"title", TeamsEscaped(s.title, kTitleMax)},
       {"text", std::move(text)},
       {"sections", {{{"facts", std::move(facts)}}}},
   };
@@ -199,7 +195,7 @@ DeliveryOutcome TeamsConnector::Classify(
   if (http_status >= 200 && http_status < 300) {
     // Workflows answer 202 with no body, the legacy connector 200 with "1". The connector
     // reports throttling and downstream failures as 200 with an error text instead.
-    const std::string lower = Lower(body.substr(0, 4096));
+    const std::string lower = AsciiLowered(body.substr(0, 4096));
     if (lower.find("error") == std::string::npos) {
       return Confirmed("", fmt::format("HTTP {}", http_status));
     }

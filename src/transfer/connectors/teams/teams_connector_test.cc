@@ -100,7 +100,7 @@ TEST_F(TeamsConnectorTest, BadSettings) {
   EXPECT_EQ(connector_.CheckSettings(dest_).size(), 1u);
 }
 
-struct Case {
+struct TeamsCase {
   int status;
   const char* body;
   const char* retry_after_header;
@@ -112,7 +112,7 @@ TEST_F(TeamsConnectorTest, Answers) {
   const char* kThrottled =
       "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error "
       "429 with ContextId tcid=0,server=msgapi-canary-eus2-0,cv=deadbeef.0..";
-  const Case cases[] = {
+  const TeamsCase cases[] = {
       {200, "1", nullptr, K::kConfirmed, std::nullopt},
       {202, "", nullptr, K::kConfirmed, std::nullopt},
       {200, kThrottled, nullptr, K::kRetryable, 60 * kMicrosPerSecond},
@@ -131,7 +131,7 @@ TEST_F(TeamsConnectorTest, Answers) {
       {500, "", nullptr, K::kRetryable, std::nullopt},
       {502, "", "3", K::kRetryable, 3 * kMicrosPerSecond},
   };
-  for (const Case& c : cases) {
+  for (const TeamsCase& c : cases) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (c.retry_after_header) headers.emplace_back("retry-after", c.retry_after_header);
     DeliveryOutcome o = connector_.Classify(Ctx(), c.status, headers, c.body);

@@ -14,7 +14,7 @@
 namespace handoff {
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://api.twilio.com";
+constexpr std::string_view kTwilioBaseUrl = "https://api.twilio.com";
 constexpr size_t kBodyMax = 1600;
 // One SMS segment is 160 GSM-7 characters; the message gets about two of them.
 constexpr size_t kMessageCut = 300;
@@ -157,7 +157,7 @@ absl::StatusOr<OutboundRequest> TwilioSmsConnector::BuildRequest(const DeliveryC
     text = TwilioDefaultSms(Summarize(ctx));
   }
 
-  std::string base = OptionalSetting(d, "base_url", std::string(kDefaultBaseUrl));
+  std::string base = OptionalSetting(d, "base_url", std::string(kTwilioBaseUrl));
   while (!base.empty() && base.back() == '/') base.pop_back();
   OutboundRequest req;
   req.method = "POST";

@@ -164,7 +164,7 @@ TEST_F(TwilioSmsConnectorTest, LongMessagesAreCut) {
   EXPECT_LE(Form(Ctx())["Body"].size(), 1600u);
 }
 
-struct Case {
+struct SmsCase {
   int status;
   const char* body;
   const char* retry_after_header;
@@ -175,7 +175,7 @@ struct Case {
 };
 
 TEST_F(TwilioSmsConnectorTest, Answers) {
-  const Case cases[] = {
+  const SmsCase cases[] = {
       {201, R"({"sid":"SM1234567890abcdef","status":"queued"})", nullptr, K::kConfirmed,
        "SM1234567890abcdef", "HTTP 201", std::nullopt},
       {400,
@@ -198,7 +198,7 @@ TEST_F(TwilioSmsConnectorTest, Answers) {
       {500, "oops", nullptr, K::kRetryable, "", "HTTP 500", std::nullopt},
       {503, R"({"code":20500,"status":503})", nullptr, K::kRetryable, "", "20500", std::nullopt},
   };
-  for (const Case& c : cases) {
+  for (const SmsCase& c : cases) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (c.retry_after_header) headers.emplace_back("retry-after", c.retry_after_header);
     DeliveryOutcome o = connector_.Classify(Ctx(), c.status, headers, c.body);

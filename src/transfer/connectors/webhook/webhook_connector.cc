@@ -7,6 +7,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "core/status.h"
 #include "core/time_format.h"
@@ -27,13 +28,6 @@ constexpr std::string_view kReservedHeaders[] = {
     "content-type", "content-length",    "transfer-encoding", "host",
     "webhook-id",   "webhook-timestamp", "webhook-signature", "idempotency-key",
 };
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool IsTokenChar(unsigned char c) {
   return std::isalnum(c) ||
@@ -184,7 +178,7 @@ absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryCon
       return absl::FailedPreconditionError(
           fmt::format("custom header '{}' has an invalid name or value", name));
     }
-    std::string lower = Lower(name);
+    std::string lower = AsciiLowered(name);
     for (std::string_view reserved : kReservedHeaders) {
       if (lower == reserved) {
         return absl::FailedPreconditionError(

@@ -9,7 +9,7 @@ namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr Micros kNow = 1614265330 * kMicrosPerSecond;
+constexpr Micros kWebhookNow = 1614265330 * kMicrosPerSecond;
 
 std::string HeaderOf(const OutboundRequest& r, const std::string& name) {
   std::string found;
@@ -40,12 +40,12 @@ class WebhookConnectorTest : public ::testing::Test {
     inquiry_.workspace = "ws";
     inquiry_.source = "website";
     inquiry_.channel = Channel::kForm;
-    inquiry_.received_at = kNow;
+    inquiry_.received_at = kWebhookNow;
     inquiry_.message = "no hot water";
     inquiry_.raw_payload = "{\"secret\":\"raw\"}";
   }
 
-  DeliveryContext Ctx(Micros now = kNow) {
+  DeliveryContext Ctx(Micros now = kWebhookNow) {
     return DeliveryContext{dest_, handoff_, inquiry_, task_, contact_, now};
   }
 
@@ -122,8 +122,8 @@ TEST_F(WebhookConnectorTest, BuildsSignedJsonPost) {
 
 TEST_F(WebhookConnectorTest, WebhookIdIsStableAcrossAttemptsTimestampIsNot) {
   dest_.secrets = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
-  auto first = connector_.BuildRequest(Ctx(kNow));
-  auto second = connector_.BuildRequest(Ctx(kNow + 300 * kMicrosPerSecond));
+  auto first = connector_.BuildRequest(Ctx(kWebhookNow));
+  auto second = connector_.BuildRequest(Ctx(kWebhookNow + 300 * kMicrosPerSecond));
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(HeaderOf(*first, "webhook-id"), HeaderOf(*second, "webhook-id"));
   EXPECT_EQ(HeaderOf(*first, "idempotency-key"), HeaderOf(*second, "idempotency-key"));
@@ -262,7 +262,7 @@ TEST_F(WebhookConnectorTest, PayloadTemplateShapesTheBodyAndQuotesLeadText) {
   Task t;
   t.title = "Call back Dana";
   t.owner = "ana";
-  t.due_at = kNow + 5 * kMicrosPerMinute;
+  t.due_at = kWebhookNow + 5 * kMicrosPerMinute;
   task_ = t;
   dest_.settings["payload"] = {
       {"lead", {{"full_name", "{{contact.name}}"}, {"phone", "{{contact.phone}}"}}},
@@ -287,7 +287,7 @@ TEST_F(WebhookConnectorTest, PayloadTemplateShapesTheBodyAndQuotesLeadText) {
   auto signed_req = connector_.BuildRequest(Ctx());
   ASSERT_TRUE(signed_req.ok());
   EXPECT_EQ(HeaderOf(*signed_req, "webhook-signature"),
-            *SignStandardWebhook(dest_.secrets[0], handoff_.id, kNow / kMicrosPerSecond,
+            *SignStandardWebhook(dest_.secrets[0], handoff_.id, kWebhookNow / kMicrosPerSecond,
                                  signed_req->body));
 }
 
