@@ -12,6 +12,8 @@
 // (docs/SCALE-OUT.md) on a durable cluster this benchmark starts (bench/postgres_server.h), a
 // fresh database per run: the 64 connections split over one wrk per node, the open loop taking
 // the nodes in turn; plus where the CPU goes (nodes vs PostgreSQL) and the WAL it writes.
+// With --compare B it measures a second binary instead of PostgreSQL: A and B round by round,
+// each on its own fresh server, with B / A of the main figures (how PERFORMANCE.md compares).
 // It asserts nothing about timing. It exits 1 only when something functionally broke: an
 // accepted inquiry never reached the sink, a valid request was refused, the server crashed.
 
@@ -67,16 +69,21 @@ struct Options {
   int rate_runs = 3;
   int drain_timeout_s = 300;
   bool keep = false;
+  // --compare: a second handoff binary measured round by round beside `handoff`.
+  std::string compare;
 };
 
 // What one column of figures runs against.
 struct Deployment {
   int http_threads = 1;
-  int nodes = 1;          // `handoff serve` processes
-  bool postgres = false;  // the nodes share a PostgreSQL database; otherwise one SQLite file
+  int nodes = 1;             // `handoff serve` processes
+  bool postgres = false;     // the nodes share a PostgreSQL database; otherwise one SQLite file
+  std::string handoff = "";  // the binary the nodes run; "" = Options::handoff
+  std::string tag = "";      // which binary of a --compare run ("A", "B"); "" otherwise
   std::string Label() const {
-    if (!postgres) return fmt::format("http_threads={}", http_threads);
-    return fmt::format("postgres {} node{}", nodes, nodes == 1 ? "" : "s");
+    const std::string of = tag.empty() ? "" : fmt::format(" {}", tag);
+    if (!postgres) return fmt::format("http_threads={}{}", http_threads, of);
+    return fmt::format("postgres {} node{}{}", nodes, nodes == 1 ? "" : "s", of);
   }
 };
 
@@ -148,8 +155,8 @@ class Nodes {
       db_url_ = *url;
     }
     for (int i = 0; i < d.nodes; ++i) {
-      servers_.push_back(
-          std::make_unique<HandoffServer>(options_.handoff, options_.dir, options_.keep));
+      servers_.push_back(std::make_unique<HandoffServer>(
+          d.handoff.empty() ? options_.handoff : d.handoff, options_.dir, options_.keep));
       auto s = servers_.back()->Start(BenchConfig(sink_url, d.http_threads), db_url_);
       if (!s.ok())
         return absl::InternalError(fmt::format("node {}: {}", i + 1, std::string(s.message())));
@@ -257,6 +264,19 @@ class Bench {
     }
     result.open_loops = RunOpenLoops(d, rate);
     return result;
+  }
+
+  // Round r of a --compare run: throughput run r (while r < runs), then open-loop run r (while
+  // r < rate_runs), added to `into`.
+  void RunRound(DeploymentResult& into, double rate, int r) {
+    if (r < options_.runs) {
+      auto run = RunThroughput(into.deployment, r);
+      if (run.has_value()) into.runs.push_back(*run);
+    }
+    if (r < options_.rate_runs) {
+      auto run = RunOpen(into.deployment, rate, r);
+      if (run.has_value()) into.open_loops.push_back(std::move(*run));
+    }
   }
 
   std::vector<OpenLoopRun> RunOpenLoops(const Deployment& d, double rate) {
@@ -704,6 +724,37 @@ void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) 
       "0 expected (no failures injected)");
 }
 
+// B / A of the main figures, for each pair of columns of a --compare run (A, B, A, B, …).
+void PrintRatios(const std::vector<DeploymentResult>& results, const Options& o) {
+  std::printf("\nB / A (medians; below 1 is B faster for latencies, above 1 for rates)\n");
+  for (size_t i = 0; i + 1 < results.size(); i += 2) {
+    const DeploymentResult& a = results[i];
+    const DeploymentResult& b = results[i + 1];
+    auto ratio = [](double of_b, double of_a) {
+      return of_a > 0 ? fmt::format("{:.2f}", of_b / of_a) : std::string("—");
+    };
+    auto runs = [&](auto figure) {
+      if (a.runs.empty() || b.runs.empty()) return std::string("—");
+      return ratio(Med(b.runs, figure), Med(a.runs, figure));
+    };
+    auto open = [&](auto figure) {
+      if (a.open_loops.empty() || b.open_loops.empty()) return std::string("—");
+      return ratio(Med(b.open_loops, figure), Med(a.open_loops, figure));
+    };
+    std::printf(
+        "  http_threads=%d: acked/s %s; ack p50 %s, p99 %s at %d connections; ack p50 %s, p99 "
+        "%s at 1 connection; end to end p50 %s, p99 %s at %s/s; CPU per inquiry %s\n",
+        a.deployment.http_threads, runs([](const auto& r) { return r.acked_per_s; }).c_str(),
+        runs([](const auto& r) { return r.loaded.p50; }).c_str(),
+        runs([](const auto& r) { return r.loaded.p99; }).c_str(), o.connections,
+        runs([](const auto& r) { return r.single.p50; }).c_str(),
+        runs([](const auto& r) { return r.single.p99; }).c_str(),
+        open([](const auto& r) { return r.e2e_p50; }).c_str(),
+        open([](const auto& r) { return r.e2e_p99; }).c_str(), Thousands(o.rate).c_str(),
+        runs([](const auto& r) { return r.server_cpu_per_inquiry_us; }).c_str());
+  }
+}
+
 // PostgreSQL deployments beside the SQLite one measured in the same run (nullptr: none).
 void PrintPostgresTable(const std::vector<DeploymentResult>& postgres,
                         const DeploymentResult* sqlite, const Options& o) {
@@ -899,6 +950,9 @@ int Main(int argc, char** argv) {
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "Seconds to wait for every accepted inquiry to reach the sink")
       ->capture_default_str();
+  app.add_option("--compare", o.compare,
+                 "A second handoff binary (B) to measure beside --handoff (A): each round runs A "
+                 "then B, or B then A, alternately; SQLite only; prints both and B/A ratios");
   app.add_flag("--keep", o.keep,
                "Keep each run's directory (config, database, logs, wrk output) and the "
                "PostgreSQL log");
@@ -910,6 +964,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
   o.postgres_nodes = *node_counts;
+  if (!o.compare.empty()) {
+    // The comparison is of the binaries on SQLite: PostgreSQL's figures would double its length.
+    o.postgres_nodes.clear();
+  }
   for (int n : o.postgres_nodes) {
     if (o.connections < n) {
       std::fprintf(stderr, "--connections %d cannot be split over %d nodes\n", o.connections, n);
@@ -946,8 +1004,30 @@ int Main(int argc, char** argv) {
 
   Bench bench(o, sink->get());
   std::vector<DeploymentResult> results;
-  for (int t : o.http_threads) results.push_back(bench.RunAll({.http_threads = t}, o.rate));
-  PrintTable(results, o);
+  if (o.compare.empty()) {
+    for (int t : o.http_threads) results.push_back(bench.RunAll({.http_threads = t}, o.rate));
+    PrintTable(results, o);
+  } else {
+    std::printf("compare: A = %s, B = %s, round by round\n\n", o.handoff.c_str(),
+                o.compare.c_str());
+    for (int t : o.http_threads) {
+      DeploymentResult a;
+      a.deployment = {.http_threads = t, .handoff = o.handoff, .tag = "A"};
+      DeploymentResult b;
+      b.deployment = {.http_threads = t, .handoff = o.compare, .tag = "B"};
+      for (int r = 0; r < std::max(o.runs, o.rate_runs); ++r) {
+        // Alternate which goes first, so a drift in the machine's speed favours neither.
+        DeploymentResult* first = r % 2 == 0 ? &a : &b;
+        DeploymentResult* second = r % 2 == 0 ? &b : &a;
+        bench.RunRound(*first, o.rate, r);
+        bench.RunRound(*second, o.rate, r);
+      }
+      results.push_back(std::move(a));
+      results.push_back(std::move(b));
+    }
+    PrintTable(results, o);
+    PrintRatios(results, o);
+  }
 
   if (!o.postgres_nodes.empty()) {
     // The SQLite reference: the run above with the nodes' http_threads, with open loops at the
