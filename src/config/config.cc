@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "core/ascii.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "model/field_path.h"
@@ -273,7 +274,7 @@ class ConfigParser {
     static const char* const kLong[] = {"monday", "tuesday",  "wednesday", "thursday",
                                         "friday", "saturday", "sunday"};
     auto day = [](std::string s) -> int {
-      s = Lower(Trim(s));
+      s = AsciiLowered(Trim(s));
       for (int i = 0; i < 7; ++i) {
         if (s == kShort[i] || s == kLong[i]) return i;
       }
@@ -454,12 +455,7 @@ class ConfigParser {
     return out;
   }
 
-  static std::string Trim(std::string_view s) {
-    size_t b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return "";
-    size_t e = s.find_last_not_of(" \t");
-    return std::string(s.substr(b, e - b + 1));
-  }
+  static std::string Trim(std::string_view s) { return std::string(TrimOws(s)); }
 
   void ParseServer(const YAML::Node& n, ServerConfig& s) {
     if (!n.IsMap()) return Error(n, "server must be a mapping");
@@ -669,7 +665,7 @@ class ConfigParser {
       for (const auto& t : s.auth.tokens) {
         if (t.size() < 16) Error(v["token"], where + ": each token must be at least 16 characters");
       }
-      if (v["token_header"]) s.auth.token_header = Lower(String(v, "token_header", where));
+      if (v["token_header"]) s.auth.token_header = AsciiLowered(String(v, "token_header", where));
       if (v["token_query"]) s.auth.token_query = String(v, "token_query", where);
       if (v["signature"]) ParseSignature(v["signature"], where, s.auth);
       if (v["max_body"]) s.max_body_bytes = ByteSize(v["max_body"], where + " max_body");
@@ -696,7 +692,7 @@ class ConfigParser {
     for (const auto& s : auth.hmac_secrets) {
       if (s.size() < 16) Error(n["secret"], where + ": signature secrets must be 16+ characters");
     }
-    if (n["header"]) auth.hmac_header = Lower(String(n, "header", where));
+    if (n["header"]) auth.hmac_header = AsciiLowered(String(n, "header", where));
     auth.hmac_encoding = String(n, "encoding", where, auth.hmac_encoding);
     if (auth.hmac_encoding != "hex" && auth.hmac_encoding != "base64") {
       Error(n["encoding"], where + ": signature encoding must be hex or base64");
@@ -1367,11 +1363,6 @@ class ConfigParser {
       return o;
     }
     return nullptr;
-  }
-
-  static std::string Lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
   }
 
   std::string path_;

@@ -139,12 +139,7 @@ DeliveryOutcome StepConfirmed(std::map<std::string, std::string> captured, std::
 std::optional<std::string> FindHeader(
     const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
+    if (EqualsIgnoreAsciiCase(k, name)) return v;
   }
   return std::nullopt;
 }

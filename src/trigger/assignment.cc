@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "absl/algorithm/container.h"
+#include "core/ascii.h"
 #include "core/status.h"
 #include "fmt/format.h"
 
@@ -41,10 +42,7 @@ std::vector<std::string> Assigner::WeightedSequence(const std::vector<PoolMember
 bool Assigner::TerritoryMatches(std::string_view pattern, std::string_view postcode) {
   // Iterative glob with one backtrack point for the last '*'.
   size_t p = 0, s = 0, star = std::string_view::npos, star_s = 0;
-  auto same = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
+  auto same = [](char a, char b) { return AsciiLower(a) == AsciiLower(b); };
   while (s < postcode.size()) {
     if (p < pattern.size() && (pattern[p] == '?' || same(pattern[p], postcode[s]))) {
       ++p, ++s;

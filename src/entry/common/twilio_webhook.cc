@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "core/ascii.h"
 #include "entry/common/mapped_delivery.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
@@ -54,15 +55,6 @@ class Scanner {
  private:
   std::string_view s_;
 };
-
-bool SameLetters(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -148,7 +140,8 @@ std::optional<Micros> ParseRfc2822(std::string_view text) {
     if (negative) offset_minutes = -offset_minutes;
   } else {
     const std::string_view zone = s.Word();
-    if (!SameLetters(zone, "GMT") && !SameLetters(zone, "UT") && !SameLetters(zone, "UTC")) {
+    if (!EqualsIgnoreAsciiCase(zone, "GMT") && !EqualsIgnoreAsciiCase(zone, "UT") &&
+        !EqualsIgnoreAsciiCase(zone, "UTC")) {
       return std::nullopt;
     }
   }
@@ -156,7 +149,7 @@ std::optional<Micros> ParseRfc2822(std::string_view text) {
   if (!s.Done()) return std::nullopt;
   unsigned month = 0;
   for (unsigned i = 0; i < kMonths.size(); ++i) {
-    if (SameLetters(month_name, kMonths[i])) month = i + 1;
+    if (EqualsIgnoreAsciiCase(month_name, kMonths[i])) month = i + 1;
   }
   static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month == 0 || *day < 1 || *day > kDays[month - 1] || *hour > 23 || *minute > 59 ||

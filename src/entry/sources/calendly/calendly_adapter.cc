@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/common/json_fields.h"
@@ -56,8 +57,7 @@ bool LooksLikePhone(std::string_view text) {
 }
 
 bool AsksForAPhone(std::string_view question) {
-  std::string lower(question);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiLowered(question);
   for (const char* word : {"phone", "mobile", "cell", "number", "tel"}) {
     if (lower.find(word) != std::string::npos) return true;
   }
