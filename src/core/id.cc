@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -17,6 +18,23 @@ constexpr char kHex[] = "0123456789abcdef";
 void FillRandom(uint8_t* out, size_t n) {
   // A failing CSPRNG leaves no safe way to make ids or secrets.
   HANDOFF_CHECK(RAND_bytes(out, static_cast<int>(n)) == 1, "OpenSSL RAND_bytes failed");
+}
+
+// The random bits of ids, drawn from the CSPRNG a few hundred bytes at a time: one RAND_bytes
+// call costs OpenSSL 3 about as much as the rest of an id, and the writer thread makes several
+// ids per inquiry. Per thread, so no lock; secrets (RandomHex) still draw directly.
+void FillIdRandom(uint8_t* out, size_t n) {
+  thread_local std::array<uint8_t, 512> pool;
+  thread_local size_t used = pool.size();
+  if (n > pool.size()) return FillRandom(out, n);
+  if (pool.size() - used < n) {
+    FillRandom(pool.data(), pool.size());
+    used = 0;
+  }
+  std::copy_n(pool.begin() + static_cast<std::ptrdiff_t>(used), n, out);
+  // Each byte serves once.
+  std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), n, uint8_t{0});
+  used += n;
 }
 
 }  // namespace
@@ -37,7 +55,7 @@ std::string NewUuidV7(Micros now) {
   static uint64_t last_seq = 0;  // 12-bit rand_a counter within one millisecond
 
   std::array<uint8_t, 16> b;
-  FillRandom(b.data(), b.size());
+  FillIdRandom(b.data(), b.size());
   uint64_t ms = static_cast<uint64_t>(now / kMicrosPerMilli);
   uint64_t seq;
   {

@@ -253,7 +253,10 @@ void Dispatcher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Dispatcher::Wake() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
+void Dispatcher::Wake() {
+  woken_.store(true);
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
 
 DispatcherCounters Dispatcher::counters() const {
   return DispatcherCounters{attempts_.load(), confirmed_.load(),    retried_.load(),
@@ -331,6 +334,7 @@ void Dispatcher::Run() {
       // Something claimed: send it at once and look for more.
       if (ClaimAndStart() > 0) continue;
       wait_ms = IdleWaitMillis();
+      next_claim_at_ = clock_->Now() + static_cast<Micros>(wait_ms) * kMicrosPerMilli;
     }
     curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
@@ -371,6 +375,11 @@ int Dispatcher::ClaimAndStart() {
                          static_cast<int>(awaiting_token_.size());
   if (free_slots <= 0) return 0;
   const Micros now = clock_->Now();
+  if (woken_.exchange(false) || now >= next_claim_at_) {
+    // A commit made handoffs claimable, or a retry, a gate or the idle poll came due.
+    outbox_empty_ = false;
+    orphans_sought_ = false;
+  }
   // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
   // the handoffs of healthy destinations. Nor are those still waiting for an OAuth2 token.
   // The claim takes no more than the open gates admit together: a handoff claimed only to be
@@ -390,17 +399,26 @@ int Dispatcher::ClaimAndStart() {
     if (room == 0) skip.push_back(name);
     admitted += room;
   }
+  // Claiming again what the last claim could not find would only walk past the same in-flight
+  // and gated rows, once per socket event of every transfer. Unless a gate changed since (it
+  // was short with the same gates closed), nothing new can be claimable until a Wake or
+  // next_claim_at_.
+  if (outbox_empty_ && skip == short_claim_skip_) return 0;
   // With every known gate closed, only handoffs for destinations no longer in the config can
-  // come back; they are claimed to be recorded as failed.
+  // come back (they are claimed to be recorded as failed); those appear only with a commit.
+  if (admitted == 0 && orphans_sought_) return 0;
+  if (admitted == 0) orphans_sought_ = true;
   const int limit = std::min(free_slots, options_.claim_batch);
+  const int wanted = admitted > 0 ? std::min(limit, admitted) : limit;
   std::vector<std::string> tokens;
-  auto claimed = store_->ClaimHandoffs(admitted > 0 ? std::min(limit, admitted) : limit, now,
-                                       lease_, &tokens, skip, options_.workspace);
+  auto claimed = store_->ClaimHandoffs(wanted, now, lease_, &tokens, skip, options_.workspace);
   if (!claimed.ok()) {
     spdlog::error("transfer: claiming handoffs failed: {}",
                   std::string(claimed.status().message()));
     return 0;
   }
+  outbox_empty_ = static_cast<int>(claimed->size()) < wanted;
+  if (outbox_empty_) short_claim_skip_ = skip;
   HANDOFF_CHECK(tokens.size() == claimed->size(), "ClaimHandoffs returned mismatched tokens");
   int started = 0;
   for (size_t i = 0; i < claimed->size(); ++i) {
@@ -412,6 +430,7 @@ int Dispatcher::ClaimAndStart() {
       if (!gate->second.MayStart(now)) {
         store_->ReleaseHandoff(h.id, tokens[i]);
         handed_back_.fetch_add(1);
+        outbox_empty_ = false;
         continue;
       }
       gate->second.OnStart(now);

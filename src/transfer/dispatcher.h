@@ -164,6 +164,15 @@ class Dispatcher {
   // once with the next token (dispatcher thread only).
   std::vector<std::unique_ptr<Transfer>> awaiting_token_;
   std::unique_ptr<TokenCache> tokens_;  // set when a destination uses OAuth2
+  // Claims that would find nothing are not made (dispatcher thread only): the last claim found
+  // fewer claimable handoffs than it asked for (with these destinations' gates closed), or,
+  // with every gate closed, handoffs of unknown destinations were already sought. Both hold
+  // until a Wake (set from any thread) or next_claim_at_ (a retry, gate or idle poll due).
+  bool outbox_empty_ = false;
+  std::vector<std::string> short_claim_skip_;
+  bool orphans_sought_ = false;
+  Micros next_claim_at_ = 0;
+  std::atomic<bool> woken_{false};
 
   std::mutex lifecycle_mu_;
   std::thread thread_;

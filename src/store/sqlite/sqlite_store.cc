@@ -163,10 +163,10 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  "ORDER BY created_at, id";
 // Two variants: the skip list (destinations whose gates are closed) is usually empty, and
 // `NOT IN (json_each)` costs SQLite a temporary B-tree with its own pager at every claim.
-// Both read the partial index handoffs_claimable, in claim order (INDEXED BY: the planner
-// would rather take handoffs_due and sort).
+// Both read only the partial index handoffs_claimable (it covers them), in claim order (INDEXED
+// BY: the planner would rather take handoffs_due and sort); the claimed rows are read whole after.
 #define HANDOFF_CLAIM_HANDOFFS(SKIP)                            \
-  "SELECT " HANDOFF_HANDOFF_COLUMNS                             \
+  "SELECT id, workspace"                                        \
   " FROM handoffs INDEXED BY handoffs_claimable "               \
   "WHERE " HANDOFF_CLAIMABLE " AND next_attempt_at <= ?1 " SKIP \
   "AND (?4 = '' OR workspace = ?4) ORDER BY next_attempt_at, id LIMIT ?2"
@@ -1633,15 +1633,24 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
     st.BindText(3, skip);
     st.BindText(4, workspace);
     // The rows held by a live lease (in flight on this node) come back too; only the others
-    // are read whole.
-    while (candidates.size() < static_cast<size_t>(max)) {
+    // are read whole, in the same read transaction.
+    std::vector<std::pair<std::string, std::string>> ids;  // id, workspace
+    while (ids.size() < static_cast<size_t>(max)) {
       ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      auto it = handoff_leases_.find(st.Text(0));
+      std::string id = st.Text(0);
+      auto it = handoff_leases_.find(id);
       if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
         continue;
       }
-      candidates.push_back(ReadHandoff(st));
+      ids.emplace_back(std::move(id), st.Text(1));
+    }
+    for (const auto& [id, in_workspace] : ids) {
+      ASSIGN_OR_RETURN(SqliteStatement get, reader->Prepare(kGetHandoff));
+      get.BindText(1, in_workspace);
+      get.BindText(2, id);
+      ASSIGN_OR_RETURN(bool row, get.Step());
+      if (row) candidates.push_back(ReadHandoff(get));
     }
   }
   for (Handoff& h : candidates) {
