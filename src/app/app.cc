@@ -31,6 +31,7 @@
 #include "transfer/connector.h"
 #include "transfer/dispatcher.h"
 #include "trigger/escalation.h"
+#include "trigger/inline_stages.h"
 #include "trigger/trigger_stage.h"
 
 namespace handoff {
@@ -95,6 +96,7 @@ struct WorkspaceRuntime {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<EnrichStage> enrich;
   std::unique_ptr<TriggerStage> trigger;
+  std::unique_ptr<InlineEnrichTrigger> inline_stages;  // the two above, inside ingest writes
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<ApiHandler> api;
@@ -245,6 +247,9 @@ std::shared_ptr<WorkspaceRuntime> App::Parts::Build(Config config) {
   w->retention->Start();
 
   w->ingress = std::make_unique<Ingress>(c, &sources, store.get(), clock);
+  w->inline_stages = std::make_unique<InlineEnrichTrigger>(w->enrich.get(), w->trigger.get(), clock,
+                                                           loop_options.on_committed);
+  w->ingress->set_inline_stages(w->inline_stages->AsIngressStages());
   auto ready = [this]() -> absl::Status {
     if (stopping.load()) return absl::UnavailableError("shutting down");
     return absl::OkStatus();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "config/config.h"
 #include "enrich/business_time.h"
@@ -35,6 +36,22 @@ class EnrichStage {
 
   // Builds the write that enriches the inquiry of `item` (see WorkLoop::Processor).
   absl::StatusOr<WriteFn> Process(const WorkItem& item);
+
+  // What Enrichment decides from the inquiry alone: the normalized contact fields, in or out of
+  // hours, intent and urgency, and the problems found so far.
+  struct Plan {
+    Inquiry inquiry;
+    nlohmann::json problems = nlohmann::json::array();
+    nlohmann::json hours;
+    std::optional<Event> fetched;  // the context fetch's outcome, when one was made
+  };
+  // Needs no store; any thread. `problems` are earlier ones (a failed context fetch).
+  Plan Prepare(Inquiry inquiry, nlohmann::json problems = nlohmann::json::array()) const;
+  // Enrichment's part of a write: links the inquiry to its contact (found by email, then phone,
+  // or created), adds the contact's history and journals "enriched" (after `plan.fetched`).
+  // Leaves `plan.inquiry` as it is to be stored (stage Enrich, status "enriched"); storing the
+  // row is the caller's. Returns the contact, if the inquiry has one.
+  absl::StatusOr<std::optional<Contact>> Apply(WriteTx& tx, Plan& plan, Micros now) const;
 
   WorkLoop& loop() { return *loop_; }
 

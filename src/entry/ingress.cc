@@ -71,6 +71,8 @@ bool ResolveIngressPath(const std::string& path, const Config& config, IngressTa
 struct IngestOutcome {
   enum Kind { kCreated, kDuplicate, kUpdated, kIgnored } kind = kCreated;
   std::string existing_id;  // the inquiry a duplicate or an update belongs to
+  bool advanced = false;    // a new inquiry that went through its later stages in the write
+  absl::Status advance_error = absl::OkStatus();  // why those stages failed in the write
 };
 
 HttpResponse Answer(const IngestOutcome& outcome, const std::string& new_id) {
@@ -160,8 +162,9 @@ absl::Status UpdateThread(WriteTx& tx, const ParsedDelivery& d, const std::strin
 }
 
 // The ingest write: dedupe, then either a thread update or a new inquiry with its first event
-// and its Enrichment work.
-absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome) {
+// and either its Enrichment work or, through `advance` (may be null), its later stages' output.
+absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, InlineAdvance* advance,
+                    IngestOutcome& outcome) {
   const Inquiry& in = d.inquiry;
   if (!d.dedupe_key.empty()) {
     ASSIGN_OR_RETURN(auto prior, tx.FindDedupe(in.workspace, in.source, d.dedupe_key));
@@ -195,15 +198,80 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, IngestOutcome& outcome
     outcome.existing_id = *thread;
     return UpdateThread(tx, d, *thread);
   }
-  RETURN_IF_ERROR(RecordNewInquiry(tx, in));
+  if (advance != nullptr) {
+    RETURN_IF_ERROR(AppendReceived(tx, in));
+    outcome.advance_error = advance->Record(tx);
+    RETURN_IF_ERROR(outcome.advance_error);
+    outcome.advanced = true;
+  } else {
+    RETURN_IF_ERROR(RecordNewInquiry(tx, in));
+  }
   RETURN_IF_ERROR(RememberThread(tx, d, in.id));
   return tx.CountEntry(in.workspace, in.source, "accepted", "", in.received_at, 1);
 }
 
+// One request's deliveries on their way through the ingest write, and what it did with them.
+struct PendingIngest {
+  std::vector<ParsedDelivery> deliveries;
+  std::vector<std::unique_ptr<InlineAdvance>> advances;  // per delivery; null: the stage threads
+  std::vector<IngestOutcome> outcomes;
+  std::optional<HttpResponse> reply;  // the provider's own answer, if it expects one
+  HttpResponder respond;
+};
+
+void CommitIngest(Store* store, std::shared_ptr<PendingIngest> pending) {
+  store->SubmitWrite(
+      [pending](WriteTx& tx) {
+        // One transaction: a batch is acknowledged whole or not at all, so a retry of the
+        // request finds every delivery or none.
+        for (size_t i = 0; i < pending->deliveries.size(); ++i) {
+          pending->outcomes[i] = IngestOutcome{};  // a write may run again after a failed attempt
+          RETURN_IF_ERROR(
+              Ingest(tx, pending->deliveries[i], pending->advances[i].get(), pending->outcomes[i]));
+        }
+        return absl::OkStatus();
+      },
+      [store, pending](absl::Status s) {
+        const ParsedDelivery& first = pending->deliveries.front();
+        if (!s.ok()) {
+          auto failed = std::find_if(pending->outcomes.begin(), pending->outcomes.end(),
+                                     [](const IngestOutcome& o) { return !o.advance_error.ok(); });
+          if (failed != pending->outcomes.end()) {
+            // The later stages failed inside the write (a bug or a config they could not
+            // follow): store the deliveries as Entry alone would, and let the stages' own
+            // threads take them, where a failure is retried and journaled.
+            spdlog::warn("entry: inquiry {} goes through the stage threads: {}", first.inquiry.id,
+                         std::string(failed->advance_error.message()));
+            for (auto& advance : pending->advances) advance.reset();
+            CommitIngest(store, pending);
+            return;
+          }
+          // Nothing was acknowledged, so the source will retry: say so with 503.
+          spdlog::error("entry: could not commit inquiry {}: {}", first.inquiry.id,
+                        std::string(s.message()));
+          pending->respond(HttpResponse::JsonError(503, "unavailable",
+                                                   "the inquiry could not be stored; retry later"));
+          return;
+        }
+        for (size_t i = 0; i < pending->advances.size(); ++i) {
+          if (pending->outcomes[i].advanced) pending->advances[i]->Committed();
+        }
+        // The provider expects its own answer on a redelivery too (TwiML, a 303).
+        if (pending->reply) {
+          pending->respond(std::move(*pending->reply));
+          return;
+        }
+        if (pending->deliveries.size() == 1) {
+          pending->respond(Answer(pending->outcomes.front(), first.inquiry.id));
+          return;
+        }
+        pending->respond(AnswerBatch(pending->deliveries, pending->outcomes));
+      });
+}
+
 }  // namespace
 
-absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
-  RETURN_IF_ERROR(tx.InsertInquiry(in));
+absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
   Event received{in.workspace,
                  in.id,
                  0,
@@ -215,7 +283,12 @@ absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
                   {"bytes", in.raw_payload.size()}}};
   if (!in.provider_event_id.empty()) received.detail["provider_event_id"] = in.provider_event_id;
   if (IsProbe(in)) received.detail["probe"] = true;
-  RETURN_IF_ERROR(tx.AppendEvent(received));
+  return tx.AppendEvent(received);
+}
+
+absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
+  RETURN_IF_ERROR(tx.InsertInquiry(in));
+  RETURN_IF_ERROR(AppendReceived(tx, in));
   WorkItem next;
   next.workspace = in.workspace;
   next.inquiry_id = in.id;
@@ -324,14 +397,15 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
 
   // The request's deliveries: the parsed one, then any it carries in its batch. Spam and the
   // dedupe window apply to each delivery on its own: a spam delivery is counted and dropped.
-  auto reply = std::make_shared<std::optional<HttpResponse>>(std::move(parsed->reply));
-  auto deliveries = std::make_shared<std::vector<ParsedDelivery>>();
+  auto pending = std::make_shared<PendingIngest>();
+  pending->reply = std::move(parsed->reply);
+  std::vector<ParsedDelivery>& deliveries = pending->deliveries;
   std::vector<ParsedDelivery> batch = std::move(parsed->batch);
   parsed->batch.clear();
   if (parsed->spam) {
     Count(source->name, "spam", "");
   } else {
-    deliveries->push_back(std::move(*parsed));
+    deliveries.push_back(std::move(*parsed));
   }
   for (ParsedDelivery& d : batch) {
     d.batch.clear();
@@ -339,13 +413,13 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
       Count(source->name, "spam", "");
       continue;
     }
-    deliveries->push_back(std::move(d));
+    deliveries.push_back(std::move(d));
   }
-  if (deliveries->empty()) {
-    answer_spam(*reply);
+  if (deliveries.empty()) {
+    answer_spam(pending->reply);
     return;
   }
-  for (ParsedDelivery& d : *deliveries) {
+  for (ParsedDelivery& d : deliveries) {
     Inquiry& inquiry = d.inquiry;
     inquiry.id = NewUuidV7(now);
     inquiry.workspace = config_->workspace;
@@ -358,39 +432,15 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
       d.dedupe_key += fmt::format("@{}", now / d.dedupe_window);
     }
   }
-  auto outcomes = std::make_shared<std::vector<IngestOutcome>>(deliveries->size());
-
-  store_->SubmitWrite(
-      [deliveries, outcomes](WriteTx& tx) {
-        // One transaction: a batch is acknowledged whole or not at all, so a retry of the
-        // request finds every delivery or none.
-        for (size_t i = 0; i < deliveries->size(); ++i) {
-          (*outcomes)[i] = IngestOutcome{};  // a write may run again after a failed attempt
-          RETURN_IF_ERROR(Ingest(tx, (*deliveries)[i], (*outcomes)[i]));
-        }
-        return absl::OkStatus();
-      },
-      [deliveries, outcomes, reply, respond](absl::Status s) {
-        const ParsedDelivery& first = deliveries->front();
-        if (!s.ok()) {
-          // Nothing was acknowledged, so the source will retry: say so with 503.
-          spdlog::error("entry: could not commit inquiry {}: {}", first.inquiry.id,
-                        std::string(s.message()));
-          respond(HttpResponse::JsonError(503, "unavailable",
-                                          "the inquiry could not be stored; retry later"));
-          return;
-        }
-        // The provider expects its own answer on a redelivery too (TwiML, a 303).
-        if (*reply) {
-          respond(std::move(**reply));
-          return;
-        }
-        if (deliveries->size() == 1) {
-          respond(Answer(outcomes->front(), first.inquiry.id));
-          return;
-        }
-        respond(AnswerBatch(*deliveries, *outcomes));
-      });
+  pending->respond = std::move(respond);
+  pending->outcomes.resize(deliveries.size());
+  pending->advances.resize(deliveries.size());
+  if (inline_stages_) {
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      pending->advances[i] = inline_stages_(deliveries[i].inquiry);
+    }
+  }
+  CommitIngest(store_, std::move(pending));
 }
 
 }  // namespace handoff

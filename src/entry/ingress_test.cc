@@ -367,5 +367,84 @@ TEST_F(IngressTest, SpamAndTheDedupeWindowApplyToEachDeliveryOfABatch) {
   EXPECT_EQ(Count("spam"), 3);
 }
 
+// Stands in for Enrichment and Trigger run inside the ingest write: stores the inquiry with a
+// status of its own and an event, or fails when told to.
+class MarkingAdvance : public InlineAdvance {
+ public:
+  MarkingAdvance(Inquiry inquiry, bool fail, int* committed)
+      : inquiry_(std::move(inquiry)), fail_(fail), committed_(committed) {}
+  absl::Status Record(WriteTx& tx) override {
+    if (fail_) return absl::InternalError("the later stages failed");
+    Inquiry advanced = inquiry_;
+    advanced.stage = Stage::kTrigger;
+    advanced.status = "advanced";
+    absl::Status s = tx.InsertInquiry(advanced);
+    if (!s.ok()) return s;
+    return tx.AppendEvent(Event{advanced.workspace, advanced.id, 0, advanced.received_at,
+                                Stage::kTrigger, "advanced"});
+  }
+  void Committed() override { ++*committed_; }
+
+ private:
+  Inquiry inquiry_;
+  bool fail_;
+  int* committed_;
+};
+
+class IngressInlineTest : public IngressTest {
+ protected:
+  void UseInlineStages(bool fail) {
+    ingress_->set_inline_stages([this, fail](const Inquiry& i) -> std::unique_ptr<InlineAdvance> {
+      ++prepared_;
+      return std::make_unique<MarkingAdvance>(i, fail, &committed_);
+    });
+  }
+  std::vector<std::string> Kinds(const std::string& id) {
+    std::vector<std::string> kinds;
+    auto events = store_->ListEvents("ws", id);  // kept alive: the loop reads into it
+    for (const Event& e : *events) kinds.push_back(e.kind);
+    return kinds;
+  }
+  int prepared_ = 0;
+  int committed_ = 0;
+};
+
+TEST_F(IngressInlineTest, TheLaterStagesRunInTheWriteThatAcknowledges) {
+  UseInlineStages(/*fail=*/false);
+  HttpResponse r = Post({{"event", "1"}, {"phone", "+14155550101"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto stored = store_->GetInquiry("ws", Id(r));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->status, "advanced");
+  EXPECT_EQ(Kinds(Id(r)), (std::vector<std::string>{"received", "advanced"}));
+  // No Enrichment work: the stages' threads have nothing to do for it.
+  EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute)->empty());
+  EXPECT_EQ(committed_, 1);
+
+  // A redelivery is answered from the dedupe table: nothing advances, nothing is committed.
+  HttpResponse again = Post({{"event", "1"}, {"phone", "+14155550101"}});
+  EXPECT_EQ(Status(again), "duplicate");
+  EXPECT_EQ(committed_, 1);
+  EXPECT_EQ(Count("accepted"), 1);
+}
+
+TEST_F(IngressInlineTest, WhenTheLaterStagesFailTheInquiryTakesTheStageThreads) {
+  UseInlineStages(/*fail=*/true);
+  HttpResponse r = Post({{"event", "1"}, {"phone", "+14155550101"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(prepared_, 1);
+  auto stored = store_->GetInquiry("ws", Id(r));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->stage, Stage::kEntry);
+  EXPECT_EQ(stored->status, "received");
+  // The failed attempt left nothing behind: one "received" event, one count, one work item.
+  EXPECT_EQ(Kinds(Id(r)), std::vector<std::string>{"received"});
+  EXPECT_EQ(Count("accepted"), 1);
+  auto work = store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute);
+  ASSERT_EQ(work->size(), 1u);
+  EXPECT_EQ((*work)[0].inquiry_id, Id(r));
+  EXPECT_EQ(committed_, 0);
+}
+
 }  // namespace
 }  // namespace handoff

@@ -52,19 +52,28 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
     return WriteFn([item](WriteTx& tx) { return tx.CompleteWork(item); });
   }
   if (!found.ok()) return found.status();
-  Inquiry inquiry = std::move(*found);
+  const Inquiry& inquiry = *found;
   std::optional<Contact> contact;
   if (!inquiry.contact_id.empty()) {
     auto found_contact = store_->GetContact(inquiry.workspace, inquiry.contact_id);
     if (found_contact.ok()) contact = std::move(*found_contact);
   }
-  const Contact* who = contact ? &*contact : nullptr;
-  const RouteConfig* route = router_.Match(inquiry, who);
-
   // Everything the write needs is decided here, on the stage's thread, except the owner: the
   // strategies that share state (round robin, least open) choose inside the write, where the
   // writer serialises them.
-  const Micros now = clock_->Now();
+  Plan plan = MakePlan(inquiry, contact ? &*contact : nullptr, clock_->Now());
+  return WriteFn([this, item, plan = std::move(plan)](WriteTx& tx) -> absl::Status {
+    Plan applied = plan;  // a write may run again after a failed attempt
+    RETURN_IF_ERROR(Apply(tx, applied));
+    RETURN_IF_ERROR(tx.SetInquiryProgress(applied.event.workspace, applied.event.inquiry_id,
+                                          Stage::kTrigger, applied.status));
+    return tx.CompleteWork(item);
+  });
+}
+
+TriggerStage::Plan TriggerStage::MakePlan(const Inquiry& inquiry, const Contact* who,
+                                          Micros now) const {
+  const RouteConfig* route = router_.Match(inquiry, who);
   nlohmann::json detail;
   std::optional<Task> task;
   std::vector<Handoff> handoffs;
@@ -169,55 +178,63 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
     }
     status = handoffs.empty() ? "assigned" : "routed";
   }
-  Event event{inquiry.workspace, inquiry.id, 0, now, Stage::kTrigger, kind, std::move(detail)};
+  return Plan{
+      route,
+      std::move(request),
+      std::move(reply_key),
+      Event{inquiry.workspace, inquiry.id, 0, now, Stage::kTrigger, kind, std::move(detail)},
+      std::move(task),
+      std::move(handoffs),
+      std::move(status)};
+}
 
-  return WriteFn([this, item, route, request, reply_key, event = std::move(event),
-                  task = std::move(task), handoffs = std::move(handoffs),
-                  status](WriteTx& tx) mutable -> absl::Status {
-    if (route != nullptr) {
-      // Once per contact per window, decided here so that two calls committed together do not
-      // both text.
-      if (!reply_key.empty()) {
-        ASSIGN_OR_RETURN(bool free, tx.TakeRateSlot(request.workspace, reply_key, request.at,
-                                                    route->reply->once_per));
-        if (!free) {
-          std::erase_if(handoffs, [](const Handoff& h) { return h.purpose == "reply"; });
-          event.detail["reply"] = {{"destination", route->reply->via},
-                                   {"skipped", "already texted within once_per"}};
-        }
+absl::Status TriggerStage::Apply(WriteTx& tx, Plan& plan) const {
+  const RouteConfig* route = plan.route;
+  const AssignmentRequest& request = plan.request;
+  Event& event = plan.event;
+  std::optional<Task>& task = plan.task;
+  std::vector<Handoff>& handoffs = plan.handoffs;
+  std::string& status = plan.status;
+  if (route != nullptr) {
+    // Once per contact per window, decided here so that two calls committed together do not
+    // both text.
+    if (!plan.reply_key.empty()) {
+      ASSIGN_OR_RETURN(bool free, tx.TakeRateSlot(request.workspace, plan.reply_key, request.at,
+                                                  route->reply->once_per));
+      if (!free) {
+        std::erase_if(handoffs, [](const Handoff& h) { return h.purpose == "reply"; });
+        event.detail["reply"] = {{"destination", route->reply->via},
+                                 {"skipped", "already texted within once_per"}};
       }
-      ASSIGN_OR_RETURN(Assignment assigned, assigner_.Assign(*route, request, tx));
-      if (!assigned.owner.empty()) {
-        const TeamMember* m = config_->FindMember(assigned.owner);
-        nlohmann::json owner = {{"id", assigned.owner},
-                                {"name", m ? m->name : ""},
-                                {"strategy", route->assign_strategy},
-                                {"reason", assigned.reason}};
-        if (!assigned.unavailable.empty()) owner["unavailable"] = assigned.unavailable;
-        event.detail["owner"] = std::move(owner);
-      }
-      if (task) {
-        task->owner = assigned.owner;
-        event.detail["task"]["owner"] = task->owner;
-      }
-      nlohmann::json created = nlohmann::json::array();
-      for (Handoff& h : handoffs) {
-        if (h.recipient == "owner") h.recipient = assigned.owner;
-        nlohmann::json entry = {{"id", h.id}, {"destination", h.destination}};
-        if (h.purpose != "deliver") entry["purpose"] = h.purpose;
-        if (!h.recipient.empty()) entry["to"] = h.recipient;
-        created.push_back(std::move(entry));
-      }
-      event.detail["handoffs"] = std::move(created);
-      if (handoffs.empty() && status == "routed") status = "assigned";
     }
-    if (task) RETURN_IF_ERROR(tx.InsertTask(*task));
-    for (const Handoff& h : handoffs) RETURN_IF_ERROR(tx.InsertHandoff(h));
-    RETURN_IF_ERROR(tx.AppendEvent(event));
-    RETURN_IF_ERROR(
-        tx.SetInquiryProgress(event.workspace, event.inquiry_id, Stage::kTrigger, status));
-    return tx.CompleteWork(item);
-  });
+    ASSIGN_OR_RETURN(Assignment assigned, assigner_.Assign(*route, request, tx));
+    if (!assigned.owner.empty()) {
+      const TeamMember* m = config_->FindMember(assigned.owner);
+      nlohmann::json owner = {{"id", assigned.owner},
+                              {"name", m ? m->name : ""},
+                              {"strategy", route->assign_strategy},
+                              {"reason", assigned.reason}};
+      if (!assigned.unavailable.empty()) owner["unavailable"] = assigned.unavailable;
+      event.detail["owner"] = std::move(owner);
+    }
+    if (task) {
+      task->owner = assigned.owner;
+      event.detail["task"]["owner"] = task->owner;
+    }
+    nlohmann::json created = nlohmann::json::array();
+    for (Handoff& h : handoffs) {
+      if (h.recipient == "owner") h.recipient = assigned.owner;
+      nlohmann::json entry = {{"id", h.id}, {"destination", h.destination}};
+      if (h.purpose != "deliver") entry["purpose"] = h.purpose;
+      if (!h.recipient.empty()) entry["to"] = h.recipient;
+      created.push_back(std::move(entry));
+    }
+    event.detail["handoffs"] = std::move(created);
+    if (handoffs.empty() && status == "routed") status = "assigned";
+  }
+  if (task) RETURN_IF_ERROR(tx.InsertTask(*task));
+  for (const Handoff& h : handoffs) RETURN_IF_ERROR(tx.InsertHandoff(h));
+  return tx.AppendEvent(event);
 }
 
 }  // namespace handoff

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "enrich/business_time.h"
@@ -24,6 +27,24 @@ class TriggerStage {
 
   // Builds the write that routes the inquiry of `item` (see WorkLoop::Processor).
   absl::StatusOr<WriteFn> Process(const WorkItem& item);
+
+  // What Trigger decides before its write: the route, the task and the handoffs with their ids,
+  // and the journal event. The owner is left to the write (Apply).
+  struct Plan {
+    const RouteConfig* route = nullptr;  // null: no route matched (a leak by construction)
+    AssignmentRequest request;
+    std::string reply_key;  // the rate key of the route's text-back, "" when it sends none
+    Event event;            // "routed" or "unrouted"
+    std::optional<Task> task;
+    std::vector<Handoff> handoffs;
+    std::string status;  // the inquiry's status once routed
+  };
+  // Needs no store: `inquiry` as Enrichment left it, `contact` its contact (may be null).
+  Plan MakePlan(const Inquiry& inquiry, const Contact* contact, Micros now) const;
+  // Trigger's part of a write: the text-back rate slot, the owner (the strategies that share
+  // state choose here, where the writer serialises them), the task, the handoffs (the
+  // Transfer stage's outbox) and the event. Moving the inquiry to `plan.status` is the caller's.
+  absl::Status Apply(WriteTx& tx, Plan& plan) const;
 
   WorkLoop& loop() { return *loop_; }
 
