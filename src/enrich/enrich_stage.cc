@@ -200,15 +200,16 @@ absl::StatusOr<std::optional<Contact>> EnrichStage::Apply(WriteTx& tx, Plan& pla
     detail["contact"] = "none";
     problems.push_back("no email or phone to identify the contact");
   }
-  nlohmann::json history = {{"returning", false}};
+  std::vector<PastInquiry> past;  // none for a contact created just now
   if (contact) {
     inquiry.contact_id = contact->id;
     detail["contact_id"] = contact->id;
-    ASSIGN_OR_RETURN(std::vector<PastInquiry> past,
-                     tx.ContactHistory(inquiry.workspace, contact->id, inquiry.id,
-                                       config_->enrich.history_limit));
-    history = SummarizeHistory(past, *config_, business_time_.business());
+    if (detail["contact"] == "returning") {
+      ASSIGN_OR_RETURN(past, tx.ContactHistory(inquiry.workspace, contact->id, inquiry.id,
+                                               config_->enrich.history_limit));
+    }
   }
+  const nlohmann::json history = SummarizeHistory(past, *config_, business_time_.business());
   const bool returning = history["returning"].get<bool>();
   inquiry.fields["contact_status"] = returning ? "returning" : "new";
   inquiry.fields["history"] = history;
