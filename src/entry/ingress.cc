@@ -243,6 +243,9 @@ void CommitIngest(Store* store, std::shared_ptr<PendingIngest> pending) {
             spdlog::warn("entry: inquiry {} goes through the stage threads: {}", first.inquiry.id,
                          std::string(failed->advance_error.message()));
             for (auto& advance : pending->advances) advance.reset();
+            // Cleared here too: a write refused at once (the store is shutting down) never runs
+            // the function that would clear them, and must end in the 503 below.
+            for (IngestOutcome& o : pending->outcomes) o = IngestOutcome{};
             CommitIngest(store, pending);
             return;
           }
