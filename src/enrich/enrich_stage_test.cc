@@ -42,11 +42,7 @@ class EnrichStageTest : public ::testing::Test {
   }
 
   nlohmann::json EnrichedDetail(const Inquiry& i) {
-    auto events = store_->ListEvents("ws", i.id);  // kept alive: the loop reads into it
-    for (const Event& e : *events) {
-      if (e.kind == "enriched") return e.detail;
-    }
-    return nullptr;
+    return testing::EventDetail(*store_, "ws", i.id, "enriched");
   }
 
   testing::TempDir dir_;
@@ -318,10 +314,7 @@ class EnrichContextTest : public EnrichStageTest {
   }
 
   std::vector<std::string> Kinds(const Inquiry& i) {
-    std::vector<std::string> kinds;
-    auto events = store_->ListEvents("ws", i.id);
-    for (const Event& e : *events) kinds.push_back(e.kind);
-    return kinds;
+    return testing::EventKinds(*store_, "ws", i.id);
   }
 
   SourceAdapterRegistry adapters_;

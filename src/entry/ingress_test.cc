@@ -3,6 +3,7 @@
 #include <future>
 
 #include "gtest/gtest.h"
+#include "tests/support/stage_run.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 
@@ -400,10 +401,7 @@ class IngressInlineTest : public IngressTest {
     });
   }
   std::vector<std::string> Kinds(const std::string& id) {
-    std::vector<std::string> kinds;
-    auto events = store_->ListEvents("ws", id);  // kept alive: the loop reads into it
-    for (const Event& e : *events) kinds.push_back(e.kind);
-    return kinds;
+    return testing::EventKinds(*store_, "ws", id);
   }
   int prepared_ = 0;
   int committed_ = 0;

@@ -81,17 +81,10 @@ class InlineStagesTest : public ::testing::Test {
   }
 
   std::vector<std::string> Kinds(const std::string& id) {
-    std::vector<std::string> kinds;
-    auto events = store_->ListEvents("ws", id);  // kept alive: the loop reads into it
-    for (const Event& e : *events) kinds.push_back(e.kind);
-    return kinds;
+    return testing::EventKinds(*store_, "ws", id);
   }
   nlohmann::json Detail(const std::string& id, const std::string& kind) {
-    auto events = store_->ListEvents("ws", id);
-    for (const Event& e : *events) {
-      if (e.kind == kind) return e.detail;
-    }
-    return nullptr;
+    return testing::EventDetail(*store_, "ws", id, kind);
   }
   static std::set<std::string> Keys(const nlohmann::json& j) {
     std::set<std::string> keys;

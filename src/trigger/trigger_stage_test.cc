@@ -57,10 +57,7 @@ class TriggerStageTest : public ::testing::Test {
   }
 
   std::vector<std::string> Kinds(const std::string& id) {
-    std::vector<std::string> kinds;
-    auto events = store_->ListEvents("ws", id);  // kept alive: the loop reads into it
-    for (const Event& e : *events) kinds.push_back(e.kind);
-    return kinds;
+    return testing::EventKinds(*store_, "ws", id);
   }
 
   testing::TempDir dir_;
