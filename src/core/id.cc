@@ -32,9 +32,7 @@ void FillIdRandom(uint8_t* out, size_t n) {
     used = 0;
   }
   std::copy_n(pool.begin() + static_cast<std::ptrdiff_t>(used), n, out);
-  // Each byte serves once.
-  std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), n, uint8_t{0});
-  used += n;
+  used += n;  // each byte serves once
 }
 
 }  // namespace

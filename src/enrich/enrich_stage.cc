@@ -166,6 +166,7 @@ absl::StatusOr<std::optional<Contact>> EnrichStage::Apply(WriteTx& tx, Plan& pla
   }
   nlohmann::json detail = nlohmann::json::object();
   std::optional<Contact> contact = by_email ? by_email : by_phone;
+  const bool known = contact.has_value();  // a contact created below has no history yet
   if (by_email && by_phone && by_email->id != by_phone->id) {
     // Two people share these details, or one person was recorded twice: link to the email
     // match and show the conflict rather than merging silently.
@@ -200,14 +201,14 @@ absl::StatusOr<std::optional<Contact>> EnrichStage::Apply(WriteTx& tx, Plan& pla
     detail["contact"] = "none";
     problems.push_back("no email or phone to identify the contact");
   }
-  std::vector<PastInquiry> past;  // none for a contact created just now
+  std::vector<PastInquiry> past;
   if (contact) {
     inquiry.contact_id = contact->id;
     detail["contact_id"] = contact->id;
-    if (detail["contact"] == "returning") {
-      ASSIGN_OR_RETURN(past, tx.ContactHistory(inquiry.workspace, contact->id, inquiry.id,
-                                               config_->enrich.history_limit));
-    }
+  }
+  if (known) {
+    ASSIGN_OR_RETURN(past, tx.ContactHistory(inquiry.workspace, contact->id, inquiry.id,
+                                             config_->enrich.history_limit));
   }
   const nlohmann::json history = SummarizeHistory(past, *config_, business_time_.business());
   const bool returning = history["returning"].get<bool>();
