@@ -1,7 +1,9 @@
 #include "store/store_writer.h"
 
 #include <atomic>
+#include <chrono>
 #include <exception>
+#include <iterator>
 #include <utility>
 
 #include "core/thread_priority.h"
@@ -9,6 +11,65 @@
 #include "spdlog/spdlog.h"
 
 namespace handoff {
+
+bool WriteQueue::Push(PendingWrite& w) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return false;
+  const bool synced = w.durability == Durability::kSynced;
+  queue_.push_back(std::move(w));
+  if (synced) ++synced_queued_;
+  // The writer sleeps on an empty queue, or while deferred writes wait for a synced one (or for
+  // a full batch): only those arrivals must wake it.
+  const bool wake = queue_.size() == 1 || (riding_ && (synced || queue_.size() >= max_batch_));
+  lock.unlock();
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+bool WriteQueue::Take(std::vector<PendingWrite>* batch,
+                      std::shared_ptr<const WorkListener>* listener) {
+  batch->clear();
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !queue_.empty() || closed_; });
+  if (queue_.empty()) return false;  // closed, and everything submitted was taken
+  if (synced_queued_ == 0 && deferred_ride_ > 0 && !closed_ && queue_.size() < max_batch_) {
+    riding_ = true;
+    cv_.wait_for(lock, std::chrono::microseconds(deferred_ride_),
+                 [this] { return synced_queued_ > 0 || closed_ || queue_.size() >= max_batch_; });
+    riding_ = false;
+  }
+  if (queue_.size() <= max_batch_) {
+    batch->swap(queue_);
+  } else {
+    auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+    batch->assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+    queue_.erase(queue_.begin(), end);
+  }
+  for (const PendingWrite& w : *batch) {
+    if (w.durability == Durability::kSynced) --synced_queued_;
+  }
+  *listener = listener_;
+  return true;
+}
+
+void WriteQueue::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+void WriteQueue::SetListener(WorkListener listener) {
+  auto shared = std::make_shared<const WorkListener>(std::move(listener));
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(shared);
+}
+
+std::shared_ptr<const WorkListener> WriteQueue::listener() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return listener_;
+}
 
 void RaiseWriterPriority() {
   absl::Status raised = SetCurrentThreadNice(kWriterNice);

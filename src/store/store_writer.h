@@ -1,11 +1,16 @@
-// What both stores' writer threads do alike: raise their own priority, run a write function
-// and call its completion without letting an exception escape onto the writer thread, and tell
-// the work listener which stages a commit gave work (stages as bits of a uint32_t).
+// What both stores' writer threads do alike: take their writes from a WriteQueue, raise their
+// own priority, run a write function and call its completion without letting an exception
+// escape onto the writer thread, and tell the work listener which stages a commit gave work
+// (stages as bits of a uint32_t).
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "store/store.h"
@@ -22,6 +27,50 @@ inline uint32_t StageBit(Stage s) { return 1u << static_cast<unsigned>(s); }
 inline bool IsRetryableHandoffState(const std::string& state) {
   return state == "pending" || state == "failed";
 }
+
+// A write submitted to a store, waiting for the writer thread.
+struct PendingWrite {
+  WriteFn fn;
+  WriteDone done;
+  Durability durability;
+};
+
+// The queue between a store's callers and its writer thread (group commit: the writer takes
+// everything waiting as one transaction). Writes that need no sync (Durability::kDeferred, a
+// delivery's confirmation above all) wait up to `deferred_ride` for a synced write to commit
+// with: at low load every delivery would otherwise cost a commit of its own between two
+// acknowledged ingests, and the next ingest would queue behind it. Thread-safe.
+class WriteQueue {
+ public:
+  // How long deferred writes alone wait for company, by default: about one request's round
+  // trip at one connection.
+  static constexpr Micros kDefaultDeferredRide = 2 * kMicrosPerMilli;
+
+  WriteQueue(size_t max_batch, Micros deferred_ride)
+      : max_batch_(max_batch), deferred_ride_(deferred_ride) {}
+
+  // Queues `w`; false (and `w` untouched) once the queue is closed.
+  bool Push(PendingWrite& w);
+  // Blocks until writes wait, then moves up to max_batch of them, oldest first, into `batch`
+  // (emptied first) and the current listener into `listener`. False once the queue is closed
+  // and empty: the writer is done.
+  bool Take(std::vector<PendingWrite>* batch, std::shared_ptr<const WorkListener>* listener);
+  // Refuses further writes; those queued are still taken, at once.
+  void Close();
+  void SetListener(WorkListener listener);
+  std::shared_ptr<const WorkListener> listener() const;
+
+ private:
+  const size_t max_batch_;
+  const Micros deferred_ride_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<PendingWrite> queue_;  // guarded by mu_
+  size_t synced_queued_ = 0;         // guarded by mu_
+  bool riding_ = false;              // guarded by mu_: deferred writes alone wait for a synced one
+  bool closed_ = false;              // guarded by mu_
+  std::shared_ptr<const WorkListener> listener_;  // guarded by mu_
+};
 
 // Called first on a writer thread: raises its priority (core/thread_priority.h), or logs once
 // per process why it could not.

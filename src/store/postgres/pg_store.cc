@@ -1181,7 +1181,8 @@ PgStore::PgStore(std::string url, const Clock* clock, PgStoreOptions options,
       node_(NodeName()),
       writer_(std::move(writer)),
       tx_(std::make_unique<PgWriteTx>(this)),
-      pool_(std::make_unique<Pool>(url_, std::max<size_t>(1, options.pool_size))) {
+      pool_(std::make_unique<Pool>(url_, std::max<size_t>(1, options.pool_size))),
+      queue_(kMaxBatch, options.deferred_ride) {
   writer_pid_.store(writer_->backend_pid());
 }
 
@@ -1194,12 +1195,7 @@ PgStore::~PgStore() {
 }
 
 void PgStore::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    accepting_ = false;
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
+  queue_.Close();
   listen_stop_.store(true);
   if (renewer_ != nullptr) renewer_->Stop();
   std::lock_guard<std::mutex> lock(join_mu_);
@@ -1210,48 +1206,21 @@ void PgStore::Shutdown() {
 }
 
 void PgStore::SubmitWrite(WriteFn fn, WriteDone done, Durability durability) {
-  {
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    if (accepting_) {
-      queue_.push_back(PendingWrite{std::move(fn), std::move(done), durability});
-      const bool wake = queue_.size() == 1;
-      lock.unlock();
-      if (wake) queue_cv_.notify_one();
-      return;
-    }
-  }
-  CallDone(done, absl::UnavailableError("the store is shut down and accepts no more writes"));
+  PendingWrite w{std::move(fn), std::move(done), durability};
+  if (queue_.Push(w)) return;
+  CallDone(w.done, absl::UnavailableError("the store is shut down and accepts no more writes"));
 }
 
-void PgStore::SetWorkListener(WorkListener listener) {
-  auto shared = std::make_shared<const WorkListener>(std::move(listener));
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  listener_ = std::move(shared);
-}
+void PgStore::SetWorkListener(WorkListener listener) { queue_.SetListener(std::move(listener)); }
 
 void PgStore::WriterLoop() {
   writer_thread_id_.store(std::this_thread::get_id());
   RaiseWriterPriority();
   std::vector<PendingWrite> batch;
   batch.reserve(kMaxBatch);
-  while (true) {
-    std::shared_ptr<const WorkListener> listener;
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;
-      if (queue_.size() <= kMaxBatch) {
-        batch.swap(queue_);
-      } else {
-        auto end = queue_.begin() + kMaxBatch;
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-        queue_.erase(queue_.begin(), end);
-      }
-      listener = listener_;
-    }
-    RunBatch(batch, listener.get());
-    batch.clear();
-  }
+  std::shared_ptr<const WorkListener> listener;
+  // Ends once the store is shut down and everything submitted is committed.
+  while (queue_.Take(&batch, &listener)) RunBatch(batch, listener.get());
 }
 
 absl::Status PgStore::EnsureWriter() {
@@ -1347,14 +1316,7 @@ void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* lis
   for (size_t i = 0; i < n; ++i) CallDone(batch[i].done, std::move(results[i]));
 }
 
-void PgStore::NotifyLocal(uint32_t stages) {
-  std::shared_ptr<const WorkListener> listener;
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    listener = listener_;
-  }
-  TellListener(listener.get(), stages);
-}
+void PgStore::NotifyLocal(uint32_t stages) { TellListener(queue_.listener().get(), stages); }
 
 void PgStore::ListenLoop() {
   std::unique_ptr<PgConnection> conn;

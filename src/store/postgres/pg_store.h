@@ -39,6 +39,7 @@
 #include "core/clock.h"
 #include "core/periodic_thread.h"
 #include "store/store.h"
+#include "store/store_writer.h"
 
 namespace handoff {
 
@@ -53,6 +54,8 @@ struct PgStoreOptions {
   // three times this.
   Micros renew_every = kMicrosPerSecond;
   bool listen = true;  // hear other nodes' work (LISTEN/NOTIFY)
+  // How long unsynced writes alone wait for a synced one to commit with (WriteQueue).
+  Micros deferred_ride = WriteQueue::kDefaultDeferredRide;
 };
 
 // Thread-safe: every public method may be called from any thread (see Store).
@@ -141,12 +144,6 @@ class PgStore final : public Store {
  private:
   friend class PgWriteTx;
   class Pool;
-  struct PendingWrite {
-    WriteFn fn;
-    WriteDone done;
-    Durability durability;
-  };
-
   PgStore(std::string url, const Clock* clock, PgStoreOptions options,
           std::unique_ptr<PgConnection> writer);
 
@@ -174,12 +171,7 @@ class PgStore final : public Store {
 
   std::unique_ptr<Pool> pool_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<PendingWrite> queue_;               // guarded by queue_mu_
-  bool accepting_ = true;                         // guarded by queue_mu_
-  bool stopping_ = false;                         // guarded by queue_mu_
-  std::shared_ptr<const WorkListener> listener_;  // guarded by queue_mu_
+  WriteQueue queue_;
 
   std::mutex join_mu_;
   std::thread writer_thread_;

@@ -1183,8 +1183,10 @@ class SqliteWriteTx final : public WriteTx {
   std::unordered_map<std::string, int64_t> last_event_seq_;
 };
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& path, const Clock* clock, WalCheckpointer::Options checkpoints) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                               const Clock* clock,
+                                                               WalCheckpointer::Options checkpoints,
+                                                               Micros deferred_ride) {
   if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
     return absl::InvalidArgumentError(
         fmt::format("the SQLite store needs a database file path, not \"{}\"", path));
@@ -1251,22 +1253,23 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   absl::Status attached = (*checkpointer)->Attach(w);
   if (!attached.ok()) return fail(attached);
 
-  std::unique_ptr<SqliteStore> store(
-      new SqliteStore(path, clock, fd, std::move(*writer), std::move(*checkpointer)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, fd, std::move(*writer),
+                                                     std::move(*checkpointer), deferred_ride));
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
 
 SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
                          std::unique_ptr<SqliteConnection> writer,
-                         std::unique_ptr<WalCheckpointer> checkpointer)
+                         std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride)
     : path_(std::move(path)),
       clock_(clock),
       lock_fd_(lock_fd),
       token_prefix_(RandomHex(8)),
       writer_(std::move(writer)),
       readers_(std::make_unique<ReaderPool>(path_, kMaxReaders)),
-      checkpointer_(std::move(checkpointer)) {
+      checkpointer_(std::move(checkpointer)),
+      queue_(kMaxBatch, deferred_ride) {
   tx_ = std::make_unique<SqliteWriteTx>(this, writer_.get());
   batch_ops_.reserve(kMaxBatch);
   results_.reserve(kMaxBatch);
@@ -1284,12 +1287,7 @@ SqliteStore::~SqliteStore() {
 }
 
 void SqliteStore::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    accepting_ = false;
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
+  queue_.Close();
   std::lock_guard<std::mutex> lock(join_mu_);
   // From a callback on the writer thread the writer cannot be joined; it still drains the
   // queue and exits, and the destructor joins it.
@@ -1299,26 +1297,22 @@ void SqliteStore::Shutdown() {
 }
 
 void SqliteStore::SubmitWrite(WriteFn fn, WriteDone done, Durability durability) {
-  std::string refusal;
-  {
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    if (accepting_ && !failed_.load()) {
-      queue_.push_back(PendingWrite{std::move(fn), std::move(done), durability});
-      // The writer only sleeps on an empty queue, so only the first arrival must wake it.
-      bool wake = queue_.size() == 1;
-      lock.unlock();
-      if (wake) queue_cv_.notify_one();
-      return;
-    }
-    refusal = failed_.load() ? failure_ : "the store is shut down and accepts no more writes";
+  if (!failed_.load()) {
+    PendingWrite w{std::move(fn), std::move(done), durability};
+    if (queue_.Push(w)) return;
+    done = std::move(w.done);
+  }
+  // A write queued while the store fails is refused by RunBatch with the same reason.
+  std::string refusal = "the store is shut down and accepts no more writes";
+  if (failed_.load()) {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    refusal = failure_;
   }
   CallDone(done, absl::UnavailableError(refusal));
 }
 
 void SqliteStore::SetWorkListener(WorkListener listener) {
-  auto shared = std::make_shared<const WorkListener>(std::move(listener));
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  listener_ = std::move(shared);
+  queue_.SetListener(std::move(listener));
 }
 
 void SqliteStore::WriterLoop() {
@@ -1326,24 +1320,9 @@ void SqliteStore::WriterLoop() {
   RaiseWriterPriority();
   std::vector<PendingWrite> batch;
   batch.reserve(kMaxBatch);
-  while (true) {
-    std::shared_ptr<const WorkListener> listener;
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and everything submitted is committed
-      if (queue_.size() <= kMaxBatch) {
-        batch.swap(queue_);
-      } else {
-        auto end = queue_.begin() + kMaxBatch;
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-        queue_.erase(queue_.begin(), end);
-      }
-      listener = listener_;
-    }
-    RunBatch(batch, listener.get());
-    batch.clear();
-  }
+  std::shared_ptr<const WorkListener> listener;
+  // Ends once the store is shut down and everything submitted is committed.
+  while (queue_.Take(&batch, &listener)) RunBatch(batch, listener.get());
 }
 
 namespace {
@@ -1365,7 +1344,7 @@ void SqliteStore::EnterFailedState(const std::string& reason) {
       "recover from the write-ahead log",
       reason);
   spdlog::critical("store {}: {}", path_, failure);
-  std::lock_guard<std::mutex> lock(queue_mu_);
+  std::lock_guard<std::mutex> lock(failure_mu_);
   failure_ = std::move(failure);
   failed_.store(true);
 }
@@ -1374,7 +1353,7 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
   if (failed_.load()) {
     std::string failure;
     {
-      std::lock_guard<std::mutex> lock(queue_mu_);
+      std::lock_guard<std::mutex> lock(failure_mu_);
       failure = failure_;
     }
     FailWholeBatch(batch, absl::UnavailableError(failure));

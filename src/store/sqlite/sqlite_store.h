@@ -38,6 +38,7 @@
 #include "core/clock.h"
 #include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
+#include "store/store_writer.h"
 
 namespace handoff {
 
@@ -55,10 +56,12 @@ class SqliteStore final : public Store {
   // Opens (creating if needed) the database at `path`, applies migrations and starts the
   // writer. FailedPrecondition, naming the file, if another store in this or another process
   // has it open.
-  // `checkpoints` sets when the write-ahead log is copied back into the file (tests shrink it).
+  // `checkpoints` sets when the write-ahead log is copied back into the file (tests shrink it);
+  // `deferred_ride` how long unsynced writes alone wait for a synced one (WriteQueue).
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       const std::string& path, const Clock* clock,
-      WalCheckpointer::Options checkpoints = WalCheckpointer::Options());
+      WalCheckpointer::Options checkpoints = WalCheckpointer::Options(),
+      Micros deferred_ride = WriteQueue::kDefaultDeferredRide);
   ~SqliteStore() override;
 
   using Store::SubmitWrite;
@@ -158,16 +161,11 @@ class SqliteStore final : public Store {
     std::string handoff_id;
     std::string token;
   };
-  struct PendingWrite {
-    WriteFn fn;
-    WriteDone done;
-    Durability durability;
-  };
   class ReaderPool;
 
   SqliteStore(std::string path, const Clock* clock, int lock_fd,
               std::unique_ptr<SqliteConnection> writer,
-              std::unique_ptr<WalCheckpointer> checkpointer);
+              std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride);
 
   void WriterLoop();
   void RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener);
@@ -198,13 +196,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<ReaderPool> readers_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // hooked on writer_
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<PendingWrite> queue_;               // guarded by queue_mu_
-  bool accepting_ = true;                         // guarded by queue_mu_
-  bool stopping_ = false;                         // guarded by queue_mu_
-  std::string failure_;                           // guarded by queue_mu_
-  std::shared_ptr<const WorkListener> listener_;  // guarded by queue_mu_
+  WriteQueue queue_;
+  std::mutex failure_mu_;
+  std::string failure_;  // guarded by failure_mu_
   std::atomic<bool> failed_{false};
 
   std::mutex join_mu_;

@@ -655,6 +655,53 @@ TEST_F(SqliteStoreTest, DeferredWritesCommitWithoutASyncUntilASyncedOneJoinsThem
   EXPECT_GT(vfs.syncs(), syncs);
 }
 
+// Alone in the queue, deferred writes wait (up to deferred_ride) for a synced write and commit in
+// its transaction: at low load a delivery's confirmation then costs no commit of its own.
+TEST_F(SqliteStoreTest, DeferredWritesAloneWaitForASyncedWriteToCommitWith) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {}, /*deferred_ride=*/3600 * kMicrosPerSecond);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(Insert(store, MakeInquiry(kT0)).ok());
+  const int64_t commits_before = store.commits();
+
+  std::promise<absl::Status> deferred_done;
+  std::future<absl::Status> deferred_result = deferred_done.get_future();
+  const Inquiry deferred = MakeInquiry(kT0 + 1);
+  store.SubmitWrite([&deferred](WriteTx& tx) { return tx.InsertInquiry(deferred); },
+                    [&deferred_done](absl::Status s) { deferred_done.set_value(std::move(s)); },
+                    Durability::kDeferred);
+  EXPECT_EQ(deferred_result.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "a deferred write committed alone within its hour-long ride";
+  EXPECT_FALSE(store.GetInquiry("acme", deferred.id).ok());
+
+  const Inquiry synced = MakeInquiry(kT0 + 2);
+  ASSERT_TRUE(Insert(store, synced).ok());
+  ASSERT_TRUE(deferred_result.get().ok());
+  EXPECT_EQ(store.commits(), commits_before + 1) << "the two writes took separate commits";
+  EXPECT_EQ(store.deferred_commits(), 0);
+  EXPECT_TRUE(store.GetInquiry("acme", deferred.id).ok());
+}
+
+// Shutting down does not wait out a ride: the deferred writes queued are committed at once.
+TEST_F(SqliteStoreTest, ShutdownCommitsDeferredWritesWithoutWaitingForCompany) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {}, /*deferred_ride=*/3600 * kMicrosPerSecond);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  std::promise<absl::Status> done;
+  std::future<absl::Status> result = done.get_future();
+  const Inquiry deferred = MakeInquiry(kT0);
+  store.SubmitWrite([&deferred](WriteTx& tx) { return tx.InsertInquiry(deferred); },
+                    [&done](absl::Status s) { done.set_value(std::move(s)); },
+                    Durability::kDeferred);
+  store.Shutdown();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_TRUE(result.get().ok());
+  EXPECT_TRUE(store.GetInquiry("acme", deferred.id).ok());
+  EXPECT_EQ(store.deferred_commits(), 1);
+}
+
 // A deferred commit that no synced one follows is synced by the checkpointer's thread after
 // sync_delay, so a quiet store does not leave it in the OS cache.
 TEST_F(SqliteStoreTest, ADeferredCommitIsSyncedSoonWhenNothingElseIsWritten) {
