@@ -260,7 +260,8 @@ void Dispatcher::Wake() {
 
 DispatcherCounters Dispatcher::counters() const {
   return DispatcherCounters{attempts_.load(), confirmed_.load(),    retried_.load(),
-                            dead_.load(),     write_errors_.load(), handed_back_.load()};
+                            dead_.load(),     write_errors_.load(), handed_back_.load(),
+                            claims_.load()};
 }
 
 std::vector<Dispatcher::DestinationHealth> Dispatcher::Health() const {
@@ -375,11 +376,15 @@ int Dispatcher::ClaimAndStart() {
                          static_cast<int>(awaiting_token_.size());
   if (free_slots <= 0) return 0;
   const Micros now = clock_->Now();
-  if (woken_.exchange(false) || now >= next_claim_at_) {
+  const bool timer_due = now >= next_claim_at_;
+  if (woken_.exchange(false) || timer_due) {
     // A commit made handoffs claimable, or a retry, a gate or the idle poll came due.
     outbox_empty_ = false;
-    orphans_sought_ = false;
   }
+  // Handoffs for destinations no longer in the config come from before a reload (or from a
+  // node with another config), never from this node's commits: looking for them once per
+  // poll is enough, and once per commit would walk the whole gated backlog each time.
+  if (timer_due) orphans_sought_ = false;
   // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
   // the handoffs of healthy destinations. Nor are those still waiting for an OAuth2 token.
   // The claim takes no more than the open gates admit together: a handoff claimed only to be
@@ -411,6 +416,7 @@ int Dispatcher::ClaimAndStart() {
   const int limit = std::min(free_slots, options_.claim_batch);
   const int wanted = admitted > 0 ? std::min(limit, admitted) : limit;
   std::vector<std::string> tokens;
+  claims_.fetch_add(1);
   auto claimed = store_->ClaimHandoffs(wanted, now, lease_, &tokens, skip, options_.workspace);
   if (!claimed.ok()) {
     spdlog::error("transfer: claiming handoffs failed: {}",

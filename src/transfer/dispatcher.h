@@ -60,6 +60,7 @@ struct DispatcherCounters {
   // Claimed handoffs given back unstarted because their destination's gate had no room left
   // (a batch can hold more for one destination than its share of the claim).
   int64_t handed_back = 0;
+  int64_t claims = 0;  // claim queries made on the store
 };
 
 // Thread-safe: Start, Stop, Wake and counters() may be called from any thread. The config,
@@ -165,9 +166,10 @@ class Dispatcher {
   std::vector<std::unique_ptr<Transfer>> awaiting_token_;
   std::unique_ptr<TokenCache> tokens_;  // set when a destination uses OAuth2
   // Claims that would find nothing are not made (dispatcher thread only): the last claim found
-  // fewer claimable handoffs than it asked for (with these destinations' gates closed), or,
-  // with every gate closed, handoffs of unknown destinations were already sought. Both hold
-  // until a Wake (set from any thread) or next_claim_at_ (a retry, gate or idle poll due).
+  // fewer claimable handoffs than it asked for (with these destinations' gates closed), which
+  // holds until a Wake (set from any thread) or next_claim_at_ (a retry, gate or idle poll
+  // due); or, with every gate closed, handoffs of unknown destinations were already sought,
+  // which holds until next_claim_at_.
   bool outbox_empty_ = false;
   std::vector<std::string> short_claim_skip_;
   bool orphans_sought_ = false;
@@ -185,7 +187,7 @@ class Dispatcher {
 
   std::atomic<int> in_flight_{0};
   std::atomic<int64_t> attempts_{0}, confirmed_{0}, retried_{0}, dead_{0}, write_errors_{0},
-      handed_back_{0};
+      handed_back_{0}, claims_{0};
 };
 
 }  // namespace handoff

@@ -515,6 +515,41 @@ TEST_F(DispatcherGateTest, ConcurrencyIsCappedPerDestination) {
   EXPECT_EQ(h_.dispatcher().counters().handed_back, 0);
 }
 
+// With every gate closed, a commit (a Wake) brings nothing claimable: its handoffs are for the
+// closed destinations. The only ones that could be claimed, for destinations no longer in the
+// config, are sought once per poll, not once per commit (each search walks the gated backlog).
+TEST_F(DispatcherGateTest, WithEveryGateClosedWakesMakeNoClaimsUntilThePoll) {
+  Listener silent;
+  DestinationConfig d = Destination("slow", fmt::format("http://127.0.0.1:{}/hook", silent.port()));
+  d.concurrency = 1;
+  config_.destinations = {d};
+  for (int i = 0; i < 3; ++i) AddInquiry({"slow"});
+  StartDispatcher();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!silent.HoldConnection() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(h_.dispatcher().in_flight(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first claims settle
+
+  const int64_t claims_before = h_.dispatcher().counters().claims;
+  for (int i = 0; i < 20; ++i) {
+    AddInquiry({"slow"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(h_.dispatcher().counters().claims, claims_before)
+      << "commits behind a closed gate made the dispatcher walk the outbox";
+
+  // A handoff for a destination removed from the config is still found, at the next poll.
+  auto removed = AddInquiry({"removed"});
+  clock_.Advance(2 * kMicrosPerSecond);
+  h_.dispatcher().Wake();
+  Handoff dead = WaitForState(removed[0], "dead", 1);
+  EXPECT_NE(dead.last_error.find("unknown destination 'removed'"), std::string::npos)
+      << dead.last_error;
+}
+
 TEST_F(DispatcherGateTest, ABatchClaimedForTwoGatesHandsBackOnlyTheSurplus) {
   Listener silent;
   const std::string url = fmt::format("http://127.0.0.1:{}/hook", silent.port());
