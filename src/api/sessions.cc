@@ -1,8 +1,7 @@
 #include "api/sessions.h"
 
-#include <openssl/sha.h>
-
 #include "api/password.h"
+#include "core/digest.h"
 #include "core/id.h"
 #include "core/status.h"
 #include "entry/common/source_auth.h"
@@ -18,13 +17,7 @@ constexpr char kDecoyHash[] =
     "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 // What the store keeps of a cookie value: its SHA-256, hex.
-std::string IdHash(std::string_view id) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
-  std::string out;
-  for (unsigned char b : digest) out += fmt::format("{:02x}", b);
-  return out;
-}
+std::string IdHash(std::string_view id) { return Sha256Hex(id); }
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 #include "entry/common/mapped_delivery.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "entry/common/field_map.h"
@@ -11,13 +9,6 @@
 
 namespace handoff {
 namespace {
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
-}
 
 bool DedupesOnContent(const SourceConfig& source) {
   if (!source.settings.is_object()) return false;

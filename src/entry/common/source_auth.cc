@@ -1,13 +1,12 @@
 #include "entry/common/source_auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <optional>
 
 #include "core/ascii.h"
+#include "core/digest.h"
 #include "core/time_format.h"
 #include "entry/common/body_parser.h"
 #include "entry/common/signature.h"
@@ -16,15 +15,6 @@
 
 namespace handoff {
 namespace {
-
-using Digest = std::array<unsigned char, 32>;
-
-Digest Sha256(std::string_view data) {
-  Digest out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
-}
 
 // The token the request presents, from the first place that has one: the configured header,
 // then `Authorization: Bearer`, then the query parameter. A place that repeats is refused, so
@@ -102,30 +92,6 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
 
 }  // namespace
 
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  static const unsigned char kEmpty = 0;
-  const unsigned char* k =
-      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  const unsigned char* d =
-      data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
-  HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
-std::string HmacSha1(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  static const unsigned char kEmpty = 0;
-  const unsigned char* k =
-      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  const unsigned char* d =
-      data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
-  HMAC(EVP_sha1(), k, static_cast<int>(key.size()), d, data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 namespace {
 
 int HexValue(char c) {
@@ -151,8 +117,9 @@ std::optional<std::string> HexDecode(std::string_view s) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  const Digest da = Sha256(a);
-  const Digest db = Sha256(b);
+  // Hashed first, so the comparison takes as long whatever the lengths.
+  const std::string da = Sha256(a);
+  const std::string db = Sha256(b);
   return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
 }
 
@@ -212,18 +179,6 @@ std::string TextSetting(const SourceConfig& source, const std::string& key) {
   auto it = source.settings.find(key);
   if (it == source.settings.end() || !it->is_string()) return "";
   return it->get<std::string>();
-}
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xF]);
-  }
-  return out;
 }
 
 bool MatchesAnySecret(std::string_view presented, const std::vector<std::string>& secrets) {

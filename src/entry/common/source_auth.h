@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/base64.h"
 #include "core/clock.h"
+#include "core/digest.h"  // HmacSha256, HmacSha1, HexEncode: what adapters sign with
 #include "http/http_types.h"
 
 namespace handoff {
@@ -22,16 +23,6 @@ namespace handoff {
 // duplicated, malformed, no match) and never echoes a secret or the presented value.
 // Comparisons are constant-time. Thread-safe.
 absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request);
-
-// HMAC-SHA256 of `data` under `key`, as 32 raw bytes. Exposed for tests and for adapters that
-// sign a variant of the body.
-std::string HmacSha256(std::string_view key, std::string_view data);
-
-// HMAC-SHA1 of `data` under `key`, as 20 raw bytes (Intercom, Twilio).
-std::string HmacSha1(std::string_view key, std::string_view data);
-
-// Lowercase hex of `bytes`.
-std::string HexEncode(std::string_view bytes);
 
 // Decodes hex (either case); nullopt on an odd length or a non-hex character.
 std::optional<std::string> HexDecode(std::string_view hex);

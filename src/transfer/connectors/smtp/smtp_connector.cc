@@ -1,13 +1,12 @@
 #include "transfer/connectors/smtp/smtp_connector.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string_view>
 
 #include "core/ascii.h"
+#include "core/digest.h"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "transfer/connectors/smtp/mime.h"
@@ -126,14 +125,6 @@ std::string FirstNonEmpty(std::initializer_list<std::string_view> values) {
     if (!v.empty()) return std::string(v);
   }
   return "";
-}
-
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string out;
-  for (unsigned char b : digest) out += fmt::format("{:02x}", b);
-  return out;
 }
 
 std::string DomainOf(std::string_view address) {

@@ -1,14 +1,12 @@
 #include "transfer/connectors/webhook/webhook_connector.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <cctype>
 #include <string_view>
 
 #include "core/ascii.h"
 #include "core/base64.h"
+#include "core/digest.h"
 #include "core/status.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -109,14 +107,7 @@ absl::StatusOr<std::string> SignStandardWebhook(const std::string& secret,
     key = secret;
   }
   std::string signed_content = fmt::format("{}.{}.{}", msg_id, timestamp, body);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(signed_content.data()), signed_content.size(),
-           mac, &mac_len) == nullptr) {
-    return absl::InternalError("HMAC-SHA256 failed");
-  }
-  return "v1," + Base64Encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return "v1," + Base64Encode(HmacSha256(key, signed_content));
 }
 
 absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryContext& ctx) const {
