@@ -3,6 +3,9 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "absl/algorithm/container.h"
 #include "model/field_path.h"
@@ -84,9 +87,20 @@ Router::Coverage Router::CoverageOf(const std::string& source, Channel channel) 
 }
 
 std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry, const Contact* contact) {
-  kainjow::mustache::mustache m(tmpl);
+  // Parsing a template cost as much as rendering it, for every task: each thread keeps the
+  // templates it rendered, parsed (a config holds a few; a reload may bring new ones, so the
+  // cache starts over past a bound). A parsed template is not safe to share between threads.
+  constexpr size_t kMaxCachedTemplates = 64;
+  thread_local std::unordered_map<std::string, std::unique_ptr<kainjow::mustache::mustache>> parsed;
+  auto it = parsed.find(tmpl);
+  if (it == parsed.end()) {
+    if (parsed.size() >= kMaxCachedTemplates) parsed.clear();
+    auto m = std::make_unique<kainjow::mustache::mustache>(tmpl);
+    m->set_custom_escape([](const std::string& s) { return s; });
+    it = parsed.emplace(tmpl, std::move(m)).first;
+  }
+  kainjow::mustache::mustache& m = *it->second;
   if (!m.is_valid()) return tmpl;
-  m.set_custom_escape([](const std::string& s) { return s; });
   return m.render(InquiryTemplateValues(inquiry, contact));
 }
 

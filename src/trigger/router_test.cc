@@ -186,6 +186,24 @@ TEST(RenderTitle, TakesWhatTheInquiryLacksFromItsContact) {
 TEST(RenderTitle, InvalidTemplateRendersAsText) {
   Inquiry i;
   EXPECT_EQ(RenderTitle("Call {{#open", i), "Call {{#open");
+  EXPECT_EQ(RenderTitle("Call {{#open", i), "Call {{#open") << "the second, parsed once already";
+}
+
+// A template is parsed once per thread and rendered again for each inquiry: nothing of one
+// rendering shows in the next, and many templates (past the cache's bound) all still render.
+TEST(RenderTitle, RendersEachInquiryWithItsOwnValuesEveryTime) {
+  for (int round = 0; round < 3; ++round) {
+    for (int n = 0; n < 100; ++n) {
+      Inquiry i = Make("website", Channel::kForm);
+      i.normalized.name = "Person " + std::to_string(n);
+      i.service = n % 2 == 0 ? "drains" : "";
+      const std::string tmpl = "T" + std::to_string(n) + ": {{contact.name}} {{inquiry.service}}";
+      EXPECT_EQ(RenderTitle(tmpl, i),
+                "T" + std::to_string(n) + ": Person " + std::to_string(n) + " " + i.service);
+      EXPECT_EQ(RenderTitle("Call back {{contact.name}}", i),
+                "Call back Person " + std::to_string(n));
+    }
+  }
 }
 
 }  // namespace
