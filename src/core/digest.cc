@@ -43,11 +43,11 @@ class HmacContext {
     // OpenSSL refuses a null key pointer even with length 0; an empty key is a valid HMAC key.
     static const unsigned char kEmpty = 0;
     const auto* k = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    const auto* d = data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
     unsigned char out[EVP_MAX_MD_SIZE];
     size_t len = 0;
     const bool ok = EVP_MAC_init(ctx_, k, key.size(), nullptr) == 1 &&
-                    EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()),
-                                   data.size()) == 1 &&
+                    EVP_MAC_update(ctx_, d, data.size()) == 1 &&
                     EVP_MAC_final(ctx_, out, &len, sizeof(out)) == 1;
     HANDOFF_CHECK(ok, "HMAC failed");
     return std::string(reinterpret_cast<const char*>(out), len);
@@ -56,6 +56,13 @@ class HmacContext {
  private:
   EVP_MAC_CTX* ctx_ = nullptr;
 };
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 }  // namespace
 
@@ -75,6 +82,19 @@ std::string HexEncode(std::string_view bytes) {
     const auto b = static_cast<unsigned char>(c);
     out.push_back(kDigits[b >> 4]);
     out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::string> HexDecode(std::string_view s) {
+  if (s.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() / 2);
+  for (size_t i = 0; i < s.size(); i += 2) {
+    const int hi = HexValue(s[i]);
+    const int lo = HexValue(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
 }

@@ -25,6 +25,23 @@ TEST(DigestTest, HmacMatchesTheRfcVectors) {
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+TEST(DigestTest, HexRoundTripsAndRefusesWhatIsNotHex) {
+  EXPECT_EQ(HexEncode(std::string("\x00\xff\xa0", 3)), "00ffa0");
+  EXPECT_EQ(HexDecode("00ffA0"), std::string("\x00\xff\xa0", 3));
+  EXPECT_FALSE(HexDecode("0").has_value());
+  EXPECT_FALSE(HexDecode("0g").has_value());
+}
+
+// An empty key after another key is the empty key, not the one before (OpenSSL keeps the old
+// key when given none).
+TEST(DigestTest, AnEmptyKeyAfterAnotherIsStillEmpty) {
+  const std::string empty_first = HexEncode(HmacSha256("", "message"));
+  (void)HmacSha256("some key", "message");
+  EXPECT_EQ(HexEncode(HmacSha256("", "message")), empty_first);
+  EXPECT_EQ(HexEncode(HmacSha256(std::string_view(), std::string_view())),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 // The per-thread context is re-keyed on every call: alternating keys never mix, on any thread.
 TEST(DigestTest, EachCallUsesItsOwnKeyOnEveryThread) {
   const std::string a = HexEncode(HmacSha256("key-a", "message"));

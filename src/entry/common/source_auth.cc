@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include <array>
 #include <optional>
 
 #include "core/ascii.h"
@@ -91,30 +90,6 @@ absl::Status VerifySignature(const SourceAuth& auth, const HttpRequest& request)
 }
 
 }  // namespace
-
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
-std::optional<std::string> HexDecode(std::string_view s) {
-  if (s.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(s.size() / 2);
-  for (size_t i = 0; i < s.size(); i += 2) {
-    const int hi = HexValue(s[i]);
-    const int lo = HexValue(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Hashed first, so the comparison takes as long whatever the lengths.

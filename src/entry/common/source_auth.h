@@ -12,7 +12,7 @@
 #include "config/config.h"
 #include "core/base64.h"
 #include "core/clock.h"
-#include "core/digest.h"  // HmacSha256, HmacSha1, HexEncode: what adapters sign with
+#include "core/digest.h"  // HMACs and hex: what adapters verify signatures with
 #include "http/http_types.h"
 
 namespace handoff {
@@ -23,9 +23,6 @@ namespace handoff {
 // duplicated, malformed, no match) and never echoes a secret or the presented value.
 // Comparisons are constant-time. Thread-safe.
 absl::Status VerifySourceAuth(const SourceAuth& auth, const HttpRequest& request);
-
-// Decodes hex (either case); nullopt on an odd length or a non-hex character.
-std::optional<std::string> HexDecode(std::string_view hex);
 
 // True when `a` and `b` are equal, in time independent of where they differ and of their
 // lengths (both are hashed first). For comparing a presented secret with a configured one.
