@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/id.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 #include "track/leak_monitor.h"
@@ -15,15 +16,23 @@ namespace {
 
 constexpr Micros kDay = kMicrosPerDay;
 
-class RetentionRunnerTest : public ::testing::Test {
+// Run on each store backend: the sweep's reads and deletes are SQL of each store's own.
+class RetentionRunnerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     config_.workspace = "ws";
-    auto store = OpenStore("sqlite:" + dir_.File("handoff.db"), &clock_);
+    absl::StatusOr<std::string> url = testing::StoreBackends().at(GetParam()).create(dir_.path());
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    auto store = OpenStore(url_, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
   }
-  void TearDown() override { store_->Shutdown(); }
+  void TearDown() override {
+    if (store_ != nullptr) store_->Shutdown();
+    store_.reset();
+    if (!url_.empty()) testing::StoreBackends().at(GetParam()).drop(url_);
+  }
 
   // An inquiry received at `at`, with a UUIDv7 id of that time as Entry makes (built by hand:
   // NewUuidV7 never goes back in time within a process), and an event on its timeline.
@@ -49,13 +58,14 @@ class RetentionRunnerTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string url_;
   FakeClock clock_{kT0};
   Config config_;
   std::unique_ptr<Store> store_;
   int n_ = 0;
 };
 
-TEST_F(RetentionRunnerTest, WithoutARetentionSectionNothingIsDeleted) {
+TEST_P(RetentionRunnerTest, WithoutARetentionSectionNothingIsDeleted) {
   std::string ancient = Receive(kT0 - 3000 * kDay);
   RetentionRunner runner(&config_, store_.get(), &clock_);
   absl::StatusOr<RetentionSweep> sweep = runner.Sweep();
@@ -64,7 +74,7 @@ TEST_F(RetentionRunnerTest, WithoutARetentionSectionNothingIsDeleted) {
   EXPECT_TRUE(Kept(ancient));
 }
 
-TEST_F(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
+TEST_P(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
   config_.retention.inquiries = 30 * kDay;
   std::vector<std::string> old;
   for (Micros age : {400 * kDay, 45 * kDay, 31 * kDay, 30 * kDay + kMicrosPerMilli,
@@ -106,7 +116,7 @@ TEST_F(RetentionRunnerTest, DeletesWhatWasReceivedBeforeTheHorizonInBatches) {
 
 // The leak monitor reads a month of entry counts to tell a silent source: a shorter retention
 // deletes the inquiries but keeps those counts.
-TEST_F(RetentionRunnerTest, EntryCountsStayAsLongAsTheLeakMonitorReadsThem) {
+TEST_P(RetentionRunnerTest, EntryCountsStayAsLongAsTheLeakMonitorReadsThem) {
   config_.retention.inquiries = 2 * kDay;
   std::string ten_days = Receive(kT0 - 10 * kDay);
   std::string forty_days = Receive(kT0 - 40 * kDay);
@@ -120,6 +130,12 @@ TEST_F(RetentionRunnerTest, EntryCountsStayAsLongAsTheLeakMonitorReadsThem) {
   EXPECT_EQ(counts->at(0).count, 1) << "the count of 10 days ago stays, that of 40 days goes";
   EXPECT_EQ(store_->ListEntryCounts("ws", kT0 - kLeakArrivalHorizon)->at(0).count, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, RetentionRunnerTest,
+                         ::testing::ValuesIn(testing::StoreBackendNames()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace handoff

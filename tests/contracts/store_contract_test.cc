@@ -1,5 +1,5 @@
 // The Store conformance suite: every backend must pass every test here. Add a backend by adding
-// it to Backends() below.
+// it to StoreBackends() (tests/support/store_backends.h).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "model/records.h"
 #include "store/store.h"
-#include "tests/support/postgres_cluster.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 
@@ -30,34 +30,6 @@ namespace {
 constexpr Micros kLease = 30 * kMicrosPerSecond;
 
 using testing::TempDir;
-
-// Where one test's store lives: a SQLite file in the test's directory, or a PostgreSQL
-// database of its own in the tests' cluster (dropped after the test).
-struct Backend {
-  // The URL a store (or a second node's store) opens; `dir` is the test's directory.
-  std::function<absl::StatusOr<std::string>(const std::string& dir)> create;
-  std::function<void(const std::string& url)> drop;
-};
-
-const std::map<std::string, Backend>& Backends() {
-  static const auto* backends = new std::map<std::string, Backend>{
-      {"sqlite",
-       {[](const std::string& dir) -> absl::StatusOr<std::string> {
-          return "sqlite:" + dir + "/handoff.db";
-        },
-        [](const std::string&) {}}},
-      {"postgres",
-       {[](const std::string&) { return testing::CreateTestDatabase(); },
-        [](const std::string& url) { (void)testing::DropTestDatabase(url); }}},
-  };
-  return *backends;
-}
-
-std::vector<std::string> BackendNames() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : Backends()) names.push_back(name);
-  return names;
-}
 
 // Lead data as it arrives: embedded NULs, UTF-8, and bytes that are not UTF-8 at all.
 constexpr char kMessage[] = "Need a quote\0for Tuesday, \u00fcn\u00efc\u00f6d\u00e9 \u2713";
@@ -195,7 +167,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
-    absl::StatusOr<std::string> url = Backends().at(GetParam()).create(dir_.path());
+    absl::StatusOr<std::string> url = testing::StoreBackends().at(GetParam()).create(dir_.path());
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
     absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(url_, &clock_);
@@ -204,7 +176,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   }
   void TearDown() override {
     store_.reset();
-    if (!url_.empty()) Backends().at(GetParam()).drop(url_);
+    if (!url_.empty()) testing::StoreBackends().at(GetParam()).drop(url_);
   }
 
   absl::Status Put(const Inquiry& i) {
@@ -240,7 +212,8 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(BackendNames()),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
+                         ::testing::ValuesIn(testing::StoreBackendNames()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -1,0 +1,44 @@
+// Test support: the store backends a test runs on, for suites instantiated once per backend
+// (INSTANTIATE_TEST_SUITE_P(Backends, Suite, ValuesIn(StoreBackendNames()))). A test's store
+// lives in a SQLite file in the test's directory, or in a PostgreSQL database of its own in the
+// tests' cluster (tests/support/postgres_cluster.h; register the binary with
+// handoff_test(... POSTGRES)), dropped after the test.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/support/postgres_cluster.h"
+
+namespace handoff::testing {
+
+struct StoreBackend {
+  // The URL a store (or a second node's store) opens; `dir` is the test's directory.
+  std::function<absl::StatusOr<std::string>(const std::string& dir)> create;
+  std::function<void(const std::string& url)> drop;
+};
+
+inline const std::map<std::string, StoreBackend>& StoreBackends() {
+  static const auto* backends = new std::map<std::string, StoreBackend>{
+      {"sqlite",
+       {[](const std::string& dir) -> absl::StatusOr<std::string> {
+          return "sqlite:" + dir + "/handoff.db";
+        },
+        [](const std::string&) {}}},
+      {"postgres",
+       {[](const std::string&) { return CreateTestDatabase(); },
+        [](const std::string& url) { (void)DropTestDatabase(url); }}},
+  };
+  return *backends;
+}
+
+inline std::vector<std::string> StoreBackendNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, backend] : StoreBackends()) names.push_back(name);
+  return names;
+}
+
+}  // namespace handoff::testing
