@@ -188,6 +188,8 @@ struct App::Parts {
   std::shared_ptr<WorkspaceRuntime> Build(Config config);
   void Route(HttpRequest&& request, HttpResponder respond);
   HttpResponse DeploymentReady() const;
+  // This node's part in a cluster, for /readyz: duty holder, database kind, lease.
+  nlohmann::json NodeStatus() const;
   HttpResponse RefuseSignIn();
   void Reload();
 };
@@ -266,12 +268,15 @@ std::shared_ptr<WorkspaceRuntime> App::Parts::Build(Config config) {
   };
   w->api = std::make_unique<ApiHandler>(c, store.get(), clock, ready, destinations, &sources);
   w->api->set_metrics(w->metrics.get());
-  w->api->set_node_status([this] {
-    return nlohmann::json{{"leader", duty->held()},
-                          {"database", store->shared() ? "postgres" : "sqlite"}};
-  });
+  w->api->set_node_status([this] { return NodeStatus(); });
   w->task_links = std::make_unique<TaskLinkPage>(c, store.get(), clock);
   return w;
+}
+
+nlohmann::json App::Parts::NodeStatus() const {
+  return {{"leader", duty->held()},
+          {"database", store->shared() ? "postgres" : "sqlite"},
+          {"lease_seconds", static_cast<double>(lease) / kMicrosPerSecond}};
 }
 
 HttpResponse App::Parts::DeploymentReady() const {
@@ -285,7 +290,7 @@ HttpResponse App::Parts::DeploymentReady() const {
   }
   // Which workspaces are served is nobody's business without a credential: only how many.
   body["workspaces"] = All().size();
-  body["node"] = {{"leader", duty->held()}, {"database", store->shared() ? "postgres" : "sqlite"}};
+  body["node"] = NodeStatus();
   return HttpResponse::Json(ok ? 200 : 503, body.dump());
 }
 
@@ -484,7 +489,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(Config config, const AppOptions&
   RETURN_IF_ERROR(p->Check(config));
   const ServerConfig server = config.server;
   p->database = options.database.empty() ? server.database : options.database;
-  p->lease = server.lease;
+  p->lease = options.lease > 0 ? options.lease : server.lease;
   RETURN_IF_ERROR(p->OpenShared());
   std::shared_ptr<WorkspaceRuntime> w = p->Build(std::move(config));
   const std::string name = w->config.workspace;
@@ -513,8 +518,10 @@ absl::StatusOr<std::unique_ptr<App>> App::StartDirectory(const std::string& dir,
   p->clock = options.clock ? options.clock : SystemClock::Get();
   RegisterBuiltinSources(p->sources);
   RegisterBuiltinConnectors(p->connectors);
+  // The files' server sections do not apply here: the process-wide settings are the flags'.
   ServerConfig server;
   p->database = options.database.empty() ? server.database : options.database;
+  p->lease = options.lease > 0 ? options.lease : server.lease;
   RETURN_IF_ERROR(p->OpenShared());
   p->sign_in_limiter = std::make_unique<SignInLimiter>(p->clock);
   p->Reload();

@@ -19,6 +19,7 @@ struct AppOptions {
   std::string database;          // overrides config.server.database when set
   std::string listen_address;    // overrides config.server.listen when set
   int port = -1;                 // overrides the config's port when >= 0 (0 = pick a free one)
+  Micros lease = 0;              // overrides config.server.lease when > 0
   const Clock* clock = nullptr;  // defaults to the system clock
   // Directory mode: how often the directory is read again for added, changed and removed
   // workspace files.

@@ -6,6 +6,7 @@
 #include "app/app.h"
 #include "cli/commands.h"
 #include "config/config.h"
+#include "core/time_format.h"
 #include "spdlog/spdlog.h"
 
 namespace handoff {
@@ -17,6 +18,7 @@ void AddServeCommand(CLI::App& root, int* exit) {
     std::string listen;
     std::string port_file;
     std::string workspaces;
+    std::string lease;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = root.add_subcommand("serve", "Run ingress, the stage workers and the API");
@@ -27,6 +29,10 @@ void AddServeCommand(CLI::App& root, int* exit) {
                   "Serve every workspace config (*.yaml) in this directory, picking up added, "
                   "changed and removed files while running (--config is then not read)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on; overrides server.listen");
+  cmd->add_option("--lease", flags->lease,
+                  "How soon a node's claims and cluster duties move to another node when it dies "
+                  "or freezes, e.g. 10s (2s to 10m; on PostgreSQL); overrides server.lease, and "
+                  "is the only way to set it with --workspaces");
   cmd->add_option("--port-file", flags->port_file,
                   "Write the bound port to this file once listening (useful with port 0)");
   cmd->callback([flags, exit] {
@@ -34,6 +40,16 @@ void AddServeCommand(CLI::App& root, int* exit) {
 
     AppOptions options;
     options.database = flags->db;
+    if (!flags->lease.empty()) {
+      absl::StatusOr<Micros> lease = ParseDuration(flags->lease);
+      if (!lease.ok() || *lease < kMinServerLease || *lease > kMaxServerLease) {
+        std::fprintf(stderr, "--lease must be a duration from 2s to 10m, like 10s (got \"%s\")\n",
+                     flags->lease.c_str());
+        *exit = 2;
+        return;
+      }
+      options.lease = *lease;
+    }
     if (!flags->listen.empty()) {
       size_t colon = flags->listen.rfind(':');
       if (colon == std::string::npos) {

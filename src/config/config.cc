@@ -511,8 +511,7 @@ class ConfigParser {
     s.allow_private_destinations = Bool(n, "allow_private_destinations", false);
     if (n["lease"]) {
       s.lease = Duration(n["lease"], "server lease");
-      // Renewals come several times a second at most; shorter would race them.
-      if (s.lease < 2 * kMicrosPerSecond || s.lease > 10 * kMicrosPerMinute) {
+      if (s.lease < kMinServerLease || s.lease > kMaxServerLease) {
         Error(n["lease"], "lease must be from 2s to 10m");
         s.lease = 10 * kMicrosPerSecond;
       }

@@ -66,6 +66,11 @@ struct ServerConfig {
   Micros lease = 10 * kMicrosPerSecond;
 };
 
+// server.lease's bounds: renewals come several times a second at most, so a shorter lease would
+// race them; a longer one leaves a dead node's work waiting too long.
+inline constexpr Micros kMinServerLease = 2 * kMicrosPerSecond;
+inline constexpr Micros kMaxServerLease = 10 * kMicrosPerMinute;
+
 struct TeamMember {
   std::string id;
   std::string name;

@@ -219,6 +219,31 @@ TEST(Cli, ServeRefusesABadConfigWithTheReason) {
   EXPECT_NE(r.err.find("bad.yaml:2: listen must be HOST:PORT"), std::string::npos) << r.err;
 }
 
+// server.lease from the config, or from --lease over it; /readyz shows the one in force. A bad
+// --lease is refused before anything starts.
+TEST(Cli, ServeTakesTheLeaseFromItsFlagOverTheConfig) {
+  TempDir dir;
+  WriteFile(dir.File("handoff.yaml"), TestConfig("http://127.0.0.1:9/crm", "[1s]", "  lease: 4s"));
+  for (const char* bad : {"1s", "11m", "soon"}) {
+    auto r = RunHandoff({"serve", "--config", dir.File("handoff.yaml"), "--lease", bad}, kEnv);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--lease must be a duration from 2s to 10m"), std::string::npos) << r.err;
+  }
+  auto lease_of = [](ServerProcess& server) {
+    json ready = json::parse(server.ApiGet("/readyz").body, nullptr, false);
+    return ready.is_discarded() ? -1.0 : ready["node"].value("lease_seconds", -1.0);
+  };
+  {
+    ServerProcess server(dir.File("handoff.yaml"), dir.File("a.db"), kEnv);
+    server.Start();
+    EXPECT_EQ(lease_of(server), 4.0);
+  }
+  ServerProcess server(dir.File("handoff.yaml"), dir.File("b.db"), kEnv);
+  server.set_extra_args({"--lease", "2500ms"});
+  server.Start();
+  EXPECT_EQ(lease_of(server), 2.5);
+}
+
 TEST(Cli, InboxKeepsTheRecordUntilMarkedDone) {
   TempDir dir;
   Sink sink;

@@ -80,6 +80,19 @@ class WorkspacesTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
+// A directory's files have no say over the process (their server sections do not apply): the
+// lease comes from --lease, or is the default.
+TEST_F(WorkspacesTest, TheLeaseOfADirectoryOfWorkspacesComesFromTheFlag) {
+  WriteFile(File("acme.yaml"), WorkspaceConfig("acme", sink_));
+  server_ = ServerProcess::ServingDirectory(
+      dir_.File("workspaces"), "sqlite:" + dir_.File("handoff.db"), dir_.File("server"));
+  server_->set_extra_args({"--lease", "3s"});
+  server_->Start();
+  json ready = json::parse(Call(*server_, "GET", "/readyz", "", {}).body);
+  EXPECT_EQ(ready["node"]["lease_seconds"], 3.0) << ready.dump();
+  EXPECT_EQ(ready["workspaces"], 1);
+}
+
 TEST_F(WorkspacesTest, EachFileIsAWorkspaceAndChangesNeedNoRestart) {
   WriteFile(File("acme.yaml"), WorkspaceConfig("acme", sink_));
   WriteFile(File("bolt.yaml"), WorkspaceConfig("bolt", sink_));

@@ -130,6 +130,7 @@ void ServerProcess::Start() {
   }
   args.insert(args.end(),
               {"--db", database_, "--listen", "127.0.0.1:0", "--port-file", port_file_});
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = Spawn(args, env_, log_path_, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -54,6 +54,8 @@ class ServerProcess {
                                                    std::string files_prefix,
                                                    std::map<std::string, std::string> env = {});
 
+  // More `handoff serve` flags for the next Start (e.g. {"--lease", "3s"}).
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   // Starts the server and waits until /readyz answers 200 (up to 20 s). Fails if it exits.
   void Start();
   // SIGKILL, then reaps.
@@ -80,6 +82,7 @@ class ServerProcess {
   std::string config_path_, db_path_, log_path_, port_file_;
   std::string database_;        // the --db URL
   std::string workspaces_dir_;  // --workspaces instead of --config when set
+  std::vector<std::string> extra_args_;
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
