@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "core/ascii.h"
 #include "core/check.h"
 
 namespace handoff {
@@ -57,13 +58,6 @@ class HmacContext {
   EVP_MAC_CTX* ctx_ = nullptr;
 };
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string Sha256(std::string_view data) {
@@ -91,8 +85,8 @@ std::optional<std::string> HexDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size() / 2);
   for (size_t i = 0; i < s.size(); i += 2) {
-    const int hi = HexValue(s[i]);
-    const int lo = HexValue(s[i + 1]);
+    const int hi = HexDigitValue(s[i]);
+    const int lo = HexDigitValue(s[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
