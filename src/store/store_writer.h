@@ -42,8 +42,9 @@ struct PendingWrite {
 // acknowledged ingests, and the next ingest would queue behind it. Thread-safe.
 class WriteQueue {
  public:
-  // How long deferred writes alone wait for company, by default: about one request's round
-  // trip at one connection.
+  // How long deferred writes alone wait for company on SQLite, by default: about one request's
+  // round trip at one connection. PostgreSQL's writer does not wait by default
+  // (PgStoreOptions::deferred_ride).
   static constexpr Micros kDefaultDeferredRide = 2 * kMicrosPerMilli;
 
   WriteQueue(size_t max_batch, Micros deferred_ride)
