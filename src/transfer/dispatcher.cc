@@ -383,7 +383,8 @@ int Dispatcher::ClaimAndStart() {
   }
   // Handoffs for destinations no longer in the config come from before a reload (or from a
   // node with another config), never from this node's commits: looking for them once per
-  // poll is enough, and once per commit would walk the whole gated backlog each time.
+  // poll is enough. (The store reads each destination's handoffs apart, so that look costs a
+  // seek per destination, not a walk of the gated backlog.)
   if (timer_due) orphans_sought_ = false;
   // Destinations whose gate is closed are not even claimed: their backlog must not crowd out
   // the handoffs of healthy destinations. Nor are those still waiting for an OAuth2 token.

@@ -823,6 +823,53 @@ TEST_P(StoreContractTest, ClaimHandoffsSkipsTheDestinationsItIsToldTo) {
   EXPECT_EQ(got->size(), 2u);
 }
 
+// Claims read one destination at a time (so a closed gate's backlog is never walked), yet hand
+// out the earliest due handoffs of all open destinations together, in time order, and only of
+// the workspace asked for.
+TEST_P(StoreContractTest, ClaimHandoffsTakesTheEarliestAcrossDestinationsOfOneWorkspace) {
+  std::vector<Handoff> crm;
+  for (int i = 0; i < 3; ++i) {
+    crm.push_back(MakeHandoff("acme", "i1", "crm", "pending", kT0 - 10 + 2 * i));  // -10 -8 -6
+  }
+  Handoff slack_first = MakeHandoff("acme", "i2", "slack", "failed", kT0 - 9);
+  Handoff slack_second = MakeHandoff("acme", "i2", "slack", "pending", kT0 - 7);
+  Handoff down = MakeHandoff("acme", "i3", "down", "pending", kT0 - 20);
+  Handoff elsewhere = MakeHandoff("b", "i4", "crm", "pending", kT0 - 30);
+  Handoff later = MakeHandoff("acme", "i5", "crm", "pending", kT0 + kMicrosPerMinute);
+  for (const Handoff& h : crm) ASSERT_TRUE(PutHandoff(h).ok());
+  for (const Handoff& h : {slack_first, slack_second, down, elsewhere, later}) {
+    ASSERT_TRUE(PutHandoff(h).ok());
+  }
+  // The earliest of the workspace's destinations (closed gates are the caller's business);
+  // another workspace's handoffs do not count.
+  EXPECT_EQ(*store_->NextAvailable(Stage::kTransfer, "acme"), std::optional<Micros>(kT0 - 20));
+  EXPECT_EQ(*store_->NextAvailable(Stage::kTransfer, "b"), std::optional<Micros>(kT0 - 30));
+  EXPECT_EQ(*store_->NextAvailable(Stage::kTransfer, "none"), std::nullopt);
+
+  std::vector<std::string> tokens;
+  auto got = store_->ClaimHandoffs(4, kT0, kLease, &tokens, {"down"}, "acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> ids;
+  for (const Handoff& h : *got) ids.push_back(h.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{crm[0].id, slack_first.id, crm[1].id, slack_second.id}));
+  EXPECT_EQ(tokens.size(), 4u);
+  // What is left of the workspace: the last due crm one; then nothing until the gate opens.
+  got = store_->ClaimHandoffs(4, kT0, kLease, &tokens, {"down"}, "acme");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].id, crm[2].id);
+  EXPECT_TRUE(store_->ClaimHandoffs(4, kT0, kLease, &tokens, {"down"}, "acme")->empty());
+  got = store_->ClaimHandoffs(4, kT0, kLease, &tokens, {}, "acme");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].id, down.id);
+  // Every workspace ("") reaches the other one too.
+  got = store_->ClaimHandoffs(4, kT0, kLease, &tokens, {});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].id, elsewhere.id);
+}
+
 TEST_P(StoreContractTest, ClaimHandoffsReturnsDueRetryableHandoffsOnce) {
   Handoff due_pending = MakeHandoff("acme", "i1", "crm", "pending", kT0);
   Handoff due_failed = MakeHandoff("acme", "i1", "slack", "failed", kT0 - kMicrosPerSecond);

@@ -25,7 +25,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -263,6 +263,13 @@ CREATE TABLE duties (
 CREATE INDEX dedupe_by_inquiry ON dedupe (workspace, inquiry_id);
 CREATE INDEX inbox_items_by_inquiry ON inbox_items (workspace, inquiry_id);
 CREATE INDEX leaks_by_inquiry ON leaks (workspace, inquiry_id);
+)sql"},
+    // Claims read one destination at a time (a loose scan of this index for the destinations,
+    // then a range per open one). In time order through handoffs_due, a claim walked past every
+    // due handoff of the destinations whose gates were closed, and of other workspaces.
+    {3, R"sql(
+CREATE INDEX handoffs_claimable ON handoffs (workspace, destination, next_attempt_at, id)
+  WHERE state IN ('pending', 'failed', 'delivering');
 )sql"},
 }};
 

@@ -191,14 +191,29 @@ const std::string kGetHandoff =
 const std::string kListHandoffs = "SELECT " PG_HANDOFF_COLUMNS
                                   " FROM handoffs WHERE workspace = $1 AND inquiry_id = $2 "
                                   "ORDER BY created_at, id";
+// The (workspace, destination) pairs with claimable handoffs, one index seek each (a loose
+// scan of handoffs_claimable), of workspace $7 ('' = every workspace); then each open
+// destination's first $2 due and unleased handoffs, locked; then the earliest $2 of them all.
+// The workspace test stops the recursion rather than filtering inside it, so that no seek
+// walks another workspace's handoffs. The ids come as an array so that the update finds them by
+// primary key: joined to the claim as a table, the planner would hash the whole table.
 const std::string kClaimHandoffs =
+    "WITH RECURSIVE d (ws, dest) AS ("
+    "SELECT * FROM (SELECT workspace, destination FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
+    " AND (workspace, destination) >= ($7, '') ORDER BY workspace, destination LIMIT 1) f "
+    "WHERE $7 = '' OR f.workspace = $7 "
+    "UNION ALL SELECT n.workspace, n.destination FROM d CROSS JOIN LATERAL (SELECT workspace, "
+    "destination FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
+    " AND (workspace, destination) > (d.ws, d.dest) ORDER BY workspace, destination LIMIT 1) n "
+    "WHERE $7 = '' OR n.workspace = $7) "
     "UPDATE handoffs h SET lease_token = $4 || h.id, lease_owner = $5, "
-    "lease_until = $1::bigint + $6::bigint, lease_for = $6::bigint FROM (SELECT id FROM handoffs "
+    "lease_until = $1::bigint + $6::bigint, lease_for = $6::bigint WHERE h.id = ANY (ARRAY("
+    "SELECT x.id FROM d CROSS JOIN LATERAL (SELECT id, next_attempt_at FROM handoffs "
     "WHERE state IN " PG_CLAIMABLE_STATES
-    " AND next_attempt_at <= $1::bigint AND lease_until <= $1::bigint "
-    "AND NOT (destination = ANY ($3::text[])) AND ($7 = '' OR workspace = $7) "
-    "ORDER BY next_attempt_at, id LIMIT $2 "
-    "FOR UPDATE SKIP LOCKED) c WHERE h.id = c.id RETURNING h.id, h.workspace, h.inquiry_id, "
+    " AND workspace = d.ws AND destination = d.dest AND next_attempt_at <= $1::bigint "
+    "AND lease_until <= $1::bigint ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) x "
+    "WHERE NOT (d.dest = ANY ($3::text[])) ORDER BY x.next_attempt_at, x.id LIMIT $2)) "
+    "RETURNING h.id, h.workspace, h.inquiry_id, "
     "h.destination, h.state, h.attempts, h.next_attempt_at, h.created_at, h.confirmed_at, "
     "h.remote_id, h.last_status, h.last_error, h.last_response_excerpt, h.progress, h.purpose, "
     "h.recipient, h.text, h.lease_token";

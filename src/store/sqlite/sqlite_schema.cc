@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 10> kMigrations{{
+constexpr std::array<Migration, 11> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -277,6 +277,15 @@ CREATE INDEX leaks_by_inquiry ON leaks (workspace, inquiry_id);
     {10, R"sql(
 DROP INDEX handoffs_claimable;
 CREATE INDEX handoffs_claimable ON handoffs (next_attempt_at, id, workspace, destination, state)
+  WHERE (state = 'pending' OR state = 'failed' OR state = 'delivering');
+)sql"},
+    // Claims read one destination at a time. In time order, a claim had to walk past every due
+    // handoff of the destinations whose gates were closed, and of the other workspaces on the
+    // same file, to reach the open ones: with one destination down and a backlog behind it,
+    // each claim cost O(backlog).
+    {11, R"sql(
+DROP INDEX handoffs_claimable;
+CREATE INDEX handoffs_claimable ON handoffs (workspace, destination, next_attempt_at, id, state)
   WHERE (state = 'pending' OR state = 'failed' OR state = 'delivering');
 )sql"},
 }};

@@ -167,21 +167,31 @@ constexpr char kGetHandoff[] =
 constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  " FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2 "
                                  "ORDER BY created_at, id";
-// Two variants: the skip list (destinations whose gates are closed) is usually empty, and
-// `NOT IN (json_each)` costs SQLite a temporary B-tree with its own pager at every claim.
-// Both read only the partial index handoffs_claimable (it covers them), in claim order (INDEXED
-// BY: the planner would rather take handoffs_due and sort); the claimed rows are read whole after.
-#define HANDOFF_CLAIM_HANDOFFS(SKIP)                            \
-  "SELECT id, workspace"                                        \
-  " FROM handoffs INDEXED BY handoffs_claimable "               \
-  "WHERE " HANDOFF_CLAIMABLE " AND next_attempt_at <= ?1 " SKIP \
-  "AND (?4 = '' OR workspace = ?4) ORDER BY next_attempt_at, id LIMIT ?2"
-constexpr char kClaimHandoffs[] = HANDOFF_CLAIM_HANDOFFS("");
-constexpr char kClaimHandoffsSkipping[] =
-    HANDOFF_CLAIM_HANDOFFS("AND destination NOT IN (SELECT value FROM json_each(?3)) ");
-constexpr char kNextHandoff[] =
-    "SELECT MIN(next_attempt_at) FROM handoffs INDEXED BY handoffs_claimable "
-    "WHERE " HANDOFF_CLAIMABLE " AND (?1 = '' OR workspace = ?1)";
+// The claimable handoffs are read through the partial index handoffs_claimable, ordered by
+// (workspace, destination, next_attempt_at, id), one destination at a time: a destination whose
+// gate is closed is never walked however large its backlog, and neither are other workspaces'.
+// INDEXED BY: the planner would rather take handoffs_due and sort. (The condition is the
+// index's, word for word, so that SQLite can use it.)
+//
+// The (workspace, destination) pairs with claimable handoffs, found one seek at a time (a loose
+// index scan): the first pair after (?1, ?2).
+constexpr char kNextClaimablePair[] =
+    "SELECT workspace, destination FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE
+    " AND (workspace, destination) > (?1, ?2) "
+    "ORDER BY workspace, destination LIMIT 1";
+// One destination's due handoffs in claim order.
+constexpr char kClaimableOfDestination[] =
+    "SELECT id, next_attempt_at FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE
+    " AND workspace = ?1 AND destination = ?2 AND next_attempt_at <= ?3 "
+    "ORDER BY next_attempt_at, id LIMIT ?4";
+// One destination's earliest claimable handoff.
+constexpr char kNextOfDestination[] =
+    "SELECT next_attempt_at FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE
+    " AND workspace = ?1 AND destination = ?2 "
+    "ORDER BY next_attempt_at LIMIT 1";
 
 constexpr char kFindDeadHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
@@ -613,6 +623,29 @@ absl::StatusOr<std::optional<Micros>> QueryMin(SqliteConnection& conn, const cha
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) return std::optional<Micros>();
   return std::optional<Micros>(st.Int(0));
+}
+
+// A workspace and one of its destinations.
+using WorkspaceDestination = std::pair<std::string, std::string>;
+
+// The (workspace, destination) pairs that have claimable handoffs, of `workspace` ("" = every
+// workspace), in index order: one seek per pair, however many handoffs each has.
+absl::StatusOr<std::vector<WorkspaceDestination>> ClaimablePairs(SqliteConnection& conn,
+                                                                 const std::string& workspace) {
+  std::vector<WorkspaceDestination> pairs;
+  WorkspaceDestination after{workspace, ""};
+  for (;;) {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kNextClaimablePair));
+    st.BindText(1, after.first);
+    st.BindText(2, after.second);
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    WorkspaceDestination next{st.Text(0), st.Text(1)};
+    if (!workspace.empty() && next.first != workspace) break;
+    pairs.push_back(next);
+    after = std::move(next);
+  }
+  return pairs;
 }
 
 }  // namespace
@@ -1610,32 +1643,47 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
   std::vector<Handoff> candidates;
   {
     ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-    ASSIGN_OR_RETURN(
-        SqliteStatement st,
-        reader->Prepare(skip_destinations.empty() ? kClaimHandoffs : kClaimHandoffsSkipping));
-    st.BindInt(1, now);
-    st.BindInt(2, static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size()));
-    const std::string skip =
-        skip_destinations.empty() ? "" : nlohmann::json(skip_destinations).dump();
-    st.BindText(3, skip);
-    st.BindText(4, workspace);
-    // The rows held by a live lease (in flight on this node) come back too; only the others
-    // are read whole, in the same read transaction.
-    std::vector<std::pair<std::string, std::string>> ids;  // id, workspace
-    while (ids.size() < static_cast<size_t>(max)) {
-      ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      std::string id = st.Text(0);
-      auto it = handoff_leases_.find(id);
-      if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
+    ASSIGN_OR_RETURN(std::vector<WorkspaceDestination> pairs, ClaimablePairs(*reader, workspace));
+    // Each open destination's first `max` unleased due handoffs, then the earliest `max` of
+    // them all: the claim order across destinations is still (next_attempt_at, id).
+    struct Due {
+      Micros at;
+      std::string id;
+      std::string workspace;
+    };
+    std::vector<Due> due;
+    // The rows held by a live lease (in flight on this node) come back too, and are passed.
+    const int64_t walk = static_cast<int64_t>(max) + static_cast<int64_t>(handoff_leases_.size());
+    for (const auto& [in_workspace, destination] : pairs) {
+      if (std::find(skip_destinations.begin(), skip_destinations.end(), destination) !=
+          skip_destinations.end()) {
         continue;
       }
-      ids.emplace_back(std::move(id), st.Text(1));
+      ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kClaimableOfDestination));
+      st.BindText(1, in_workspace);
+      st.BindText(2, destination);
+      st.BindInt(3, now);
+      st.BindInt(4, walk);
+      int taken = 0;
+      while (taken < max) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        std::string id = st.Text(0);
+        auto it = handoff_leases_.find(id);
+        if (it != handoff_leases_.end() && (it->second.pins > 0 || it->second.expires_at > now)) {
+          continue;
+        }
+        due.push_back(Due{st.Int(1), std::move(id), in_workspace});
+        ++taken;
+      }
     }
-    for (const auto& [id, in_workspace] : ids) {
+    std::sort(due.begin(), due.end(),
+              [](const Due& a, const Due& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
+    if (due.size() > static_cast<size_t>(max)) due.resize(max);
+    for (const Due& d : due) {
       ASSIGN_OR_RETURN(SqliteStatement get, reader->Prepare(kGetHandoff));
-      get.BindText(1, in_workspace);
-      get.BindText(2, id);
+      get.BindText(1, d.workspace);
+      get.BindText(2, d.id);
       ASSIGN_OR_RETURN(bool row, get.Step());
       if (row) candidates.push_back(ReadHandoff(get));
     }
@@ -1660,7 +1708,17 @@ void SqliteStore::ReleaseHandoff(const std::string& handoff_id, const std::strin
 absl::StatusOr<std::optional<Micros>> SqliteStore::NextAvailable(Stage stage,
                                                                  const std::string& workspace) {
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-  if (stage == Stage::kTransfer) return QueryMin(*reader, kNextHandoff, {workspace});
+  if (stage == Stage::kTransfer) {
+    // The earliest of each destination's earliest: one seek per destination.
+    ASSIGN_OR_RETURN(std::vector<WorkspaceDestination> pairs, ClaimablePairs(*reader, workspace));
+    std::optional<Micros> earliest;
+    for (const auto& [in_workspace, destination] : pairs) {
+      ASSIGN_OR_RETURN(std::optional<Micros> next,
+                       QueryMin(*reader, kNextOfDestination, {in_workspace, destination}));
+      if (next && (!earliest || *next < *earliest)) earliest = next;
+    }
+    return earliest;
+  }
   RETURN_IF_ERROR(StageIndex(stage).status());
   return QueryMin(*reader, kNextWork, {std::string(StageName(stage)), workspace});
 }

@@ -493,17 +493,26 @@ TEST_F(SqliteStoreTest, WritingAHandoffBuildsNoTemporaryBTree) {
   }
 }
 
-// The claim walks past the handoffs in flight on this node to the claimable ones; the index it
-// walks holds every column the walk filters on, so a skipped handoff costs no table read.
-TEST_F(SqliteStoreTest, TheClaimWalkReadsOnlyTheClaimableIndex) {
+// A claim reads the claimable index one destination at a time: finding the destinations is a
+// seek per destination, and a destination's due handoffs are a range of the index. No walk
+// passes the handoffs of a destination the dispatcher did not ask for, nor reads a table row.
+TEST_F(SqliteStoreTest, ClaimsSeekEachDestinationInTheClaimableIndex) {
   std::unique_ptr<SqliteStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
   RawDb raw(dir_.db());
-  EXPECT_EQ(raw.Plan("SELECT id, workspace FROM handoffs INDEXED BY handoffs_claimable WHERE "
-                     "(state = 'pending' OR state = 'failed' OR state = 'delivering') AND "
-                     "next_attempt_at <= 1 AND workspace = 'w' AND destination NOT IN ('down') "
+  constexpr char kClaimable[] =
+      "FROM handoffs INDEXED BY handoffs_claimable WHERE (state = 'pending' OR state = 'failed' "
+      "OR state = 'delivering') AND ";
+  EXPECT_EQ(
+      raw.Plan(std::string("SELECT workspace, destination ") + kClaimable +
+               "(workspace, destination) > ('w', 'crm') ORDER BY workspace, destination "
+               "LIMIT 1"),
+      "SEARCH handoffs USING COVERING INDEX handoffs_claimable ((workspace,destination)>(?,?))");
+  EXPECT_EQ(raw.Plan(std::string("SELECT id, next_attempt_at ") + kClaimable +
+                     "workspace = 'w' AND destination = 'crm' AND next_attempt_at <= 1 "
                      "ORDER BY next_attempt_at, id LIMIT 8"),
-            "SEARCH handoffs USING COVERING INDEX handoffs_claimable (next_attempt_at<?)");
+            "SEARCH handoffs USING COVERING INDEX handoffs_claimable (workspace=? AND "
+            "destination=? AND next_attempt_at<?)");
 }
 
 TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
