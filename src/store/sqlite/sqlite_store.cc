@@ -173,13 +173,20 @@ constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
 // INDEXED BY: the planner would rather take handoffs_due and sort. (The condition is the
 // index's, word for word, so that SQLite can use it.)
 //
-// The (workspace, destination) pairs with claimable handoffs, found one seek at a time (a loose
-// index scan): the first pair after (?1, ?2).
-constexpr char kNextClaimablePair[] =
-    "SELECT workspace, destination FROM handoffs INDEXED BY handoffs_claimable "
+// The (workspace, destination) pairs with claimable handoffs are found one seek at a time (a
+// loose index scan): a workspace's next destination after ?2, and the next workspace after ?1.
+// (Not one `(workspace, destination) > (?1, ?2)`: SQLite seeks such a row value on its first
+// column only and walks on from there, through the gated backlog.)
+constexpr char kNextClaimableDestination[] =
+    "SELECT destination FROM handoffs INDEXED BY handoffs_claimable "
     "WHERE " HANDOFF_CLAIMABLE
-    " AND (workspace, destination) > (?1, ?2) "
-    "ORDER BY workspace, destination LIMIT 1";
+    " AND workspace = ?1 AND destination > ?2 "
+    "ORDER BY destination LIMIT 1";
+constexpr char kNextClaimableWorkspace[] =
+    "SELECT workspace FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE
+    " AND workspace > ?1 "
+    "ORDER BY workspace LIMIT 1";
 // One destination's due handoffs in claim order.
 constexpr char kClaimableOfDestination[] =
     "SELECT id, next_attempt_at FROM handoffs INDEXED BY handoffs_claimable "
@@ -633,17 +640,25 @@ using WorkspaceDestination = std::pair<std::string, std::string>;
 absl::StatusOr<std::vector<WorkspaceDestination>> ClaimablePairs(SqliteConnection& conn,
                                                                  const std::string& workspace) {
   std::vector<WorkspaceDestination> pairs;
-  WorkspaceDestination after{workspace, ""};
+  std::string in_workspace = workspace;
   for (;;) {
-    ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kNextClaimablePair));
-    st.BindText(1, after.first);
-    st.BindText(2, after.second);
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    WorkspaceDestination next{st.Text(0), st.Text(1)};
-    if (!workspace.empty() && next.first != workspace) break;
-    pairs.push_back(next);
-    after = std::move(next);
+    if (workspace.empty()) {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kNextClaimableWorkspace));
+      st.BindText(1, in_workspace);
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      in_workspace = st.Text(0);
+    }
+    for (std::string destination;;) {
+      ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kNextClaimableDestination));
+      st.BindText(1, in_workspace);
+      st.BindText(2, destination);
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      destination = st.Text(0);
+      pairs.emplace_back(in_workspace, destination);
+    }
+    if (!workspace.empty()) break;
   }
   return pairs;
 }

@@ -503,11 +503,13 @@ TEST_F(SqliteStoreTest, ClaimsSeekEachDestinationInTheClaimableIndex) {
   constexpr char kClaimable[] =
       "FROM handoffs INDEXED BY handoffs_claimable WHERE (state = 'pending' OR state = 'failed' "
       "OR state = 'delivering') AND ";
-  EXPECT_EQ(
-      raw.Plan(std::string("SELECT workspace, destination ") + kClaimable +
-               "(workspace, destination) > ('w', 'crm') ORDER BY workspace, destination "
-               "LIMIT 1"),
-      "SEARCH handoffs USING COVERING INDEX handoffs_claimable ((workspace,destination)>(?,?))");
+  EXPECT_EQ(raw.Plan(std::string("SELECT destination ") + kClaimable +
+                     "workspace = 'w' AND destination > 'crm' ORDER BY destination LIMIT 1"),
+            "SEARCH handoffs USING COVERING INDEX handoffs_claimable (workspace=? AND "
+            "destination>?)");
+  EXPECT_EQ(raw.Plan(std::string("SELECT workspace ") + kClaimable +
+                     "workspace > 'w' ORDER BY workspace LIMIT 1"),
+            "SEARCH handoffs USING COVERING INDEX handoffs_claimable (workspace>?)");
   EXPECT_EQ(raw.Plan(std::string("SELECT id, next_attempt_at ") + kClaimable +
                      "workspace = 'w' AND destination = 'crm' AND next_attempt_at <= 1 "
                      "ORDER BY next_attempt_at, id LIMIT 8"),
