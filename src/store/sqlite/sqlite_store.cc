@@ -47,6 +47,8 @@ namespace {
 #define HANDOFF_CLAIMABLE "(state = 'pending' OR state = 'failed' OR state = 'delivering')"
 
 constexpr char kBegin[] = "BEGIN IMMEDIATE";
+constexpr char kBeginRead[] = "BEGIN";
+constexpr char kEndRead[] = "COMMIT";
 constexpr char kCommit[] = "COMMIT";
 constexpr char kSavepoint[] = "SAVEPOINT fn";
 constexpr char kRelease[] = "RELEASE fn";
@@ -630,6 +632,24 @@ absl::StatusOr<std::optional<Micros>> QueryMin(SqliteConnection& conn, const cha
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) return std::optional<Micros>();
   return std::optional<Micros>(st.Int(0));
+}
+
+absl::Status RunControl(SqliteConnection& conn, const char* sql) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
+  return st.Run();
+}
+
+// Runs `read` (returning a StatusOr) in one read transaction on a reader: its statements see
+// one snapshot, and the pages they share are read once, where each statement on its own would
+// read them again (a reader empties its page cache whenever the log has changed).
+template <typename Read>
+auto InReadTransaction(SqliteConnection& conn, Read read) -> decltype(read()) {
+  RETURN_IF_ERROR(RunControl(conn, kBeginRead));
+  auto result = read();
+  absl::Status ended = RunControl(conn, kEndRead);
+  if (!result.ok()) return result.status();
+  RETURN_IF_ERROR(ended);
+  return result;
 }
 
 // A workspace and one of its destinations.
@@ -1381,15 +1401,6 @@ void SqliteStore::WriterLoop() {
   while (queue_.Take(&batch, &listener)) RunBatch(batch, listener.get());
 }
 
-namespace {
-
-absl::Status RunControl(SqliteConnection& conn, const char* sql) {
-  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(sql));
-  return st.Run();
-}
-
-}  // namespace
-
 void SqliteStore::FailWholeBatch(std::vector<PendingWrite>& batch, const absl::Status& error) {
   for (PendingWrite& w : batch) CallDone(w.done, error);
 }
@@ -1655,9 +1666,8 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
   if (lease_tokens != nullptr) lease_tokens->clear();
   if (max <= 0) return out;
   std::lock_guard<std::mutex> lock(handoff_lease_mu_);
-  std::vector<Handoff> candidates;
-  {
-    ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  auto read = [&]() -> absl::StatusOr<std::vector<Handoff>> {
     ASSIGN_OR_RETURN(std::vector<WorkspaceDestination> pairs, ClaimablePairs(*reader, workspace));
     // Each open destination's first `max` unleased due handoffs, then the earliest `max` of
     // them all: the claim order across destinations is still (next_attempt_at, id).
@@ -1695,14 +1705,17 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ClaimHandoffs(
     std::sort(due.begin(), due.end(),
               [](const Due& a, const Due& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
     if (due.size() > static_cast<size_t>(max)) due.resize(max);
+    std::vector<Handoff> rows;
     for (const Due& d : due) {
       ASSIGN_OR_RETURN(SqliteStatement get, reader->Prepare(kGetHandoff));
       get.BindText(1, d.workspace);
       get.BindText(2, d.id);
       ASSIGN_OR_RETURN(bool row, get.Step());
-      if (row) candidates.push_back(ReadHandoff(get));
+      if (row) rows.push_back(ReadHandoff(get));
     }
-  }
+    return rows;
+  };
+  ASSIGN_OR_RETURN(std::vector<Handoff> candidates, InReadTransaction(*reader, read));
   for (Handoff& h : candidates) {
     std::string token = NewLeaseToken();
     handoff_leases_.insert_or_assign(h.id, Lease{token, now + lease, 0});
@@ -1725,14 +1738,16 @@ absl::StatusOr<std::optional<Micros>> SqliteStore::NextAvailable(Stage stage,
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
   if (stage == Stage::kTransfer) {
     // The earliest of each destination's earliest: one seek per destination.
-    ASSIGN_OR_RETURN(std::vector<WorkspaceDestination> pairs, ClaimablePairs(*reader, workspace));
-    std::optional<Micros> earliest;
-    for (const auto& [in_workspace, destination] : pairs) {
-      ASSIGN_OR_RETURN(std::optional<Micros> next,
-                       QueryMin(*reader, kNextOfDestination, {in_workspace, destination}));
-      if (next && (!earliest || *next < *earliest)) earliest = next;
-    }
-    return earliest;
+    return InReadTransaction(*reader, [&]() -> absl::StatusOr<std::optional<Micros>> {
+      ASSIGN_OR_RETURN(std::vector<WorkspaceDestination> pairs, ClaimablePairs(*reader, workspace));
+      std::optional<Micros> earliest;
+      for (const auto& [in_workspace, destination] : pairs) {
+        ASSIGN_OR_RETURN(std::optional<Micros> next,
+                         QueryMin(*reader, kNextOfDestination, {in_workspace, destination}));
+        if (next && (!earliest || *next < *earliest)) earliest = next;
+      }
+      return earliest;
+    });
   }
   RETURN_IF_ERROR(StageIndex(stage).status());
   return QueryMin(*reader, kNextWork, {std::string(StageName(stage)), workspace});
@@ -1929,8 +1944,7 @@ absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
     const std::string& workspace, Micros from, Micros until) {
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
   // One read transaction, so the three statements see the same snapshot.
-  RETURN_IF_ERROR(reader->Exec("BEGIN"));
-  auto read = [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
+  return InReadTransaction(*reader, [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
     ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
     st.BindText(1, workspace);
     st.BindInt(2, from);
@@ -1974,12 +1988,7 @@ absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
       if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
     }
     return out;
-  };
-  absl::StatusOr<std::vector<InquiryOutcome>> result = read();
-  absl::Status ended = reader->Exec("COMMIT");
-  if (!result.ok()) return result.status();
-  RETURN_IF_ERROR(ended);
-  return result;
+  });
 }
 
 absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffsInState(const std::string& workspace,
