@@ -7,7 +7,10 @@
 //   2. the latency the dispatcher adds: for sequential single deliveries, the commit that makes
 //      a handoff due (which wakes the dispatcher through the store's work listener, as the app
 //      wires it) → the sink receiving the request, beside a direct libcurl request of a body
-//      built the same way → the sink receiving it, alternated in the same run.
+//      built the same way → the sink receiving it, alternated in the same run;
+//   3. the cost of a claim beside a closed gate: the store's ClaimHandoffs of the open
+//      destination's handoffs while another destination's due backlog (none, then
+//      `gated_backlog`) waits behind its closed gate and is skipped.
 // It asserts nothing about timing; failures() lists what functionally broke (a handoff not
 // delivered, delivered twice or dead-lettered, a direct request refused).
 #pragma once
@@ -31,7 +34,9 @@ struct DispatcherBenchOptions {
   int deliveries = 1000;  // per latency run: this many dispatcher deliveries and direct requests
   int warmup = 20;        // unmeasured pairs first (connections, caches)
   int timeout_s = 300;    // give up on a run after this long
-  bool keep = false;      // keep each run's directory
+  int gated_backlog = 20000;  // figure 3: due handoffs of the destination whose gate is closed
+  int claims = 300;           // figure 3: claims timed per backlog
+  bool keep = false;          // keep each run's directory
 };
 
 struct DispatcherThroughput {
@@ -58,6 +63,14 @@ struct DispatcherLatency {
   Micros overhead_p99() const { return dispatcher_p99 - direct_p99; }
 };
 
+// Figure 3 for one backlog: the time of one claim (8 handoffs of the open destination, then
+// handed back) with `backlog` due handoffs of a closed destination in the same workspace.
+struct GatedClaim {
+  int64_t backlog = 0;
+  int64_t claims = 0;
+  Micros p50 = 0, p99 = 0;
+};
+
 // Runs the phases, each on a fresh store and dispatcher, and records every functional failure
 // instead of stopping. Not thread-safe: one thread drives it. The sink must outlive it.
 class DispatcherBench {
@@ -68,6 +81,8 @@ class DispatcherBench {
   std::optional<DispatcherThroughput> RunThroughput(int run);
   // Figure 2, run number `run` (from 0); nullopt when the run failed.
   std::optional<DispatcherLatency> RunLatency(int run);
+  // Figure 3 for a backlog of `backlog`; nullopt when the run failed.
+  std::optional<GatedClaim> RunGatedClaim(int64_t backlog);
 
   // Everything functional that went wrong; empty when all was well.
   const std::vector<std::string>& failures() const { return failures_; }
@@ -83,6 +98,7 @@ class DispatcherBench {
 // Prints the medians over the runs with each run's figure and the targets beside them.
 void PrintDispatcherTable(const std::vector<DispatcherThroughput>& throughput,
                           const std::vector<DispatcherLatency>& latency,
+                          const std::vector<GatedClaim>& gated,
                           const DispatcherBenchOptions& options);
 
 }  // namespace handoff::bench

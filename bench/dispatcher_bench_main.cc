@@ -1,6 +1,7 @@
 // handoff_dispatcher_bench: the transfer stage's figures of `make bench` (issue 5,
 // docs/PERFORMANCE.md, bench/dispatcher_bench.h): deliveries per second through the Dispatcher
-// at 64 in flight, and the latency it adds over a direct libcurl request. Everything runs in
+// at 64 in flight, the latency it adds over a direct libcurl request, and the cost of a claim
+// beside a closed gate's backlog. Everything runs in
 // this process: a SqliteStore in a fresh directory per run, the real Dispatcher, and a sink on
 // loopback. It asserts nothing about timing; it exits 1 only when something functionally broke.
 
@@ -40,6 +41,13 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "Seconds before a throughput run gives up")
       ->capture_default_str();
+  app.add_option("--gated-backlog", o.gated_backlog,
+                 "Due handoffs behind a closed gate while claims are timed (0: skip the figure)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--claims", o.claims, "Claims timed per backlog")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--keep", o.keep, "Keep each run's directory (the SQLite database)");
   CLI11_PARSE(app, argc, argv);
 
@@ -68,7 +76,13 @@ int Main(int argc, char** argv) {
   for (int r = 0; r < o.latency_runs; ++r) {
     if (auto run = bench.RunLatency(r)) latency.push_back(*run);
   }
-  PrintDispatcherTable(throughput, latency, o);
+  std::vector<GatedClaim> gated;
+  if (o.gated_backlog > 0) {
+    for (int64_t backlog : {int64_t{0}, static_cast<int64_t>(o.gated_backlog)}) {
+      if (auto run = bench.RunGatedClaim(backlog)) gated.push_back(*run);
+    }
+  }
+  PrintDispatcherTable(throughput, latency, gated, o);
   std::printf("\nload average %s at the end\n", LoadAverage().c_str());
   if (!bench.failures().empty()) {
     std::printf("\n%zu functional failure(s):\n", bench.failures().size());
