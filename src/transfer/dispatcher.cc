@@ -406,7 +406,7 @@ int Dispatcher::ClaimAndStart() {
     admitted += room;
   }
   // Claiming again what the last claim could not find would only walk past the same in-flight
-  // and gated rows, once per socket event of every transfer. Unless a gate changed since (it
+  // rows, once per socket event of every transfer. Unless a gate changed since (it
   // was short with the same gates closed), nothing new can be claimable until a Wake or
   // next_claim_at_.
   if (outbox_empty_ && skip == short_claim_skip_) return 0;

@@ -199,6 +199,37 @@ TEST_F(StoreNodesTest, ALiveNodeKeepsItsClaimsPastTheirLease) {
   EXPECT_EQ(other->ClaimWork(Stage::kEnrich, 1, clock_.Now(), kLease)->size(), 1u);
 }
 
+// The next-due look-up counts a handoff claimed on another node at its lease's end, and reads
+// each destination's head only: the leased rows, then the first unleased one.
+TEST_F(StoreNodesTest, NextAvailableWaitsForAnotherNodesLeaseButNotBehindIt) {
+  PgStore* holder = Node(/*frozen=*/true);
+  PgStore* other = Node();
+  auto put = [&](const std::string& destination, Micros at) {
+    Handoff h;
+    h.id = NewUuidV7(at);
+    h.workspace = "acme";
+    h.inquiry_id = "i1";
+    h.destination = destination;
+    h.state = "pending";
+    h.next_attempt_at = at;
+    h.created_at = kT0;
+    EXPECT_TRUE(other->Write([&](WriteTx& tx) { return tx.InsertHandoff(h); }).ok());
+  };
+  put("crm", kT0);
+  std::vector<std::string> tokens;
+  ASSERT_EQ(holder->ClaimHandoffs(1, kT0, kLease, &tokens, {}, "acme")->size(), 1u);
+  // Only the claimed one: due again when its lease ends.
+  EXPECT_EQ(*other->NextAvailable(Stage::kTransfer, "acme"), std::optional<Micros>(kT0 + kLease));
+  // Another destination's handoff due before that lease ends comes first.
+  put("slack", kT0 + kLease / 2);
+  EXPECT_EQ(*other->NextAvailable(Stage::kTransfer, "acme"),
+            std::optional<Micros>(kT0 + kLease / 2));
+  // And so does one of the same destination, behind the claimed one.
+  put("crm", kT0 + 1);
+  EXPECT_EQ(*other->NextAvailable(Stage::kTransfer, "acme"), std::optional<Micros>(kT0 + 1));
+  EXPECT_EQ(*other->NextAvailable(Stage::kTransfer, "elsewhere"), std::nullopt);
+}
+
 // A renewal that would not move a lease must not lock its row either: a claim skips locked
 // rows, so a lapsed claim would now and then be missed while the renewer passes over it.
 TEST_F(StoreNodesTest, ARenewalLeavesTheClaimsItDoesNotExtendClaimable) {

@@ -266,10 +266,11 @@ CREATE INDEX leaks_by_inquiry ON leaks (workspace, inquiry_id);
 )sql"},
     // Claims read one destination at a time (a loose scan of this index for the destinations,
     // then a range per open one). In time order through handoffs_due, a claim walked past every
-    // due handoff of the destinations whose gates were closed, and of other workspaces.
+    // due handoff of the destinations whose gates were closed, and of other workspaces. The
+    // lease end is included for the next-due look-up, which tests it on the head of each range.
     {3, R"sql(
 CREATE INDEX handoffs_claimable ON handoffs (workspace, destination, next_attempt_at, id)
-  WHERE state IN ('pending', 'failed', 'delivering');
+  INCLUDE (lease_until) WHERE state IN ('pending', 'failed', 'delivering');
 )sql"},
 }};
 

@@ -191,21 +191,27 @@ const std::string kGetHandoff =
 const std::string kListHandoffs = "SELECT " PG_HANDOFF_COLUMNS
                                   " FROM handoffs WHERE workspace = $1 AND inquiry_id = $2 "
                                   "ORDER BY created_at, id";
-// The (workspace, destination) pairs with claimable handoffs, one index seek each (a loose
-// scan of handoffs_claimable), of workspace $7 ('' = every workspace); then each open
-// destination's first $2 due and unleased handoffs, locked; then the earliest $2 of them all.
-// The workspace test stops the recursion rather than filtering inside it, so that no seek
-// walks another workspace's handoffs. The ids come as an array so that the update finds them by
-// primary key: joined to the claim as a table, the planner would hash the whole table.
+// The (workspace, destination) pairs with claimable handoffs of workspace $N ('' = every
+// workspace), one index seek each (a loose scan of handoffs_claimable), as the CTE `d (ws, dest)`.
+// The workspace test stops the recursion rather than filtering inside it, so that no seek walks
+// another workspace's handoffs.
+std::string ClaimablePairsCte(const char* workspace_param) {
+  return fmt::format(
+      "WITH RECURSIVE d (ws, dest) AS (SELECT * FROM (SELECT workspace, destination FROM handoffs "
+      "WHERE state IN " PG_CLAIMABLE_STATES
+      " AND (workspace, destination) >= ({0}, '') ORDER BY workspace, destination LIMIT 1) f "
+      "WHERE {0} = '' OR f.workspace = {0} "
+      "UNION ALL SELECT n.workspace, n.destination FROM d CROSS JOIN LATERAL (SELECT workspace, "
+      "destination FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
+      " AND (workspace, destination) > (d.ws, d.dest) ORDER BY workspace, destination LIMIT 1) n "
+      "WHERE {0} = '' OR n.workspace = {0}) ",
+      workspace_param);
+}
+// Each open destination's first $2 due and unleased handoffs, locked; then the earliest $2 of
+// them all. The ids come as an array so that the update finds them by primary key: joined to
+// the claim as a table, the planner would hash the whole table.
 const std::string kClaimHandoffs =
-    "WITH RECURSIVE d (ws, dest) AS ("
-    "SELECT * FROM (SELECT workspace, destination FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
-    " AND (workspace, destination) >= ($7, '') ORDER BY workspace, destination LIMIT 1) f "
-    "WHERE $7 = '' OR f.workspace = $7 "
-    "UNION ALL SELECT n.workspace, n.destination FROM d CROSS JOIN LATERAL (SELECT workspace, "
-    "destination FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
-    " AND (workspace, destination) > (d.ws, d.dest) ORDER BY workspace, destination LIMIT 1) n "
-    "WHERE $7 = '' OR n.workspace = $7) "
+    ClaimablePairsCte("$7") +
     "UPDATE handoffs h SET lease_token = $4 || h.id, lease_owner = $5, "
     "lease_until = $1::bigint + $6::bigint, lease_for = $6::bigint WHERE h.id = ANY (ARRAY("
     "SELECT x.id FROM d CROSS JOIN LATERAL (SELECT id, next_attempt_at FROM handoffs "
@@ -220,9 +226,19 @@ const std::string kClaimHandoffs =
 const std::string kReleaseHandoff =
     "UPDATE handoffs SET lease_token = '', lease_owner = '', lease_until = 0 "
     "WHERE id = $1 AND lease_token = $2 AND $2 <> ''";
+// The earliest time a handoff becomes claimable, GREATEST(next_attempt_at, lease_until), per
+// destination without reading its backlog: in next_attempt_at order, every row before the first
+// unleased one (lease_until <= next_attempt_at, n0) is leased and counts its lease_until; every
+// row from n0 on counts at least n0. The leased rows are those in flight, at the head.
 const std::string kNextHandoff =
-    "SELECT MIN(GREATEST(next_attempt_at, lease_until)) FROM handoffs WHERE state "
-    "IN " PG_CLAIMABLE_STATES " AND ($1 = '' OR workspace = $1)";
+    ClaimablePairsCte("$1") +
+    "SELECT MIN(LEAST(f.n0, (SELECT MIN(lease_until) FROM handoffs WHERE state "
+    "IN " PG_CLAIMABLE_STATES
+    " AND workspace = f.ws AND destination = f.dest AND next_attempt_at < "
+    "COALESCE(f.n0, 9223372036854775807)))) FROM (SELECT d.ws, d.dest, (SELECT next_attempt_at "
+    "FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES
+    " AND workspace = d.ws AND destination = "
+    "d.dest AND lease_until <= next_attempt_at ORDER BY next_attempt_at LIMIT 1) AS n0 FROM d) f";
 
 const std::string kFindDeadHandoffs = "SELECT " PG_HANDOFF_COLUMNS
                                       " FROM handoffs WHERE workspace = $1 AND state = 'dead' "

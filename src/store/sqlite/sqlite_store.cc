@@ -48,8 +48,8 @@ namespace {
 
 constexpr char kBegin[] = "BEGIN IMMEDIATE";
 constexpr char kBeginRead[] = "BEGIN";
-constexpr char kEndRead[] = "COMMIT";
 constexpr char kCommit[] = "COMMIT";
+constexpr char kRollback[] = "ROLLBACK";
 constexpr char kSavepoint[] = "SAVEPOINT fn";
 constexpr char kRelease[] = "RELEASE fn";
 constexpr char kRollbackTo[] = "ROLLBACK TO fn";
@@ -646,7 +646,9 @@ template <typename Read>
 auto InReadTransaction(SqliteConnection& conn, Read read) -> decltype(read()) {
   RETURN_IF_ERROR(RunControl(conn, kBeginRead));
   auto result = read();
-  absl::Status ended = RunControl(conn, kEndRead);
+  absl::Status ended = RunControl(conn, kCommit);
+  // A reader must not go back to the pool inside a transaction: it would keep its snapshot.
+  if (!ended.ok()) (void)RunControl(conn, kRollback);
   if (!result.ok()) return result.status();
   RETURN_IF_ERROR(ended);
   return result;
