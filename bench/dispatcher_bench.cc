@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -185,6 +186,21 @@ absl::Status InsertSample(WriteTx& tx, const Sample& s) {
   return tx.InsertHandoff(s.handoff);
 }
 
+// Writes samples 0 … count − 1 made by `make`, kPreloadBatch to a transaction. Each batch is
+// built before its write, off the writer thread.
+absl::Status Preload(Store& store, int64_t count, const std::function<Sample(int64_t)>& make) {
+  for (int64_t n = 0; n < count; n += kPreloadBatch) {
+    const int64_t end = std::min<int64_t>(n + kPreloadBatch, count);
+    std::vector<Sample> batch;
+    for (int64_t k = n; k < end; ++k) batch.push_back(make(k));
+    RETURN_IF_ERROR(store.Write([&batch](WriteTx& tx) -> absl::Status {
+      for (const Sample& sample : batch) RETURN_IF_ERROR(InsertSample(tx, sample));
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
+}
+
 // The baseline: one libcurl easy handle, reused so its connection stays open as the
 // dispatcher's multi handle keeps its own, with the options the dispatcher sets for a webhook.
 // Not thread-safe.
@@ -281,19 +297,11 @@ std::optional<DispatcherThroughput> DispatcherBench::RunThroughput(int run) {
   result.handoffs = options_.handoffs;
 
   Micros preload_start = MonotonicMicros();
-  for (int64_t n = 0; n < options_.handoffs; n += kPreloadBatch) {
-    const int64_t end = std::min<int64_t>(n + kPreloadBatch, options_.handoffs);
-    const Micros now = SystemClock::Get()->Now();
-    std::vector<Sample> batch;
-    for (int64_t k = n; k < end; ++k) batch.push_back(MakeSample(k, now));
-    absl::Status s = store.Write([&batch](WriteTx& tx) -> absl::Status {
-      for (const Sample& sample : batch) RETURN_IF_ERROR(InsertSample(tx, sample));
-      return absl::OkStatus();
-    });
-    if (!s.ok()) {
-      Fail(fmt::format("{}: preloading: {}", phase, std::string(s.message())));
-      return std::nullopt;
-    }
+  absl::Status preloaded = Preload(
+      store, options_.handoffs, [](int64_t k) { return MakeSample(k, SystemClock::Get()->Now()); });
+  if (!preloaded.ok()) {
+    Fail(fmt::format("{}: preloading: {}", phase, std::string(preloaded.message())));
+    return std::nullopt;
   }
   result.preload = MonotonicMicros() - preload_start;
 
@@ -464,24 +472,18 @@ std::optional<GatedClaim> DispatcherBench::RunGatedClaim(int64_t backlog) {
     return std::nullopt;
   }
   Store& store = (*rig)->store();  // the dispatcher is not started: the claims are the bench's
-  constexpr int kOpen = 8;         // due handoffs of the open destination
+  constexpr int kOpen = kGatedClaimSize;  // due handoffs of the open destination
   constexpr char kClosed[] = "down";
   const Micros now = SystemClock::Get()->Now();
-  for (int64_t n = 0; n < backlog + kOpen; n += kPreloadBatch) {
-    const int64_t end = std::min<int64_t>(n + kPreloadBatch, backlog + kOpen);
-    absl::Status s = store.Write([&](WriteTx& tx) -> absl::Status {
-      for (int64_t k = n; k < end; ++k) {
-        // The closed destination's backlog is due first, as a backlog is.
-        Sample sample = MakeSample(k, now - (k < backlog ? backlog - k : 0));
-        if (k < backlog) sample.handoff.destination = kClosed;
-        RETURN_IF_ERROR(InsertSample(tx, sample));
-      }
-      return absl::OkStatus();
-    });
-    if (!s.ok()) {
-      Fail(fmt::format("{}: preloading: {}", phase, std::string(s.message())));
-      return std::nullopt;
-    }
+  absl::Status preloaded = Preload(store, backlog + kOpen, [&](int64_t k) {
+    // The closed destination's backlog is due first, as a backlog is.
+    Sample sample = MakeSample(k, now - (k < backlog ? backlog - k : 0));
+    if (k < backlog) sample.handoff.destination = kClosed;
+    return sample;
+  });
+  if (!preloaded.ok()) {
+    Fail(fmt::format("{}: preloading: {}", phase, std::string(preloaded.message())));
+    return std::nullopt;
   }
   GatedClaim result;
   result.backlog = backlog;
@@ -592,7 +594,8 @@ void PrintDispatcherTable(const std::vector<DispatcherThroughput>& throughput,
         "not in the figures above");
   }
   for (const GatedClaim& g : gated) {
-    row(fmt::format("a claim of 8 beside a closed gate's {} due, p50 / p99", Thousands(g.backlog)),
+    row(fmt::format("a claim of {} beside a closed gate's {} due, p50 / p99", kGatedClaimSize,
+                    Thousands(g.backlog)),
         MsPair(static_cast<double>(g.p50), static_cast<double>(g.p99)),
         "independent of the backlog");
   }

@@ -63,8 +63,10 @@ struct DispatcherLatency {
   Micros overhead_p99() const { return dispatcher_p99 - direct_p99; }
 };
 
-// Figure 3 for one backlog: the time of one claim (8 handoffs of the open destination, then
-// handed back) with `backlog` due handoffs of a closed destination in the same workspace.
+// Figure 3 for one backlog: the time of one claim (kGatedClaimSize handoffs of the open
+// destination, then handed back) with `backlog` due handoffs of a closed destination in the same
+// workspace.
+constexpr int kGatedClaimSize = 8;
 struct GatedClaim {
   int64_t backlog = 0;
   int64_t claims = 0;
