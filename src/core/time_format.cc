@@ -36,16 +36,33 @@ bool Expect(std::string_view s, size_t& pos, char c) {
 }  // namespace
 
 std::string FormatRfc3339(Micros t) {
-  // By hand rather than date::format, which goes through an ostringstream: this runs for
-  // every event and delivery.
+  // Fixed-width digits written in place rather than through date::format (an ostringstream)
+  // or a runtime format string: this runs for every event and every delivery.
   Micros days = t >= 0 ? t / kMicrosPerDay : (t - kMicrosPerDay + 1) / kMicrosPerDay;
   Micros rest = t - days * kMicrosPerDay;
   date::year_month_day ymd{date::sys_days{date::days{days}}};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     rest / kMicrosPerHour, rest % kMicrosPerHour / kMicrosPerMinute,
-                     rest % kMicrosPerMinute / kMicrosPerSecond,
-                     rest % kMicrosPerSecond / kMicrosPerMilli);
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    // Outside what four digits hold (RFC 3339 has no room for it either): kept readable.
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year,
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                       rest / kMicrosPerHour, rest % kMicrosPerHour / kMicrosPerMinute,
+                       rest % kMicrosPerMinute / kMicrosPerSecond,
+                       rest % kMicrosPerSecond / kMicrosPerMilli);
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t at, size_t width, int64_t value) {
+    for (size_t i = at + width; i > at; --i, value /= 10)
+      out[i - 1] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, year);
+  put(5, 2, static_cast<unsigned>(ymd.month()));
+  put(8, 2, static_cast<unsigned>(ymd.day()));
+  put(11, 2, rest / kMicrosPerHour);
+  put(14, 2, rest % kMicrosPerHour / kMicrosPerMinute);
+  put(17, 2, rest % kMicrosPerMinute / kMicrosPerSecond);
+  put(20, 3, rest % kMicrosPerSecond / kMicrosPerMilli);
+  return out;
 }
 
 absl::StatusOr<Micros> ParseRfc3339(std::string_view s) {
