@@ -102,20 +102,24 @@ class Dispatcher {
  private:
   struct Transfer;
   struct Outcome;
+  // The claimed batch's inquiry contexts (Store::ReadInquiryContexts), or why they are unread.
+  using ContextRead = absl::StatusOr<std::map<InquiryRef, InquiryContext>>;
 
   void Run();
   // Claims up to the free slots and starts a transfer for each; returns how many it claimed.
   int ClaimAndStart();
   // Starts the request for one claimed handoff; false when no request went out (the outcome,
   // if any, was recorded without one).
-  bool StartOne(Handoff handoff, std::string lease_token);
+  bool StartOne(Handoff handoff, std::string lease_token, const ContextRead& contexts);
   // Builds the request for the transfer's current step and hands it to curl; false when no
   // request went out (a build failure is recorded as the attempt's outcome).
   bool Launch(std::unique_ptr<Transfer> transfer);
-  // Reads what a delivery about an inquiry shows (the inquiry, its task, contact, owner; for a
-  // notice its recipient and ack link) into `t`. False when it cannot go ahead now (a gone
-  // inquiry is recorded as a permanent failure; a failed read keeps the claim until it expires).
-  bool LoadInquiryContext(const Handoff& handoff, const std::string& lease_token, Transfer& t);
+  // Fills in what a delivery about an inquiry shows (the inquiry, its task, contact, owner; for
+  // a notice its recipient and ack link) from the batch's `contexts`. False when it cannot go
+  // ahead now (a gone inquiry is recorded as a permanent failure; a failed read keeps the claim
+  // until it expires).
+  bool LoadInquiryContext(const Handoff& handoff, const std::string& lease_token,
+                          const ContextRead& contexts, Transfer& t);
   // Persists a confirmed step (progress and a handoff.step_confirmed event) before the next.
   void RecordStep(const Transfer& transfer, int status, double latency_ms,
                   const DeliveryOutcome& outcome, const std::string& excerpt);

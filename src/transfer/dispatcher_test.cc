@@ -15,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -419,6 +420,47 @@ TEST_F(DispatcherTest, ManyHandoffsAllDeliveredOnce) {
   std::set<std::string> seen;
   for (const HttpRequest& r : requests) seen.insert(HeaderOf(r, "webhook-id"));
   EXPECT_EQ(seen.size(), ids.size());
+}
+
+// A claimed batch reads its inquiries' contexts in one go (Store::ReadInquiryContexts): each
+// request still carries its own inquiry, contact and task, also when two handoffs of one inquiry
+// share the batch; a handoff whose inquiry is gone is dead without a request.
+TEST_F(DispatcherTest, EachDeliveryOfABatchCarriesItsOwnInquiry) {
+  Sink sink([](const HttpRequest&, int) { return Respond(200); });
+  config_.destinations = {Destination("crm", sink.Url()), Destination("sheet", sink.Url())};
+  std::map<std::string, std::string> inquiry_of;  // handoff id -> inquiry id
+  for (int i = 0; i < 6; ++i) {
+    for (const std::string& id : AddInquiry({"crm", "sheet"})) inquiry_of[id] = inquiry_id_;
+  }
+  Handoff orphan;
+  orphan.id = NewUuidV7(kStart);
+  orphan.workspace = kWorkspace;
+  orphan.inquiry_id = NewUuidV7(kStart);  // never stored
+  orphan.destination = "crm";
+  orphan.next_attempt_at = kStart;
+  orphan.created_at = kStart;
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.InsertHandoff(orphan); }).ok());
+  DispatcherOptions options;
+  options.claim_batch = 16;  // the whole outbox in one claim
+  StartDispatcher(options);
+
+  Handoff dead = WaitForState(orphan.id, "dead", 1);
+  EXPECT_EQ(dead.last_error, "the inquiry no longer exists");
+  for (const auto& [id, inquiry] : inquiry_of) WaitForState(id, "confirmed", 1);
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), inquiry_of.size());
+  for (const HttpRequest& r : requests) {
+    const std::string handoff = HeaderOf(r, "webhook-id");
+    ASSERT_TRUE(inquiry_of.contains(handoff)) << handoff;
+    const std::string& inquiry = inquiry_of[handoff];
+    nlohmann::json body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["inquiry"]["id"], inquiry);
+    absl::StatusOr<Inquiry> stored = store_->GetInquiry(kWorkspace, inquiry);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(body["contact"]["id"], stored->contact_id);
+    EXPECT_EQ(body["contact"]["email"], stored->normalized.email);
+    EXPECT_EQ(body["task"]["inquiry_id"], inquiry);
+  }
 }
 
 }  // namespace

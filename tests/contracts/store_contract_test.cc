@@ -576,6 +576,76 @@ TEST_P(StoreContractTest, TasksRoundTripInCreationOrder) {
   EXPECT_EQ((*tasks)[1].id, "t2");
 }
 
+// The dispatcher builds a claimed batch's deliveries from one ReadInquiryContexts call: each
+// inquiry whole, with its first task and its contact, every read scoped to its workspace.
+TEST_P(StoreContractTest, ReadInquiryContextsGivesEachInquiryItsFirstTaskAndContact) {
+  Inquiry with_all = MakeInquiry("acme", kT0);
+  with_all.contact_id = "c1";
+  Inquiry bare = MakeInquiry("acme", kT0 + 1);
+  bare.contact_id = "";
+  Inquiry contact_gone = MakeInquiry("acme", kT0 + 2);
+  contact_gone.contact_id = "c-deleted";
+  Inquiry elsewhere = MakeInquiry("b", kT0 + 3);
+  elsewhere.contact_id = "c1";  // c1 is acme's: not this workspace's contact
+  Contact c1{"c1", "acme", "Ana", "ana@example.com", "+15551234567", kT0, kT0 + 7};
+  Task later{"t-later",    "acme",  with_all.id, "vip",   "carol",
+             "Send quote", kT0 + 9, "open",      kT0 + 10};
+  Task first{"t-first",   "acme",  with_all.id,    "default", "bob",
+             "Call back", kT0 + 5, "acknowledged", kT0};
+  Task other_inquiry{"t-other", "acme", bare.id + "x", "default", "bob", "x", kT0, "open", 0};
+  Task other_workspace{"t-b", "b", bare.id, "default", "bob", "y", kT0, "open", 0};
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const Inquiry* i : {&with_all, &bare, &contact_gone, &elsewhere}) {
+                      if (auto s = tx.InsertInquiry(*i); !s.ok()) return s;
+                    }
+                    if (auto s = tx.UpsertContact(c1); !s.ok()) return s;
+                    for (const Task* t : {&later, &other_inquiry, &other_workspace, &first}) {
+                      if (auto s = tx.InsertTask(*t); !s.ok()) return s;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  absl::StatusOr<std::map<InquiryRef, InquiryContext>> got = store_->ReadInquiryContexts({
+      {"acme", with_all.id},
+      {"acme", bare.id},
+      {"acme", with_all.id},  // two handoffs of one inquiry in the batch
+      {"acme", contact_gone.id},
+      {"b", elsewhere.id},
+      {"b", with_all.id},  // the id exists, in another workspace
+      {"acme", "no-such-inquiry"},
+  });
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_FALSE(got->contains(InquiryRef{"b", with_all.id}));
+  EXPECT_FALSE(got->contains(InquiryRef{"acme", "no-such-inquiry"}));
+
+  const InquiryContext& all = got->at(InquiryRef{"acme", with_all.id});
+  ExpectSameInquiry(with_all, all.inquiry);
+  ASSERT_TRUE(all.task.has_value());
+  EXPECT_EQ(all.task->id, "t-first");
+  EXPECT_EQ(all.task->owner, "bob");
+  EXPECT_EQ(all.task->state, "acknowledged");
+  ASSERT_TRUE(all.contact.has_value());
+  EXPECT_EQ(all.contact->id, "c1");
+  EXPECT_EQ(all.contact->name, "Ana");
+  EXPECT_EQ(all.contact->updated_at, kT0 + 7);
+
+  const InquiryContext& none = got->at(InquiryRef{"acme", bare.id});
+  ExpectSameInquiry(bare, none.inquiry);
+  EXPECT_FALSE(none.task.has_value());  // t-b has its id, in workspace b
+  EXPECT_FALSE(none.contact.has_value());
+  EXPECT_FALSE(got->at(InquiryRef{"acme", contact_gone.id}).contact.has_value());
+  const InquiryContext& b = got->at(InquiryRef{"b", elsewhere.id});
+  EXPECT_EQ(b.inquiry.workspace, "b");
+  EXPECT_FALSE(b.contact.has_value());
+
+  absl::StatusOr<std::map<InquiryRef, InquiryContext>> empty = store_->ReadInquiryContexts({});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+}
+
 TEST_P(StoreContractTest, HandoffsRoundTripAndTransactionsSeeTheirOwnWrites) {
   Inquiry in = MakeInquiry("acme", kT0);
   Handoff h = MakeHandoff("acme", in.id, "crm", "pending", kT0);

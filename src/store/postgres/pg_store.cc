@@ -166,6 +166,17 @@ const std::string kContactHistory =
 const std::string kListTasks = "SELECT " PG_TASK_COLUMNS
                                " FROM tasks WHERE workspace = $1 AND inquiry_id = $2 "
                                "ORDER BY created_at, id";
+// Delivery contexts, a claim's worth at a time: the (workspace, id) pairs come as two arrays.
+#define PG_INQUIRY_REFS "(SELECT * FROM unnest($1::text[], $2::text[]))"
+const std::string kContextInquiries =
+    "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE (workspace, id) IN " PG_INQUIRY_REFS;
+const std::string kContextFirstTasks =
+    "SELECT DISTINCT ON (workspace, inquiry_id) " PG_TASK_COLUMNS
+    " FROM tasks WHERE (workspace, inquiry_id) IN " PG_INQUIRY_REFS
+    " ORDER BY workspace, inquiry_id, created_at, id";
+const std::string kContextContacts =
+    "SELECT " PG_CONTACT_COLUMNS " FROM contacts WHERE (workspace, id) IN " PG_INQUIRY_REFS;
+#undef PG_INQUIRY_REFS
 
 const std::string kInsertHandoff =
     "INSERT INTO handoffs (" PG_HANDOFF_COLUMNS
@@ -1589,6 +1600,55 @@ absl::StatusOr<std::vector<Task>> PgStore::ListTasks(const std::string& workspac
                                                      const std::string& inquiry_id) {
   ASSIGN_OR_RETURN(PgResult r, Query(kListTasks, PgParams().Text(workspace).Text(inquiry_id)));
   return ReadRows(r, ReadTask);
+}
+
+absl::StatusOr<std::map<InquiryRef, InquiryContext>> PgStore::ReadInquiryContexts(
+    const std::vector<InquiryRef>& inquiries) {
+  std::map<InquiryRef, InquiryContext> out;
+  if (inquiries.empty()) return out;
+  auto refs = [](const std::vector<InquiryRef>& of) {
+    std::vector<std::string> workspaces, ids;
+    for (const InquiryRef& r : of) {
+      workspaces.push_back(r.workspace);
+      ids.push_back(r.id);
+    }
+    return PgParams().Literal(TextArrayLiteral(workspaces)).Literal(TextArrayLiteral(ids));
+  };
+  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+  // One snapshot for the three statements, as in ListInquiryOutcomes.
+  RETURN_IF_ERROR(conn->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  auto read = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(PgResult found, conn->Exec(kContextInquiries, refs(inquiries)));
+    std::vector<InquiryRef> contacts;
+    for (Inquiry& i : ReadRows(found, ReadInquiry)) {
+      InquiryRef ref{i.workspace, i.id};
+      if (!i.contact_id.empty()) contacts.push_back({i.workspace, i.contact_id});
+      out[ref].inquiry = std::move(i);
+    }
+    if (out.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kContextFirstTasks, refs(inquiries)));
+    for (Task& t : ReadRows(tasks, ReadTask)) {
+      auto it = out.find(InquiryRef{t.workspace, t.inquiry_id});
+      if (it != out.end()) it->second.task = std::move(t);
+    }
+    if (contacts.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(PgResult people, conn->Exec(kContextContacts, refs(contacts)));
+    std::map<InquiryRef, Contact> by_id;
+    for (Contact& c : ReadRows(people, ReadContact)) {
+      InquiryRef key{c.workspace, c.id};
+      by_id.emplace(std::move(key), std::move(c));
+    }
+    for (auto& [ref, context] : out) {
+      auto it = by_id.find(InquiryRef{ref.workspace, context.inquiry.contact_id});
+      if (it != by_id.end()) context.contact = it->second;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status result = read();
+  absl::Status ended = conn->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+  RETURN_IF_ERROR(result);
+  RETURN_IF_ERROR(ended);
+  return out;
 }
 
 absl::StatusOr<Task> PgStore::GetTask(const std::string& workspace, const std::string& id) {

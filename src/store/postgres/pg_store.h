@@ -97,6 +97,8 @@ class PgStore final : public Store {
                                                 const std::string& inquiry_id) override;
   absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
                                               const std::string& inquiry_id) override;
+  absl::StatusOr<std::map<InquiryRef, InquiryContext>> ReadInquiryContexts(
+      const std::vector<InquiryRef>& inquiries) override;
   absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) override;
   absl::StatusOr<std::vector<Task>> ListDueEscalations(const std::string& workspace, Micros now,
                                                        int limit) override;

@@ -156,6 +156,9 @@ constexpr char kContactHistory[] =
 constexpr char kListTasks[] = "SELECT " HANDOFF_TASK_COLUMNS
                               " FROM tasks WHERE workspace = ?1 AND inquiry_id = ?2 "
                               "ORDER BY created_at, id";
+constexpr char kFirstTask[] = "SELECT " HANDOFF_TASK_COLUMNS
+                              " FROM tasks WHERE workspace = ?1 AND inquiry_id = ?2 "
+                              "ORDER BY created_at, id LIMIT 1";
 
 constexpr char kInsertHandoff[] =
     "INSERT INTO handoffs (" HANDOFF_HANDOFF_COLUMNS
@@ -1853,6 +1856,39 @@ absl::StatusOr<std::vector<Task>> SqliteStore::ListTasks(const std::string& work
     out.push_back(ReadTask(st));
   }
   return out;
+}
+
+absl::StatusOr<std::map<InquiryRef, InquiryContext>> SqliteStore::ReadInquiryContexts(
+    const std::vector<InquiryRef>& inquiries) {
+  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+  auto read = [&]() -> absl::StatusOr<std::map<InquiryRef, InquiryContext>> {
+    std::map<InquiryRef, InquiryContext> out;
+    for (const InquiryRef& ref : inquiries) {
+      if (out.contains(ref)) continue;
+      absl::StatusOr<Inquiry> inquiry = QueryInquiry(*reader, ref.workspace, ref.id);
+      if (absl::IsNotFound(inquiry.status())) continue;
+      if (!inquiry.ok()) return inquiry.status();
+      InquiryContext context;
+      context.inquiry = *std::move(inquiry);
+      {
+        ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kFirstTask));
+        st.BindText(1, ref.workspace);
+        st.BindText(2, ref.id);
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (row) context.task = ReadTask(st);
+      }
+      if (!context.inquiry.contact_id.empty()) {
+        ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kGetContact));
+        st.BindText(1, context.inquiry.contact_id);
+        st.BindText(2, ref.workspace);
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (row) context.contact = ReadContact(st);
+      }
+      out.emplace(ref, std::move(context));
+    }
+    return out;
+  };
+  return InReadTransaction(*reader, read);
 }
 
 absl::StatusOr<Task> SqliteStore::GetTask(const std::string& workspace, const std::string& id) {
