@@ -33,6 +33,13 @@ struct HandoffReplayFilter {
   int limit = 500;
 };
 
+// An inquiry's handoffs counted by where they stand (WriteTx::TallyHandoffs).
+struct HandoffTally {
+  int64_t confirmed = 0;
+  int64_t dead = 0;
+  int64_t unsettled = 0;  // pending, failed or delivering
+};
+
 // The writes available inside one transaction. Not thread-safe: used only by the write
 // function it is passed to, on the writer's thread.
 //
@@ -77,6 +84,10 @@ class WriteTx {
                                              const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                             const std::string& inquiry_id) = 0;
+  // How many of the inquiry's handoffs are in each end state, and how many are not yet: what
+  // settling an inquiry needs, without reading the rows.
+  virtual absl::StatusOr<HandoffTally> TallyHandoffs(const std::string& workspace,
+                                                     const std::string& inquiry_id) = 0;
 
   virtual absl::Status InsertTask(const Task& task) = 0;
   virtual absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) = 0;

@@ -917,21 +917,14 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
 
     // The inquiry is settled when every one of its handoffs is: read inside the same
     // transaction so two handoffs finishing together cannot both miss the other.
-    ASSIGN_OR_RETURN(std::vector<Handoff> all,
-                     tx.ListHandoffs(updated.workspace, updated.inquiry_id));
-    bool any_dead = false;
-    for (const Handoff& h : all) {
-      if (h.state != "confirmed" && h.state != "dead") return absl::OkStatus();
-      any_dead = any_dead || h.state == "dead";
-    }
+    ASSIGN_OR_RETURN(HandoffTally tally, tx.TallyHandoffs(updated.workspace, updated.inquiry_id));
+    if (tally.unsettled > 0) return absl::OkStatus();
+    const bool any_dead = tally.dead > 0;
     RETURN_IF_ERROR(tx.SetInquiryProgress(updated.workspace, updated.inquiry_id, Stage::kTransfer,
                                           any_dead ? "attention" : "delivered"));
-    int confirmed = 0;
-    int dead = 0;
-    for (const Handoff& h : all) (h.state == "dead" ? dead : confirmed)++;
     Event settled =
         TransferEvent(updated, now, any_dead ? "inquiry.attention" : "inquiry.delivered",
-                      {{"confirmed", confirmed}, {"dead", dead}});
+                      {{"confirmed", tally.confirmed}, {"dead", tally.dead}});
     return tx.AppendEvent(settled);
   };
 

@@ -677,6 +677,39 @@ TEST_P(StoreContractTest, HandoffsRoundTripAndTransactionsSeeTheirOwnWrites) {
   ExpectSameHandoff(h, (*list)[0]);
 }
 
+// Settling an inquiry counts its handoffs by state inside the write (Dispatcher::Record).
+TEST_P(StoreContractTest, TallyHandoffsCountsOneInquirysHandoffsByWhereTheyStand) {
+  std::vector<Handoff> handoffs = {
+      MakeHandoff("acme", "i1", "crm", "confirmed", kT0),
+      MakeHandoff("acme", "i1", "sheet", "confirmed", kT0 + 1),
+      MakeHandoff("acme", "i1", "sms", "dead", kT0 + 2),
+      MakeHandoff("acme", "i1", "chat", "pending", kT0 + 3),
+      MakeHandoff("acme", "i1", "mail", "failed", kT0 + 4),
+      MakeHandoff("acme", "i1", "slack", "delivering", kT0 + 5),
+      MakeHandoff("acme", "i2", "crm", "dead", kT0 + 6),  // another inquiry
+      MakeHandoff("b", "i1", "crm", "pending", kT0 + 7),  // same id, another workspace
+  };
+  for (const Handoff& h : handoffs) ASSERT_TRUE(PutHandoff(h).ok());
+  std::map<std::string, HandoffTally> got;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const char* id : {"i1", "i2", "none"}) {
+                      absl::StatusOr<HandoffTally> t = tx.TallyHandoffs("acme", id);
+                      if (!t.ok()) return t.status();
+                      got[id] = *t;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(got["i1"].confirmed, 2);
+  EXPECT_EQ(got["i1"].dead, 1);
+  EXPECT_EQ(got["i1"].unsettled, 3);
+  EXPECT_EQ(got["i2"].confirmed, 0);
+  EXPECT_EQ(got["i2"].dead, 1);
+  EXPECT_EQ(got["i2"].unsettled, 0);
+  EXPECT_EQ(got["none"].confirmed + got["none"].dead + got["none"].unsettled, 0);
+}
+
 TEST_P(StoreContractTest, ClaimedWorkIsNotClaimedAgainUntilItsLeaseExpires) {
   WorkItem a = Enqueue(MakeWork("acme", "i1", Stage::kEnrich, kT0));
   WorkItem b = Enqueue(MakeWork("acme", "i2", Stage::kEnrich, kT0 + 1));

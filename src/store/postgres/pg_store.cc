@@ -199,6 +199,10 @@ const std::string kUpdateHandoffChecked =
     "workspace = $2) FROM (SELECT COUNT(*) AS n FROM u) c";
 const std::string kGetHandoff =
     "SELECT " PG_HANDOFF_COLUMNS " FROM handoffs WHERE id = $2 AND workspace = $1";
+const std::string kTallyHandoffs =
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE state = 'confirmed'), "
+    "COUNT(*) FILTER (WHERE state = 'dead') FROM handoffs WHERE workspace = $1 "
+    "AND inquiry_id = $2";
 const std::string kListHandoffs = "SELECT " PG_HANDOFF_COLUMNS
                                   " FROM handoffs WHERE workspace = $1 AND inquiry_id = $2 "
                                   "ORDER BY created_at, id";
@@ -870,6 +874,18 @@ class PgWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(PgResult r,
                      conn_->Exec(kListHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
     return ReadRows(r, ReadHandoff);
+  }
+
+  absl::StatusOr<HandoffTally> TallyHandoffs(const std::string& workspace,
+                                             const std::string& inquiry_id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec(kTallyHandoffs, PgParams().Text(workspace).Text(inquiry_id)));
+    if (r.rows() != 1) return absl::InternalError("no handoff tally");
+    HandoffTally tally;
+    tally.confirmed = r.Int(0, 1);
+    tally.dead = r.Int(0, 2);
+    tally.unsettled = r.Int(0, 0) - tally.confirmed - tally.dead;
+    return tally;
   }
 
   absl::Status InsertTask(const Task& task) override {

@@ -169,6 +169,9 @@ constexpr char kUpdateHandoff[] =
     "progress = ?14 WHERE id = ?1 AND workspace = ?2";
 constexpr char kGetHandoff[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE id = ?2 AND workspace = ?1";
+constexpr char kTallyHandoffs[] =
+    "SELECT COUNT(*), COALESCE(SUM(state = 'confirmed'), 0), COALESCE(SUM(state = 'dead'), 0) "
+    "FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2";
 constexpr char kListHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
                                  " FROM handoffs WHERE workspace = ?1 AND inquiry_id = ?2 "
                                  "ORDER BY created_at, id";
@@ -895,6 +898,20 @@ class SqliteWriteTx final : public WriteTx {
   absl::StatusOr<std::vector<Handoff>> ListHandoffs(const std::string& workspace,
                                                     const std::string& inquiry_id) override {
     return QueryHandoffs(*conn_, workspace, inquiry_id);
+  }
+
+  absl::StatusOr<HandoffTally> TallyHandoffs(const std::string& workspace,
+                                             const std::string& inquiry_id) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kTallyHandoffs));
+    st.BindText(1, workspace);
+    st.BindText(2, inquiry_id);
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::InternalError("no handoff tally");
+    HandoffTally tally;
+    tally.confirmed = st.Int(1);
+    tally.dead = st.Int(2);
+    tally.unsettled = st.Int(0) - tally.confirmed - tally.dead;
+    return tally;
   }
 
   absl::Status InsertTask(const Task& task) override {
