@@ -1397,6 +1397,62 @@ TEST_P(StoreContractTest, QueueDepthsCountWorkPerStageAndHandoffsPerState) {
   EXPECT_TRUE(d.count("work.enrich") && d.count("handoffs.pending"));
 }
 
+// The dead-letter list, the dashboard's per-state lists and the counts per destination read
+// the handoffs not yet confirmed, per workspace; alerts stay out of the lists.
+TEST_P(StoreContractTest, HandoffsAreListedAndCountedByStateWithoutTheConfirmedOnes) {
+  std::vector<Handoff> all;
+  auto add = [&](const std::string& workspace, const std::string& destination,
+                 const std::string& state, Micros created, const std::string& purpose) {
+    Handoff h = MakeHandoff(workspace, "i1", destination, state, kT0);
+    h.created_at = created;
+    h.purpose = purpose;
+    all.push_back(h);
+    return h.id;
+  };
+  const std::string dead_old = add("acme", "crm", "dead", kT0 + 1, "deliver");
+  const std::string dead_new = add("acme", "sms", "dead", kT0 + 2, "notify");
+  add("acme", "crm", "dead", kT0 + 3, "alert");
+  const std::string failed = add("acme", "crm", "failed", kT0 + 4, "deliver");
+  const std::string pending_a = add("acme", "crm", "pending", kT0 + 5, "deliver");
+  const std::string pending_b = add("acme", "crm", "pending", kT0 + 6, "deliver");
+  const std::string delivering = add("acme", "sms", "delivering", kT0 + 7, "notify");
+  add("acme", "crm", "confirmed", kT0 + 8, "deliver");
+  add("b", "crm", "dead", kT0 + 9, "deliver");
+  add("b", "crm", "pending", kT0 + 10, "deliver");
+  for (const Handoff& h : all) ASSERT_TRUE(PutHandoff(h).ok());
+
+  auto ids = [&](const std::string& state) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<Handoff>> got = store_->ListHandoffsInState("acme", state, 10);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (got.ok()) {
+      for (const Handoff& h : *got) out.push_back(h.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("dead"), (std::vector<std::string>{dead_new, dead_old}));  // newest first
+  EXPECT_EQ(ids("failed"), (std::vector<std::string>{failed}));
+  EXPECT_EQ(ids("pending"), (std::vector<std::string>{pending_b, pending_a}));
+  EXPECT_EQ(ids("delivering"), (std::vector<std::string>{delivering}));
+  absl::StatusOr<std::vector<Handoff>> limited = store_->ListHandoffsInState("acme", "pending", 1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ((*limited)[0].id, pending_b);
+
+  absl::StatusOr<std::vector<HandoffCount>> counts = store_->CountUnsettledHandoffs("acme");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::map<std::string, int64_t> by_key;
+  for (const HandoffCount& c : *counts) {
+    by_key[c.destination + "/" + c.purpose + "/" + c.state] = c.count;
+  }
+  EXPECT_EQ(by_key, (std::map<std::string, int64_t>{{"crm/alert/dead", 1},
+                                                    {"crm/deliver/dead", 1},
+                                                    {"crm/deliver/failed", 1},
+                                                    {"crm/deliver/pending", 2},
+                                                    {"sms/notify/dead", 1},
+                                                    {"sms/notify/delivering", 1}}));
+}
+
 TEST_P(StoreContractTest, WorkListenerHearsOfCommittedWorkPerStage) {
   std::mutex mu;
   std::vector<Stage> heard;

@@ -208,9 +208,12 @@ constexpr char kNextOfDestination[] =
     " AND workspace = ?1 AND destination = ?2 "
     "ORDER BY next_attempt_at LIMIT 1";
 
+// The reads by state go through the two partial indexes, handoffs_claimable and handoffs_dead
+// (no index holds the confirmed handoffs, nearly all of them): each names its index and
+// repeats its condition word for word, so that SQLite can use it.
 constexpr char kFindDeadHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
-    " FROM handoffs WHERE workspace = ?1 AND state = 'dead' "
+    " FROM handoffs INDEXED BY handoffs_dead WHERE state = 'dead' AND workspace = ?1 "
     "AND (?2 = '' OR id = ?2) AND (?3 = '' OR destination = ?3) "
     "AND (?4 = 0 OR created_at >= ?4) AND (?5 = 0 OR created_at < ?5) AND id > ?6 "
     "ORDER BY id LIMIT ?7";
@@ -270,15 +273,30 @@ constexpr char kListAlertHandoffs[] =
     " FROM handoffs WHERE workspace = ?1 AND purpose = 'alert' AND created_at >= ?2 "
     "ORDER BY created_at DESC, id DESC LIMIT ?3";
 
-constexpr char kListHandoffsInState[] =
+#define HANDOFF_IN_STATE_TAIL \
+  " AND workspace = ?1 AND purpose <> 'alert' ORDER BY created_at DESC, id DESC LIMIT ?3"
+constexpr char kListDeadHandoffs[] = "SELECT " HANDOFF_HANDOFF_COLUMNS
+                                     " FROM handoffs INDEXED BY handoffs_dead "
+                                     "WHERE state = 'dead'" HANDOFF_IN_STATE_TAIL;
+constexpr char kListClaimableInState[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
-    " FROM handoffs WHERE state = ?2 AND workspace = ?1 AND purpose <> 'alert' "
-    "ORDER BY created_at DESC, id DESC LIMIT ?3";
-// Served by the handoffs_due index (state first); confirmed handoffs are never read.
+    " FROM handoffs INDEXED BY handoffs_claimable "
+    "WHERE " HANDOFF_CLAIMABLE " AND state = ?2" HANDOFF_IN_STATE_TAIL;
+// Confirmed (or unknown) states have no index: a walk of the table. No caller asks for them.
+constexpr char kListAnyInState[] =
+    "SELECT " HANDOFF_HANDOFF_COLUMNS " FROM handoffs WHERE state = ?2" HANDOFF_IN_STATE_TAIL;
+#undef HANDOFF_IN_STATE_TAIL
+// The not yet confirmed handoffs: the claimable ones and the dead ones, each from its index.
+#define HANDOFF_UNSETTLED(columns, workspace_clause)                                       \
+  "SELECT " columns                                                                        \
+  " FROM handoffs INDEXED BY handoffs_claimable WHERE " HANDOFF_CLAIMABLE workspace_clause \
+  " UNION ALL SELECT " columns                                                             \
+  " FROM handoffs INDEXED BY handoffs_dead WHERE state = 'dead'" workspace_clause
 constexpr char kCountUnsettledHandoffs[] =
-    "SELECT destination, purpose, state, COUNT(*) FROM handoffs WHERE state IN ('pending', "
-    "'failed', 'delivering', 'dead') AND workspace = ?1 GROUP BY destination, purpose, state "
-    "ORDER BY destination, purpose, state";
+    "SELECT destination, purpose, state, COUNT(*) FROM (" HANDOFF_UNSETTLED(
+        "destination, purpose, state",
+        " AND workspace = ?1") ") GROUP BY destination, purpose, state "
+                               "ORDER BY destination, purpose, state";
 
 #define HANDOFF_LEAK_COLUMNS                                                                      \
   "workspace, key, opened_at, kind, inquiry_id, source, route, destination, owner, grp, reason, " \
@@ -347,8 +365,8 @@ constexpr char kFindSession[] =
 
 constexpr char kWorkDepths[] = "SELECT stage, COUNT(*) FROM work GROUP BY stage";
 constexpr char kHandoffDepths[] =
-    "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
-    "('pending', 'delivering', 'failed', 'dead') GROUP BY state";
+    "SELECT state, COUNT(*) FROM (" HANDOFF_UNSETTLED("state", "") ") GROUP BY state";
+#undef HANDOFF_UNSETTLED
 
 absl::StatusOr<size_t> StageIndex(Stage s) {
   auto i = static_cast<size_t>(s);
@@ -2050,7 +2068,10 @@ absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffsInState(const std:
                                                                       const std::string& state,
                                                                       int limit) {
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListHandoffsInState));
+  const bool claimable = state == "pending" || state == "failed" || state == "delivering";
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(state == "dead" ? kListDeadHandoffs
+                                                       : claimable     ? kListClaimableInState
+                                                                       : kListAnyInState));
   st.BindText(1, workspace);
   st.BindText(2, state);
   st.BindInt(3, limit);

@@ -517,6 +517,32 @@ TEST_F(SqliteStoreTest, ClaimsSeekEachDestinationInTheClaimableIndex) {
             "destination=? AND next_attempt_at<?)");
 }
 
+// No index holds the confirmed handoffs (nearly all of them), so confirming one changes only
+// its row and handoffs_claimable; the reads by state find theirs in the two partial indexes.
+TEST_F(SqliteStoreTest, ReadsByStateUseThePartialIndexesAndConfirmedHandoffsHaveNone) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb raw(dir_.db());
+  // Every index on handoffs but the keys (id, and workspace + inquiry) is partial, none on state.
+  EXPECT_EQ(raw.Text("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE "
+                     "type = 'index' AND tbl_name = 'handoffs' ORDER BY name)"),
+            "handoffs_alerts handoffs_by_inquiry handoffs_claimable handoffs_dead "
+            "sqlite_autoindex_handoffs_1");
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'handoffs' AND "
+                     "type = 'index' AND sql LIKE '% WHERE %'"),
+            "3");
+  EXPECT_EQ(raw.Plan("SELECT * FROM handoffs INDEXED BY handoffs_dead WHERE state = 'dead' AND "
+                     "workspace = 'w' AND id > '' ORDER BY id LIMIT 5"),
+            "SEARCH handoffs USING INDEX handoffs_dead (workspace=? AND id>?)");
+  EXPECT_EQ(raw.Plan("SELECT state, COUNT(*) FROM (SELECT state FROM handoffs INDEXED BY "
+                     "handoffs_claimable WHERE (state = 'pending' OR state = 'failed' OR state = "
+                     "'delivering') UNION ALL SELECT state FROM handoffs INDEXED BY handoffs_dead "
+                     "WHERE state = 'dead') GROUP BY state"),
+            "CO-ROUTINE (subquery-2)\nCOMPOUND QUERY\nLEFT-MOST SUBQUERY\nSCAN handoffs USING "
+            "COVERING INDEX handoffs_claimable\nUNION ALL\nSCAN handoffs USING INDEX "
+            "handoffs_dead\nSCAN (subquery-2)\nUSE TEMP B-TREE FOR GROUP BY");
+}
+
 TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
   Inquiry in = MakeInquiry(kT0);
   for (int round = 0; round < 3; ++round) {
