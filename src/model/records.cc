@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/time_format.h"
+#include "model/json_writer.h"
 
 namespace handoff {
 namespace {
@@ -29,10 +30,6 @@ constexpr std::array<std::pair<Stage, std::string_view>, 5> kStages{{
 nlohmann::json TimeOrNull(Micros t) {
   if (t == 0) return nullptr;
   return FormatRfc3339(t);
-}
-
-nlohmann::json Fields(const ContactFields& f) {
-  return {{"name", f.name}, {"email", f.email}, {"phone", f.phone}};
 }
 
 }  // namespace
@@ -70,63 +67,129 @@ bool Attribution::empty() const {
          utm_content.empty() && referrer.empty() && landing_page.empty();
 }
 
-nlohmann::json ToJson(const Inquiry& i, bool include_raw) {
-  nlohmann::json j = {
-      {"id", i.id},
-      {"workspace", i.workspace},
-      {"source", i.source},
-      {"channel", ChannelName(i.channel)},
-      {"received_at", TimeOrNull(i.received_at)},
-      {"occurred_at", TimeOrNull(i.occurred_at)},
-      {"contact", Fields(i.normalized)},
-      {"contact_as_received", Fields(i.received)},
-      {"contact_id", i.contact_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.contact_id)},
-      {"message", i.message},
-      {"service", i.service},
-      {"location", i.location},
-      {"attribution",
-       {{"utm_source", i.attribution.utm_source},
-        {"utm_medium", i.attribution.utm_medium},
-        {"utm_campaign", i.attribution.utm_campaign},
-        {"utm_term", i.attribution.utm_term},
-        {"utm_content", i.attribution.utm_content},
-        {"referrer", i.attribution.referrer},
-        {"landing_page", i.attribution.landing_page}}},
-      {"fields", i.fields},
-      {"provider_event_id", i.provider_event_id},
-      {"stage", StageName(i.stage)},
-      {"status", i.status},
-  };
-  if (include_raw) {
-    j["raw"] = {{"content_type", i.raw_content_type}, {"body", i.raw_payload}};
+// The three records a delivery shows are written as text first (a webhook sends that text);
+// their trees are parsed from it, so each shape is spelled once. Keys go in the bytewise order
+// nlohmann keeps them in.
+namespace {
+
+void WriteTime(JsonWriter& w, Micros t) {
+  if (t == 0) {
+    w.Null();
+  } else {
+    w.String(FormatRfc3339(t));
   }
-  return j;
 }
 
-nlohmann::json ToJson(const Contact& c) {
-  return {{"id", c.id},
-          {"name", c.name},
-          {"email", c.email},
-          {"phone", c.phone},
-          {"created_at", TimeOrNull(c.created_at)},
-          {"updated_at", TimeOrNull(c.updated_at)}};
+void WriteContactFields(JsonWriter& w, const ContactFields& f) {
+  w.BeginObject();
+  w.Key("email").String(f.email);
+  w.Key("name").String(f.name);
+  w.Key("phone").String(f.phone);
+  w.EndObject();
 }
 
-nlohmann::json ToJson(const Task& t) {
-  return {{"id", t.id},
-          {"inquiry_id", t.inquiry_id},
-          {"route", t.route},
-          {"owner", t.owner},
-          {"title", t.title},
-          {"due_at", TimeOrNull(t.due_at)},
-          {"state", t.state},
-          {"created_at", TimeOrNull(t.created_at)},
-          {"acknowledged_at", TimeOrNull(t.acknowledged_at)},
-          {"done_at", TimeOrNull(t.done_at)},
-          {"missing", t.missing},
-          {"escalation_step", t.escalation_step},
-          {"next_escalation_at", TimeOrNull(t.next_escalation_at)}};
+}  // namespace
+
+void WriteJson(JsonWriter& w, const Inquiry& i, bool include_raw) {
+  const Attribution& a = i.attribution;
+  w.BeginObject();
+  w.Key("attribution").BeginObject();
+  w.Key("landing_page").String(a.landing_page);
+  w.Key("referrer").String(a.referrer);
+  w.Key("utm_campaign").String(a.utm_campaign);
+  w.Key("utm_content").String(a.utm_content);
+  w.Key("utm_medium").String(a.utm_medium);
+  w.Key("utm_source").String(a.utm_source);
+  w.Key("utm_term").String(a.utm_term);
+  w.EndObject();
+  w.Key("channel").String(ChannelName(i.channel));
+  w.Key("contact");
+  WriteContactFields(w, i.normalized);
+  w.Key("contact_as_received");
+  WriteContactFields(w, i.received);
+  w.Key("contact_id");
+  if (i.contact_id.empty()) {
+    w.Null();
+  } else {
+    w.String(i.contact_id);
+  }
+  w.Key("fields").Json(i.fields);
+  w.Key("id").String(i.id);
+  w.Key("location").String(i.location);
+  w.Key("message").String(i.message);
+  w.Key("occurred_at");
+  WriteTime(w, i.occurred_at);
+  w.Key("provider_event_id").String(i.provider_event_id);
+  if (include_raw) {
+    w.Key("raw").BeginObject();
+    w.Key("body").String(i.raw_payload);
+    w.Key("content_type").String(i.raw_content_type);
+    w.EndObject();
+  }
+  w.Key("received_at");
+  WriteTime(w, i.received_at);
+  w.Key("service").String(i.service);
+  w.Key("source").String(i.source);
+  w.Key("stage").String(StageName(i.stage));
+  w.Key("status").String(i.status);
+  w.Key("workspace").String(i.workspace);
+  w.EndObject();
 }
+
+void WriteJson(JsonWriter& w, const Contact& c) {
+  w.BeginObject();
+  w.Key("created_at");
+  WriteTime(w, c.created_at);
+  w.Key("email").String(c.email);
+  w.Key("id").String(c.id);
+  w.Key("name").String(c.name);
+  w.Key("phone").String(c.phone);
+  w.Key("updated_at");
+  WriteTime(w, c.updated_at);
+  w.EndObject();
+}
+
+void WriteJson(JsonWriter& w, const Task& t) {
+  w.BeginObject();
+  w.Key("acknowledged_at");
+  WriteTime(w, t.acknowledged_at);
+  w.Key("created_at");
+  WriteTime(w, t.created_at);
+  w.Key("done_at");
+  WriteTime(w, t.done_at);
+  w.Key("due_at");
+  WriteTime(w, t.due_at);
+  w.Key("escalation_step").Int(t.escalation_step);
+  w.Key("id").String(t.id);
+  w.Key("inquiry_id").String(t.inquiry_id);
+  w.Key("missing").BeginArray();
+  for (const std::string& m : t.missing) w.String(m);
+  w.EndArray();
+  w.Key("next_escalation_at");
+  WriteTime(w, t.next_escalation_at);
+  w.Key("owner").String(t.owner);
+  w.Key("route").String(t.route);
+  w.Key("state").String(t.state);
+  w.Key("title").String(t.title);
+  w.EndObject();
+}
+
+namespace {
+
+template <typename Record, typename... Args>
+nlohmann::json TreeOf(const Record& r, Args... args) {
+  JsonWriter w;
+  WriteJson(w, r, args...);
+  return nlohmann::json::parse(w.Take());
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const Inquiry& i, bool include_raw) { return TreeOf(i, include_raw); }
+
+nlohmann::json ToJson(const Contact& c) { return TreeOf(c); }
+
+nlohmann::json ToJson(const Task& t) { return TreeOf(t); }
 
 nlohmann::json ToJson(const Handoff& h) {
   return {{"id", h.id},

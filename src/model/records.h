@@ -236,6 +236,12 @@ struct AlertGroup {
 // True for a synthetic probe inquiry (track/probes.h): fields.synthetic is true.
 bool IsProbe(const Inquiry& inquiry);
 
+class JsonWriter;
+// The JSON text of the records a delivery shows, written into `w`; ToJson gives the same as a
+// tree.
+void WriteJson(JsonWriter& w, const Inquiry& i, bool include_raw);
+void WriteJson(JsonWriter& w, const Contact& c);
+void WriteJson(JsonWriter& w, const Task& t);
 nlohmann::json ToJson(const Inquiry& i, bool include_raw);
 nlohmann::json ToJson(const Contact& c);
 nlohmann::json ToJson(const Task& t);

@@ -10,6 +10,7 @@
 #include "core/status.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
+#include "model/json_writer.h"
 #include "nlohmann/json.hpp"
 #include "transfer/delivery_summary.h"
 #include "transfer/delivery_template.h"
@@ -120,47 +121,69 @@ absl::StatusOr<OutboundRequest> WebhookConnector::BuildRequest(const DeliveryCon
     return absl::FailedPreconditionError("the handoff id cannot be used as a webhook-id");
   }
 
-  nlohmann::json payload;
+  std::string body;
+  // Lead fields may hold invalid UTF-8 from a sloppy source; replacing keeps the delivery
+  // valid JSON instead of throwing.
+  auto dump = [](const nlohmann::json& payload) {
+    return payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
   if (ctx.handoff.purpose == "alert") {
     // A leak alert (track/leak_monitor.h) is about the business, not an inquiry: its own shape,
     // whatever `payload` template the destination has for inquiries.
-    payload = {{"type", "alert"},
-               {"handoff_id", ctx.handoff.id},
-               {"workspace", ctx.handoff.workspace},
-               {"text", ctx.handoff.text}};
+    nlohmann::json payload = {{"type", "alert"},
+                              {"handoff_id", ctx.handoff.id},
+                              {"workspace", ctx.handoff.workspace},
+                              {"text", ctx.handoff.text}};
     if (ctx.recipient) {
       payload["recipient"] = {{"id", ctx.recipient->id}, {"name", ctx.recipient->name}};
     }
+    body = dump(payload);
   } else if (auto tmpl = dest.settings.find("payload"); tmpl != dest.settings.end()) {
     // A receiver with its own shape (a Zapier catch hook, a CRM's web-to-lead endpoint) gets
     // exactly the fields it names.
     if (!tmpl->is_object() && !tmpl->is_array()) {
       return absl::FailedPreconditionError("'payload' must be a mapping or a list");
     }
-    ASSIGN_OR_RETURN(payload, RenderPayload(*tmpl, ctx));
+    ASSIGN_OR_RETURN(nlohmann::json payload, RenderPayload(*tmpl, ctx));
+    body = dump(payload);
   } else {
-    payload = {
-        {"type", "inquiry.handoff"},
-        {"handoff_id", ctx.handoff.id},
-        {"inquiry", ToJson(ctx.inquiry, /*include_raw=*/false)},
-        {"contact", ctx.contact ? ToJson(*ctx.contact) : nlohmann::json(nullptr)},
-        {"task", ctx.task ? ToJson(*ctx.task) : nlohmann::json(nullptr)},
-    };
+    // The default shape, the one built for nearly every delivery: written as text straight
+    // away (the bytes a tree of it would dump to, keys in the same order).
+    const bool notice = ctx.handoff.purpose != "deliver";
+    JsonWriter w;
+    w.BeginObject();
     // A notification or escalation notice says so, with whom it is for and the ack link.
-    if (ctx.handoff.purpose != "deliver") {
-      payload["type"] = "inquiry." + ctx.handoff.purpose;
-      if (ctx.recipient)
-        payload["recipient"] = {{"id", ctx.recipient->id}, {"name", ctx.recipient->name}};
-      if (!ctx.ack_url.empty()) payload["ack_url"] = ctx.ack_url;
+    if (notice && !ctx.ack_url.empty()) w.Key("ack_url").String(ctx.ack_url);
+    w.Key("contact");
+    if (ctx.contact) {
+      WriteJson(w, *ctx.contact);
+    } else {
+      w.Null();
     }
+    w.Key("handoff_id").String(ctx.handoff.id);
+    w.Key("inquiry");
+    WriteJson(w, ctx.inquiry, /*include_raw=*/false);
+    if (notice && ctx.recipient) {
+      w.Key("recipient").BeginObject();
+      w.Key("id").String(ctx.recipient->id);
+      w.Key("name").String(ctx.recipient->name);
+      w.EndObject();
+    }
+    w.Key("task");
+    if (ctx.task) {
+      WriteJson(w, *ctx.task);
+    } else {
+      w.Null();
+    }
+    w.Key("type").String(notice ? "inquiry." + ctx.handoff.purpose : "inquiry.handoff");
+    w.EndObject();
+    body = w.Take();
   }
 
   OutboundRequest req;
   req.method = "POST";
   req.url = dest.url;
-  // Lead fields may hold invalid UTF-8 from a sloppy source; replacing keeps the delivery
-  // valid JSON instead of throwing.
-  req.body = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  req.body = std::move(body);
 
   const int64_t timestamp = ctx.now / kMicrosPerSecond;
   req.headers.emplace_back("Content-Type", "application/json");

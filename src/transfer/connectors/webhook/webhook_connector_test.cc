@@ -168,6 +168,51 @@ TEST_F(WebhookConnectorTest, InvalidUtf8InLeadDataStillBuildsValidJson) {
   EXPECT_TRUE(nlohmann::json::accept(req->body));
 }
 
+// The default body is written as text (model/json_writer.h) in the form nlohmann dumps: the
+// keys in its order, so parsing and dumping it again gives the same bytes; a notice says what it
+// is, for whom, with its ack link.
+TEST_F(WebhookConnectorTest, TheBodyIsCanonicalJsonForEveryPurpose) {
+  Contact c;
+  c.id = "contact-1";
+  c.name = "Dana \"D\" Roe";
+  contact_ = c;
+  Task t;
+  t.id = "task-1";
+  t.owner = "ana";
+  t.missing = {"contact.phone"};
+  task_ = t;
+  inquiry_.message = std::string("line one\nline \xff two");
+  TeamMember ana;
+  ana.id = "ana";
+  ana.name = "Ana Ortiz";
+  for (const char* purpose : {"deliver", "notify", "escalate"}) {
+    handoff_.purpose = purpose;
+    DeliveryContext ctx = Ctx();
+    if (handoff_.purpose != "deliver") {
+      ctx.recipient = ana;
+      ctx.ack_url = "https://handoff.example/ack?t=abc";
+    }
+    auto req = connector_.BuildRequest(ctx);
+    ASSERT_TRUE(req.ok()) << req.status();
+    nlohmann::json body = nlohmann::json::parse(req->body);
+    EXPECT_EQ(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), req->body);
+    EXPECT_EQ(body["handoff_id"], handoff_.id);
+    EXPECT_EQ(body["inquiry"]["id"], inquiry_.id);
+    EXPECT_EQ(body["contact"]["name"], "Dana \"D\" Roe");
+    EXPECT_EQ(body["task"]["missing"][0], "contact.phone");
+    EXPECT_FALSE(body["inquiry"].contains("raw"));  // the raw body stays in handoff
+    if (handoff_.purpose == "deliver") {
+      EXPECT_EQ(body["type"], "inquiry.handoff");
+      EXPECT_FALSE(body.contains("recipient"));
+      EXPECT_FALSE(body.contains("ack_url"));
+    } else {
+      EXPECT_EQ(body["type"], std::string("inquiry.") + purpose);
+      EXPECT_EQ(body["recipient"]["name"], "Ana Ortiz");
+      EXPECT_EQ(body["ack_url"], "https://handoff.example/ack?t=abc");
+    }
+  }
+}
+
 TEST_F(WebhookConnectorTest, BadConfigFailsTheBuild) {
   {
     dest_.headers = {{"Webhook-Signature", "forged"}};
