@@ -9,11 +9,14 @@ namespace {
 
 // True when nlohmann writes `s` as it is: valid UTF-8 with nothing to escape.
 bool NeedsNoEscape(std::string_view s) {
+  bool ascii = true;
   for (char c : s) {
     const auto b = static_cast<unsigned char>(c);
     if (b < 0x20 || c == '"' || c == '\\') return false;
+    ascii = ascii && b < 0x80;
   }
-  return Utf8ErrorOffset(s) == std::string_view::npos;
+  // Most fields are ASCII; only the others need their UTF-8 checked.
+  return ascii || Utf8ErrorOffset(s) == std::string_view::npos;
 }
 
 }  // namespace
