@@ -312,8 +312,9 @@ class Store {
                                                         const std::string& inquiry_id) = 0;
   virtual absl::StatusOr<std::vector<Task>> ListTasks(const std::string& workspace,
                                                       const std::string& inquiry_id) = 0;
-  // The contexts of these inquiries, read in one snapshot: a claim's deliveries read theirs
-  // together instead of three reads each. An inquiry that does not exist has no entry.
+  // The contexts of these inquiries, read together: a claim's deliveries read theirs at once
+  // instead of three reads each (SQLite: one read transaction; PostgreSQL: three statements).
+  // An inquiry that does not exist has no entry.
   virtual absl::StatusOr<std::map<InquiryRef, InquiryContext>> ReadInquiryContexts(
       const std::vector<InquiryRef>& inquiries) = 0;
   virtual absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) = 0;
