@@ -1,8 +1,11 @@
 #include "track/leak_monitor.h"
 
 #include <algorithm>
-#include <memory>
+#include <limits>
 #include <set>
+#include <string_view>
+#include <tuple>
+#include <unordered_set>
 
 #include "core/id.h"
 #include "core/status.h"
@@ -113,74 +116,124 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
   ASSIGN_OR_RETURN(in.last_arrival, LastArrivals(now));
   std::vector<Leak> found = DetectLeaks(config, in, now);
   for (Leak& l : found) l.workspace = ws;
+  // The open leaks are read here, off the writer: only scans change them (one at a time, on the
+  // node holding the duty), so what this read misses is at most a leak retention deleted since,
+  // which closing then skips.
+  LeakFilter only_open;
+  only_open.limit = std::numeric_limits<int>::max();
+  ASSIGN_OR_RETURN(std::vector<Leak> open, store_->ListLeaks(ws, only_open));
+  std::sort(open.begin(), open.end(), [](const Leak& a, const Leak& b) {
+    return std::tie(a.opened_at, a.key) < std::tie(b.opened_at, b.key);
+  });
 
-  auto result = std::make_shared<LeakScan>();
-  WriteFn write = [&config, &in, found = std::move(found), now,
-                   result](WriteTx& tx) -> absl::Status {
-    *result = LeakScan{};
-    const std::string& ws = config.workspace;
-    ASSIGN_OR_RETURN(std::vector<Leak> open, tx.ListOpenLeaks(ws));
-    std::set<std::string> open_keys;
-    for (const Leak& l : open) open_keys.insert(l.key);
-    std::set<std::string> found_keys;
-    std::vector<const Leak*> now_open;  // the leaks open after this scan
-    std::map<std::string, int> opened_in_group;
-    for (const Leak& l : found) {
-      found_keys.insert(l.key);
-      if (open_keys.count(l.key)) {
-        now_open.push_back(&l);  // this scan's finding: its reason tells today's age
+  // The plan: which findings are new, which open leaks no longer hold.
+  std::unordered_set<std::string_view> open_keys, found_keys;
+  for (const Leak& l : open) open_keys.insert(l.key);
+  for (const Leak& l : found) found_keys.insert(l.key);
+  std::vector<const Leak*> to_open, to_close, still_silent;
+  for (const Leak& l : found) {
+    if (!open_keys.count(l.key)) to_open.push_back(&l);
+  }
+  for (const Leak& l : open) {
+    if (found_keys.count(l.key)) continue;
+    // A silent source stays silent until something newer than its last arrival comes, even
+    // when its usual gap can no longer be learned from the window.
+    if (l.kind == "silent_source" && config.FindSource(l.source) != nullptr) {
+      auto last = in.last_arrival.find(l.source);
+      Micros newest = last == in.last_arrival.end() ? 0 : last->second;
+      for (const InquiryOutcome& o : in.outcomes) {
+        if (o.source == l.source && !o.synthetic) newest = std::max(newest, o.received_at);
+      }
+      if (newest <= l.since) {
+        still_silent.push_back(&l);
         continue;
       }
-      ASSIGN_OR_RETURN(bool holds, StillHolds(tx, l));
-      if (!holds) continue;
-      Leak fresh = l;
-      fresh.opened_at = now;
-      RETURN_IF_ERROR(tx.InsertLeak(fresh));
-      if (!fresh.inquiry_id.empty()) {
-        Event e = LeakEvent(fresh, now, "leak.opened");
-        RETURN_IF_ERROR(tx.AppendEvent(e));
-      }
-      now_open.push_back(&l);
-      ++opened_in_group[l.group];
-      ++result->opened;
     }
-    for (const Leak& l : open) {
-      if (found_keys.count(l.key)) continue;
-      // A silent source stays silent until something newer than its last arrival comes, even
-      // when its usual gap can no longer be learned from the window.
-      if (l.kind == "silent_source" && config.FindSource(l.source) != nullptr) {
-        auto last = in.last_arrival.find(l.source);
-        Micros newest = last == in.last_arrival.end() ? 0 : last->second;
-        for (const InquiryOutcome& o : in.outcomes) {
-          if (o.source == l.source && !o.synthetic) newest = std::max(newest, o.received_at);
-        }
-        if (newest <= l.since) {
-          now_open.push_back(&l);
-          continue;
-        }
-      }
-      Leak closed = l;
-      closed.closed_at = now;
-      RETURN_IF_ERROR(tx.CloseLeak(ws, l.key, l.opened_at, now));
-      if (!closed.inquiry_id.empty()) {
-        Event e = LeakEvent(closed, now, "leak.closed");
-        RETURN_IF_ERROR(tx.AppendEvent(e));
-      }
-      ++result->closed;
-    }
-    result->open = static_cast<int>(now_open.size());
+    to_close.push_back(&l);
+  }
 
-    // Groups: counts and the oldest leak of each.
-    std::map<std::string, int> count;
-    std::map<std::string, const Leak*> oldest;
-    for (const Leak* l : now_open) {
-      ++count[l->group];
-      const Leak*& o = oldest[l->group];
-      if (o == nullptr || l->since < o->since) o = l;
+  LeakScan result;
+  // The changes, a bounded number per write, so that a backlog (the first scan of an old
+  // database, a destination down for a day) never holds the writer for long: the writes of
+  // ingest and delivery commit between the chunks.
+  std::unordered_set<const Leak*> opened;  // the new findings that still held in the write
+  std::map<std::string, int> opened_in_group;
+  for (size_t begin = 0; begin < to_open.size(); begin += max_changes_per_write_) {
+    const size_t end = std::min(to_open.size(), begin + max_changes_per_write_);
+    std::vector<const Leak*> held;
+    WriteFn write = [&to_open, begin, end, now, &held](WriteTx& tx) -> absl::Status {
+      held.clear();
+      for (size_t i = begin; i < end; ++i) {
+        ASSIGN_OR_RETURN(bool holds, StillHolds(tx, *to_open[i]));
+        if (!holds) continue;
+        Leak fresh = *to_open[i];
+        fresh.opened_at = now;
+        RETURN_IF_ERROR(tx.InsertLeak(fresh));
+        if (!fresh.inquiry_id.empty()) {
+          RETURN_IF_ERROR(tx.AppendEvent(LeakEvent(fresh, now, "leak.opened")));
+        }
+        held.push_back(to_open[i]);
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
+    ++result.writes;
+    for (const Leak* l : held) {
+      opened.insert(l);
+      ++opened_in_group[l->group];
     }
+  }
+  result.opened = static_cast<int>(opened.size());
+  for (size_t begin = 0; begin < to_close.size(); begin += max_changes_per_write_) {
+    const size_t end = std::min(to_close.size(), begin + max_changes_per_write_);
+    int closed = 0;
+    WriteFn write = [&to_close, begin, end, now, &closed](WriteTx& tx) -> absl::Status {
+      closed = 0;
+      for (size_t i = begin; i < end; ++i) {
+        const Leak& l = *to_close[i];
+        absl::Status close = tx.CloseLeak(l.workspace, l.key, l.opened_at, now);
+        if (absl::IsNotFound(close)) continue;  // deleted by retention since the read
+        RETURN_IF_ERROR(close);
+        if (!l.inquiry_id.empty()) {
+          Leak closed_leak = l;
+          closed_leak.closed_at = now;
+          RETURN_IF_ERROR(tx.AppendEvent(LeakEvent(closed_leak, now, "leak.closed")));
+        }
+        ++closed;
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
+    ++result.writes;
+    result.closed += closed;
+  }
+
+  // The leaks open after this scan: the findings (again or anew, in the rules' order), then the
+  // sources still silent.
+  std::vector<const Leak*> now_open;
+  for (const Leak& l : found) {
+    if (open_keys.count(l.key) || opened.count(&l)) now_open.push_back(&l);
+  }
+  now_open.insert(now_open.end(), still_silent.begin(), still_silent.end());
+  result.open = static_cast<int>(now_open.size());
+
+  // Groups: counts and the oldest leak of each, then one write for the groups and their alerts.
+  std::map<std::string, int> count;
+  std::map<std::string, const Leak*> oldest;
+  for (const Leak* l : now_open) {
+    ++count[l->group];
+    const Leak*& o = oldest[l->group];
+    if (o == nullptr || l->since < o->since) o = l;
+  }
+  int alerts = 0;
+  WriteFn write = [&config, &count, &oldest, &opened_in_group, now,
+                   &alerts](WriteTx& tx) -> absl::Status {
+    alerts = 0;
+    const std::string& ws = config.workspace;
     auto alert = [&](const AlertGroup& g, const std::string& what) -> absl::Status {
-      const Leak* o = oldest.count(g.key) ? oldest[g.key] : nullptr;
-      const std::string text = AlertText(config, g, what, o ? o->reason : "", now);
+      auto o = oldest.find(g.key);
+      const std::string text =
+          AlertText(config, g, what, o == oldest.end() ? "" : o->second->reason, now);
       for (const NotifyTarget& t : config.alerts.via) {
         Handoff h;
         h.id = NewUuidV7(now);
@@ -192,7 +245,7 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
         h.next_attempt_at = now;
         h.created_at = now;
         RETURN_IF_ERROR(tx.InsertHandoff(h));
-        ++result->alerts;
+        ++alerts;
       }
       return absl::OkStatus();
     };
@@ -200,10 +253,11 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
     std::set<std::string> grouped;
     for (AlertGroup& g : groups) {
       grouped.insert(g.key);
-      const int n = count.count(g.key) ? count[g.key] : 0;
-      g.total += opened_in_group[g.key];
-      g.open = n;
-      if (n == 0) {
+      auto n = count.find(g.key);
+      auto added = opened_in_group.find(g.key);
+      g.total += added == opened_in_group.end() ? 0 : added->second;
+      g.open = n == count.end() ? 0 : n->second;
+      if (g.open == 0) {
         g.closed_at = now;
         if (g.alerted_at != 0) RETURN_IF_ERROR(alert(g, "recovered"));
       } else if (!config.alerts.via.empty() &&
@@ -235,7 +289,9 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
     return absl::OkStatus();
   };
   RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
-  return *result;
+  ++result.writes;
+  result.alerts = alerts;
+  return result;
 }
 
 }  // namespace handoff

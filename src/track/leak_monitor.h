@@ -28,7 +28,11 @@ struct LeakScan {
   int opened = 0;  // found for the first time
   int closed = 0;  // no longer holding
   int alerts = 0;  // alert handoffs queued (one per channel per group message)
+  int writes = 0;  // writes committed: the chunks of opened and closed leaks, then the groups
 };
+
+// How many leaks one write opens or closes at most (LeakMonitor::set_max_changes_per_write).
+inline constexpr int kLeakChangesPerWrite = 64;
 
 // Thread-safe. `config`, `store` and `clock` must outlive it.
 class LeakMonitor {
@@ -45,7 +49,12 @@ class LeakMonitor {
   // Waits for a scan in progress; idempotent.
   void Stop();
 
-  // One scan at the clock's time, committed in one write. Tests drive it with a FakeClock.
+  // Bounds each write of a scan; tests make it small to see the chunks. Call before Start.
+  void set_max_changes_per_write(int n) { max_changes_per_write_ = n > 0 ? n : 1; }
+
+  // One scan at the clock's time. The rules and the open leaks are read first; the leaks to open
+  // and to close are then written in chunks of at most max_changes_per_write, and the alert
+  // groups last, in one write. Tests drive it with a FakeClock.
   absl::StatusOr<LeakScan> Scan();
 
  private:
@@ -56,6 +65,7 @@ class LeakMonitor {
   Store* store_;
   const Clock* clock_;
   const DutyLease* duty_ = nullptr;
+  size_t max_changes_per_write_ = kLeakChangesPerWrite;
   PeriodicThread thread_;  // last: stopped before the members it uses go
 };
 

@@ -255,6 +255,61 @@ TEST_F(LeakMonitorTest, WithoutAlertChannelsLeaksAreStillRecorded) {
   EXPECT_EQ(Scan().alerts, 1);
 }
 
+TEST_F(LeakMonitorTest, ABacklogIsOpenedAndClosedInBoundedWritesAndCountedOnce) {
+  // Five overdue tasks at two leaks per write: three writes open them, one more keeps the group.
+  monitor_->set_max_changes_per_write(2);
+  std::vector<std::string> ids;
+  std::vector<Task> tasks;
+  for (int k = 0; k < 5; ++k) {
+    ids.push_back(Add(1 * kMin, ""));
+    tasks.push_back(last_task_);
+  }
+  clock_.Advance(2 * kMin);
+  LeakScan first = Scan();
+  EXPECT_EQ(first.opened, 5);
+  EXPECT_EQ(first.open, 5);
+  EXPECT_EQ(first.writes, 4);
+  EXPECT_EQ(first.alerts, 2);  // one group, told once on each channel
+  for (const std::string& id : ids) {
+    EXPECT_EQ(EventKinds(id), std::vector<std::string>{"leak.opened"});
+  }
+  auto groups = *store_->ListAlertGroups("ws", 0, 10);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].open, 5);
+  EXPECT_EQ(groups[0].total, 5);
+  EXPECT_NE(Alerts()[0].text.find(": 5 open"), std::string::npos) << Alerts()[0].text;
+
+  // Nothing changed: only the groups' write, and no leak opened twice.
+  clock_.Advance(1 * kMin);
+  LeakScan again = Scan();
+  EXPECT_EQ(again.opened, 0);
+  EXPECT_EQ(again.open, 5);
+  EXPECT_EQ(again.writes, 1);
+  EXPECT_EQ(store_->ListLeaks("ws", LeakFilter{})->size(), 5u);
+
+  // All five acknowledged: three writes close them, the group recovers with five in all.
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (Task t : tasks) {
+                      t.state = "acknowledged";
+                      t.acknowledged_at = clock_.Now();
+                      RETURN_IF_ERROR(tx.UpdateTask(t));
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  LeakScan healed = Scan();
+  EXPECT_EQ(healed.closed, 5);
+  EXPECT_EQ(healed.open, 0);
+  EXPECT_EQ(healed.writes, 4);
+  EXPECT_EQ(healed.alerts, 2);
+  for (const std::string& id : ids) {
+    EXPECT_EQ(EventKinds(id), (std::vector<std::string>{"leak.opened", "leak.closed"}));
+  }
+  EXPECT_TRUE(store_->ListLeaks("ws", LeakFilter{})->empty());
+  EXPECT_NE(Alerts()[0].text.find("5 leaks in all"), std::string::npos) << Alerts()[0].text;
+}
+
 TEST_F(LeakMonitorTest, ASilentSourceStaysOpenUntilItSendsAgain) {
   config_.sources[0].expect_every = 60 * kMin;
   Add(24 * 60 * kMin, "");
