@@ -134,9 +134,9 @@ class WriteTx {
   virtual absl::Status SetInboxItemState(const std::string& workspace, const std::string& id,
                                          const std::string& state, Micros at) = 0;
 
-  // Leaks (track/leak_monitor.h): the open ones, a newly found one, closing one (matched by
-  // workspace + key + opened_at; NotFound when no such open leak exists).
-  virtual absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) = 0;
+  // Leaks (track/leak_monitor.h; the open ones are read with Store::ListLeaks): a newly found
+  // one, closing one (matched by workspace + key + opened_at; NotFound when no such open leak
+  // exists).
   virtual absl::Status InsertLeak(const Leak& leak) = 0;
   virtual absl::Status CloseLeak(const std::string& workspace, const std::string& key,
                                  Micros opened_at, Micros closed_at) = 0;

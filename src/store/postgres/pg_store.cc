@@ -348,9 +348,6 @@ const std::string kCountUnsettledHandoffs =
     "'failed', 'delivering', 'dead') AND workspace = $1 GROUP BY destination, purpose, state "
     "ORDER BY destination, purpose, state";
 
-const std::string kListOpenLeaks = "SELECT " PG_LEAK_COLUMNS
-                                   " FROM leaks WHERE workspace = $1 AND closed_at = 0 "
-                                   "ORDER BY opened_at, key";
 const std::string kInsertLeak =
     "INSERT INTO leaks (" PG_LEAK_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
@@ -1095,11 +1092,6 @@ class PgWriteTx final : public WriteTx {
         .Int(n);
     conn_->Send(kCountEntry, p);
     return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) override {
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kListOpenLeaks, PgParams().Text(workspace)));
-    return ReadRows(r, ReadLeak);
   }
 
   absl::Status InsertLeak(const Leak& l) override {

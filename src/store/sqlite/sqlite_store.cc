@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -245,7 +247,9 @@ constexpr char kListEntryCounts[] =
     "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
 
 // Every inquiry received in a window, with its route (from its "routed" event) and the fields
-// the leak rules and the scorecard read; then the tasks and handoffs of those inquiries.
+// the leak rules and the scorecard read, a page of kOutcomesPerRead at a time after (?2, ?4)
+// in (received_at, rowid) order; then the tasks and handoffs of those inquiries.
+constexpr int kOutcomesPerRead = 2000;
 constexpr char kInquiryOutcomes[] =
     "SELECT i.id, i.source, i.channel, COALESCE(json_extract(i.fields, '$.kind'), ''), "
     "i.service, COALESCE(json_extract(i.fields, '$.intent'), ''), i.received_at, i.stage, "
@@ -254,12 +258,14 @@ constexpr char kInquiryOutcomes[] =
     "COALESCE((SELECT json_extract(e.detail, '$.route') FROM events e WHERE e.inquiry_id = i.id "
     "AND e.kind = 'routed' LIMIT 1), ''), "
     "i.normalized_phone <> '' OR i.received_phone <> '', "
-    "i.normalized_email <> '' OR i.received_email <> '' "
+    "i.normalized_email <> '' OR i.received_email <> '', i.rowid "
     "FROM inquiries i WHERE i.workspace = ?1 AND i.received_at >= ?2 AND i.received_at < ?3 "
-    "ORDER BY i.received_at, i.id";
+    "AND (i.received_at > ?2 OR i.rowid > ?4) ORDER BY i.received_at, i.rowid LIMIT ?5";
+// A page's tasks and handoffs: those of the inquiries received in [?2, ?3], its first and last
+// times (the caller keeps the ones of its own inquiries).
 #define HANDOFF_INQUIRIES_IN_WINDOW                                                       \
   "(SELECT id FROM inquiries WHERE workspace = ?1 AND received_at >= ?2 AND received_at " \
-  "< ?3)"
+  "<= ?3)"
 constexpr char kOutcomeTasks[] =
     "SELECT " HANDOFF_TASK_COLUMNS
     " FROM tasks WHERE workspace = ?1 AND inquiry_id IN " HANDOFF_INQUIRIES_IN_WINDOW
@@ -301,9 +307,6 @@ constexpr char kCountUnsettledHandoffs[] =
 #define HANDOFF_LEAK_COLUMNS                                                                      \
   "workspace, key, opened_at, kind, inquiry_id, source, route, destination, owner, grp, reason, " \
   "value, since, closed_at"
-constexpr char kListOpenLeaks[] = "SELECT " HANDOFF_LEAK_COLUMNS
-                                  " FROM leaks WHERE workspace = ?1 AND closed_at = 0 "
-                                  "ORDER BY opened_at, key";
 constexpr char kInsertLeak[] =
     "INSERT INTO leaks (" HANDOFF_LEAK_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
@@ -1163,12 +1166,6 @@ class SqliteWriteTx final : public WriteTx {
     return st.Run();
   }
 
-  absl::StatusOr<std::vector<Leak>> ListOpenLeaks(const std::string& workspace) override {
-    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kListOpenLeaks));
-    st.BindText(1, workspace);
-    return ReadAll(st, ReadLeak);
-  }
-
   absl::Status InsertLeak(const Leak& l) override {
     RETURN_IF_ERROR(RequireKey(l.workspace, l.key, "leak"));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertLeak));
@@ -2016,52 +2013,79 @@ absl::StatusOr<std::vector<EntryCount>> SqliteStore::ListEntryCounts(const std::
 absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
     const std::string& workspace, Micros from, Micros until) {
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-  // One read transaction, so the three statements see the same snapshot.
-  return InReadTransaction(*reader, [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
-    ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
-    st.BindText(1, workspace);
-    st.BindInt(2, from);
-    st.BindInt(3, until);
-    ASSIGN_OR_RETURN(std::vector<InquiryOutcome> out, ReadAll(st, [](const SqliteStatement& r) {
-                       InquiryOutcome o;
-                       o.id = r.Text(0);
-                       o.source = r.Text(1);
-                       o.channel = ParseChannel(r.Text(2)).value_or(Channel::kOther);
-                       o.kind = r.Text(3);
-                       std::string intent = r.Text(5);
-                       o.service = intent.empty() ? r.Text(4) : std::move(intent);
-                       o.received_at = r.Int(6);
-                       o.stage = ParseStage(r.Text(7)).value_or(Stage::kEntry);
-                       o.status = r.Text(8);
-                       o.value = r.Double(9);
-                       o.synthetic = r.Int(10) != 0;
-                       o.route = r.Text(11);
-                       o.has_phone = r.Int(12) != 0;
-                       o.has_email = r.Int(13) != 0;
-                       return o;
-                     }));
-    std::map<std::string, size_t> index;
-    for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
-    ASSIGN_OR_RETURN(SqliteStatement tasks, reader->Prepare(kOutcomeTasks));
-    tasks.BindText(1, workspace);
-    tasks.BindInt(2, from);
-    tasks.BindInt(3, until);
-    ASSIGN_OR_RETURN(std::vector<Task> all_tasks, ReadAll(tasks, ReadTask));
-    for (Task& t : all_tasks) {
-      auto it = index.find(t.inquiry_id);
-      if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
-    }
-    ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
-    handoffs.BindText(1, workspace);
-    handoffs.BindInt(2, from);
-    handoffs.BindInt(3, until);
-    ASSIGN_OR_RETURN(std::vector<Handoff> all_handoffs, ReadAll(handoffs, ReadHandoff));
-    for (Handoff& h : all_handoffs) {
-      auto it = index.find(h.inquiry_id);
-      if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
-    }
-    return out;
+  std::vector<InquiryOutcome> out;
+  // The window is read a page of inquiries at a time in (received_at, rowid) order, the order
+  // of inquiries_by_received_at, each page in a read transaction of its own: one transaction
+  // over a week of inquiries held the log for seconds, no checkpoint could copy past it, and
+  // the copy that followed made the writer's next sync wait for hundreds of milliseconds.
+  Micros page_from = from;
+  int64_t after_rowid = -1;  // the last rowid read at page_from (-1: none yet)
+  for (;;) {
+    const size_t page_begin = out.size();
+    ASSIGN_OR_RETURN(
+        int64_t last_rowid, InReadTransaction(*reader, [&]() -> absl::StatusOr<int64_t> {
+          ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
+          st.BindText(1, workspace);
+          st.BindInt(2, page_from);
+          st.BindInt(3, until);
+          st.BindInt(4, after_rowid);
+          st.BindInt(5, kOutcomesPerRead);
+          int64_t rowid = after_rowid;
+          for (;;) {
+            ASSIGN_OR_RETURN(bool row, st.Step());
+            if (!row) break;
+            InquiryOutcome o;
+            o.id = st.Text(0);
+            o.source = st.Text(1);
+            o.channel = ParseChannel(st.Text(2)).value_or(Channel::kOther);
+            o.kind = st.Text(3);
+            std::string intent = st.Text(5);
+            o.service = intent.empty() ? st.Text(4) : std::move(intent);
+            o.received_at = st.Int(6);
+            o.stage = ParseStage(st.Text(7)).value_or(Stage::kEntry);
+            o.status = st.Text(8);
+            o.value = st.Double(9);
+            o.synthetic = st.Int(10) != 0;
+            o.route = st.Text(11);
+            o.has_phone = st.Int(12) != 0;
+            o.has_email = st.Int(13) != 0;
+            rowid = st.Int(14);
+            out.push_back(std::move(o));
+          }
+          if (out.size() == page_begin) return rowid;
+          std::unordered_map<std::string_view, size_t> index;
+          for (size_t i = page_begin; i < out.size(); ++i) index[out[i].id] = i;
+          const Micros first_at = out[page_begin].received_at, last_at = out.back().received_at;
+          ASSIGN_OR_RETURN(SqliteStatement tasks, reader->Prepare(kOutcomeTasks));
+          tasks.BindText(1, workspace);
+          tasks.BindInt(2, first_at);
+          tasks.BindInt(3, last_at);
+          ASSIGN_OR_RETURN(std::vector<Task> all_tasks, ReadAll(tasks, ReadTask));
+          for (Task& t : all_tasks) {
+            auto it = index.find(t.inquiry_id);
+            if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
+          }
+          ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
+          handoffs.BindText(1, workspace);
+          handoffs.BindInt(2, first_at);
+          handoffs.BindInt(3, last_at);
+          ASSIGN_OR_RETURN(std::vector<Handoff> all_handoffs, ReadAll(handoffs, ReadHandoff));
+          for (Handoff& h : all_handoffs) {
+            auto it = index.find(h.inquiry_id);
+            if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
+          }
+          return rowid;
+        }));
+    const size_t read = out.size() - page_begin;
+    if (read < static_cast<size_t>(kOutcomesPerRead)) break;
+    page_from = out.back().received_at;
+    after_rowid = last_rowid;
+  }
+  // Oldest first, ties by id, as the interface promises.
+  std::sort(out.begin(), out.end(), [](const InquiryOutcome& a, const InquiryOutcome& b) {
+    return std::tie(a.received_at, a.id) < std::tie(b.received_at, b.id);
   });
+  return out;
 }
 
 absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffsInState(const std::string& workspace,

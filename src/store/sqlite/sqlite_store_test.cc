@@ -12,11 +12,15 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/id.h"
+#include "core/status.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "tests/support/temp_dir.h"
@@ -469,6 +473,97 @@ TEST_F(SqliteStoreTest, TheWriterCheckpointsWhenTheLogOutgrowsItsBound) {
   // 300 commits of a few pages each would make a log of several MiB; the bound keeps it near
   // 64 pages (plus the commit that crossed it).
   EXPECT_LT(std::filesystem::file_size(dir_.db() + "-wal"), 1u << 20);
+}
+
+// The log's length in frames, from the size of its file.
+int64_t WalFrames(const std::string& db) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(db + "-wal", ec);
+  return ec || size < 32 ? 0 : static_cast<int64_t>((size - 32) / (4096 + 24));
+}
+
+// A read that stays open pins the log: no checkpoint can copy what was committed after it began.
+// The writer then leaves the backlog to the thread instead of copying it inside a commit that
+// acknowledgements wait for, up to the hard bound of four times writer_pages; once the read
+// ends, the thread copies the backlog and the writer restarts the log again.
+TEST_F(SqliteStoreTest, AReadHoldingTheLogLeavesTheCopyToTheThreadUpToTheBound) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(dir_.db(), &clock_, {.background_pages = 16, .writer_pages = 64});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SqliteStore& store = **opened;
+  RawDb reader(dir_.db());
+  ASSERT_EQ(reader.Exec("BEGIN"), SQLITE_OK);
+  ASSERT_EQ(reader.Text("SELECT count(*) FROM inquiries"), "0");  // the snapshot is taken
+  Micros at = kT0;
+  while (WalFrames(dir_.db()) < 160) InsertLargeInquiries(store, 1, at++);
+  EXPECT_EQ(store.checkpointer().writer_checkpoints(), 0)
+      << "the writer copied a backlog the read held back";
+  while (WalFrames(dir_.db()) < 4 * 64 + 8) InsertLargeInquiries(store, 1, at++);
+  EXPECT_GT(store.checkpointer().writer_checkpoints(), 0) << "the hard bound did not hold";
+
+  ASSERT_EQ(reader.Exec("COMMIT"), SQLITE_OK);
+  // The thread catches up, then the writer's checkpoints restart the log: it stops growing.
+  InsertLargeInquiries(store, 50, at);
+  at += 50;
+  const int64_t frames = WalFrames(dir_.db());
+  InsertLargeInquiries(store, 300, at);
+  EXPECT_LE(WalFrames(dir_.db()), frames) << "the log grew with every commit";
+  EXPECT_GT(store.checkpointer().background_checkpoints(), 0);
+}
+
+// A window's outcomes are read a page at a time; inquiries received at the same instant across
+// a page boundary are each read once, in (received_at, id) order, with their task and handoff.
+TEST_F(SqliteStoreTest, InquiryOutcomesAreReadInPagesWithoutLosingOrRepeatingOne) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int kInquiries = 4500;  // more than two pages of 2,000
+  ASSERT_TRUE(store
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (int k = 0; k < kInquiries; ++k) {
+                      Inquiry i = MakeInquiry(kT0 + k / 3);  // three at each instant
+                      i.id = fmt::format("inq-{:05}", (k * 7919) % kInquiries);
+                      RETURN_IF_ERROR(tx.InsertInquiry(i));
+                      Task t;
+                      t.id = "task-" + i.id;
+                      t.workspace = "acme";
+                      t.inquiry_id = i.id;
+                      t.created_at = i.received_at;
+                      RETURN_IF_ERROR(tx.InsertTask(t));
+                      Handoff h;
+                      h.id = "handoff-" + i.id;
+                      h.workspace = "acme";
+                      h.inquiry_id = i.id;
+                      h.destination = "crm";
+                      h.created_at = i.received_at;
+                      RETURN_IF_ERROR(tx.InsertHandoff(h));
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto check = [&](Micros from, Micros until, size_t expected) {
+    absl::StatusOr<std::vector<InquiryOutcome>> outcomes =
+        store->ListInquiryOutcomes("acme", from, until);
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    ASSERT_EQ(outcomes->size(), expected);
+    std::set<std::string> seen;
+    for (size_t k = 0; k < outcomes->size(); ++k) {
+      const InquiryOutcome& o = (*outcomes)[k];
+      EXPECT_TRUE(seen.insert(o.id).second) << o.id << " read twice";
+      EXPECT_GE(o.received_at, from);
+      EXPECT_LT(o.received_at, until);
+      if (k > 0) {
+        const InquiryOutcome& p = (*outcomes)[k - 1];
+        EXPECT_LT(std::tie(p.received_at, p.id), std::tie(o.received_at, o.id)) << k;
+      }
+      ASSERT_TRUE(o.task.has_value()) << o.id;
+      EXPECT_EQ(o.task->id, "task-" + o.id);
+      ASSERT_EQ(o.handoffs.size(), 1u) << o.id;
+      EXPECT_EQ(o.handoffs[0].id, "handoff-" + o.id);
+    }
+  };
+  check(kT0, kT0 + kInquiries, kInquiries);
+  check(kT0 + 100, kT0 + 1000, 2700);  // a window that starts and ends inside pages
+  check(kT0 + 2000, kT0 + 2000, 0);
 }
 
 // A partial index's condition runs at every write of its table; SQLite evaluates a constant IN

@@ -96,12 +96,19 @@ void WalCheckpointer::Detach(SqliteConnection& writer) {
 int WalCheckpointer::OnCommit(void* ctx, sqlite3* db, const char* schema, int pages) {
   auto* self = static_cast<WalCheckpointer*>(ctx);
   self->log_pages_.store(pages);
-  if (pages >= self->options_.writer_pages) {
+  if (pages >= self->options_.writer_pages &&
+      (self->Uncopied(pages) <= self->options_.background_pages ||
+       pages >= kWriterBoundFactor * self->options_.writer_pages)) {
     // BUSY when the thread is mid-checkpoint: it is doing this very work, so carry on.
-    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+    int log = 0, copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
         SQLITE_OK) {
+      self->NoteCopied(log, copied);
       self->by_writer_.fetch_add(1);
     }
+  } else if (pages >= self->options_.writer_pages) {
+    // A read held back the thread's passes: it copies the backlog, not this commit.
+    self->thread_.Wake();
   } else if (pages - self->GrowthBase(pages) >= self->options_.background_pages) {
     self->thread_.Wake();
   }
@@ -114,14 +121,31 @@ int64_t WalCheckpointer::GrowthBase(int64_t pages) const {
   return pages < from ? 0 : from;
 }
 
+int64_t WalCheckpointer::Uncopied(int64_t pages) const {
+  // A log shorter than at the last checkpoint was restarted since: none of it is copied.
+  return pages < copied_log_.load() ? pages : pages - copied_.load();
+}
+
+void WalCheckpointer::NoteCopied(int log, int copied) {
+  copied_.store(copied);
+  copied_log_.store(log);
+}
+
 Micros WalCheckpointer::RunOnce() {
   const Micros next_sync = SyncDeferred();
   const int64_t pages = log_pages_.load();
-  if (pages - GrowthBase(pages) < options_.background_pages) return next_sync;
+  // Due when the log has grown by background_pages, or when it is long enough for the writer's
+  // checkpoint but too much of it is left to copy (a read held the last passes back). A pass
+  // that a read still holds back copies nothing and costs no I/O.
+  const bool catch_up =
+      pages >= options_.writer_pages && Uncopied(pages) > options_.background_pages;
+  if (pages - GrowthBase(pages) < options_.background_pages && !catch_up) return next_sync;
   pass_from_.store(pages);
+  int log = 0, copied = 0;
   const int rc =
-      sqlite3_wal_checkpoint_v2(conn_->db(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(conn_->db(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
   if (rc == SQLITE_OK) {
+    NoteCopied(log, copied);
     background_.fetch_add(1);
   } else if (rc != SQLITE_BUSY) {
     // The writer's own checkpoint at writer_pages still bounds the log.

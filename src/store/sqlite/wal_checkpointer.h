@@ -8,6 +8,10 @@
 // checkpoint has copied all of it before the writer's next transaction begins, which under a
 // steady load a concurrent checkpoint never achieves: so at `writer_pages` the writer still
 // checkpoints itself, as SQLite did, but finds all but the last pages already copied.
+// A long read (a leak scan over a week of inquiries) holds back every checkpoint until it ends;
+// the writer then leaves that backlog to the thread too, and copies itself only once the thread
+// has caught up (or the log reaches four times `writer_pages`, the hard bound), so that no
+// acknowledgement waits for the copy of thousands of pages.
 //
 // It also bounds how long a commit made without a sync (Durability::kDeferred) stays only in
 // the OS cache: `sync_delay` after the first such commit that no synced commit followed, it
@@ -33,9 +37,13 @@ class WalCheckpointer {
  public:
   struct Options {
     int64_t background_pages = 2048;  // the growth of the log (pages) that wakes the thread
-    int64_t writer_pages = 8192;      // the length at which the writer checkpoints itself
-    Micros sync_delay = 100 * 1000;   // the longest a deferred commit waits for a sync
+    // The length at which the writer checkpoints itself, when the thread has left at most
+    // background_pages of the log to copy; at kWriterBoundFactor times this, in any case.
+    int64_t writer_pages = 8192;
+    Micros sync_delay = 100 * 1000;  // the longest a deferred commit waits for a sync
   };
+
+  static constexpr int64_t kWriterBoundFactor = 4;
 
   // Opens a connection of its own to the database at `path` and starts the thread.
   static absl::StatusOr<std::unique_ptr<WalCheckpointer>> Start(const std::string& path,
@@ -62,6 +70,10 @@ class WalCheckpointer {
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
   // The length from which a log now `pages` long counts its growth towards the next pass.
   int64_t GrowthBase(int64_t pages) const;
+  // How much of a log now `pages` long the last checkpoint left to copy.
+  int64_t Uncopied(int64_t pages) const;
+  // Records what a checkpoint reported: the log's length and how much of it is copied.
+  void NoteCopied(int log, int copied);
   // One pass of the thread; returns how long to sleep.
   Micros RunOnce();
   // Syncs the log file when a deferred commit has waited sync_delay; returns how long until
@@ -75,6 +87,8 @@ class WalCheckpointer {
   std::unique_ptr<SqliteConnection> conn_;  // used by the thread only
   std::atomic<int64_t> log_pages_{0};       // the log's length after the last commit
   std::atomic<int64_t> pass_from_{0};       // its length at the last pass (0: none since a restart)
+  std::atomic<int64_t> copied_log_{0};      // its length at the last checkpoint, by either thread
+  std::atomic<int64_t> copied_{0};          // the pages of it that checkpoint had copied
   std::atomic<int64_t> background_{0};
   std::atomic<int64_t> by_writer_{0};
   std::atomic<int64_t> deferred_syncs_{0};
