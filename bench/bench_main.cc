@@ -68,6 +68,10 @@ struct Options {
   int rate_duration_s = 10;
   int rate_runs = 3;
   int drain_timeout_s = 300;
+  // The leak backlog phase: seconds of load that leave overdue tasks behind (0: no phase), then
+  // seconds of one connection while the first scans find them.
+  int backlog_s = 10;
+  int backlog_measure_s = 20;
   bool keep = false;
   // --compare: a second handoff binary measured round by round beside `handoff`.
   std::string compare;
@@ -76,15 +80,26 @@ struct Options {
 // What one column of figures runs against.
 struct Deployment {
   int http_threads = 1;
-  int nodes = 1;             // `handoff serve` processes
-  bool postgres = false;     // the nodes share a PostgreSQL database; otherwise one SQLite file
-  std::string handoff = "";  // the binary the nodes run; "" = Options::handoff
-  std::string tag = "";      // which binary of a --compare run ("A", "B"); "" otherwise
+  int nodes = 1;                 // `handoff serve` processes
+  bool postgres = false;         // the nodes share a PostgreSQL database; otherwise one SQLite file
+  std::string handoff = "";      // the binary the nodes run; "" = Options::handoff
+  std::string tag = "";          // which binary of a --compare run ("A", "B"); "" otherwise
+  std::string task_due = "15m";  // the route's task due time (BenchConfig)
+  std::string scan_every = "15s";  // how often the leak rules run
+  std::string sqlite_url = "";     // an existing SQLite database to serve; "" = a new one
   std::string Label() const {
     const std::string of = tag.empty() ? "" : fmt::format(" {}", tag);
     if (!postgres) return fmt::format("http_threads={}{}", http_threads, of);
     return fmt::format("postgres {} node{}{}", nodes, nodes == 1 ? "" : "s", of);
   }
+};
+
+// The leak backlog phase of one binary (Bench::RunBacklog).
+struct BacklogRun {
+  std::string tag;
+  int64_t overdue = 0;  // inquiries whose task was overdue when the scans began
+  int64_t opened = 0;   // leaks the first scan reported opening
+  WrkResult single;     // one connection through the first two scans
 };
 
 // Figures of the PostgreSQL server itself over one throughput run (load + drain).
@@ -157,7 +172,9 @@ class Nodes {
     for (int i = 0; i < d.nodes; ++i) {
       servers_.push_back(std::make_unique<HandoffServer>(
           d.handoff.empty() ? options_.handoff : d.handoff, options_.dir, options_.keep));
-      auto s = servers_.back()->Start(BenchConfig(sink_url, d.http_threads), db_url_);
+      auto s =
+          servers_.back()->Start(BenchConfig(sink_url, d.http_threads, d.task_due, d.scan_every),
+                                 d.sqlite_url.empty() ? db_url_ : d.sqlite_url);
       if (!s.ok())
         return absl::InternalError(fmt::format("node {}: {}", i + 1, std::string(s.message())));
     }
@@ -277,6 +294,98 @@ class Bench {
       auto run = RunOpen(into.deployment, rate, r);
       if (run.has_value()) into.open_loops.push_back(std::move(*run));
     }
+  }
+
+  // The leak backlog phase: what an acknowledgement waits for while the leak rules find a
+  // backlog. `backlog_s` of load at 64 connections on a config whose tasks are due a second
+  // after their inquiry and whose rules run hourly (one scan at start, on an empty file), then
+  // the same file served with the rules every 15 s, where the first scan finds every task
+  // overdue and opens a leak for each, while one connection posts for `backlog_measure_s`
+  // (the first scan and the one after). SQLite, http_threads 1.
+  std::optional<BacklogRun> RunBacklog(const std::string& binary, const std::string& tag) {
+    const std::string phase = fmt::format("leak backlog{}", tag.empty() ? "" : " " + tag);
+    sink_->Reset();
+    Nodes aged(options_, nullptr);
+    Deployment d{.http_threads = 1, .handoff = binary, .tag = tag};
+    d.task_due = "1s";
+    d.scan_every = "1h";
+    if (auto s = aged.Start(d, sink_->url()); !s.ok()) {
+      Fail(fmt::format("{}: {}", phase, std::string(s.message())));
+      return std::nullopt;
+    }
+    WrkOptions load;
+    load.wrk = options_.wrk;
+    load.lua = options_.lua;
+    load.url = aged.first().BaseUrl() + "/in/" + kBenchSource;
+    load.token = kBenchToken;
+    load.threads = options_.wrk_threads;
+    load.connections = options_.connections;
+    load.duration_s = options_.backlog_s;
+    load.output_path = aged.first().dir() + "/wrk-backlog.txt";
+    auto loaded = RunWrk(load);
+    if (!loaded.ok()) {
+      Fail(fmt::format("{}: {}", phase, std::string(loaded.status().message())));
+      return std::nullopt;
+    }
+    CheckWrk(*loaded, phase);
+    auto accepted = WaitForDrain(aged, loaded->acked(), phase);
+    if (!accepted.has_value()) return std::nullopt;
+    if (auto s = aged.Stop(); !s.ok()) {
+      Fail(fmt::format("{}: {}", phase, std::string(s.message())));
+      return std::nullopt;
+    }
+
+    // Every task is due a second after its inquiry: let the last ones fall due too.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    BacklogRun run;
+    run.tag = tag;
+    run.overdue = *accepted;
+    Nodes scanned(options_, nullptr);
+    d.scan_every = "15s";
+    d.sqlite_url = "sqlite:" + aged.first().DbPath();
+    if (auto s = scanned.Start(d, sink_->url()); !s.ok()) {
+      Fail(fmt::format("{}: restarting on the aged file: {}", phase, std::string(s.message())));
+      return std::nullopt;
+    }
+    WrkOptions single = load;
+    single.url = scanned.first().BaseUrl() + "/in/" + kBenchSource;
+    single.run = 1;
+    single.threads = 1;
+    single.connections = 1;
+    single.duration_s = options_.backlog_measure_s;
+    single.output_path = scanned.first().dir() + "/wrk-backlog-1.txt";
+    auto measured = RunWrk(single);
+    if (!measured.ok()) {
+      Fail(fmt::format("{} (1 connection): {}", phase, std::string(measured.status().message())));
+      return std::nullopt;
+    }
+    run.single = *measured;
+    CheckWrk(run.single, phase + " (1 connection)");
+    // The first scan's report: "leaks: N open (N new, 0 closed)".
+    const std::string log = scanned.first().LogTail(1 << 20);
+    const size_t at = log.find("leaks: ");
+    if (at != std::string::npos) {
+      const size_t open_paren = log.find('(', at);
+      if (open_paren != std::string::npos) {
+        run.opened = std::strtoll(log.c_str() + open_paren + 1, nullptr, 10);
+      }
+    }
+    if (run.opened < run.overdue) {
+      Fail(fmt::format("{}: the first scan opened {} leaks for {} overdue tasks", phase, run.opened,
+                       run.overdue));
+    }
+    if (auto s = scanned.Stop(); !s.ok()) {
+      Fail(fmt::format("{}: {}", phase, std::string(s.message())));
+    }
+    std::printf(
+        "  %s: %s overdue tasks, %s leaks opened by the first scan; 1 conn for %d s through the "
+        "first two scans: %s acked, ack p50 %s p99 %s p99.9 %s max %s\n",
+        phase.c_str(), Thousands(static_cast<double>(run.overdue)).c_str(),
+        Thousands(static_cast<double>(run.opened)).c_str(), options_.backlog_measure_s,
+        Thousands(static_cast<double>(run.single.acked())).c_str(), Ms(run.single.p50).c_str(),
+        Ms(run.single.p99).c_str(), Ms(run.single.p999).c_str(), Ms(run.single.max).c_str());
+    std::fflush(stdout);
+    return run;
   }
 
   std::vector<OpenLoopRun> RunOpenLoops(const Deployment& d, double rate) {
@@ -956,6 +1065,12 @@ int Main(int argc, char** argv) {
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "Seconds to wait for every accepted inquiry to reach the sink")
       ->capture_default_str();
+  app.add_option("--backlog", o.backlog_s,
+                 "Seconds of load that leave overdue tasks for the leak backlog phase (0: none)")
+      ->capture_default_str();
+  app.add_option("--backlog-measure", o.backlog_measure_s,
+                 "Seconds of one connection while the first leak scans find that backlog")
+      ->capture_default_str();
   app.add_option("--compare", o.compare,
                  "A second handoff binary (B) to measure beside --handoff (A): each round runs A "
                  "then B, or B then A, alternately; SQLite only; prints both and B/A ratios");
@@ -1033,6 +1148,19 @@ int Main(int argc, char** argv) {
     }
     PrintTable(results, o);
     PrintRatios(results, o);
+  }
+  if (o.backlog_s > 0) {
+    std::printf(
+        "\nLeak backlog: %d s at %d connections with tasks due in 1 s, then the same file "
+        "with leak scans every 15 s and 1 connection for %d s; load average %s\n",
+        o.backlog_s, o.connections, o.backlog_measure_s, LoadAverage().c_str());
+    std::fflush(stdout);
+    if (o.compare.empty()) {
+      bench.RunBacklog(o.handoff, "");
+    } else {
+      bench.RunBacklog(o.handoff, "A");
+      bench.RunBacklog(o.compare, "B");
+    }
   }
 
   if (!o.postgres_nodes.empty()) {

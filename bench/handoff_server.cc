@@ -49,6 +49,11 @@ absl::StatusOr<nlohmann::json> GetJson(const std::string& url) {
 }  // namespace
 
 std::string BenchConfig(const std::string& sink_url, int http_threads) {
+  return BenchConfig(sink_url, http_threads, "15m", "15s");
+}
+
+std::string BenchConfig(const std::string& sink_url, int http_threads, const std::string& task_due,
+                        const std::string& scan_every) {
   return fmt::format(R"(# Written by handoff_bench for one benchmark run.
 workspace: bench
 business:
@@ -77,12 +82,15 @@ routes:
   - name: bench leads
     when: {{ source: {source} }}
     assign: ana
-    task: {{ title: "Call back {{{{contact.name}}}}", due: 15m }}
+    task: {{ title: "Call back {{{{contact.name}}}}", due: {due} }}
     deliver: [sink]
+alerts:
+  scan_every: {scan}
 )",
                      fmt::arg("admin", kBenchAdminToken), fmt::arg("threads", http_threads),
                      fmt::arg("source", kBenchSource), fmt::arg("token", kBenchToken),
-                     fmt::arg("sink", sink_url));
+                     fmt::arg("sink", sink_url), fmt::arg("due", task_due),
+                     fmt::arg("scan", scan_every));
 }
 
 HandoffServer::HandoffServer(std::string binary, std::string parent_dir, bool keep)

@@ -21,6 +21,11 @@ constexpr char kBenchAdminToken[] = "bench-admin-token-0123456789";
 // destination at `sink_url` (allow_private), and one route from the source to it.
 std::string BenchConfig(const std::string& sink_url, int http_threads);
 
+// The same, with tasks due `task_due` after their inquiry and the leak rules run every
+// `scan_every` (the backlog phase: tasks overdue by the thousand for the first scan to find).
+std::string BenchConfig(const std::string& sink_url, int http_threads, const std::string& task_due,
+                        const std::string& scan_every);
+
 class HandoffServer {
  public:
   // `parent_dir` is where the run's own directory is made; `keep` leaves it behind.
