@@ -1627,37 +1627,34 @@ absl::StatusOr<std::map<InquiryRef, InquiryContext>> PgStore::ReadInquiryContext
     }
     return PgParams().Literal(TextArrayLiteral(workspaces)).Literal(TextArrayLiteral(ids));
   };
+  const PgParams inquiry_refs = refs(inquiries);
   // Three statements, each its own snapshot (as the per-delivery reads were): a transaction
   // around them would cost two more round trips per claim.
   ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  auto read = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(PgResult found, conn->Exec(kContextInquiries, refs(inquiries)));
-    std::vector<InquiryRef> contacts;
-    for (Inquiry& i : ReadRows(found, ReadInquiry)) {
-      InquiryRef ref{i.workspace, i.id};
-      if (!i.contact_id.empty()) contacts.push_back({i.workspace, i.contact_id});
-      out[ref].inquiry = std::move(i);
-    }
-    if (out.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kContextFirstTasks, refs(inquiries)));
-    for (Task& t : ReadRows(tasks, ReadTask)) {
-      auto it = out.find(InquiryRef{t.workspace, t.inquiry_id});
-      if (it != out.end()) it->second.task = std::move(t);
-    }
-    if (contacts.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(PgResult people, conn->Exec(kContextContacts, refs(contacts)));
-    std::map<InquiryRef, Contact> by_id;
-    for (Contact& c : ReadRows(people, ReadContact)) {
-      InquiryRef key{c.workspace, c.id};
-      by_id.emplace(std::move(key), std::move(c));
-    }
-    for (auto& [ref, context] : out) {
-      auto it = by_id.find(InquiryRef{ref.workspace, context.inquiry.contact_id});
-      if (it != by_id.end()) context.contact = it->second;
-    }
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(read());
+  ASSIGN_OR_RETURN(PgResult found, conn->Exec(kContextInquiries, inquiry_refs));
+  std::vector<InquiryRef> contacts;
+  for (Inquiry& i : ReadRows(found, ReadInquiry)) {
+    InquiryRef ref{i.workspace, i.id};
+    if (!i.contact_id.empty()) contacts.push_back({i.workspace, i.contact_id});
+    out[ref].inquiry = std::move(i);
+  }
+  if (out.empty()) return out;
+  ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kContextFirstTasks, inquiry_refs));
+  for (Task& t : ReadRows(tasks, ReadTask)) {
+    auto it = out.find(InquiryRef{t.workspace, t.inquiry_id});
+    if (it != out.end()) it->second.task = std::move(t);
+  }
+  if (contacts.empty()) return out;
+  ASSIGN_OR_RETURN(PgResult people, conn->Exec(kContextContacts, refs(contacts)));
+  std::map<InquiryRef, Contact> by_id;
+  for (Contact& c : ReadRows(people, ReadContact)) {
+    InquiryRef key{c.workspace, c.id};
+    by_id.emplace(std::move(key), std::move(c));
+  }
+  for (auto& [ref, context] : out) {
+    auto it = by_id.find(InquiryRef{ref.workspace, context.inquiry.contact_id});
+    if (it != by_id.end()) context.contact = it->second;
+  }
   return out;
 }
 
