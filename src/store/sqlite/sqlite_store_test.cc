@@ -506,12 +506,11 @@ TEST_F(SqliteStoreTest, AReadHoldingTheLogLeavesTheCopyToTheThreadUpToTheBound) 
   EXPECT_GT(store.checkpointer().writer_checkpoints(), 0) << "the hard bound did not hold";
 
   ASSERT_EQ(reader.Exec("COMMIT"), SQLITE_OK);
-  // The thread catches up, then the writer's checkpoints restart the log: it stops growing.
-  InsertLargeInquiries(store, 50, at);
-  at += 50;
-  const int64_t frames = WalFrames(dir_.db());
+  // With the read gone, checkpoints copy all of the log and the writer restarts it: 300 more
+  // commits of a few pages each keep it within the bound (plus a commit) instead of adding
+  // hundreds of frames to it.
   InsertLargeInquiries(store, 300, at);
-  EXPECT_LE(WalFrames(dir_.db()), frames) << "the log grew with every commit";
+  EXPECT_LE(WalFrames(dir_.db()), 4 * 64 + 64) << "the log was not restarted after the read";
   EXPECT_GT(store.checkpointer().background_checkpoints(), 0);
 }
 
