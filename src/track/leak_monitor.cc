@@ -106,6 +106,27 @@ absl::StatusOr<std::map<std::string, Micros>> LeakMonitor::LastArrivals(Micros n
   return last;
 }
 
+absl::StatusOr<std::vector<const Leak*>> LeakMonitor::WriteInChunks(
+    const std::vector<const Leak*>& leaks, LeakScan& scan, const ChangeFn& change) const {
+  std::vector<const Leak*> changed;
+  for (size_t begin = 0; begin < leaks.size(); begin += max_changes_per_write_) {
+    const size_t end = std::min(leaks.size(), begin + max_changes_per_write_);
+    std::vector<const Leak*> in_chunk;
+    WriteFn write = [&leaks, begin, end, &change, &in_chunk](WriteTx& tx) -> absl::Status {
+      in_chunk.clear();
+      for (size_t i = begin; i < end; ++i) {
+        ASSIGN_OR_RETURN(bool did, change(tx, *leaks[i]));
+        if (did) in_chunk.push_back(leaks[i]);
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
+    ++scan.writes;
+    changed.insert(changed.end(), in_chunk.begin(), in_chunk.end());
+  }
+  return changed;
+}
+
 absl::StatusOr<LeakScan> LeakMonitor::Scan() {
   const Config& config = *config_;
   const std::string& ws = config.workspace;
@@ -156,57 +177,37 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
   // The changes, a bounded number per write, so that a backlog (the first scan of an old
   // database, a destination down for a day) never holds the writer for long: the writes of
   // ingest and delivery commit between the chunks.
-  std::unordered_set<const Leak*> opened;  // the new findings that still held in the write
-  std::map<std::string, int> opened_in_group;
-  for (size_t begin = 0; begin < to_open.size(); begin += max_changes_per_write_) {
-    const size_t end = std::min(to_open.size(), begin + max_changes_per_write_);
-    std::vector<const Leak*> held;
-    WriteFn write = [&to_open, begin, end, now, &held](WriteTx& tx) -> absl::Status {
-      held.clear();
-      for (size_t i = begin; i < end; ++i) {
-        ASSIGN_OR_RETURN(bool holds, StillHolds(tx, *to_open[i]));
-        if (!holds) continue;
-        Leak fresh = *to_open[i];
+  ASSIGN_OR_RETURN(
+      std::vector<const Leak*> opened_list,
+      WriteInChunks(to_open, result, [now](WriteTx& tx, const Leak& l) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(bool holds, StillHolds(tx, l));
+        if (!holds) return false;
+        Leak fresh = l;
         fresh.opened_at = now;
         RETURN_IF_ERROR(tx.InsertLeak(fresh));
         if (!fresh.inquiry_id.empty()) {
           RETURN_IF_ERROR(tx.AppendEvent(LeakEvent(fresh, now, "leak.opened")));
         }
-        held.push_back(to_open[i]);
-      }
-      return absl::OkStatus();
-    };
-    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
-    ++result.writes;
-    for (const Leak* l : held) {
-      opened.insert(l);
-      ++opened_in_group[l->group];
-    }
-  }
-  result.opened = static_cast<int>(opened.size());
-  for (size_t begin = 0; begin < to_close.size(); begin += max_changes_per_write_) {
-    const size_t end = std::min(to_close.size(), begin + max_changes_per_write_);
-    int closed = 0;
-    WriteFn write = [&to_close, begin, end, now, &closed](WriteTx& tx) -> absl::Status {
-      closed = 0;
-      for (size_t i = begin; i < end; ++i) {
-        const Leak& l = *to_close[i];
+        return true;
+      }));
+  const std::unordered_set<const Leak*> opened(opened_list.begin(), opened_list.end());
+  std::map<std::string, int> opened_in_group;
+  for (const Leak* l : opened_list) ++opened_in_group[l->group];
+  result.opened = static_cast<int>(opened_list.size());
+  ASSIGN_OR_RETURN(
+      std::vector<const Leak*> closed_list,
+      WriteInChunks(to_close, result, [now](WriteTx& tx, const Leak& l) -> absl::StatusOr<bool> {
         absl::Status close = tx.CloseLeak(l.workspace, l.key, l.opened_at, now);
-        if (absl::IsNotFound(close)) continue;  // deleted by retention since the read
+        if (absl::IsNotFound(close)) return false;  // deleted by retention since the read
         RETURN_IF_ERROR(close);
         if (!l.inquiry_id.empty()) {
-          Leak closed_leak = l;
-          closed_leak.closed_at = now;
-          RETURN_IF_ERROR(tx.AppendEvent(LeakEvent(closed_leak, now, "leak.closed")));
+          Leak closed = l;
+          closed.closed_at = now;
+          RETURN_IF_ERROR(tx.AppendEvent(LeakEvent(closed, now, "leak.closed")));
         }
-        ++closed;
-      }
-      return absl::OkStatus();
-    };
-    RETURN_IF_ERROR(store_->Write(FencedByDuty(duty_, std::move(write))));
-    ++result.writes;
-    result.closed += closed;
-  }
+        return true;
+      }));
+  result.closed = static_cast<int>(closed_list.size());
 
   // The leaks open after this scan: the findings (again or anew, in the rules' order), then the
   // sources still silent.

@@ -7,8 +7,10 @@
 // tracked by the transfer stage like any other (a failing alert channel shows in /readyz).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "config/config.h"
@@ -58,6 +60,13 @@ class LeakMonitor {
   absl::StatusOr<LeakScan> Scan();
 
  private:
+  // One leak's change inside a write: whether it changed anything.
+  using ChangeFn = std::function<absl::StatusOr<bool>(WriteTx&, const Leak&)>;
+  // Applies `change` to `leaks` in writes of at most max_changes_per_write_ each (counted in
+  // scan.writes); returns the leaks it changed, in order.
+  absl::StatusOr<std::vector<const Leak*>> WriteInChunks(const std::vector<const Leak*>& leaks,
+                                                         LeakScan& scan,
+                                                         const ChangeFn& change) const;
   // Each source's newest accepted inquiry, from the entry counts of the last 30 days.
   absl::StatusOr<std::map<std::string, Micros>> LastArrivals(Micros now) const;
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -2031,27 +2032,27 @@ absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
           st.BindInt(4, after_rowid);
           st.BindInt(5, kOutcomesPerRead);
           int64_t rowid = after_rowid;
-          for (;;) {
-            ASSIGN_OR_RETURN(bool row, st.Step());
-            if (!row) break;
-            InquiryOutcome o;
-            o.id = st.Text(0);
-            o.source = st.Text(1);
-            o.channel = ParseChannel(st.Text(2)).value_or(Channel::kOther);
-            o.kind = st.Text(3);
-            std::string intent = st.Text(5);
-            o.service = intent.empty() ? st.Text(4) : std::move(intent);
-            o.received_at = st.Int(6);
-            o.stage = ParseStage(st.Text(7)).value_or(Stage::kEntry);
-            o.status = st.Text(8);
-            o.value = st.Double(9);
-            o.synthetic = st.Int(10) != 0;
-            o.route = st.Text(11);
-            o.has_phone = st.Int(12) != 0;
-            o.has_email = st.Int(13) != 0;
-            rowid = st.Int(14);
-            out.push_back(std::move(o));
-          }
+          ASSIGN_OR_RETURN(std::vector<InquiryOutcome> page,
+                           ReadAll(st, [&rowid](const SqliteStatement& r) {
+                             InquiryOutcome o;
+                             o.id = r.Text(0);
+                             o.source = r.Text(1);
+                             o.channel = ParseChannel(r.Text(2)).value_or(Channel::kOther);
+                             o.kind = r.Text(3);
+                             std::string intent = r.Text(5);
+                             o.service = intent.empty() ? r.Text(4) : std::move(intent);
+                             o.received_at = r.Int(6);
+                             o.stage = ParseStage(r.Text(7)).value_or(Stage::kEntry);
+                             o.status = r.Text(8);
+                             o.value = r.Double(9);
+                             o.synthetic = r.Int(10) != 0;
+                             o.route = r.Text(11);
+                             o.has_phone = r.Int(12) != 0;
+                             o.has_email = r.Int(13) != 0;
+                             rowid = r.Int(14);
+                             return o;
+                           }));
+          std::move(page.begin(), page.end(), std::back_inserter(out));
           if (out.size() == page_begin) return rowid;
           std::unordered_map<std::string_view, size_t> index;
           for (size_t i = page_begin; i < out.size(); ++i) index[out[i].id] = i;
