@@ -1,5 +1,6 @@
 #include "store/store_writer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -18,9 +19,11 @@ bool WriteQueue::Push(PendingWrite& w) {
   const bool synced = w.durability == Durability::kSynced;
   queue_.push_back(std::move(w));
   if (synced) ++synced_queued_;
-  // The writer sleeps on an empty queue, or while deferred writes wait for a synced one (or for
-  // a full batch): only those arrivals must wake it.
-  const bool wake = queue_.size() == 1 || (riding_ && (synced || queue_.size() >= max_batch_));
+  // The writer sleeps on an empty queue, while deferred writes wait for a synced one (or for a
+  // full batch), or while it gathers synced writes: only those arrivals must wake it.
+  const bool full = queue_.size() >= max_batch_;
+  const bool wake = queue_.size() == 1 || (riding_ && (synced || full)) ||
+                    (gather_target_ > 0 && (synced_queued_ >= gather_target_ || full));
   lock.unlock();
   if (wake) cv_.notify_one();
   return true;
@@ -38,6 +41,15 @@ bool WriteQueue::Take(std::vector<PendingWrite>* batch,
                  [this] { return synced_queued_ > 0 || closed_ || queue_.size() >= max_batch_; });
     riding_ = false;
   }
+  const size_t target = std::min(last_synced_, max_batch_);
+  if (gather_ > 0 && last_synced_ >= kLoadedBatch && synced_queued_ > 0 &&
+      synced_queued_ < target && queue_.size() < max_batch_ && !closed_) {
+    gather_target_ = target;
+    cv_.wait_for(lock, std::chrono::microseconds(gather_), [this] {
+      return synced_queued_ >= gather_target_ || queue_.size() >= max_batch_ || closed_;
+    });
+    gather_target_ = 0;
+  }
   if (queue_.size() <= max_batch_) {
     batch->swap(queue_);
   } else {
@@ -45,9 +57,11 @@ bool WriteQueue::Take(std::vector<PendingWrite>* batch,
     batch->assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
     queue_.erase(queue_.begin(), end);
   }
+  last_synced_ = 0;
   for (const PendingWrite& w : *batch) {
-    if (w.durability == Durability::kSynced) --synced_queued_;
+    if (w.durability == Durability::kSynced) ++last_synced_;
   }
+  synced_queued_ -= last_synced_;
   *listener = listener_;
   return true;
 }

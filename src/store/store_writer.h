@@ -39,22 +39,33 @@ struct PendingWrite {
 // everything waiting as one transaction). Writes that need no sync (Durability::kDeferred, a
 // delivery's confirmation above all) wait up to `deferred_ride` for a synced write to commit
 // with: at low load every delivery would otherwise cost a commit of its own between two
-// acknowledged ingests, and the next ingest would queue behind it. Thread-safe.
+// acknowledged ingests, and the next ingest would queue behind it.
+// Under load the writer gathers: after a batch of at least kLoadedBatch synced writes it waits,
+// up to `gather`, until as many synced writes are queued again. Those writes are on their way
+// (the connections the last commit acknowledged send their next requests), and a commit of a
+// few costs nearly the sync and the log frames of shared pages that a commit of many does.
+// A store at low load (its last batch smaller) never waits. Thread-safe.
 class WriteQueue {
  public:
   // How long deferred writes alone wait for company on SQLite, by default: about one request's
   // round trip at one connection. PostgreSQL's writer does not wait by default
   // (PgStoreOptions::deferred_ride).
   static constexpr Micros kDefaultDeferredRide = 2 * kMicrosPerMilli;
+  // How long a loaded SQLite writer gathers at most, by default: about two log syncs on a
+  // small server's disk, and a fraction of the acknowledgement latency of the load that
+  // triggers it (docs/PERFORMANCE.md, session 16). PostgreSQL's writer does not gather.
+  static constexpr Micros kDefaultGather = 1 * kMicrosPerMilli;
+  // A batch with at least this many synced writes means the store is loaded.
+  static constexpr size_t kLoadedBatch = 4;
 
-  WriteQueue(size_t max_batch, Micros deferred_ride)
-      : max_batch_(max_batch), deferred_ride_(deferred_ride) {}
+  WriteQueue(size_t max_batch, Micros deferred_ride, Micros gather)
+      : max_batch_(max_batch), deferred_ride_(deferred_ride), gather_(gather) {}
 
   // Queues `w`; false (and `w` untouched) once the queue is closed.
   bool Push(PendingWrite& w);
-  // Blocks until writes wait, then moves up to max_batch of them, oldest first, into `batch`
-  // (emptied first) and the current listener into `listener`. False once the queue is closed
-  // and empty: the writer is done.
+  // Blocks until writes wait (and through a ride or a gather, see above), then moves up to
+  // max_batch of them, oldest first, into `batch` (emptied first) and the current listener into
+  // `listener`. False once the queue is closed and empty: the writer is done.
   bool Take(std::vector<PendingWrite>* batch, std::shared_ptr<const WorkListener>* listener);
   // Refuses further writes; those queued are still taken, at once.
   void Close();
@@ -64,11 +75,14 @@ class WriteQueue {
  private:
   const size_t max_batch_;
   const Micros deferred_ride_;
+  const Micros gather_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<PendingWrite> queue_;  // guarded by mu_
   size_t synced_queued_ = 0;         // guarded by mu_
   bool riding_ = false;              // guarded by mu_: deferred writes alone wait for a synced one
+  size_t last_synced_ = 0;           // guarded by mu_: synced writes in the batch taken last
+  size_t gather_target_ = 0;         // guarded by mu_: while gathering, the synced writes awaited
   bool closed_ = false;              // guarded by mu_
   std::shared_ptr<const WorkListener> listener_;  // guarded by mu_
 };

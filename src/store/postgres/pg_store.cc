@@ -1237,7 +1237,7 @@ PgStore::PgStore(std::string url, const Clock* clock, PgStoreOptions options,
       writer_(std::move(writer)),
       tx_(std::make_unique<PgWriteTx>(this)),
       pool_(std::make_unique<Pool>(url_, std::max<size_t>(1, options.pool_size))),
-      queue_(kMaxBatch, options.deferred_ride) {
+      queue_(kMaxBatch, options.deferred_ride, /*gather=*/0) {
   writer_pid_.store(writer_->backend_pid());
 }
 

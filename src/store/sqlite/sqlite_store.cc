@@ -1298,7 +1298,8 @@ class SqliteWriteTx final : public WriteTx {
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                                const Clock* clock,
                                                                WalCheckpointer::Options checkpoints,
-                                                               Micros deferred_ride) {
+                                                               Micros deferred_ride,
+                                                               Micros gather) {
   if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
     return absl::InvalidArgumentError(
         fmt::format("the SQLite store needs a database file path, not \"{}\"", path));
@@ -1367,15 +1368,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   absl::Status attached = (*checkpointer)->Attach(w);
   if (!attached.ok()) return fail(attached);
 
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, fd, std::move(*writer),
-                                                     std::move(*checkpointer), deferred_ride));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(
+      path, clock, fd, std::move(*writer), std::move(*checkpointer), deferred_ride, gather));
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
 
 SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
                          std::unique_ptr<SqliteConnection> writer,
-                         std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride)
+                         std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride,
+                         Micros gather)
     : path_(std::move(path)),
       clock_(clock),
       lock_fd_(lock_fd),
@@ -1383,7 +1385,7 @@ SqliteStore::SqliteStore(std::string path, const Clock* clock, int lock_fd,
       writer_(std::move(writer)),
       readers_(std::make_unique<ReaderPool>(path_, kMaxReaders)),
       checkpointer_(std::move(checkpointer)),
-      queue_(kMaxBatch, deferred_ride) {
+      queue_(kMaxBatch, deferred_ride, gather) {
   tx_ = std::make_unique<SqliteWriteTx>(this, writer_.get());
   batch_ops_.reserve(kMaxBatch);
   results_.reserve(kMaxBatch);

@@ -57,11 +57,13 @@ class SqliteStore final : public Store {
   // writer. FailedPrecondition, naming the file, if another store in this or another process
   // has it open.
   // `checkpoints` sets when the write-ahead log is copied back into the file (tests shrink it);
-  // `deferred_ride` how long unsynced writes alone wait for a synced one (WriteQueue).
+  // `deferred_ride` how long unsynced writes alone wait for a synced one, `gather` how long a
+  // loaded writer waits for more synced writes (both WriteQueue).
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       const std::string& path, const Clock* clock,
       WalCheckpointer::Options checkpoints = WalCheckpointer::Options(),
-      Micros deferred_ride = WriteQueue::kDefaultDeferredRide);
+      Micros deferred_ride = WriteQueue::kDefaultDeferredRide,
+      Micros gather = WriteQueue::kDefaultGather);
   ~SqliteStore() override;
 
   using Store::SubmitWrite;
@@ -167,7 +169,7 @@ class SqliteStore final : public Store {
 
   SqliteStore(std::string path, const Clock* clock, int lock_fd,
               std::unique_ptr<SqliteConnection> writer,
-              std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride);
+              std::unique_ptr<WalCheckpointer> checkpointer, Micros deferred_ride, Micros gather);
 
   void WriterLoop();
   void RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener);
