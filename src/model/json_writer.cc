@@ -94,9 +94,40 @@ JsonWriter& JsonWriter::Null() {
 }
 
 JsonWriter& JsonWriter::Json(const nlohmann::json& value) {
-  Separate();
-  out_ += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return *this;
+  // Walked here rather than dumped whole: nlohmann checks every byte of every string through
+  // its UTF-8 decoder, while String's fast path copies the plain ones (event details are
+  // serialised on the store's writer thread, about 5 % of it).
+  using Type = nlohmann::json::value_t;
+  switch (value.type()) {
+    case Type::object:
+      BeginObject();
+      for (const auto& [key, member] : value.get_ref<const nlohmann::json::object_t&>()) {
+        Key(key);
+        Json(member);
+      }
+      return EndObject();
+    case Type::array:
+      BeginArray();
+      for (const nlohmann::json& element : value.get_ref<const nlohmann::json::array_t&>()) {
+        Json(element);
+      }
+      return EndArray();
+    case Type::string:
+      return String(value.get_ref<const std::string&>());
+    case Type::number_integer:
+      return Int(value.get<int64_t>());
+    case Type::boolean:
+      Separate();
+      out_ += value.get<bool>() ? "true" : "false";
+      return *this;
+    case Type::null:
+      return Null();
+    default:
+      // Unsigned and floating-point numbers (nlohmann's shortest round-trip form), binary.
+      Separate();
+      out_ += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return *this;
+  }
 }
 
 std::string JsonWriter::Take() {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <random>
 
 #include "model/records.h"
@@ -57,6 +59,65 @@ TEST(JsonWriterTest, ContainersSeparateTheirMembers) {
   // Take() leaves an empty writer behind.
   w.Int(7);
   EXPECT_EQ(w.Take(), "7");
+}
+
+// A tree is written as nlohmann dumps it, whatever it holds: every value type, nesting, keys
+// that need escaping, strings that are not UTF-8, and numbers at their limits.
+TEST(JsonWriterTest, TreesAreWhatNlohmannDumps) {
+  std::vector<nlohmann::json> cases = {
+      nlohmann::json(),
+      nlohmann::json::object(),
+      nlohmann::json::array(),
+      nlohmann::json::parse(R"({"b":[1,2,{"c":null}],"a":{"d":[],"e":{}},"f":false,"g":true})"),
+      {{"int", -9223372036854775807 - 1},
+       {"uint", 18446744073709551615u},
+       {"float", 0.1},
+       {"big", 1e300},
+       {"negzero", -0.0},
+       {"nan", std::nan("")},
+       {"whole", 3.0}},
+      {{kNasty, kNasty}, {"", ""}, {"k\"ey", {kNasty, 1, {{"\x01", "caf\xc3\xa9"}}}}},
+      nlohmann::json::binary({1, 2, 3}),
+      nlohmann::json(kNasty),
+      nlohmann::json(42),
+  };
+  // Random trees of strings, numbers and containers.
+  std::mt19937 random(20261202);
+  std::function<nlohmann::json(int)> make = [&](int depth) -> nlohmann::json {
+    switch (random() % (depth < 4 ? 7 : 5)) {
+      case 0: {
+        std::string s(random() % 6, '\0');
+        for (char& c : s) c = static_cast<char>(random() % 256);
+        return s;
+      }
+      case 1:
+        return static_cast<int64_t>(random()) - (1LL << 31);
+      case 2:
+        return static_cast<double>(random()) / 7.0;
+      case 3:
+        return random() % 2 == 0;
+      case 4:
+        return nullptr;
+      case 5: {
+        nlohmann::json a = nlohmann::json::array();
+        for (unsigned i = random() % 4; i > 0; --i) a.push_back(make(depth + 1));
+        return a;
+      }
+      default: {
+        nlohmann::json o = nlohmann::json::object();
+        for (unsigned i = random() % 4; i > 0; --i) {
+          o[std::string(1, static_cast<char>('a' + random() % 26))] = make(depth + 1);
+        }
+        return o;
+      }
+    }
+  };
+  for (int i = 0; i < 2000; ++i) cases.push_back(make(0));
+  for (const nlohmann::json& tree : cases) {
+    JsonWriter w;
+    w.Json(tree);
+    EXPECT_EQ(w.Take(), Dump(tree));
+  }
 }
 
 // The records a delivery shows are written as text in nlohmann's own form: parsing the text and

@@ -1,17 +1,14 @@
 #include "store/store_codec.h"
 
-#include <exception>
-
 #include "fmt/format.h"
+#include "model/json_writer.h"
 
 namespace handoff {
 
 std::string EventDetailText(const nlohmann::json& detail) {
-  try {
-    return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } catch (const std::exception&) {
-    return "{}";
-  }
+  JsonWriter w;
+  w.Json(detail);
+  return w.Take();
 }
 
 nlohmann::json ParseEventDetail(std::string_view text) {

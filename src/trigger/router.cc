@@ -91,17 +91,22 @@ std::string RenderTitle(const std::string& tmpl, const Inquiry& inquiry, const C
   // templates it rendered, parsed (a config holds a few; a reload may bring new ones, so the
   // cache starts over past a bound). A parsed template is not safe to share between threads.
   constexpr size_t kMaxCachedTemplates = 64;
-  thread_local std::unordered_map<std::string, std::unique_ptr<kainjow::mustache::mustache>> parsed;
+  // Each keeps the sections it names too: only those values are built.
+  struct Parsed {
+    std::unique_ptr<kainjow::mustache::mustache> mustache;
+    unsigned sections;
+  };
+  thread_local std::unordered_map<std::string, Parsed> parsed;
   auto it = parsed.find(tmpl);
   if (it == parsed.end()) {
     if (parsed.size() >= kMaxCachedTemplates) parsed.clear();
     auto m = std::make_unique<kainjow::mustache::mustache>(tmpl);
     m->set_custom_escape([](const std::string& s) { return s; });
-    it = parsed.emplace(tmpl, std::move(m)).first;
+    it = parsed.emplace(tmpl, Parsed{std::move(m), TemplateSectionsIn(tmpl)}).first;
   }
-  kainjow::mustache::mustache& m = *it->second;
+  kainjow::mustache::mustache& m = *it->second.mustache;
   if (!m.is_valid()) return tmpl;
-  return m.render(InquiryTemplateValues(inquiry, contact));
+  return m.render(InquiryTemplateValues(inquiry, contact, it->second.sections));
 }
 
 }  // namespace handoff

@@ -1,6 +1,10 @@
 #include "trigger/router.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
+#include "model/template_values.h"
 
 namespace handoff {
 namespace {
@@ -165,6 +169,35 @@ TEST(RenderTitle, FillsContactAndInquiryFieldsWithoutHtmlEscaping) {
   EXPECT_EQ(
       RenderTitle("Call back {{contact.name}} ({{contact.phone}}) about {{inquiry.service}}", i),
       "Call back Ana <Ortiz> & Co (+14155550101) about drains");
+}
+
+// Only the sections a template names are built; every form of naming them (dotted, a section,
+// an inverted section, nested) renders as it does with every value built.
+TEST(RenderTitle, RendersAsWithEveryValueWhateverFormNamesTheSections) {
+  Inquiry i = Make("website", Channel::kForm);
+  i.normalized.name = "Dana";
+  i.normalized.email = "dana@example.com";
+  i.service = "plumbing";
+  i.message = "Leak under the sink";
+  i.fields["urgency"] = "emergency";
+  i.fields["history"] = {{"text", "returning"}};
+  const std::vector<std::string> templates = {
+      "Call back {{contact.name}}",
+      "{{#contact}}{{name}} <{{email}}>{{/contact}} via {{inquiry.source}}",
+      "{{#inquiry}}{{channel}}: {{message}} ({{#intent}}{{urgency}}{{/intent}}){{/inquiry}}",
+      "{{^history.text}}new{{/history.text}}{{#history}}{{text}}{{/history}}",
+      "{{#contact}}{{inquiry.service}}{{/contact}} {{intent.service}}",
+      "no names at all",
+      "{{unknown}}{{contact}}"};
+  for (const std::string& t : templates) {
+    kainjow::mustache::mustache full(t);
+    full.set_custom_escape([](const std::string& s) { return s; });
+    EXPECT_EQ(RenderTitle(t, i), full.render(InquiryTemplateValues(i, nullptr))) << t;
+  }
+  EXPECT_EQ(TemplateSectionsIn("Call back {{contact.name}}"), kTemplateContact);
+  EXPECT_EQ(TemplateSectionsIn("{{#inquiry}}{{message}}{{/inquiry}} {{history.text}}"),
+            kTemplateInquiry | kTemplateHistory);
+  EXPECT_EQ(TemplateSectionsIn("plain"), 0u);
 }
 
 TEST(RenderTitle, FallsBackToPhoneWhenNameIsMissing) {
