@@ -1237,6 +1237,8 @@ PgStore::PgStore(std::string url, const Clock* clock, PgStoreOptions options,
       writer_(std::move(writer)),
       tx_(std::make_unique<PgWriteTx>(this)),
       pool_(std::make_unique<Pool>(url_, std::max<size_t>(1, options.pool_size))),
+      // No gathering: this writer's batches are bounded by round trips, and a 1 ms gather
+      // lowered one node's throughput (docs/PERFORMANCE.md, "A loaded writer gathers").
       queue_(kMaxBatch, options.deferred_ride, /*gather=*/0) {
   writer_pid_.store(writer_->backend_pid());
 }
