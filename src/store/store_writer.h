@@ -51,9 +51,9 @@ class WriteQueue {
   // round trip at one connection. PostgreSQL's writer does not wait by default
   // (PgStoreOptions::deferred_ride).
   static constexpr Micros kDefaultDeferredRide = 2 * kMicrosPerMilli;
-  // How long a loaded SQLite writer gathers at most, by default: about two log syncs on a
-  // small server's disk, and a fraction of the acknowledgement latency of the load that
-  // triggers it (docs/PERFORMANCE.md, session 16). PostgreSQL's writer does not gather.
+  // How long a loaded SQLite writer gathers at most, by default: a fraction of the
+  // acknowledgement latency of the load that triggers it (1.5 and 2 ms measured no better,
+  // docs/PERFORMANCE.md "A loaded writer gathers"). PostgreSQL's writer does not gather.
   static constexpr Micros kDefaultGather = 1 * kMicrosPerMilli;
   // A batch with at least this many synced writes means the store is loaded.
   static constexpr size_t kLoadedBatch = 4;
