@@ -770,7 +770,8 @@ void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) 
   auto row = [&](const std::string& name, const std::vector<std::string>& cells,
                  const std::string& target) {
     std::string line = fmt::format("  {:<44}", name);
-    for (const auto& c : cells) line += fmt::format("{:>20}", c);
+    // A leading space keeps cells apart when one is wider than its column (the runs of a row).
+    for (const auto& c : cells) line += fmt::format(" {:>19}", c);
     line += fmt::format("   {}", target);
     std::printf("%s\n", line.c_str());
   };
@@ -884,7 +885,7 @@ void PrintPostgresTable(const std::vector<DeploymentResult>& postgres,
   auto row = [&](const std::string& name, const std::vector<std::string>& cells,
                  const std::string& note) {
     std::string line = fmt::format("  {:<44}", name);
-    for (const auto& c : cells) line += fmt::format("{:>22}", c);
+    for (const auto& c : cells) line += fmt::format(" {:>21}", c);
     line += fmt::format("   {}", note);
     std::printf("%s\n", line.c_str());
   };
