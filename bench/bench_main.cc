@@ -764,17 +764,21 @@ std::string OpenLoopAck(const std::vector<OpenLoopRun>& runs) {
                      Med(runs, [](const auto& r) { return r.ack_p99; }) / 1000);
 }
 
+// One row of a figures table: the name, each cell right-aligned in `width` columns, then the
+// note. A cell wider than its column (the runs of a row can be) still gets a space before it.
+void PrintRow(const std::string& name, const std::vector<std::string>& cells, int width,
+              const std::string& note) {
+  std::string line = fmt::format("  {:<44}", name);
+  for (const auto& c : cells) line += fmt::format(" {:>{}}", c, width - 1);
+  line += fmt::format("   {}", note);
+  std::printf("%s\n", line.c_str());
+}
+
 void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) {
   std::vector<std::string> heads;
   for (const auto& t : results) heads.push_back(t.deployment.Label());
-  auto row = [&](const std::string& name, const std::vector<std::string>& cells,
-                 const std::string& target) {
-    std::string line = fmt::format("  {:<44}", name);
-    // A leading space keeps cells apart when one is wider than its column (the runs of a row).
-    for (const auto& c : cells) line += fmt::format(" {:>19}", c);
-    line += fmt::format("   {}", target);
-    std::printf("%s\n", line.c_str());
-  };
+  auto row = [](const std::string& name, const std::vector<std::string>& cells,
+                const std::string& target) { PrintRow(name, cells, 20, target); };
   auto per = [&](auto f) {
     std::vector<std::string> cells;
     for (const auto& t : results) cells.push_back(t.runs.empty() ? "—" : f(t));
@@ -882,13 +886,8 @@ void PrintPostgresTable(const std::vector<DeploymentResult>& postgres,
     heads.push_back(t->deployment.postgres ? t->deployment.Label()
                                            : fmt::format("sqlite, {}", t->deployment.Label()));
   }
-  auto row = [&](const std::string& name, const std::vector<std::string>& cells,
-                 const std::string& note) {
-    std::string line = fmt::format("  {:<44}", name);
-    for (const auto& c : cells) line += fmt::format(" {:>21}", c);
-    line += fmt::format("   {}", note);
-    std::printf("%s\n", line.c_str());
-  };
+  auto row = [](const std::string& name, const std::vector<std::string>& cells,
+                const std::string& note) { PrintRow(name, cells, 22, note); };
   auto per = [&](auto f) {
     std::vector<std::string> cells;
     for (const auto* t : columns) cells.push_back(t->runs.empty() ? "—" : f(*t));
