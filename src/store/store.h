@@ -4,8 +4,9 @@
 //
 // Writes happen inside a WriteTx. Store::SubmitWrite hands a write function to the store's
 // single writer, which groups the functions that arrive together into one transaction and one
-// durable commit (group commit); each function runs inside its own savepoint, so one failing
-// function rolls back only its own writes. `done` runs only after the commit is durable.
+// durable commit (group commit). One failing function rolls back only its own writes: a store
+// may undo the whole transaction and run every function of it again to achieve that (see
+// WriteFn). `done` runs only after the commit is durable.
 #pragma once
 
 #include <cstdint>
@@ -171,6 +172,11 @@ class WriteTx {
   virtual absl::Status FenceDuty(const std::string& duty) = 0;
 };
 
+// A write function may run more than once before its commit: when another function of its
+// batch fails, the store undoes the whole transaction and runs the batch again, each function
+// in a savepoint of its own. So a write function leaves nothing behind but its writes to the
+// WriteTx: it changes copies of what it captured, sets (never accumulates into) what it reports
+// back, and only its last run counts.
 using WriteFn = std::function<absl::Status(WriteTx&)>;
 using WriteDone = std::function<void(absl::Status)>;
 

@@ -784,8 +784,9 @@ class SqliteStore::ReaderPool {
 };
 
 // The WriteTx handed to write functions: runs on the writer thread, inside the batch's
-// transaction and the function's savepoint. Records the lease changes and the stages with new
-// work that become final only if the function's writes commit.
+// transaction (and, when the batch runs again after a failure, the function's savepoint). Records
+// the lease changes and the stages with new work that become final only if the function's writes
+// commit.
 class SqliteWriteTx final : public WriteTx {
  public:
   SqliteWriteTx(SqliteStore* store, SqliteConnection* conn) : store_(store), conn_(conn) {}
@@ -987,7 +988,7 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return absl::InternalError("counter update returned no row");
     const int64_t value = st.Int(0);
-    // Steps the statement to completion so its write is part of the savepoint.
+    // Steps the statement to its end, which completes its write.
     ASSIGN_OR_RETURN(bool more, st.Step());
     (void)more;
     return value;
@@ -1056,7 +1057,7 @@ class SqliteWriteTx final : public WriteTx {
     if (handoff.state == "delivering" && !lease_token.empty()) {
       op.kind = SqliteStore::LeaseOp::Kind::kKeepHandoff;
     }
-    // Recorded before the SQL runs: if it fails, the savepoint rollback gives the pin back.
+    // Recorded before the SQL runs: if it fails, the rollback of its writes gives the pin back.
     ops_.push_back(std::move(op));
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kUpdateHandoff));
     const std::string progress = handoff.progress.dump();
@@ -1456,6 +1457,44 @@ void SqliteStore::EnterFailedState(const std::string& reason) {
   failed_.store(true);
 }
 
+absl::Status SqliteStore::RunFns(std::vector<PendingWrite>& batch, bool guarded, uint32_t* stages,
+                                 int64_t* ok_fns, bool* fn_failed) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    tx_->BeginFn();
+    if (guarded) RETURN_IF_ERROR(RunControl(*writer_, kSavepoint));
+    absl::Status s = CallFn(batch[i].fn, *tx_);
+    if (!writer_->in_transaction()) {
+      // SQLite rolled the whole transaction back on its own (I/O error, disk full): the
+      // writes of every function before this one are gone too.
+      GiveBackPins(tx_->ops());
+      return s.ok() ? absl::UnavailableError("SQLite rolled the transaction back") : s;
+    }
+    if (s.ok()) {
+      if (guarded) {
+        if (absl::Status released = RunControl(*writer_, kRelease); !released.ok()) {
+          GiveBackPins(tx_->ops());
+          return released;
+        }
+      }
+      for (LeaseOp& op : tx_->ops()) batch_ops_.push_back(std::move(op));
+      *stages |= tx_->stages();
+      ++*ok_fns;
+      continue;
+    }
+    GiveBackPins(tx_->ops());
+    results_[i] = std::move(s);
+    if (!guarded) {
+      // Its writes are mixed with the others': only undoing the whole pass removes them.
+      *fn_failed = true;
+      return absl::OkStatus();
+    }
+    tx_->ForgetEventSeqs();
+    RETURN_IF_ERROR(RunControl(*writer_, kRollbackTo));
+    RETURN_IF_ERROR(RunControl(*writer_, kRelease));
+  }
+  return absl::OkStatus();
+}
+
 void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener) {
   if (failed_.load()) {
     std::string failure;
@@ -1483,34 +1522,31 @@ void SqliteStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener*
     if (tx_error.ok()) writer_synced_ = synced;
   }
   if (tx_error.ok()) tx_error = RunControl(*writer_, kBegin);
-  for (size_t i = 0; tx_error.ok() && i < n; ++i) {
-    tx_->BeginFn();
-    tx_error = RunControl(*writer_, kSavepoint);
-    if (!tx_error.ok()) break;
-    absl::Status s = CallFn(batch[i].fn, *tx_);
-    if (!writer_->in_transaction()) {
-      // SQLite rolled the whole transaction back on its own (I/O error, disk full): the
-      // writes of every function before this one are gone too.
-      GiveBackPins(tx_->ops());
-      tx_error = s.ok() ? absl::UnavailableError("SQLite rolled the transaction back") : s;
-      break;
+  // First without savepoints: SQLite copies every page a function changes into the savepoint's
+  // journal, once per function, and a batch's functions change the same few pages. A failure is
+  // rare; only then is the whole pass undone and the batch run again, each function in a
+  // savepoint of its own, so that the failure rolls back only its own writes (a write function
+  // may therefore run twice: see WriteFn).
+  bool fn_failed = false;
+  if (tx_error.ok()) tx_error = RunFns(batch, /*guarded=*/false, &stages, &ok_fns, &fn_failed);
+  if (tx_error.ok() && fn_failed) {
+    tx_->ForgetEventSeqs();
+    GiveBackPins(batch_ops_);
+    batch_ops_.clear();
+    stages = 0;
+    ok_fns = 0;
+    tx_error = RunControl(*writer_, kRollback);
+    if (tx_error.ok() && n == 1) {
+      // Nothing else to commit: the function's error is the whole outcome.
+      CallDone(batch[0].done, std::move(results_[0]));
+      return;
     }
-    if (s.ok()) {
-      tx_error = RunControl(*writer_, kRelease);
-      if (!tx_error.ok()) {
-        GiveBackPins(tx_->ops());
-        break;
-      }
-      for (LeaseOp& op : tx_->ops()) batch_ops_.push_back(std::move(op));
-      stages |= tx_->stages();
-      ++ok_fns;
-    } else {
-      GiveBackPins(tx_->ops());
-      tx_->ForgetEventSeqs();
-      results_[i] = std::move(s);
-      tx_error = RunControl(*writer_, kRollbackTo);
-      if (tx_error.ok()) tx_error = RunControl(*writer_, kRelease);
+    if (tx_error.ok()) {
+      guarded_reruns_.fetch_add(1);
+      results_.assign(n, absl::OkStatus());
+      tx_error = RunControl(*writer_, kBegin);
     }
+    if (tx_error.ok()) tx_error = RunFns(batch, /*guarded=*/true, &stages, &ok_fns, &fn_failed);
   }
   if (tx_error.ok()) {
     tx_error = RunControl(*writer_, kCommit);

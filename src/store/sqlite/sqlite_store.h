@@ -135,6 +135,8 @@ class SqliteStore final : public Store {
   int64_t commits() const { return commits_.load(); }
   int64_t deferred_commits() const { return deferred_commits_.load(); }
   int64_t committed_fns() const { return committed_fns_.load(); }
+  // Batches run a second time, with a savepoint per function, because a function failed.
+  int64_t guarded_reruns() const { return guarded_reruns_.load(); }
   const WalCheckpointer& checkpointer() const { return *checkpointer_; }
 
   // For tests: the value of `PRAGMA <name>` on the write connection. `name` must be [a-z_]+.
@@ -173,6 +175,11 @@ class SqliteStore final : public Store {
 
   void WriterLoop();
   void RunBatch(std::vector<PendingWrite>& batch, const WorkListener* listener);
+  // Runs a batch's functions in the open transaction, each in a savepoint of its own when
+  // `guarded`. Unguarded, it stops at the first function that fails (sets *fn_failed): its
+  // writes are then undone only with the whole transaction. Returns the transaction's error.
+  absl::Status RunFns(std::vector<PendingWrite>& batch, bool guarded, uint32_t* stages,
+                      int64_t* ok_fns, bool* fn_failed);
   void FailWholeBatch(std::vector<PendingWrite>& batch, const absl::Status& error);
   void EnterFailedState(const std::string& reason);
   void ApplyCommitted(const std::vector<LeaseOp>& ops);
@@ -219,6 +226,7 @@ class SqliteStore final : public Store {
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> deferred_commits_{0};
   std::atomic<int64_t> committed_fns_{0};
+  std::atomic<int64_t> guarded_reruns_{0};
 };
 
 }  // namespace handoff

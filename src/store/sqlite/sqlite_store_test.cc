@@ -334,6 +334,100 @@ TEST_F(SqliteStoreTest, AFailingWriteIsRolledBackInsideTheSharedCommit) {
   EXPECT_EQ(store->GetInquiry("acme", bad.id).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(SqliteStoreTest, ABatchRunsAgainWithASavepointPerFunctionOnlyWhenOneFails) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  // The batch's first function completes a claimed work item and journals an event: its second
+  // run must pin the lease again and number the event after the committed ones, not after its
+  // own undone first run.
+  Inquiry a = MakeInquiry(kT0);
+  WorkItem w;
+  w.workspace = "acme";
+  w.inquiry_id = a.id;
+  w.stage = Stage::kEnrich;
+  w.available_at = kT0;
+  ASSERT_TRUE(store
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    RETURN_IF_ERROR(tx.InsertInquiry(a));
+                    RETURN_IF_ERROR(
+                        tx.AppendEvent(Event{"acme", a.id, 0, kT0, Stage::kEntry, "received", {}}));
+                    return tx.EnqueueWork(w);
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<WorkItem>> claimed =
+      store->ClaimWork(Stage::kEnrich, 1, kT0, kMicrosPerMinute);
+  ASSERT_TRUE(claimed.ok() && claimed->size() == 1u);
+  Inquiry b = MakeInquiry(kT0 + 1);
+  Inquiry c = MakeInquiry(kT0 + 2);
+
+  std::atomic<int> first_runs{0}, failing_runs{0}, last_runs{0};
+  std::promise<absl::Status> first_done, failing_done, last_done;
+  const int64_t reruns_before = store->guarded_reruns();
+  const int64_t commits_before = store->commits();
+  {
+    WriterGate gate(store.get());
+    store->SubmitWrite(
+        [&](WriteTx& tx) -> absl::Status {
+          ++first_runs;
+          RETURN_IF_ERROR(tx.CompleteWork(claimed->front()));
+          return tx.AppendEvent(Event{"acme", a.id, 0, kT0 + 5, Stage::kEnrich, "enriched", {}});
+        },
+        [&](absl::Status s) { first_done.set_value(s); });
+    store->SubmitWrite(
+        [&](WriteTx& tx) -> absl::Status {
+          ++failing_runs;
+          RETURN_IF_ERROR(tx.InsertInquiry(b));
+          return absl::FailedPreconditionError("rule says no");
+        },
+        [&](absl::Status s) { failing_done.set_value(s); });
+    store->SubmitWrite(
+        [&](WriteTx& tx) {
+          ++last_runs;
+          return tx.InsertInquiry(c);
+        },
+        [&](absl::Status s) { last_done.set_value(s); });
+  }
+  EXPECT_TRUE(first_done.get_future().get().ok());
+  EXPECT_EQ(failing_done.get_future().get().message(), "rule says no");
+  EXPECT_TRUE(last_done.get_future().get().ok());
+  // The first pass stopped at the failure; the second ran all three in savepoints.
+  EXPECT_EQ(first_runs.load(), 2);
+  EXPECT_EQ(failing_runs.load(), 2);
+  EXPECT_EQ(last_runs.load(), 1);
+  EXPECT_EQ(store->guarded_reruns() - reruns_before, 1);
+  EXPECT_EQ(store->commits() - commits_before, 2);  // the gate's, then the batch's one
+  EXPECT_EQ(store->GetInquiry("acme", b.id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store->GetInquiry("acme", c.id).ok());
+  absl::StatusOr<std::vector<Event>> events = store->ListEvents("acme", a.id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(events->at(1).kind, "enriched");
+  EXPECT_EQ(events->at(1).seq, events->at(0).seq + 1);
+  // Completed: not claimable again, however late.
+  EXPECT_TRUE(store->ClaimWork(Stage::kEnrich, 1, kT0 + kMicrosPerDay, kMicrosPerMinute)->empty());
+
+  // A batch whose functions all succeed runs each once; a lone failing one commits nothing.
+  std::atomic<int> runs{0};
+  {
+    WriterGate gate(store.get());
+    for (int i = 0; i < 3; ++i) {
+      store->SubmitWrite(
+          [&, i](WriteTx& tx) {
+            ++runs;
+            return tx.CountEntry("acme", "web", "accepted", "", kT0 + i, 1);
+          },
+          [](absl::Status) {});
+    }
+  }
+  ASSERT_TRUE(store->Write([](WriteTx&) { return absl::OkStatus(); }).ok());
+  EXPECT_EQ(runs.load(), 3);
+  const int64_t commits_then = store->commits();
+  EXPECT_EQ(store->Write([](WriteTx&) { return absl::InternalError("no"); }).code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(store->commits(), commits_then);
+  EXPECT_EQ(store->guarded_reruns() - reruns_before, 1);
+}
+
 TEST_F(SqliteStoreTest, AThrowingWriteFunctionFailsAloneAndTheWriterLivesOn) {
   std::unique_ptr<SqliteStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
