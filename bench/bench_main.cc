@@ -872,6 +872,17 @@ void PrintRatios(const std::vector<DeploymentResult>& results, const Options& o)
         open([](const auto& r) { return r.e2e_p50; }).c_str(),
         open([](const auto& r) { return r.e2e_p99; }).c_str(), Thousands(o.rate).c_str(),
         runs([](const auto& r) { return r.server_cpu_per_inquiry_us; }).c_str());
+    // Runs of one round share the machine's mood: their ratios show how steady a gain is.
+    if (!a.runs.empty() && a.runs.size() == b.runs.size()) {
+      std::vector<std::string> each;
+      size_t ahead = 0;
+      for (size_t r = 0; r < a.runs.size(); ++r) {
+        each.push_back(ratio(b.runs[r].acked_per_s, a.runs[r].acked_per_s));
+        if (b.runs[r].acked_per_s > a.runs[r].acked_per_s) ++ahead;
+      }
+      std::printf("    acked/s B / A round by round: %s (B ahead in %zu of %zu)\n",
+                  fmt::format("{}", fmt::join(each, " · ")).c_str(), ahead, a.runs.size());
+    }
   }
 }
 
