@@ -172,11 +172,12 @@ class WriteTx {
   virtual absl::Status FenceDuty(const std::string& duty) = 0;
 };
 
-// A write function may run more than once before its commit: when another function of its
-// batch fails, the store undoes the whole transaction and runs the batch again, each function
-// in a savepoint of its own. So a write function leaves nothing behind but its writes to the
-// WriteTx: it changes copies of what it captured, sets (never accumulates into) what it reports
-// back, and only its last run counts.
+// A write function may run more than once before its commit: when a function of its batch
+// fails, the SQLite store undoes the whole transaction and runs the batch again, each function
+// in a savepoint of its own (the PostgreSQL store runs each in a savepoint from the start). So
+// a write function leaves nothing behind but its writes to the WriteTx: it changes copies of
+// what it captured, sets (never accumulates into) what it reports back, and only its last run
+// counts.
 using WriteFn = std::function<absl::Status(WriteTx&)>;
 using WriteDone = std::function<void(absl::Status)>;
 
