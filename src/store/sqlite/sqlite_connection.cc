@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "store/sqlite/wal_write_buffer.h"
 
 namespace handoff {
 namespace {
@@ -149,7 +150,7 @@ absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const s
   flags |= mode == Mode::kReadWrite ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
                                     : SQLITE_OPEN_READONLY;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, WalWriteBufferVfsName());
   if (rc != SQLITE_OK) {
     std::string message = fmt::format("opening {}: {}", path,
                                       db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
