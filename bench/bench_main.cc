@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -47,6 +48,32 @@ namespace {
 // post_inquiry.lua has 6 distinct runs (area codes): one per wrk process plus the 1-connection
 // run must differ, so at most 5 nodes.
 constexpr int kMaxNodes = 5;
+
+// The threads a comparison names one by one: the store's writer, the dispatcher, the HTTP I/O
+// threads and the benchmark's sink; the rest share a line (core/thread_name.h has the names).
+const char* const kMainThreads[] = {"store-writer", "dispatcher", "http-io", kSinkThread};
+
+// "store-writer 131 µs · dispatcher 84 · http-io 50 · sink-http 32 · wal-checkpoint 4 · …",
+// most first; threads under 1 µs per inquiry are summed as "others".
+std::string ByThread(const std::map<std::string, double>& per_inquiry_us) {
+  std::vector<std::pair<double, std::string>> sorted;
+  double others = 0;
+  for (const auto& [name, us] : per_inquiry_us) {
+    if (us >= 1) {
+      sorted.emplace_back(us, name);
+    } else {
+      others += us;
+    }
+  }
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::string out;
+  for (const auto& [us, name] : sorted) {
+    out +=
+        fmt::format("{}{} {:.0f}{}", out.empty() ? "" : " · ", name, us, out.empty() ? " µs" : "");
+  }
+  if (others >= 0.05) out += fmt::format(" · others {:.1f}", others);
+  return out.empty() ? "—" : out;
+}
 
 struct Options {
   std::string handoff = HANDOFF_BINARY;
@@ -129,6 +156,9 @@ struct ThroughputRun {
   // inquiry: the whole pipeline's cost of one inquiry, less affected by other load than the
   // rates are.
   double server_cpu_per_inquiry_us = 0;
+  // The same per server thread name (summed over the nodes), and for the benchmark's sink
+  // ("sink-http"), which shares the cores.
+  std::map<std::string, double> cpu_by_thread_us;
   std::optional<PostgresFigures> postgres;
   WrkResult single;
   int64_t idle_rss_kib = 0;  // the highest of the nodes'
@@ -206,6 +236,16 @@ class Nodes {
   Micros CpuMicros() const {
     Micros total = 0;
     for (const auto& s : servers_) total += ProcCpuMicros(s->pid()).value_or(0);
+    return total;
+  }
+  // Every node's threads' CPU by thread name, and the benchmark's own sink thread.
+  std::map<std::string, Micros> ThreadCpuMicrosWithSink() const {
+    std::map<std::string, Micros> total;
+    for (const auto& s : servers_) {
+      for (const auto& [name, us] : ThreadCpuMicros(s->pid())) total[name] += us;
+    }
+    const auto own = ThreadCpuMicros(getpid());
+    if (auto sink = own.find(kSinkThread); sink != own.end()) total[kSinkThread] = sink->second;
     return total;
   }
   // The highest of the nodes' /proc/PID/status `field`.
@@ -513,6 +553,7 @@ class Bench {
       pg_cpu_before = postgres_->CpuMicros().value_or(0);
     }
     Micros cpu_before = nodes.CpuMicros();
+    const std::map<std::string, Micros> threads_before = nodes.ThreadCpuMicrosWithSink();
     auto parts = RunLoadedWrk(nodes);
     if (!parts.ok()) {
       Fail(fmt::format("{}: {}", phase, std::string(parts.status().message())));
@@ -527,6 +568,7 @@ class Bench {
     if (!accepted.has_value()) return std::nullopt;
     Micros drained_at = MonotonicMicros();
     Micros cpu_drained = nodes.CpuMicros();
+    const std::map<std::string, Micros> threads_drained = nodes.ThreadCpuMicrosWithSink();
     Micros pg_cpu_drained = d.postgres ? postgres_->CpuMicros().value_or(0) : 0;
     run.accepted = *accepted;
     Micros last = sink_->last_first_delivery();
@@ -541,6 +583,11 @@ class Bench {
     if (run.accepted > 0) {
       run.server_cpu_per_inquiry_us =
           static_cast<double>(cpu_drained - cpu_before) / static_cast<double>(run.accepted);
+      for (const auto& [name, us] : threads_drained) {
+        auto before = threads_before.find(name);
+        const Micros used = us - (before != threads_before.end() ? before->second : 0);
+        run.cpu_by_thread_us[name] = static_cast<double>(used) / static_cast<double>(run.accepted);
+      }
     }
     if (d.postgres) {
       PostgresFigures pg;
@@ -604,6 +651,7 @@ class Bench {
         Ms(run.single.p99).c_str(), run.server_cores_load, run.server_cores_drain,
         run.server_cpu_per_inquiry_us, run.wrk_cores, Mib(run.idle_rss_kib).c_str(),
         Mib(run.peak_rss_kib).c_str());
+    std::printf("    CPU per inquiry by thread: %s\n", ByThread(run.cpu_by_thread_us).c_str());
     if (run.postgres.has_value()) {
       const PostgresFigures& pg = *run.postgres;
       std::printf(
@@ -722,6 +770,23 @@ double Med(const std::vector<Run>& runs, F figure) {
   return Median(values);
 }
 
+// The median over the runs of one thread's CPU per inquiry (0 for a thread a run lacked).
+double MedThread(const std::vector<ThroughputRun>& runs, const std::string& name) {
+  return Med(runs, [&name](const ThroughputRun& r) {
+    auto it = r.cpu_by_thread_us.find(name);
+    return it != r.cpu_by_thread_us.end() ? it->second : 0.0;
+  });
+}
+
+// "131 / 84 / 50 / 32 µs": kMainThreads' medians.
+std::string MainThreads(const std::vector<ThroughputRun>& runs) {
+  std::string out;
+  for (const char* name : kMainThreads) {
+    out += fmt::format("{}{:.0f}", out.empty() ? "" : " / ", MedThread(runs, name));
+  }
+  return out + " µs";
+}
+
 // The cells both tables show, one deployment (or its open-loop runs) at a time.
 std::string AckedEachRun(const DeploymentResult& t) {
   std::string s;
@@ -831,6 +896,9 @@ void PrintTable(const std::vector<DeploymentResult>& results, const Options& o) 
                            Med(t.runs, [](const auto& r) { return r.server_cpu_per_inquiry_us; }));
       }),
       "10,000/s on 2 cores needs < 200 µs");
+  row("  … writer / dispatcher / HTTP / sink",
+      per([](const auto& t) { return MainThreads(t.runs); }),
+      "the sink is the benchmark's, on the same cores");
   row("wrk CPU under load (cores)", per([](const auto& t) {
         return fmt::format("{:.2f}", Med(t.runs, [](const auto& r) { return r.wrk_cores; }));
       }),
@@ -872,6 +940,14 @@ void PrintRatios(const std::vector<DeploymentResult>& results, const Options& o)
         open([](const auto& r) { return r.e2e_p50; }).c_str(),
         open([](const auto& r) { return r.e2e_p99; }).c_str(), Thousands(o.rate).c_str(),
         runs([](const auto& r) { return r.server_cpu_per_inquiry_us; }).c_str());
+    if (!a.runs.empty() && !b.runs.empty()) {
+      std::string by_thread;
+      for (const char* name : kMainThreads) {
+        by_thread += fmt::format("{}{} {}", by_thread.empty() ? "" : ", ", name,
+                                 ratio(MedThread(b.runs, name), MedThread(a.runs, name)));
+      }
+      std::printf("    CPU per inquiry by thread: %s\n", by_thread.c_str());
+    }
     // Runs of one round share the machine's mood: their ratios show how steady a gain is.
     if (!a.runs.empty() && a.runs.size() == b.runs.size()) {
       std::vector<std::string> each;

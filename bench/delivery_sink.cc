@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<DeliverySink>> DeliverySink::Start() {
   HttpServerOptions options;
   options.port = 0;
   options.threads = 1;
+  options.thread_name = kSinkThread;
   DeliverySink* raw = sink.get();
   auto server = HttpServer::Start(options, [raw](HttpRequest&& request, HttpResponder respond) {
     raw->OnDelivery(request, MonotonicMicros(), respond);

@@ -18,6 +18,9 @@
 
 namespace handoff::bench {
 
+// The name of the sink's I/O thread, by which the benchmark finds its CPU time.
+inline constexpr char kSinkThread[] = "sink-http";
+
 class DeliverySink {
  public:
   // Starts listening on 127.0.0.1 with a free port and one I/O thread.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -75,6 +76,23 @@ std::optional<Micros> ProcCpuMicros(pid_t pid) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::map<std::string, Micros> ThreadCpuMicros(pid_t pid) {
+  std::map<std::string, Micros> out;
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", pid), ec);
+  if (ec) return out;
+  for (const auto& task : tasks) {
+    std::string name = ReadWholeFile(task.path().string() + "/comm");
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    // schedstat: time on a CPU (ns), time waiting for one (ns), time slices.
+    std::istringstream sched(ReadWholeFile(task.path().string() + "/schedstat"));
+    int64_t on_cpu_ns = 0;
+    if (!(sched >> on_cpu_ns)) continue;  // the thread ended meanwhile
+    out[name] += on_cpu_ns / 1000;
+  }
+  return out;
 }
 
 std::string Thousands(double value) {

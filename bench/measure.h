@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ std::optional<int64_t> ProcStatusKib(pid_t pid, const std::string& field);
 
 // User + system CPU time the process has used so far, in microseconds; nullopt if unreadable.
 std::optional<Micros> ProcCpuMicros(pid_t pid);
+
+// CPU time each thread of the process has used so far, in microseconds, summed by thread name
+// (/proc/PID/task/*/comm; the server names its threads, core/thread_name.h). Read from
+// schedstat, which counts nanoseconds, not clock ticks. Empty if unreadable.
+std::map<std::string, Micros> ThreadCpuMicros(pid_t pid);
 
 // The whole file, or "" when it cannot be read.
 std::string ReadWholeFile(const std::string& path);

@@ -533,7 +533,7 @@ absl::StatusOr<std::unique_ptr<App>> App::StartDirectory(const std::string& dir,
     app->Stop();
     return listening;
   }
-  raw->watcher = std::make_unique<PeriodicThread>([raw] {
+  raw->watcher = std::make_unique<PeriodicThread>("config-watch", [raw] {
     raw->Reload();
     return raw->options.reload_every;
   });

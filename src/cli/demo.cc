@@ -14,6 +14,7 @@
 #include "cli/demo_config.h"
 #include "config/config.h"
 #include "core/id.h"
+#include "core/thread_name.h"
 #include "entry/common/source_auth.h"
 #include "fmt/format.h"
 #include "http/http_client.h"
@@ -283,6 +284,7 @@ void AddDemoCommand(CLI::App& root, int* exit) {
     std::atomic<bool> done{false};
     std::atomic<int> posted{0}, accepted{0};
     std::thread poster([&] {
+      NameThisThread("demo-poster");
       for (int n = 0; !done.load(); ++n) {
         auto resp = HttpFetch(Sample(n, base));
         ++posted;

@@ -8,17 +8,21 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "core/clock.h"
+#include "core/thread_name.h"
 
 namespace handoff {
 
 // Thread-safe. Stop() (or destruction) waits for a run in progress.
 class PeriodicThread {
  public:
-  // `run` returns the sleep before the next run (0 = run again at once).
-  explicit PeriodicThread(std::function<Micros()> run) : run_(std::move(run)) {}
+  // `run` returns the sleep before the next run (0 = run again at once). `name` names the
+  // thread for the OS (core/thread_name.h).
+  PeriodicThread(std::string name, std::function<Micros()> run)
+      : name_(std::move(name)), run_(std::move(run)) {}
   ~PeriodicThread() { Stop(); }
   PeriodicThread(const PeriodicThread&) = delete;
   PeriodicThread& operator=(const PeriodicThread&) = delete;
@@ -51,6 +55,7 @@ class PeriodicThread {
 
  private:
   void Loop() {
+    NameThisThread(name_);
     while (true) {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -63,6 +68,7 @@ class PeriodicThread {
     }
   }
 
+  const std::string name_;
   const std::function<Micros()> run_;
   std::mutex mu_;
   std::condition_variable cv_;

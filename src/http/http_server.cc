@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "core/ascii.h"
 #include "core/check.h"
+#include "core/thread_name.h"
 #include "fmt/format.h"
 
 namespace handoff {
@@ -548,7 +549,10 @@ class BeastHttpServer final : public HttpServer {
     threads_.reserve(threads);
     io_thread_ids_.reserve(threads);
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([core = core_] { RunIoContext(core->ioc); });
+      threads_.emplace_back([core = core_] {
+        NameThisThread(core->options.thread_name);
+        RunIoContext(core->ioc);
+      });
       io_thread_ids_.push_back(threads_.back().get_id());
     }
   }

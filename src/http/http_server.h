@@ -23,6 +23,7 @@ struct HttpServerOptions {
   Micros read_timeout = 15 * kMicrosPerSecond;
   // Keep-alive connections idle longer are closed; also bounds writing one response.
   Micros idle_timeout = 60 * kMicrosPerSecond;
+  std::string thread_name = "http-io";  // the I/O threads' name for the OS (core/thread_name.h)
 };
 
 // Accepts connections, parses requests, calls the handler, writes its response. Keep-alive and

@@ -10,7 +10,7 @@ DutyLease::DutyLease(Store* store, const Clock* clock, DutyLeaseOptions options)
     : store_(store),
       clock_(clock),
       options_(std::move(options)),
-      thread_([this] { return Renew(); }) {}
+      thread_("duty-lease", [this] { return Renew(); }) {}
 
 DutyLease::~DutyLease() { Stop(); }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "core/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace handoff {
@@ -42,6 +43,7 @@ void WorkLoop::Wake() {
 }
 
 void WorkLoop::Run() {
+  NameThisThread("work-" + name_);
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu_);

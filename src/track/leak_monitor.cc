@@ -77,7 +77,7 @@ std::string AlertText(const Config& config, const AlertGroup& group, const std::
 }
 
 LeakMonitor::LeakMonitor(const Config* config, Store* store, const Clock* clock)
-    : config_(config), store_(store), clock_(clock), thread_([this] {
+    : config_(config), store_(store), clock_(clock), thread_("leak-monitor", [this] {
         if (duty_ != nullptr && !duty_->held()) return config_->alerts.scan_every;
         absl::StatusOr<LeakScan> scan = Scan();
         if (!scan.ok()) {

@@ -10,7 +10,7 @@ namespace handoff {
 
 ProbeRunner::ProbeRunner(const Config* config, Store* store, const Clock* clock,
                          const SourceAdapterRegistry* sources)
-    : config_(config), store_(store), clock_(clock), sources_(sources), thread_([this] {
+    : config_(config), store_(store), clock_(clock), sources_(sources), thread_("probes", [this] {
         if (duty_ != nullptr && !duty_->held()) return kMicrosPerSecond;
         auto sent = SendDue();
         if (!sent.ok()) {

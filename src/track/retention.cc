@@ -13,7 +13,11 @@
 namespace handoff {
 
 RetentionRunner::RetentionRunner(const Config* config, Store* store, const Clock* clock, int batch)
-    : config_(config), store_(store), clock_(clock), batch_(std::max(batch, 1)), thread_([this] {
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      batch_(std::max(batch, 1)),
+      thread_("retention", [this] {
         const Micros every = config_->retention.every;
         // A node that is not the leader looks again soon, so a takeover sweeps without waiting
         // a whole period.

@@ -15,6 +15,7 @@
 #include "core/ascii.h"
 #include "core/check.h"
 #include "core/status.h"
+#include "core/thread_name.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -308,6 +309,7 @@ const RetrySchedule* Dispatcher::ScheduleFor(const std::string& destination) con
 }
 
 void Dispatcher::Run() {
+  NameThisThread("dispatcher");
   auto* multi = static_cast<CURLM*>(multi_);
   std::optional<std::chrono::steady_clock::time_point> stop_deadline;
   while (true) {

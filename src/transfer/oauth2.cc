@@ -10,6 +10,7 @@
 
 #include "core/base64.h"
 #include "core/status.h"
+#include "core/thread_name.h"
 #include "fmt/format.h"
 #include "http/http_client.h"
 #include "http/url_encoding.h"
@@ -163,6 +164,7 @@ int TokenCache::fetches() const {
 }
 
 void TokenCache::Run() {
+  NameThisThread("oauth2-tokens");
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

@@ -16,7 +16,7 @@ EscalationRunner::EscalationRunner(const Config* config, Store* store, const Clo
       clock_(clock),
       options_(options),
       business_time_(BusinessTime::FromLoadedConfig(*config)),
-      thread_([this] { return RunOnce(); }) {}
+      thread_("escalation", [this] { return RunOnce(); }) {}
 
 EscalationRunner::~EscalationRunner() { Stop(); }
 

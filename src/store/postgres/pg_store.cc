@@ -13,6 +13,7 @@
 
 #include "core/id.h"
 #include "core/status.h"
+#include "core/thread_name.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "store/postgres/pg_connection.h"
@@ -1222,8 +1223,8 @@ absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, c
   std::unique_ptr<PgStore> store(new PgStore(url, clock, options, std::move(writer)));
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   if (options.listen) store->listen_thread_ = std::thread([s = store.get()] { s->ListenLoop(); });
-  store->renewer_ =
-      std::make_unique<PeriodicThread>([s = store.get()] { return s->RenewLeases(); });
+  store->renewer_ = std::make_unique<PeriodicThread>(
+      "pg-lease-renew", [s = store.get()] { return s->RenewLeases(); });
   store->renewer_->Start();
   return store;
 }
@@ -1271,6 +1272,7 @@ void PgStore::SubmitWrite(WriteFn fn, WriteDone done, Durability durability) {
 void PgStore::SetWorkListener(WorkListener listener) { queue_.SetListener(std::move(listener)); }
 
 void PgStore::WriterLoop() {
+  NameThisThread("store-writer");
   writer_thread_id_.store(std::this_thread::get_id());
   RaiseWriterPriority();
   std::vector<PendingWrite> batch;
@@ -1376,6 +1378,7 @@ void PgStore::RunBatch(std::vector<PendingWrite>& batch, const WorkListener* lis
 void PgStore::NotifyLocal(uint32_t stages) { TellListener(queue_.listener().get(), stages); }
 
 void PgStore::ListenLoop() {
+  NameThisThread("pg-listen");
   std::unique_ptr<PgConnection> conn;
   bool reconnecting = false;
   while (!listen_stop_.load()) {

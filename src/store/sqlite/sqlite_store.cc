@@ -17,6 +17,7 @@
 
 #include "core/id.h"
 #include "core/status.h"
+#include "core/thread_name.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "store/sqlite/sqlite_connection.h"
@@ -1433,6 +1434,7 @@ void SqliteStore::SetWorkListener(WorkListener listener) {
 }
 
 void SqliteStore::WriterLoop() {
+  NameThisThread("store-writer");
   writer_thread_id_.store(std::this_thread::get_id());
   RaiseWriterPriority();
   std::vector<PendingWrite> batch;

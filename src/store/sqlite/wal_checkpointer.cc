@@ -44,7 +44,7 @@ WalCheckpointer::WalCheckpointer(std::string wal_path, std::unique_ptr<SqliteCon
     : options_(options),
       wal_path_(std::move(wal_path)),
       conn_(std::move(conn)),
-      thread_([this] { return RunOnce(); }) {}
+      thread_("wal-checkpoint", [this] { return RunOnce(); }) {}
 
 WalCheckpointer::~WalCheckpointer() {
   thread_.Stop();
