@@ -3,7 +3,7 @@
 // benchmark reads the names to split the server's CPU by thread.
 #pragma once
 
-#include <string>
+#include <cstddef>
 #include <string_view>
 
 namespace handoff {
@@ -14,8 +14,5 @@ inline constexpr size_t kMaxThreadNameBytes = 15;
 // Sets the calling thread's name to `name`, cut at kMaxThreadNameBytes. Best effort: a name
 // the OS refuses leaves the old one.
 void NameThisThread(std::string_view name);
-
-// The calling thread's name, or "" if it cannot be read.
-std::string ThisThreadName();
 
 }  // namespace handoff
