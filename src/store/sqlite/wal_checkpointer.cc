@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -96,9 +97,7 @@ void WalCheckpointer::Detach(SqliteConnection& writer) {
 int WalCheckpointer::OnCommit(void* ctx, sqlite3* db, const char* schema, int pages) {
   auto* self = static_cast<WalCheckpointer*>(ctx);
   self->log_pages_.store(pages);
-  if (pages >= self->options_.writer_pages &&
-      (self->Uncopied(pages) <= self->options_.background_pages ||
-       pages >= kWriterBoundFactor * self->options_.writer_pages)) {
+  if (WriterCopies(self->options_, pages, self->last_copy())) {
     // BUSY when the thread is mid-checkpoint: it is doing this very work, so carry on.
     int log = 0, copied = 0;
     if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
@@ -121,14 +120,27 @@ int64_t WalCheckpointer::GrowthBase(int64_t pages) const {
   return pages < from ? 0 : from;
 }
 
-int64_t WalCheckpointer::Uncopied(int64_t pages) const {
+WalCheckpointer::LastCopy WalCheckpointer::last_copy() const {
+  const uint64_t word = last_copy_.load();
+  return {static_cast<int64_t>(word >> 32), static_cast<int64_t>(word & 0xffffffffu)};
+}
+
+int64_t WalCheckpointer::Uncopied(int64_t pages, LastCopy last) {
   // A log shorter than at the last checkpoint was restarted since: none of it is copied.
-  return pages < copied_log_.load() ? pages : pages - copied_.load();
+  return pages < last.log ? pages : pages - last.copied;
+}
+
+bool WalCheckpointer::WriterCopies(const Options& options, int64_t pages, LastCopy last) {
+  if (pages < options.writer_pages) return false;
+  if (pages >= kWriterBoundFactor * options.writer_pages) return true;
+  if (Uncopied(pages, last) <= options.background_pages) return true;
+  return last.log > 0 && pages >= last.log && last.copied == last.log;
 }
 
 void WalCheckpointer::NoteCopied(int log, int copied) {
-  copied_.store(copied);
-  copied_log_.store(log);
+  // SQLite reports -1 for both when the database is not in WAL mode.
+  const auto as_word = [](int n) { return static_cast<uint64_t>(std::max(n, 0)); };
+  last_copy_.store(as_word(log) << 32 | as_word(copied));
 }
 
 Micros WalCheckpointer::RunOnce() {
@@ -138,7 +150,7 @@ Micros WalCheckpointer::RunOnce() {
   // checkpoint but too much of it is left to copy (a read held the last passes back). A pass
   // that a read still holds back copies nothing and costs no I/O.
   const bool catch_up =
-      pages >= options_.writer_pages && Uncopied(pages) > options_.background_pages;
+      pages >= options_.writer_pages && !WriterCopies(options_, pages, last_copy());
   if (pages - GrowthBase(pages) < options_.background_pages && !catch_up) return next_sync;
   pass_from_.store(pages);
   int log = 0, copied = 0;

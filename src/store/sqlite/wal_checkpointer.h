@@ -11,7 +11,10 @@
 // A long read (a leak scan over a week of inquiries) holds back every checkpoint until it ends;
 // the writer then leaves that backlog to the thread too, and copies itself only once the thread
 // has caught up (or the log reaches four times `writer_pages`, the hard bound), so that no
-// acknowledgement waits for the copy of thousands of pages.
+// acknowledgement waits for the copy of thousands of pages. "Caught up" is judged by what the
+// last checkpoint saw, not by how far it is behind: on a busy disk one pass lasts several
+// commits, so the thread is always more than `background_pages` behind, and waiting for it to
+// come closer let the log grow to the hard bound on every cycle instead of restarting.
 //
 // It also bounds how long a commit made without a sync (Durability::kDeferred) stays only in
 // the OS cache: `sync_delay` after the first such commit that no synced commit followed, it
@@ -45,6 +48,19 @@ class WalCheckpointer {
 
   static constexpr int64_t kWriterBoundFactor = 4;
 
+  // What the last checkpoint (by either thread) reported: the log's length then and the pages
+  // of it copied.
+  struct LastCopy {
+    int64_t log = 0;
+    int64_t copied = 0;
+  };
+
+  // Whether the writer, after a commit that left the log `pages` long, copies the rest itself:
+  // at writer_pages when the last checkpoint left at most background_pages of this log, or
+  // copied all of it that it saw (no read held it back: the rest was committed while it ran,
+  // and another pass would only chase the writer again); at the hard bound in any case.
+  static bool WriterCopies(const Options& options, int64_t pages, LastCopy last);
+
   // Opens a connection of its own to the database at `path` and starts the thread.
   static absl::StatusOr<std::unique_ptr<WalCheckpointer>> Start(const std::string& path,
                                                                 Options options);
@@ -71,7 +87,8 @@ class WalCheckpointer {
   // The length from which a log now `pages` long counts its growth towards the next pass.
   int64_t GrowthBase(int64_t pages) const;
   // How much of a log now `pages` long the last checkpoint left to copy.
-  int64_t Uncopied(int64_t pages) const;
+  static int64_t Uncopied(int64_t pages, LastCopy last);
+  LastCopy last_copy() const;
   // Records what a checkpoint reported: the log's length and how much of it is copied.
   void NoteCopied(int log, int copied);
   // One pass of the thread; returns how long to sleep.
@@ -87,8 +104,9 @@ class WalCheckpointer {
   std::unique_ptr<SqliteConnection> conn_;  // used by the thread only
   std::atomic<int64_t> log_pages_{0};       // the log's length after the last commit
   std::atomic<int64_t> pass_from_{0};       // its length at the last pass (0: none since a restart)
-  std::atomic<int64_t> copied_log_{0};      // its length at the last checkpoint, by either thread
-  std::atomic<int64_t> copied_{0};          // the pages of it that checkpoint had copied
+  // The last checkpoint, by either thread: the log's length then (high 32 bits) and the pages
+  // of it copied (low 32 bits), in one word so that neither thread reads half of an update.
+  std::atomic<uint64_t> last_copy_{0};
   std::atomic<int64_t> background_{0};
   std::atomic<int64_t> by_writer_{0};
   std::atomic<int64_t> deferred_syncs_{0};
