@@ -163,8 +163,8 @@ absl::Status UpdateThread(WriteTx& tx, const ParsedDelivery& d, const std::strin
 
 // The ingest write: dedupe, then either a thread update or a new inquiry with its first event
 // and either its Enrichment work or, through `advance` (may be null), its later stages' output.
-absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, InlineAdvance* advance,
-                    IngestOutcome& outcome) {
+absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, const Event& received,
+                    InlineAdvance* advance, IngestOutcome& outcome) {
   const Inquiry& in = d.inquiry;
   if (!d.dedupe_key.empty()) {
     ASSIGN_OR_RETURN(auto prior, tx.FindDedupe(in.workspace, in.source, d.dedupe_key));
@@ -199,7 +199,7 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, InlineAdvance* advance
     return UpdateThread(tx, d, *thread);
   }
   if (advance != nullptr) {
-    RETURN_IF_ERROR(AppendReceived(tx, in));
+    RETURN_IF_ERROR(tx.AppendEvent(received));
     outcome.advance_error = advance->Record(tx);
     RETURN_IF_ERROR(outcome.advance_error);
     outcome.advanced = true;
@@ -214,6 +214,7 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, InlineAdvance* advance
 struct PendingIngest {
   std::vector<ParsedDelivery> deliveries;
   std::vector<std::unique_ptr<InlineAdvance>> advances;  // per delivery; null: the stage threads
+  std::vector<Event> received;  // per delivery, its detail rendered before the write
   std::vector<IngestOutcome> outcomes;
   std::optional<HttpResponse> reply;  // the provider's own answer, if it expects one
   HttpResponder respond;
@@ -226,8 +227,8 @@ void CommitIngest(Store* store, std::shared_ptr<PendingIngest> pending) {
         // request finds every delivery or none.
         for (size_t i = 0; i < pending->deliveries.size(); ++i) {
           pending->outcomes[i] = IngestOutcome{};  // a write may run again after a failed attempt
-          RETURN_IF_ERROR(
-              Ingest(tx, pending->deliveries[i], pending->advances[i].get(), pending->outcomes[i]));
+          RETURN_IF_ERROR(Ingest(tx, pending->deliveries[i], pending->received[i],
+                                 pending->advances[i].get(), pending->outcomes[i]));
         }
         return absl::OkStatus();
       },
@@ -274,7 +275,7 @@ void CommitIngest(Store* store, std::shared_ptr<PendingIngest> pending) {
 
 }  // namespace
 
-absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
+Event ReceivedEvent(const Inquiry& in) {
   Event received{in.workspace,
                  in.id,
                  0,
@@ -286,7 +287,11 @@ absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
                   {"bytes", in.raw_payload.size()}}};
   if (!in.provider_event_id.empty()) received.detail["provider_event_id"] = in.provider_event_id;
   if (IsProbe(in)) received.detail["probe"] = true;
-  return tx.AppendEvent(received);
+  return received;
+}
+
+absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
+  return tx.AppendEvent(ReceivedEvent(in));
 }
 
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
@@ -438,6 +443,10 @@ void Ingress::Handle(HttpRequest&& request, HttpResponder respond) {
   pending->respond = std::move(respond);
   pending->outcomes.resize(deliveries.size());
   pending->advances.resize(deliveries.size());
+  for (const ParsedDelivery& d : deliveries) {
+    pending->received.push_back(ReceivedEvent(d.inquiry));
+    RenderDetail(pending->received.back());
+  }
   if (inline_stages_) {
     for (size_t i = 0; i < deliveries.size(); ++i) {
       pending->advances[i] = inline_stages_(deliveries[i].inquiry);

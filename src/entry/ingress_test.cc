@@ -415,6 +415,13 @@ TEST_F(IngressInlineTest, TheLaterStagesRunInTheWriteThatAcknowledges) {
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->status, "advanced");
   EXPECT_EQ(Kinds(Id(r)), (std::vector<std::string>{"received", "advanced"}));
+  // The "received" detail, rendered on the request's thread before the write, is stored whole.
+  auto events = store_->ListEvents("ws", Id(r));
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_EQ(events->front().detail.value("source", ""), stored->source);
+  EXPECT_EQ(events->front().detail.value("channel", ""), ChannelName(stored->channel));
+  EXPECT_EQ(events->front().detail.value("bytes", size_t{0}), stored->raw_payload.size());
+  EXPECT_FALSE(stored->raw_payload.empty());
   // No Enrichment work: the stages' threads have nothing to do for it.
   EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute)->empty());
   EXPECT_EQ(committed_, 1);

@@ -263,4 +263,21 @@ nlohmann::json ToJson(const Event& e) {
           {"detail", e.detail}};
 }
 
+std::string EventDetailText(const nlohmann::json& detail) {
+  JsonWriter w;
+  w.Json(detail);
+  return w.Take();
+}
+
+const std::string& EventDetailTextOf(const Event& event, std::string& scratch) {
+  if (!event.detail_text.empty()) return event.detail_text;
+  scratch = EventDetailText(event.detail);
+  return scratch;
+}
+
+void RenderDetail(Event& event) {
+  event.detail_text = EventDetailText(event.detail);
+  event.detail = nlohmann::json();
+}
+
 }  // namespace handoff

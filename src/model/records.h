@@ -165,7 +165,21 @@ struct Event {
   Stage stage = Stage::kEntry;
   std::string kind;  // e.g. "received", "contact.linked", "task.created", "handoff.confirmed"
   nlohmann::json detail = nlohmann::json::object();
+  // The detail already in its stored form, when it was rendered before the write (RenderDetail
+  // in store/store_codec.h): the store writes it as it is and ignores `detail`.
+  std::string detail_text = {};
 };
+
+// An event's detail as stored. Lead data may carry invalid UTF-8: it is replaced rather than
+// losing the whole event.
+std::string EventDetailText(const nlohmann::json& detail);
+// The text a store writes for `event`'s detail: detail_text when it was rendered before the
+// write, else `detail` rendered into `scratch`.
+const std::string& EventDetailTextOf(const Event& event, std::string& scratch);
+// Renders `event`'s detail into detail_text now, on the calling thread, and empties `detail`:
+// the store's single writer, which every acknowledgement waits for, then neither renders nor
+// frees it.
+void RenderDetail(Event& event);
 
 // Work waiting for a stage: the queue between stages (transactional outbox).
 struct WorkItem {

@@ -1,15 +1,8 @@
 #include "store/store_codec.h"
 
 #include "fmt/format.h"
-#include "model/json_writer.h"
 
 namespace handoff {
-
-std::string EventDetailText(const nlohmann::json& detail) {
-  JsonWriter w;
-  w.Json(detail);
-  return w.Take();
-}
 
 nlohmann::json ParseEventDetail(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

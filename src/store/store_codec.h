@@ -8,13 +8,12 @@
 
 #include "absl/status/status.h"
 #include "core/clock.h"
+#include "model/records.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
 
-// An event's detail as stored. Lead data may carry invalid UTF-8: it is replaced rather than
-// losing the whole event.
-std::string EventDetailText(const nlohmann::json& detail);
+// (An event's detail as stored: EventDetailText and RenderDetail in model/records.h.)
 // Stored detail back to JSON; an object when the text is not JSON (a hand-edited row).
 nlohmann::json ParseEventDetail(std::string_view text);
 // A stored JSON object (inquiry fields, handoff progress); an empty object for anything else.

@@ -902,10 +902,12 @@ void Dispatcher::Record(const Handoff& handoff, const std::string& lease_token, 
                         latency_ms);
   }
   const bool terminal = updated.state == "confirmed" || updated.state == "dead";
+  Event attempt = TransferEvent(updated, now, std::move(kind), std::move(detail));
+  // Rendered here rather than on the store's writer; a local delivery adds to it in the write.
+  if (!local) RenderDetail(attempt);
 
   WriteFn write = [updated, lease_token, now, terminal, local = std::move(local),
-                   event = TransferEvent(updated, now, std::move(kind), std::move(detail))](
-                      WriteTx& tx) mutable -> absl::Status {
+                   event = std::move(attempt)](WriteTx& tx) mutable -> absl::Status {
     if (local) {
       ASSIGN_OR_RETURN(updated.remote_id, local(tx));
       event.detail["remote_id"] = updated.remote_id;

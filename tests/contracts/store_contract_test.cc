@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/status.h"
 #include "gtest/gtest.h"
 #include "model/records.h"
 #include "store/store.h"
@@ -427,6 +428,30 @@ TEST_P(StoreContractTest, EventsGetSequenceNumbersPerInquiry) {
   EXPECT_EQ((*events)[1].detail["nested"]["k"], (nlohmann::json{1, 2, 3}));
   EXPECT_EQ((*events)[3].kind, "owner.assigned");
   EXPECT_EQ((*events)[3].stage, Stage::kTrigger);
+}
+
+// A detail rendered before the write (RenderDetail, off the writer thread) is stored as the
+// store would have rendered it; an event without one still has its detail rendered by the store.
+TEST_P(StoreContractTest, AnEventRenderedBeforeTheWriteIsStoredLikeAnyOther) {
+  Inquiry a = MakeInquiry("acme", kT0);
+  ASSERT_TRUE(Put(a).ok());
+  const nlohmann::json detail = {{"status", 201}, {"excerpt", "{\"id\":\"rec_77\"}"}, {"n", 1.5}};
+  Event plain{"acme", a.id, 0, kT0, Stage::kTransfer, "handoff.confirmed", detail};
+  Event rendered = plain;
+  RenderDetail(rendered);
+  EXPECT_TRUE(rendered.detail.is_null()) << "the writer would still free the JSON";
+  EXPECT_EQ(rendered.detail_text, EventDetailText(detail));
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    RETURN_IF_ERROR(tx.AppendEvent(rendered));
+                    return tx.AppendEvent(plain);
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<Event>> events = store_->ListEvents("acme", a.id);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].detail, detail);
+  EXPECT_EQ((*events)[1].detail, detail);
 }
 
 TEST_P(StoreContractTest, EventSequenceStaysDenseWhenAWriteRollsBack) {

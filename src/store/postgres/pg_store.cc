@@ -820,13 +820,14 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status AppendEvent(const Event& event) override {
     RETURN_IF_ERROR(RequireKey(event.workspace, event.inquiry_id, "event"));
+    std::string scratch;
     PgParams p;
     p.Text(event.workspace)
         .Text(event.inquiry_id)
         .Int(event.at)
         .Text(StageName(event.stage))
         .Text(event.kind)
-        .Text(EventDetailText(event.detail));
+        .Text(EventDetailTextOf(event, scratch));
     conn_->Send(kAppendEvent, p,
                 TouchedOr([] { return absl::InternalError("the event was not stored"); }));
     return absl::OkStatus();

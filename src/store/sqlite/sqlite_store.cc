@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/id.h"
 #include "core/status.h"
 #include "core/thread_name.h"
@@ -851,7 +852,8 @@ class SqliteWriteTx final : public WriteTx {
       if (!row) return absl::InternalError("no next event sequence number");
       seq = next.Int(0);
     }
-    std::string detail = EventDetailText(event.detail);
+    std::string scratch;
+    const std::string& detail = EventDetailTextOf(event, scratch);
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertEvent));
     st.BindText(1, event.inquiry_id);
     st.BindInt(2, seq);
@@ -863,9 +865,13 @@ class SqliteWriteTx final : public WriteTx {
     RETURN_IF_ERROR(st.Run());
     // An inquiry's events come in a burst over its few stages: remembering the last sequence
     // number of recent inquiries spares a MAX(seq) look-up for nearly every event. Bounded by
-    // starting over when it grows large.
+    // starting over when it grows large. (`known` is still valid: nothing touched the map.)
+    if (known != last_event_seq_.end()) {
+      known->second = seq;
+      return absl::OkStatus();
+    }
     if (last_event_seq_.size() >= kMaxRememberedSeqs) last_event_seq_.clear();
-    last_event_seq_[event.inquiry_id] = seq;
+    last_event_seq_.emplace(event.inquiry_id, seq);
     return absl::OkStatus();
   }
 
@@ -1293,8 +1299,9 @@ class SqliteWriteTx final : public WriteTx {
   SqliteConnection* conn_;
   std::vector<SqliteStore::LeaseOp> ops_;
   uint32_t stages_ = 0;
-  // inquiry id → the sequence number of its newest committed-or-pending event.
-  std::unordered_map<std::string, int64_t> last_event_seq_;
+  // inquiry id → the sequence number of its newest committed-or-pending event. Open addressing:
+  // a look-up per event on the writer, without a node allocation per new inquiry.
+  absl::flat_hash_map<std::string, int64_t> last_event_seq_;
 };
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
