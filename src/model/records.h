@@ -166,7 +166,7 @@ struct Event {
   std::string kind;  // e.g. "received", "contact.linked", "task.created", "handoff.confirmed"
   nlohmann::json detail = nlohmann::json::object();
   // The detail already in its stored form, when it was rendered before the write (RenderDetail
-  // in store/store_codec.h): the store writes it as it is and ignores `detail`.
+  // below): the store writes it as it is and ignores `detail`.
   std::string detail_text = {};
 };
 

@@ -8,7 +8,6 @@
 
 #include "absl/status/status.h"
 #include "core/clock.h"
-#include "model/records.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
