@@ -204,7 +204,7 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, const Event& received,
     RETURN_IF_ERROR(outcome.advance_error);
     outcome.advanced = true;
   } else {
-    RETURN_IF_ERROR(RecordNewInquiry(tx, in));
+    RETURN_IF_ERROR(RecordNewInquiry(tx, in, received));
   }
   RETURN_IF_ERROR(RememberThread(tx, d, in.id));
   return tx.CountEntry(in.workspace, in.source, "accepted", "", in.received_at, 1);
@@ -214,7 +214,9 @@ absl::Status Ingest(WriteTx& tx, const ParsedDelivery& d, const Event& received,
 struct PendingIngest {
   std::vector<ParsedDelivery> deliveries;
   std::vector<std::unique_ptr<InlineAdvance>> advances;  // per delivery; null: the stage threads
-  std::vector<Event> received;  // per delivery, its detail rendered before the write
+  // Per delivery, its "received" event with the detail rendered here, before the write (unused
+  // when the write finds a duplicate or a thread to update).
+  std::vector<Event> received;
   std::vector<IngestOutcome> outcomes;
   std::optional<HttpResponse> reply;  // the provider's own answer, if it expects one
   HttpResponder respond;
@@ -295,8 +297,12 @@ absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
 }
 
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
+  return RecordNewInquiry(tx, in, ReceivedEvent(in));
+}
+
+absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in, const Event& received) {
   RETURN_IF_ERROR(tx.InsertInquiry(in));
-  RETURN_IF_ERROR(AppendReceived(tx, in));
+  RETURN_IF_ERROR(tx.AppendEvent(received));
   WorkItem next;
   next.workspace = in.workspace;
   next.inquiry_id = in.id;

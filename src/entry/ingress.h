@@ -70,6 +70,8 @@ class Ingress {
 // enrichment work item. The ingress adds its dedupe rows and entry counter to the same write; the
 // probes (track/probes.h) use it alone.
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& inquiry);
+// The same with its "received" event already made (ReceivedEvent), its detail perhaps rendered.
+absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& inquiry, const Event& received);
 // The "received" event (the first of every inquiry's journal), and its write alone.
 Event ReceivedEvent(const Inquiry& inquiry);
 absl::Status AppendReceived(WriteTx& tx, const Inquiry& inquiry);

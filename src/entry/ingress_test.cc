@@ -122,6 +122,29 @@ class IngressTest : public ::testing::Test {
   std::unique_ptr<Ingress> ingress_;
 };
 
+// The first event of `inquiry`'s journal is "received", with its whole detail: the ingress
+// renders that detail on the request's thread, before the write.
+void ExpectReceivedDetail(Store& store, const Inquiry& inquiry) {
+  auto events = store.ListEvents(inquiry.workspace, inquiry.id);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_FALSE(events->empty());
+  const Event& received = events->front();
+  EXPECT_EQ(received.kind, "received");
+  EXPECT_EQ(received.detail.value("source", ""), inquiry.source);
+  EXPECT_EQ(received.detail.value("channel", ""), ChannelName(inquiry.channel));
+  EXPECT_FALSE(inquiry.raw_payload.empty());
+  EXPECT_EQ(received.detail.value("bytes", size_t{0}), inquiry.raw_payload.size());
+  EXPECT_EQ(received.detail.value("provider_event_id", ""), inquiry.provider_event_id);
+}
+
+TEST_F(IngressTest, ANewInquiryIsJournaledAsReceived) {
+  HttpResponse r = Post({{"event", "1"}, {"phone", "+14155550101"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto stored = store_->GetInquiry("ws", Id(r));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ExpectReceivedDetail(*store_, *stored);
+}
+
 TEST_F(IngressTest, LaterDeliveriesOfAThreadUpdateItsInquiry) {
   HttpResponse first = Post({{"event", "1"}, {"thread", "call:CA1"}, {"phone", "+14155550101"}});
   ASSERT_EQ(first.status, 202) << first.body;
@@ -415,13 +438,7 @@ TEST_F(IngressInlineTest, TheLaterStagesRunInTheWriteThatAcknowledges) {
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->status, "advanced");
   EXPECT_EQ(Kinds(Id(r)), (std::vector<std::string>{"received", "advanced"}));
-  // The "received" detail, rendered on the request's thread before the write, is stored whole.
-  auto events = store_->ListEvents("ws", Id(r));
-  ASSERT_TRUE(events.ok()) << events.status();
-  EXPECT_EQ(events->front().detail.value("source", ""), stored->source);
-  EXPECT_EQ(events->front().detail.value("channel", ""), ChannelName(stored->channel));
-  EXPECT_EQ(events->front().detail.value("bytes", size_t{0}), stored->raw_payload.size());
-  EXPECT_FALSE(stored->raw_payload.empty());
+  ExpectReceivedDetail(*store_, *stored);
   // No Enrichment work: the stages' threads have nothing to do for it.
   EXPECT_TRUE(store_->ClaimWork(Stage::kEnrich, 10, clock_.Now(), kMicrosPerMinute)->empty());
   EXPECT_EQ(committed_, 1);
