@@ -95,9 +95,11 @@ class WriteTx {
   // Replaces the mutable fields of a task: owner, due_at, state, acknowledged_at, done_at,
   // escalation_step, next_escalation_at.
   virtual absl::Status UpdateTask(const Task& task) = 0;
-  // Open or acknowledged tasks per owner (owners without any are absent): least-open assignment.
+  // Open or acknowledged tasks of each of `owners` (those without any are absent): least-open
+  // assignment. Read per owner, so its cost follows those owners' open tasks, not the number of
+  // tasks the workspace ever had.
   virtual absl::StatusOr<std::map<std::string, int64_t>> CountOpenTasks(
-      const std::string& workspace) = 0;
+      const std::string& workspace, const std::vector<std::string>& owners) = 0;
   // Returns the value of the counter `key` and adds one to it (a new counter starts at 0). The
   // round-robin slot: run inside the write that assigns, two assignments never share a value.
   virtual absl::StatusOr<int64_t> NextCounter(const std::string& workspace,

@@ -66,7 +66,7 @@ bool Assigner::Available(const std::string& id, Micros at) const {
 
 absl::StatusOr<std::string> Assigner::LeastOpen(const std::vector<std::string>& ids,
                                                 const std::string& workspace, WriteTx& tx) const {
-  ASSIGN_OR_RETURN(auto open, tx.CountOpenTasks(workspace));
+  ASSIGN_OR_RETURN(auto open, tx.CountOpenTasks(workspace, ids));
   std::string best;
   int64_t best_count = 0;
   for (const std::string& id : ids) {

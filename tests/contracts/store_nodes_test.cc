@@ -383,7 +383,8 @@ TEST_F(StoreNodesTest, LeastOpenAssignmentStaysBalancedAcrossNodes) {
       results.push_back(done->get_future());
       node->SubmitWrite(
           [&](WriteTx& tx) -> absl::Status {
-            absl::StatusOr<std::map<std::string, int64_t>> open = tx.CountOpenTasks("acme");
+            absl::StatusOr<std::map<std::string, int64_t>> open =
+                tx.CountOpenTasks("acme", {"ana", "ben"});
             if (!open.ok()) return open.status();
             return tx.InsertTask(task_for((*open)["ana"] <= (*open)["ben"] ? "ana" : "ben"));
           },
@@ -394,7 +395,8 @@ TEST_F(StoreNodesTest, LeastOpenAssignmentStaysBalancedAcrossNodes) {
   for (auto& r : results) ASSERT_TRUE(r.get().ok());
   std::map<std::string, int64_t> open;
   ASSERT_TRUE(a->Write([&](WriteTx& tx) -> absl::Status {
-                 absl::StatusOr<std::map<std::string, int64_t>> counted = tx.CountOpenTasks("acme");
+                 absl::StatusOr<std::map<std::string, int64_t>> counted =
+                     tx.CountOpenTasks("acme", {"ana", "ben"});
                  if (!counted.ok()) return counted.status();
                  open = *counted;
                  return absl::OkStatus();

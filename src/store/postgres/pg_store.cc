@@ -152,8 +152,8 @@ const std::string kListTasksBy = "SELECT " PG_TASK_COLUMNS
 // same "least busy" owner from the same counts.
 const std::string kLockAssignment = "SELECT pg_advisory_xact_lock(hashtext('assign:' || $1))";
 const std::string kCountOpenTasks =
-    "SELECT owner, COUNT(*) FROM tasks WHERE workspace = $1 AND state IN ('open', "
-    "'acknowledged') AND owner <> '' GROUP BY owner";
+    "SELECT owner, COUNT(*) FROM tasks WHERE workspace = $1 AND owner = ANY($2::text[]) "
+    "AND state IN ('open', 'acknowledged') GROUP BY owner";
 const std::string kNextCounter =
     "INSERT INTO counters (workspace, key, value) VALUES ($1, $2, 1) "
     "ON CONFLICT (workspace, key) DO UPDATE SET value = counters.value + 1 RETURNING value - 1";
@@ -923,9 +923,11 @@ class PgWriteTx final : public WriteTx {
   }
 
   absl::StatusOr<std::map<std::string, int64_t>> CountOpenTasks(
-      const std::string& workspace) override {
+      const std::string& workspace, const std::vector<std::string>& owners) override {
     RETURN_IF_ERROR(conn_->Exec(kLockAssignment, PgParams().Text(workspace)).status());
-    ASSIGN_OR_RETURN(PgResult r, conn_->Exec(kCountOpenTasks, PgParams().Text(workspace)));
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec(kCountOpenTasks, PgParams().Text(workspace).Literal(TextArrayLiteral(owners))));
     std::map<std::string, int64_t> out;
     for (int i = 0; i < r.rows(); ++i) out[r.Text(i, 0)] = r.Int(i, 1);
     return out;

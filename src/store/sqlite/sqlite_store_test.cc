@@ -652,6 +652,61 @@ TEST_F(SqliteStoreTest, ReadsByStateUseThePartialIndexesAndConfirmedHandoffsHave
             "handoffs_dead\nSCAN (subquery-2)\nUSE TEMP B-TREE FOR GROUP BY");
 }
 
+// The scans over tasks that run every second (escalations), per page of the leak scan (the
+// page's tasks) and per least-open assignment (one owner's open tasks) seek their own index.
+// Without statistics SQLite's planner prefers the equality on workspace and walks every task
+// the workspace ever had through tasks_by_created: the store's statements name their indexes.
+TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Insert(*store, MakeInquiry(kT0)).ok());
+  RawDb raw(dir_.db());
+  constexpr char kEscalating[] =
+      "WHERE state = 'open' AND next_escalation_at > 0 AND workspace = 'acme' ";
+  EXPECT_EQ(
+      raw.Plan(std::string("SELECT id FROM tasks ") + kEscalating +
+               "ORDER BY next_escalation_at LIMIT 1"),
+      "SEARCH tasks USING INDEX tasks_by_created (workspace=?)\nUSE TEMP B-TREE FOR ORDER BY");
+  EXPECT_EQ(raw.Plan(std::string("SELECT id FROM tasks INDEXED BY tasks_escalation_due ") +
+                     kEscalating + "ORDER BY next_escalation_at LIMIT 1"),
+            "SEARCH tasks USING INDEX tasks_escalation_due (next_escalation_at>?)");
+  EXPECT_EQ(
+      raw.Plan(std::string("SELECT id FROM tasks INDEXED BY tasks_escalation_due ") + kEscalating +
+               "AND next_escalation_at <= 5 ORDER BY next_escalation_at, id "
+               "LIMIT 10"),
+      "SEARCH tasks USING INDEX tasks_escalation_due (next_escalation_at>? AND "
+      "next_escalation_at<?)\nUSE TEMP B-TREE FOR RIGHT PART OF ORDER BY");
+  EXPECT_EQ(raw.Plan("SELECT COUNT(*) FROM tasks INDEXED BY tasks_by_owner WHERE workspace = "
+                     "'acme' AND owner = 'ana' AND state IN ('open', 'acknowledged')"),
+            "SEARCH tasks USING COVERING INDEX tasks_by_owner (workspace=? AND owner=? AND "
+            "state=?)");
+  EXPECT_EQ(raw.Plan("SELECT * FROM tasks INDEXED BY tasks_by_inquiry_created WHERE workspace = "
+                     "'acme' AND inquiry_id IN (SELECT id FROM inquiries WHERE workspace = 'acme' "
+                     "AND received_at >= 1 AND received_at <= 2) ORDER BY created_at, id"),
+            "SEARCH tasks USING INDEX tasks_by_inquiry_created (workspace=? AND inquiry_id=?)\n"
+            "LIST SUBQUERY 1\nSEARCH inquiries USING INDEX inquiries_by_received_at (workspace=? "
+            "AND received_at>? AND received_at<?)\nUSE TEMP B-TREE FOR ORDER BY");
+
+  // The store's own statements name those indexes: with one gone, the read that uses it fails
+  // (SQLite prepares it again after the schema change) instead of walking another.
+  ASSERT_TRUE(store->NextEscalation("acme").ok());
+  ASSERT_TRUE(store->ListDueEscalations("acme", kT0, 10).ok());
+  ASSERT_EQ(raw.Exec("DROP INDEX tasks_escalation_due"), SQLITE_OK);
+  EXPECT_FALSE(store->NextEscalation("acme").ok());
+  EXPECT_FALSE(store->ListDueEscalations("acme", kT0, 10).ok());
+
+  auto count_open = [&] {
+    return store->Write([](WriteTx& tx) { return tx.CountOpenTasks("acme", {"ana"}).status(); });
+  };
+  ASSERT_TRUE(count_open().ok());
+  ASSERT_EQ(raw.Exec("DROP INDEX tasks_by_owner"), SQLITE_OK);
+  EXPECT_FALSE(count_open().ok());
+
+  ASSERT_TRUE(store->ListInquiryOutcomes("acme", kT0 - 1, kT0 + 1).ok());
+  ASSERT_EQ(raw.Exec("DROP INDEX tasks_by_inquiry_created"), SQLITE_OK);
+  EXPECT_FALSE(store->ListInquiryOutcomes("acme", kT0 - 1, kT0 + 1).ok());
+}
+
 TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
   Inquiry in = MakeInquiry(kT0);
   for (int round = 0; round < 3; ++round) {
