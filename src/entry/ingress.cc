@@ -292,10 +292,6 @@ Event ReceivedEvent(const Inquiry& in) {
   return received;
 }
 
-absl::Status AppendReceived(WriteTx& tx, const Inquiry& in) {
-  return tx.AppendEvent(ReceivedEvent(in));
-}
-
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& in) {
   return RecordNewInquiry(tx, in, ReceivedEvent(in));
 }

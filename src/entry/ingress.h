@@ -72,8 +72,7 @@ class Ingress {
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& inquiry);
 // The same with its "received" event already made (ReceivedEvent), its detail perhaps rendered.
 absl::Status RecordNewInquiry(WriteTx& tx, const Inquiry& inquiry, const Event& received);
-// The "received" event (the first of every inquiry's journal), and its write alone.
+// The "received" event, the first of every inquiry's journal.
 Event ReceivedEvent(const Inquiry& inquiry);
-absl::Status AppendReceived(WriteTx& tx, const Inquiry& inquiry);
 
 }  // namespace handoff

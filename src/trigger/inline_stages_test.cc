@@ -72,7 +72,7 @@ class InlineStagesTest : public ::testing::Test {
     std::unique_ptr<InlineAdvance> advance = inline_->Prepare(i);
     EXPECT_NE(advance, nullptr);
     absl::Status s = store_->Write([&](WriteTx& tx) -> absl::Status {
-      absl::Status received = AppendReceived(tx, i);
+      absl::Status received = tx.AppendEvent(ReceivedEvent(i));
       return received.ok() ? advance->Record(tx) : received;
     });
     EXPECT_TRUE(s.ok()) << s;
