@@ -12,6 +12,7 @@
 #include "entry/common/source_auth.h"
 #include "fmt/format.h"
 #include "http/url_encoding.h"
+#include "model/records.h"
 #include "track/metrics.h"
 #include "track/timeline.h"
 #include "transfer/replay.h"
@@ -539,21 +540,28 @@ void ApiHandler::MarkInboxItem(const std::string& id, HttpResponder respond) {
 }
 
 HttpResponse ApiHandler::ListTasks(const HttpRequest& request) {
-  auto parsed = ParseListQuery(request, {"open", "acknowledged", "done"}, config_);
+  auto parsed = ParseListQuery(
+      request, std::vector<std::string>(kTaskStates.begin(), kTaskStates.end()), config_);
   if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
   const ListQuery& q = std::get<ListQuery>(parsed);
   auto tasks = store_->ListTasksBy(config_->workspace, q.state, q.owner, q.limit);
   if (!tasks.ok()) return StoreError(tasks.status());
+  // Enough to act on from a list: who it is and what they said. Read in one go (a read
+  // transaction per task made a list of 200 hold the HTTP thread for 200 of them).
+  std::vector<InquiryRef> about;
+  for (const Task& t : *tasks) about.push_back(InquiryRef{config_->workspace, t.inquiry_id});
+  auto contexts = store_->ReadInquiryContexts(about);
+  if (!contexts.ok()) return StoreError(contexts.status());
   nlohmann::json out = nlohmann::json::array();
   for (const Task& t : *tasks) {
     nlohmann::json j = ToJson(t);
-    // Enough to act on from a list: who it is and what they said.
-    auto inquiry = store_->GetInquiry(config_->workspace, t.inquiry_id);
-    if (inquiry.ok()) {
+    auto it = contexts->find(InquiryRef{config_->workspace, t.inquiry_id});
+    if (it != contexts->end()) {
+      const Inquiry& inquiry = it->second.inquiry;
       j["inquiry"] = {
-          {"source", inquiry->source},          {"channel", ChannelName(inquiry->channel)},
-          {"name", inquiry->normalized.name},   {"phone", inquiry->normalized.phone},
-          {"email", inquiry->normalized.email}, {"message", inquiry->message}};
+          {"source", inquiry.source},          {"channel", ChannelName(inquiry.channel)},
+          {"name", inquiry.normalized.name},   {"phone", inquiry.normalized.phone},
+          {"email", inquiry.normalized.email}, {"message", inquiry.message}};
     }
     out.push_back(std::move(j));
   }

@@ -46,7 +46,7 @@ class TasksApiTest : public ::testing::Test {
     i.channel = Channel::kForm;
     i.received_at = kT0;
     i.normalized.name = "Dana <b>Reyes</b>";
-    i.message = "no hot water";
+    i.message = inquiry_id == "inq-1" ? "no hot water" : "leaking tap";
     Task t;
     t.id = task_id;
     t.workspace = "acme";
@@ -125,6 +125,9 @@ TEST_F(TasksApiTest, ListsTasksByStateAndOwnerWithWhoTheyAreAbout) {
   EXPECT_EQ(body["tasks"][0]["id"], kTask);
   EXPECT_EQ(body["tasks"][0]["missing"], json({"contact.phone"}));
   EXPECT_EQ(body["tasks"][0]["inquiry"]["message"], "no hot water");
+  body = json::parse(Api("GET", "/api/v1/tasks?owner=ben").body);
+  ASSERT_EQ(body["tasks"].size(), 1u);
+  EXPECT_EQ(body["tasks"][0]["inquiry"]["message"], "leaking tap");
   EXPECT_EQ(json::parse(Api("GET", "/api/v1/tasks?state=done").body)["tasks"].size(), 0u);
   EXPECT_EQ(json::parse(Api("GET", std::string("/api/v1/tasks/") + kTask).body)["owner"], "ana");
 

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "fmt/format.h"
 #include "http/url_encoding.h"
+#include "model/records.h"
 #include "nlohmann/json.hpp"
 
 namespace handoff {
@@ -51,8 +52,11 @@ void AddTasksCommand(CLI::App& root, int* exit) {
   CLI::App* cmd =
       root.add_subcommand("tasks", "List tasks (open by default), or acknowledge or finish one");
   AddApiFlags(cmd, *flags);
-  cmd->add_option("--state", *state, "open, acknowledged, done or all")
-      ->check(CLI::IsMember({"open", "acknowledged", "done", "all"}));
+  cmd->add_option("--state", *state, "open, acknowledged, done or all")->check(CLI::IsMember([] {
+    std::vector<std::string> states(kTaskStates.begin(), kTaskStates.end());
+    states.push_back("all");
+    return states;
+  }()));
   cmd->add_option("--owner", *owner, "Only this team member's tasks");
   CLI::App* ack = cmd->add_subcommand("ack", "Acknowledge a task: it is yours, escalation stops");
   CLI::App* done = cmd->add_subcommand("done", "Mark a task done");

@@ -2,6 +2,7 @@
 // no I/O, no locking; copy freely.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -72,6 +73,10 @@ struct Contact {
   Micros created_at = 0;
   Micros updated_at = 0;
 };
+
+// Every state a task can be in, in lifecycle order. Lists of tasks in any state read one state
+// at a time (store/store_codec.h NewestTasksSql), so a new state is added here.
+inline constexpr std::array<std::string_view, 3> kTaskStates = {"open", "acknowledged", "done"};
 
 // The next step for an inquiry: an owner and a deadline.
 struct Task {

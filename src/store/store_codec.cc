@@ -1,6 +1,7 @@
 #include "store/store_codec.h"
 
 #include "fmt/format.h"
+#include "model/records.h"
 
 namespace handoff {
 
@@ -59,6 +60,25 @@ std::string RouteOfRoutedEvent(std::string_view detail_text) {
   if (!d.is_object()) return "";
   auto it = d.find("route");
   return it != d.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string NewestTasksSql(std::string_view columns, std::string_view from, char sign,
+                           bool by_owner, bool one_state) {
+  const std::string owner = by_owner ? fmt::format(" AND owner = {}3", sign) : "";
+  auto read = [&](const std::string& state) {
+    return fmt::format(
+        "SELECT {} FROM {} WHERE workspace = {}1 AND state = {}{} ORDER BY created_at DESC, id "
+        "DESC LIMIT {}2",
+        columns, from, sign, state, owner, sign);
+  };
+  if (one_state) return read(fmt::format("{}{}", sign, by_owner ? 4 : 3));
+  std::string sql;
+  for (size_t i = 0; i < kTaskStates.size(); ++i) {
+    // The states are constants (never input), so they are written into the statement.
+    if (i > 0) sql += " UNION ALL ";
+    sql += fmt::format("SELECT * FROM ({}) AS s{}", read(fmt::format("'{}'", kTaskStates[i])), i);
+  }
+  return sql + fmt::format(" ORDER BY created_at DESC, id DESC LIMIT {}2", sign);
 }
 
 }  // namespace handoff

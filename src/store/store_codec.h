@@ -37,4 +37,15 @@ OutcomeFields ReadOutcomeFields(std::string_view fields_text);
 // The route named by a "routed" event's detail, "" when none.
 std::string RouteOfRoutedEvent(std::string_view detail_text);
 
+// The statement behind Store::ListTasksBy, for both backends: tasks newest first. Each state is
+// read on its own, newest first from an index that leads (workspace, state) or (workspace,
+// owner, state) and goes on with created_at, and cut at the limit; a list of every state merges
+// one such read per state of kTaskStates. So a list reads at most `limit` rows per state
+// however many tasks the business has closed (one query filtering on state walked them all).
+// `from` is what each read names after FROM (SQLite names its index there), `sign` the
+// backend's parameter sign ('?' or '$'). Parameters in order: 1 the workspace, 2 the limit,
+// then the owner when `by_owner`, then the state when `one_state`.
+std::string NewestTasksSql(std::string_view columns, std::string_view from, char sign,
+                           bool by_owner, bool one_state);
+
 }  // namespace handoff

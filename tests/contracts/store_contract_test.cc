@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/status.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "model/records.h"
 #include "store/store.h"
@@ -599,6 +600,80 @@ TEST_P(StoreContractTest, TasksRoundTripInCreationOrder) {
   EXPECT_EQ(got.state, "acknowledged");
   EXPECT_EQ(got.created_at, kT0);
   EXPECT_EQ((*tasks)[1].id, "t2");
+}
+
+// The task lists (API, dashboard, `handoff tasks`): newest first across every state or within
+// one, one owner's or everyone's, cut at the limit, ties on the creation time broken by id.
+TEST_P(StoreContractTest, ListTasksByGivesTheNewestInEachStateAndOwnerWithinTheLimit) {
+  // 30 tasks: states and owners in turn, created a second apart; t07 and t08 share a time.
+  std::vector<Task> all;
+  for (int i = 0; i < 30; ++i) {
+    Task t{fmt::format("t{:02}", i),
+           "acme",
+           fmt::format("inquiry-{}", i),
+           "default",
+           i % 2 == 0 ? "ana" : "bob",
+           "Call back",
+           kT0,
+           std::string(kTaskStates[i % 3]),
+           kT0 + (i == 8 ? 7 : i) * kMicrosPerSecond};
+    all.push_back(t);
+  }
+  Task elsewhere{"x1", "other", "inquiry-x", "default",          "ana",
+                 "x",  kT0,     "open",      kT0 + kMicrosPerDay};
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const Task& t : all) RETURN_IF_ERROR(tx.InsertTask(t));
+                    return tx.InsertTask(elsewhere);
+                  })
+                  .ok());
+  // What each list must hold, from the tasks themselves: newest first, then the greater id.
+  auto want = [&](const std::string& state, const std::string& owner, size_t limit) {
+    std::vector<Task> match;
+    for (const Task& t : all) {
+      if ((state.empty() || t.state == state) && (owner.empty() || t.owner == owner)) {
+        match.push_back(t);
+      }
+    }
+    std::sort(match.begin(), match.end(), [](const Task& a, const Task& b) {
+      return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    });
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < match.size() && i < limit; ++i) ids.push_back(match[i].id);
+    return ids;
+  };
+  auto got = [&](const std::string& state, const std::string& owner, int limit) {
+    absl::StatusOr<std::vector<Task>> tasks = store_->ListTasksBy("acme", state, owner, limit);
+    EXPECT_TRUE(tasks.ok()) << tasks.status();
+    std::vector<std::string> ids;
+    if (tasks.ok()) {
+      for (const Task& t : *tasks) ids.push_back(t.id);
+    }
+    return ids;
+  };
+  for (const std::string state : {"", "open", "acknowledged", "done"}) {
+    for (const std::string owner : {"", "ana", "bob"}) {
+      for (int limit : {1, 4, 7, 100}) {
+        SCOPED_TRACE(fmt::format("state '{}' owner '{}' limit {}", state, owner, limit));
+        EXPECT_EQ(got(state, owner, limit), want(state, owner, limit));
+      }
+    }
+  }
+  // Spot checks that the expectation above is not vacuous: the tie, and a whole list.
+  EXPECT_EQ(got("", "", 4), (std::vector<std::string>{"t29", "t28", "t27", "t26"}));
+  EXPECT_EQ(got("", "", 30).back(), "t00");
+  EXPECT_EQ(got("", "", 30)[21], "t08");  // created with t07, and the greater id
+  EXPECT_EQ(got("", "", 30)[22], "t07");
+  EXPECT_EQ(got("open", "ana", 100), (std::vector<std::string>{"t24", "t18", "t12", "t06", "t00"}));
+  EXPECT_TRUE(got("open", "carol", 100).empty());
+  absl::StatusOr<std::vector<Task>> full = store_->ListTasksBy("acme", "done", "bob", 1);
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->size(), 1u);
+  EXPECT_EQ((*full)[0].id, "t29");
+  EXPECT_EQ((*full)[0].inquiry_id, "inquiry-29");
+  EXPECT_EQ((*full)[0].owner, "bob");
+  EXPECT_EQ((*full)[0].state, "done");
+  EXPECT_EQ((*full)[0].created_at, kT0 + 29 * kMicrosPerSecond);
 }
 
 // The dispatcher builds a claimed batch's deliveries from one ReadInquiryContexts call: each

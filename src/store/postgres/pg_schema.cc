@@ -25,7 +25,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -271,6 +271,15 @@ CREATE INDEX leaks_by_inquiry ON leaks (workspace, inquiry_id);
     {3, R"sql(
 CREATE INDEX handoffs_claimable ON handoffs (workspace, destination, next_attempt_at, id)
   INCLUDE (lease_until) WHERE state IN ('pending', 'failed', 'delivering');
+)sql"},
+    // Lists of tasks newest first in one state or of one owner read each state's newest rows
+    // from one of these (NewestTasksSql in store_codec.h), where through tasks_by_created a list
+    // of open tasks walked past every closed one. Same number of index entries per task.
+    {4, R"sql(
+CREATE INDEX tasks_by_state_created ON tasks (workspace, state, created_at);
+DROP INDEX tasks_by_created;
+DROP INDEX tasks_by_owner;
+CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
 )sql"},
 }};
 

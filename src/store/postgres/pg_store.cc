@@ -143,10 +143,6 @@ const std::string kTakeRateSlot =
     "INSERT INTO rate_marks (workspace, key, at) VALUES ($1, $2, $3) "
     "ON CONFLICT (workspace, key) DO UPDATE SET at = excluded.at "
     "WHERE excluded.at - rate_marks.at >= $4::bigint RETURNING 1";
-const std::string kListTasksBy = "SELECT " PG_TASK_COLUMNS
-                                 " FROM tasks WHERE workspace = $1 AND ($2 = '' OR state = $2) "
-                                 "AND ($3 = '' OR owner = $3) ORDER BY created_at DESC, id DESC "
-                                 "LIMIT $4";
 // Least-open assignment reads every owner's count and then assigns: the workspace's
 // assignment lock (held to the end of the transaction) keeps two nodes from both picking the
 // same "least busy" owner from the same counts.
@@ -1687,9 +1683,14 @@ absl::StatusOr<std::optional<Micros>> PgStore::NextEscalation(const std::string&
 absl::StatusOr<std::vector<Task>> PgStore::ListTasksBy(const std::string& workspace,
                                                        const std::string& state,
                                                        const std::string& owner, int limit) {
+  const bool by_owner = !owner.empty(), one_state = !state.empty();
+  PgParams params;
+  params.Text(workspace).Int(limit);
+  if (by_owner) params.Text(owner);
+  if (one_state) params.Text(state);
   ASSIGN_OR_RETURN(
       PgResult r,
-      Query(kListTasksBy, PgParams().Text(workspace).Text(state).Text(owner).Int(limit)));
+      Query(NewestTasksSql(PG_TASK_COLUMNS, "tasks", '$', by_owner, one_state), params));
   return ReadRows(r, ReadTask);
 }
 

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 12> kMigrations{{
+constexpr std::array<Migration, 13> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -295,6 +295,17 @@ CREATE INDEX handoffs_claimable ON handoffs (workspace, destination, next_attemp
     {12, R"sql(
 CREATE INDEX handoffs_dead ON handoffs (workspace, id) WHERE state = 'dead';
 DROP INDEX handoffs_due;
+)sql"},
+    // Lists of tasks newest first (the API's and the dashboard's) in one state, or of one owner:
+    // through tasks_by_created a list of open tasks walked past every closed task the business
+    // ever had. Each list now reads its states' newest rows from one of these (NewestTasksSql in
+    // store_codec.h); tasks_by_created had no other reader, so a task still costs the writer the
+    // same number of index entries.
+    {13, R"sql(
+CREATE INDEX tasks_by_state_created ON tasks (workspace, state, created_at);
+DROP INDEX tasks_by_created;
+DROP INDEX tasks_by_owner;
+CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
 )sql"},
 }};
 

@@ -128,8 +128,8 @@ constexpr char kUpdateTask[] =
     "UPDATE tasks SET owner = ?3, due_at = ?4, state = ?5, acknowledged_at = ?6, done_at = ?7, "
     "escalation_step = ?8, next_escalation_at = ?9 WHERE id = ?1 AND workspace = ?2";
 // The escalation scans run every second. INDEXED BY: without statistics the planner takes the
-// equality on workspace (tasks_by_created) and walks every task the workspace ever had, each
-// scan. (The condition is the partial index's, word for word, so that SQLite can use it.)
+// equality on workspace (tasks_by_state_created) and walks every open task the workspace has,
+// each scan. (The condition is the partial index's, word for word, so that SQLite can use it.)
 constexpr char kDueEscalations[] =
     "SELECT " HANDOFF_TASK_COLUMNS
     " FROM tasks INDEXED BY tasks_escalation_due WHERE state = 'open' AND next_escalation_at > 0 "
@@ -146,13 +146,9 @@ constexpr char kPutRateMark[] =
     "ON CONFLICT (workspace, key) DO UPDATE SET at = excluded.at";
 constexpr char kGetTask[] =
     "SELECT " HANDOFF_TASK_COLUMNS " FROM tasks WHERE workspace = ?1 AND id = ?2";
-constexpr char kListTasksBy[] = "SELECT " HANDOFF_TASK_COLUMNS
-                                " FROM tasks WHERE workspace = ?1 AND (?2 = '' OR state = ?2) "
-                                "AND (?3 = '' OR owner = ?3) ORDER BY created_at DESC, id DESC "
-                                "LIMIT ?4";
 // One owner's open tasks: two seeks into tasks_by_owner and a walk of those tasks alone (the
-// planner, without statistics, would walk the workspace's whole history through
-// tasks_by_created).
+// planner, without statistics, may take another index that leads with workspace and walk far
+// more).
 constexpr char kCountOpenTasks[] =
     "SELECT COUNT(*) FROM tasks INDEXED BY tasks_by_owner WHERE workspace = ?1 AND owner = ?2 "
     "AND state IN ('open', 'acknowledged')";
@@ -2016,12 +2012,20 @@ absl::StatusOr<std::optional<Micros>> SqliteStore::NextEscalation(const std::str
 absl::StatusOr<std::vector<Task>> SqliteStore::ListTasksBy(const std::string& workspace,
                                                            const std::string& state,
                                                            const std::string& owner, int limit) {
+  const bool by_owner = !owner.empty(), one_state = !state.empty();
+  // Named indexes, as for the escalation scans: without statistics the planner would take
+  // whichever index leads with workspace and walk the workspace's whole history.
+  const std::string sql = NewestTasksSql(
+      HANDOFF_TASK_COLUMNS,
+      by_owner ? "tasks INDEXED BY tasks_by_owner" : "tasks INDEXED BY tasks_by_state_created", '?',
+      by_owner, one_state);
   ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
-  ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kListTasksBy));
+  ASSIGN_OR_RETURN(SqliteStatement st, reader->PrepareDynamic(sql));
   st.BindText(1, workspace);
-  st.BindText(2, state);
-  st.BindText(3, owner);
-  st.BindInt(4, limit);
+  st.BindInt(2, limit);
+  int next = 3;
+  if (by_owner) st.BindText(next++, owner);
+  if (one_state) st.BindText(next, state);
   std::vector<Task> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());

@@ -24,6 +24,7 @@
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "store/store_codec.h"
 #include "tests/support/sqlite_fault_vfs.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
@@ -653,9 +654,9 @@ TEST_F(SqliteStoreTest, ReadsByStateUseThePartialIndexesAndConfirmedHandoffsHave
 }
 
 // The scans over tasks that run every second (escalations), per page of the leak scan (the
-// page's tasks) and per least-open assignment (one owner's open tasks) seek their own index.
-// Without statistics SQLite's planner prefers the equality on workspace and walks every task
-// the workspace ever had through tasks_by_created: the store's statements name their indexes.
+// page's tasks), per least-open assignment (one owner's open tasks) and per task list seek their
+// own index. Without statistics SQLite's planner prefers an equality on workspace and walks a
+// whole state, or every task the workspace ever had: the store's statements name their indexes.
 TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
   std::unique_ptr<SqliteStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -663,10 +664,10 @@ TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
   RawDb raw(dir_.db());
   constexpr char kEscalating[] =
       "WHERE state = 'open' AND next_escalation_at > 0 AND workspace = 'acme' ";
-  EXPECT_EQ(
-      raw.Plan(std::string("SELECT id FROM tasks ") + kEscalating +
-               "ORDER BY next_escalation_at LIMIT 1"),
-      "SEARCH tasks USING INDEX tasks_by_created (workspace=?)\nUSE TEMP B-TREE FOR ORDER BY");
+  EXPECT_EQ(raw.Plan(std::string("SELECT id FROM tasks ") + kEscalating +
+                     "ORDER BY next_escalation_at LIMIT 1"),
+            "SEARCH tasks USING INDEX tasks_by_state_created (workspace=? AND state=?)\nUSE TEMP "
+            "B-TREE FOR ORDER BY");
   EXPECT_EQ(raw.Plan(std::string("SELECT id FROM tasks INDEXED BY tasks_escalation_due ") +
                      kEscalating + "ORDER BY next_escalation_at LIMIT 1"),
             "SEARCH tasks USING INDEX tasks_escalation_due (next_escalation_at>?)");
@@ -687,6 +688,30 @@ TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
             "LIST SUBQUERY 1\nSEARCH inquiries USING INDEX inquiries_by_received_at (workspace=? "
             "AND received_at>? AND received_at<?)\nUSE TEMP B-TREE FOR ORDER BY");
 
+  // The task lists read each state's newest rows in index order and stop at the limit: one
+  // state, or a merge of one read per state, by owner or not.
+  for (bool by_owner : {false, true}) {
+    const std::string from =
+        by_owner ? "tasks INDEXED BY tasks_by_owner" : "tasks INDEXED BY tasks_by_state_created";
+    const std::string read =
+        by_owner ? "SEARCH tasks USING INDEX tasks_by_owner (workspace=? AND owner=? AND state=?)"
+                 : "SEARCH tasks USING INDEX tasks_by_state_created (workspace=? AND state=?)";
+    EXPECT_EQ(raw.Plan(NewestTasksSql("id, created_at", from, '?', by_owner, true)),
+              read + "\nUSE TEMP B-TREE FOR RIGHT PART OF ORDER BY");
+    // Every state: each read cut at the limit in a co-routine, the (at most limit) rows each
+    // gives sorted for the merge; never a walk of a state's whole history.
+    auto arm = [&](int i) {
+      return fmt::format(
+          "CO-ROUTINE s{0}\n{1}\nUSE TEMP B-TREE FOR RIGHT PART OF ORDER BY\nSCAN s{0}\nUSE TEMP "
+          "B-TREE FOR ORDER BY",
+          i, read);
+    };
+    static_assert(kTaskStates.size() == 3, "one read per state: the plan below has three");
+    EXPECT_EQ(raw.Plan(NewestTasksSql("id, created_at", from, '?', by_owner, false)),
+              "MERGE (UNION ALL)\nLEFT\nMERGE (UNION ALL)\nLEFT\n" + arm(0) + "\nRIGHT\n" + arm(1) +
+                  "\nRIGHT\n" + arm(2));
+  }
+
   // The store's own statements name those indexes: with one gone, the read that uses it fails
   // (SQLite prepares it again after the schema change) instead of walking another.
   ASSERT_TRUE(store->NextEscalation("acme").ok());
@@ -705,6 +730,14 @@ TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
   ASSERT_TRUE(store->ListInquiryOutcomes("acme", kT0 - 1, kT0 + 1).ok());
   ASSERT_EQ(raw.Exec("DROP INDEX tasks_by_inquiry_created"), SQLITE_OK);
   EXPECT_FALSE(store->ListInquiryOutcomes("acme", kT0 - 1, kT0 + 1).ok());
+
+  for (const std::string state : {"", "open"}) {
+    ASSERT_TRUE(store->ListTasksBy("acme", state, "", 10).ok());
+    EXPECT_FALSE(store->ListTasksBy("acme", state, "ana", 10).ok());  // tasks_by_owner is gone
+  }
+  ASSERT_EQ(raw.Exec("DROP INDEX tasks_by_state_created"), SQLITE_OK);
+  EXPECT_FALSE(store->ListTasksBy("acme", "", "", 10).ok());
+  EXPECT_FALSE(store->ListTasksBy("acme", "open", "", 10).ok());
 }
 
 TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
