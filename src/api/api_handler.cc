@@ -504,14 +504,19 @@ HttpResponse ApiHandler::ListInbox(const HttpRequest& request) {
   const ListQuery& q = std::get<ListQuery>(parsed);
   auto items = store_->ListInbox(config_->workspace, q.state, q.limit);
   if (!items.ok()) return StoreError(items.status());
+  std::vector<std::string> about;
+  for (const InboxItem& item : *items) about.push_back(item.inquiry_id);
+  auto contexts = ReadListed(about);
+  if (!contexts.ok()) return StoreError(contexts.status());
   nlohmann::json out = nlohmann::json::array();
   for (const InboxItem& item : *items) {
     nlohmann::json j = ToJson(item);
     // The record is the inquiry as handoff keeps it: who, what they said, and the next step.
-    auto inquiry = store_->GetInquiry(config_->workspace, item.inquiry_id);
-    if (inquiry.ok()) j["inquiry"] = ToJson(*inquiry, /*include_raw=*/false);
-    auto tasks = store_->ListTasks(config_->workspace, item.inquiry_id);
-    if (tasks.ok() && !tasks->empty()) j["task"] = ToJson(tasks->front());
+    auto it = contexts->find(InquiryRef{config_->workspace, item.inquiry_id});
+    if (it != contexts->end()) {
+      j["inquiry"] = ToJson(it->second.inquiry, /*include_raw=*/false);
+      if (it->second.task) j["task"] = ToJson(*it->second.task);
+    }
     out.push_back(std::move(j));
   }
   return HttpResponse::Json(200, nlohmann::json{{"items", out}}.dump());
@@ -546,15 +551,14 @@ HttpResponse ApiHandler::ListTasks(const HttpRequest& request) {
   const ListQuery& q = std::get<ListQuery>(parsed);
   auto tasks = store_->ListTasksBy(config_->workspace, q.state, q.owner, q.limit);
   if (!tasks.ok()) return StoreError(tasks.status());
-  // Enough to act on from a list: who it is and what they said. Read in one go (a read
-  // transaction per task made a list of 200 hold the HTTP thread for 200 of them).
-  std::vector<InquiryRef> about;
-  for (const Task& t : *tasks) about.push_back(InquiryRef{config_->workspace, t.inquiry_id});
-  auto contexts = store_->ReadInquiryContexts(about);
+  std::vector<std::string> about;
+  for (const Task& t : *tasks) about.push_back(t.inquiry_id);
+  auto contexts = ReadListed(about);
   if (!contexts.ok()) return StoreError(contexts.status());
   nlohmann::json out = nlohmann::json::array();
   for (const Task& t : *tasks) {
     nlohmann::json j = ToJson(t);
+    // Enough to act on from a list: who it is and what they said.
     auto it = contexts->find(InquiryRef{config_->workspace, t.inquiry_id});
     if (it != contexts->end()) {
       const Inquiry& inquiry = it->second.inquiry;
@@ -566,6 +570,14 @@ HttpResponse ApiHandler::ListTasks(const HttpRequest& request) {
     out.push_back(std::move(j));
   }
   return HttpResponse::Json(200, nlohmann::json{{"tasks", out}}.dump());
+}
+
+absl::StatusOr<std::map<InquiryRef, InquiryContext>> ApiHandler::ReadListed(
+    const std::vector<std::string>& inquiry_ids) {
+  if (inquiry_ids.empty()) return std::map<InquiryRef, InquiryContext>();
+  std::vector<InquiryRef> refs;
+  for (const std::string& id : inquiry_ids) refs.push_back(InquiryRef{config_->workspace, id});
+  return store_->ReadInquiryContexts(refs);
 }
 
 HttpResponse ApiHandler::ShowTask(const std::string& id) {

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "api/sessions.h"
 #include "api/tracking_api.h"
@@ -59,6 +62,10 @@ class ApiHandler {
   // each with who it is about; GET /api/v1/tasks/{id}.
   HttpResponse ListTasks(const HttpRequest& request);
   HttpResponse ShowTask(const std::string& id);
+  // The inquiries (with their first task) that the rows of a list are about, read in one go:
+  // a read transaction per row made a list of 200 hold the HTTP thread for 200 of them.
+  absl::StatusOr<std::map<InquiryRef, InquiryContext>> ReadListed(
+      const std::vector<std::string>& inquiry_ids);
   // POST /api/v1/tasks/{id}/ack and /done (trigger/task_actions.h): {"task": …, "changed": bool}.
   void ChangeTask(const std::string& id, TaskStep step, const HttpRequest& request,
                   HttpResponder respond);
