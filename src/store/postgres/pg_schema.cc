@@ -25,7 +25,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -280,6 +280,10 @@ CREATE INDEX tasks_by_state_created ON tasks (workspace, state, created_at);
 DROP INDEX tasks_by_created;
 DROP INDEX tasks_by_owner;
 CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
+)sql"},
+    // Retention deletes an inquiry's work items too, which had no index leading to them.
+    {5, R"sql(
+CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
 )sql"},
 }};
 

@@ -19,7 +19,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 13> kMigrations{{
+constexpr std::array<Migration, 14> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -306,6 +306,12 @@ CREATE INDEX tasks_by_state_created ON tasks (workspace, state, created_at);
 DROP INDEX tasks_by_created;
 DROP INDEX tasks_by_owner;
 CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
+)sql"},
+    // Retention deletes an inquiry's work items too, and work had no index leading to them:
+    // each deleted inquiry scanned the queue. Work rows exist only where the inline stages did
+    // not run (a failed advance, a source awaiting context), so the index costs ingest nothing.
+    {14, R"sql(
+CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
 )sql"},
 }};
 

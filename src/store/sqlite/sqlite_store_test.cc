@@ -740,6 +740,23 @@ TEST_F(SqliteStoreTest, TaskScansSeekTheirIndexesInsteadOfWalkingEveryTask) {
   EXPECT_FALSE(store->ListTasksBy("acme", "open", "", 10).ok());
 }
 
+// Retention deletes an expired inquiry's rows table by table: each delete seeks the inquiry's
+// rows through an index rather than scanning the table (work had none until migration 14).
+TEST_F(SqliteStoreTest, RetentionSeeksAnInquirysRowsInEveryTable) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb raw(dir_.db());
+  for (const std::string table :
+       {"events", "tasks", "handoffs", "work", "dedupe", "inbox_items", "leaks"}) {
+    const std::string plan =
+        raw.Plan("DELETE FROM " + table + " WHERE workspace = 'acme' AND inquiry_id = 'i'");
+    EXPECT_EQ(plan.rfind("SEARCH " + table + " USING ", 0), 0u) << table << ": " << plan;
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << table << ": " << plan;
+  }
+  EXPECT_EQ(raw.Plan("DELETE FROM work WHERE workspace = 'acme' AND inquiry_id = 'i'"),
+            "SEARCH work USING INDEX work_by_inquiry (workspace=? AND inquiry_id=?)");
+}
+
 TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
   Inquiry in = MakeInquiry(kT0);
   for (int round = 0; round < 3; ++round) {
