@@ -280,4 +280,24 @@ void RenderDetail(Event& event) {
   event.detail = nlohmann::json();
 }
 
+OutcomeTask::OutcomeTask(const Task& t)
+    : id(t.id),
+      owner(t.owner),
+      state(t.state),
+      due_at(t.due_at),
+      created_at(t.created_at),
+      acknowledged_at(t.acknowledged_at),
+      done_at(t.done_at),
+      missing(t.missing) {}
+
+OutcomeHandoff::OutcomeHandoff(const Handoff& h)
+    : id(h.id),
+      destination(h.destination),
+      state(h.state),
+      purpose(h.purpose),
+      last_error(h.last_error),
+      attempts(h.attempts),
+      created_at(h.created_at),
+      confirmed_at(h.confirmed_at) {}
+
 }  // namespace handoff

@@ -19,6 +19,7 @@ nlohmann::json ParseJsonObject(std::string_view text) {
 
 std::vector<std::string> ParseStringArray(std::string_view text) {
   std::vector<std::string> out;
+  if (text == "[]") return out;  // nearly every task's: no parse
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) return out;
   for (const auto& e : j) {

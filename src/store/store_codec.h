@@ -37,6 +37,13 @@ OutcomeFields ReadOutcomeFields(std::string_view fields_text);
 // The route named by a "routed" event's detail, "" when none.
 std::string RouteOfRoutedEvent(std::string_view detail_text);
 
+// The columns ListInquiryOutcomes reads of tasks and of handoffs (OutcomeTask, OutcomeHandoff
+// in model/records.h, after the inquiry id that files them), in the order both stores take them.
+#define HANDOFF_OUTCOME_TASK_COLUMNS \
+  "inquiry_id, id, owner, state, due_at, created_at, acknowledged_at, done_at, missing"
+#define HANDOFF_OUTCOME_HANDOFF_COLUMNS \
+  "inquiry_id, id, destination, state, purpose, last_error, attempts, created_at, confirmed_at"
+
 // The statement behind Store::ListTasksBy, for both backends: tasks newest first. Each state is
 // read on its own, newest first from an index that leads (workspace, state) or (workspace,
 // owner, state) and goes on with created_at, and cut at the limit; a list of every state merges

@@ -214,7 +214,7 @@ class MapBuilder {
     if (r.reply) Edge(route, DestinationId(r.reply->via), "reply");
   }
 
-  static void CountHandoff(MapEdge& e, const Handoff& h) {
+  static void CountHandoff(MapEdge& e, const OutcomeHandoff& h) {
     ++e.volume;
     if (h.state == "confirmed") {
       ++e.confirmed;
@@ -237,7 +237,7 @@ class MapBuilder {
       const std::string route = RouteId(o.route);
       CountInquiry(Edge(SourceId(o.source), route, "inquiries"), o);
       if (o.task) CountTask(Edge(route, OwnerId(o.task->owner), "task"), *o.task);
-      for (const Handoff& h : o.handoffs) {
+      for (const OutcomeHandoff& h : o.handoffs) {
         const size_t e = h.purpose == "alert"
                              ? EdgeIndex(DestinationId(h.destination), kAlertsId, "alert")
                              : EdgeIndex(route, DestinationId(h.destination), h.purpose);
@@ -262,7 +262,7 @@ class MapBuilder {
     }
   }
 
-  void CountTask(MapEdge& e, const Task& t) const {
+  void CountTask(MapEdge& e, const OutcomeTask& t) const {
     ++e.volume;
     // Marking a task done acknowledges it; older rows may carry only done_at.
     const Micros acked = t.acknowledged_at != 0 ? t.acknowledged_at : t.done_at;

@@ -26,7 +26,7 @@ Leak Base(const InquiryOutcome& o, std::string kind, std::string key_id, std::st
 }
 
 void TaskLeaks(const AlertsConfig& a, const InquiryOutcome& o, Micros now, std::vector<Leak>& out) {
-  const Task& t = *o.task;
+  const OutcomeTask& t = *o.task;
   if (t.due_at == 0) return;
   if (o.kind == "missed_call") {
     const Micros since = t.due_at + a.missed_call;
@@ -52,7 +52,7 @@ void TaskLeaks(const AlertsConfig& a, const InquiryOutcome& o, Micros now, std::
 
 void HandoffLeaks(const AlertsConfig& a, const InquiryOutcome& o, Micros now,
                   std::vector<Leak>& out) {
-  for (const Handoff& h : o.handoffs) {
+  for (const OutcomeHandoff& h : o.handoffs) {
     if (h.purpose == "alert" || h.state == "confirmed") continue;
     const std::string group = "handoff:" + h.destination;
     const std::string why = h.last_error.empty() ? "" : ": " + h.last_error;
@@ -83,7 +83,7 @@ std::optional<Leak> ProbeFailure(const Config& config, const InquiryOutcome& pro
   const Micros deadline = probe.received_at + config.probes.deadline;
   bool delivered = probe.stage >= Stage::kTrigger;
   int confirmed = 0;
-  for (const Handoff& h : probe.handoffs) {
+  for (const OutcomeHandoff& h : probe.handoffs) {
     const bool in_time = h.state == "confirmed" && h.confirmed_at <= deadline;
     delivered = delivered && in_time;
     confirmed += in_time ? 1 : 0;
@@ -96,7 +96,7 @@ std::optional<Leak> ProbeFailure(const Config& config, const InquiryOutcome& pro
                            FormatDuration(config.probes.deadline), StageName(probe.stage));
   } else {
     std::string why;
-    for (const Handoff& h : probe.handoffs) {
+    for (const OutcomeHandoff& h : probe.handoffs) {
       if (h.state != "confirmed" && !h.last_error.empty()) why = ": " + h.last_error;
     }
     l.reason =

@@ -91,7 +91,7 @@ CheckScore TransferCheck(const std::vector<const InquiryOutcome*>& inquiries, Mi
   int64_t decided = 0, in_time = 0, late = 0, dead = 0, not_due = 0;
   std::vector<Micros> to_confirm;
   for (const InquiryOutcome* o : inquiries) {
-    for (const Handoff& h : o->handoffs) {
+    for (const OutcomeHandoff& h : o->handoffs) {
       if (h.purpose != "deliver") continue;
       const bool confirmed = h.confirmed_at != 0;
       if (!confirmed && h.state != "dead" && h.created_at + deadline > until) {
@@ -182,7 +182,7 @@ CheckScore TriggerCheck(const std::vector<const InquiryOutcome*>& inquiries, Mic
       if (has_owner) ++owned;
     }
     if (!o->task || o->task->due_at == 0) continue;
-    const Task& t = *o->task;
+    const OutcomeTask& t = *o->task;
     Micros answered = t.acknowledged_at;
     if (t.done_at != 0 && (answered == 0 || t.done_at < answered)) answered = t.done_at;
     if (answered != 0) to_ack.push_back(answered - t.created_at);
@@ -302,7 +302,7 @@ std::vector<std::string> Destinations(const Config& config, const PathKey& key,
   }
   // Inquiries routed before a config change may have gone elsewhere.
   for (const InquiryOutcome* o : facts.inquiries) {
-    for (const Handoff& h : o->handoffs) {
+    for (const OutcomeHandoff& h : o->handoffs) {
       if (h.purpose == "deliver" && std::find(out.begin(), out.end(), h.destination) == out.end()) {
         out.push_back(h.destination);
       }

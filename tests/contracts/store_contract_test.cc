@@ -676,6 +676,67 @@ TEST_P(StoreContractTest, ListTasksByGivesTheNewestInEachStateAndOwnerWithinTheL
   EXPECT_EQ((*full)[0].created_at, kT0 + 29 * kMicrosPerSecond);
 }
 
+// The leak rules, the scorecard and the map read a window of outcomes: each with its first task
+// and every handoff, every field they read taken from its own column.
+TEST_P(StoreContractTest, InquiryOutcomesCarryTheTaskAndHandoffFieldsTheRulesRead) {
+  Inquiry in = MakeInquiry("acme", kT0);
+  Task first{"t1",           "acme", in.id, "default", "bob", "Call back", kT0 + kMicrosPerHour,
+             "acknowledged", kT0 + 1};
+  first.acknowledged_at = kT0 + 2;
+  first.done_at = kT0 + 3;
+  first.missing = {"contact.phone|contact.email", "fields.address"};
+  Task later{"t2", "acme", in.id, "default", "carol", "Later", kT0, "open", kT0 + 9};
+  Handoff sent = MakeHandoff("acme", in.id, "crm", "confirmed", kT0);
+  sent.attempts = 2;
+  sent.created_at = kT0 + 4;
+  sent.confirmed_at = kT0 + 5;
+  sent.last_error = "HTTP 503 at the first attempt";
+  Handoff told = MakeHandoff("acme", in.id, "slack", "dead", kT0);
+  told.purpose = "notify";
+  told.attempts = 7;
+  told.created_at = kT0 + 6;
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    RETURN_IF_ERROR(tx.InsertInquiry(in));
+                    RETURN_IF_ERROR(tx.InsertTask(later));
+                    RETURN_IF_ERROR(tx.InsertTask(first));
+                    RETURN_IF_ERROR(tx.InsertHandoff(told));
+                    return tx.InsertHandoff(sent);
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<InquiryOutcome>> outcomes =
+      store_->ListInquiryOutcomes("acme", kT0 - 1, kT0 + 1);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->size(), 1u);
+  const InquiryOutcome& o = (*outcomes)[0];
+  EXPECT_EQ(o.id, in.id);
+  ASSERT_TRUE(o.task.has_value());
+  EXPECT_EQ(o.task->id, "t1");
+  EXPECT_EQ(o.task->owner, "bob");
+  EXPECT_EQ(o.task->state, "acknowledged");
+  EXPECT_EQ(o.task->due_at, kT0 + kMicrosPerHour);
+  EXPECT_EQ(o.task->created_at, kT0 + 1);
+  EXPECT_EQ(o.task->acknowledged_at, kT0 + 2);
+  EXPECT_EQ(o.task->done_at, kT0 + 3);
+  EXPECT_EQ(o.task->missing, first.missing);
+  ASSERT_EQ(o.handoffs.size(), 2u);  // in creation order
+  const OutcomeHandoff& h = o.handoffs[0];
+  EXPECT_EQ(h.id, sent.id);
+  EXPECT_EQ(h.destination, "crm");
+  EXPECT_EQ(h.state, "confirmed");
+  EXPECT_EQ(h.purpose, "deliver");
+  EXPECT_EQ(h.last_error, "HTTP 503 at the first attempt");
+  EXPECT_EQ(h.attempts, 2);
+  EXPECT_EQ(h.created_at, kT0 + 4);
+  EXPECT_EQ(h.confirmed_at, kT0 + 5);
+  EXPECT_EQ(o.handoffs[1].id, told.id);
+  EXPECT_EQ(o.handoffs[1].destination, "slack");
+  EXPECT_EQ(o.handoffs[1].state, "dead");
+  EXPECT_EQ(o.handoffs[1].purpose, "notify");
+  EXPECT_EQ(o.handoffs[1].attempts, 7);
+  EXPECT_EQ(o.handoffs[1].confirmed_at, 0);
+}
+
 // The dispatcher builds a claimed batch's deliveries from one ReadInquiryContexts call: each
 // inquiry whole, with its first task and its contact, every read scoped to its workspace.
 TEST_P(StoreContractTest, ReadInquiryContextsGivesEachInquiryItsFirstTaskAndContact) {

@@ -325,11 +325,11 @@ const std::string kInquiryOutcomes =
   "(SELECT id FROM inquiries WHERE workspace = $1 AND received_at >= $2 AND received_at " \
   "< $3)"
 const std::string kOutcomeTasks =
-    "SELECT " PG_TASK_COLUMNS
+    "SELECT " HANDOFF_OUTCOME_TASK_COLUMNS
     " FROM tasks WHERE workspace = $1 AND inquiry_id IN " PG_INQUIRIES_IN_WINDOW
     " ORDER BY created_at, id";
 const std::string kOutcomeHandoffs =
-    "SELECT " PG_HANDOFF_COLUMNS
+    "SELECT " HANDOFF_OUTCOME_HANDOFF_COLUMNS
     " FROM handoffs WHERE workspace = $1 AND inquiry_id IN " PG_INQUIRIES_IN_WINDOW
     " ORDER BY created_at, id";
 const std::string kListAlertHandoffs =
@@ -1765,14 +1765,32 @@ absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
     ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kOutcomeTasks, window));
-    for (Task& t : ReadRows(tasks, ReadTask)) {
-      auto it = index.find(t.inquiry_id);
-      if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
+    for (int row = 0; row < tasks.rows(); ++row) {
+      auto it = index.find(tasks.Text(row, 0));
+      if (it == index.end() || out[it->second].task) continue;
+      OutcomeTask& t = out[it->second].task.emplace();
+      t.id = tasks.Text(row, 1);
+      t.owner = tasks.Text(row, 2);
+      t.state = tasks.Text(row, 3);
+      t.due_at = tasks.Int(row, 4);
+      t.created_at = tasks.Int(row, 5);
+      t.acknowledged_at = tasks.Int(row, 6);
+      t.done_at = tasks.Int(row, 7);
+      t.missing = ParseStringArray(tasks.Text(row, 8));
     }
     ASSIGN_OR_RETURN(PgResult handoffs, conn->Exec(kOutcomeHandoffs, window));
-    for (Handoff& h : ReadRows(handoffs, ReadHandoff)) {
-      auto it = index.find(h.inquiry_id);
-      if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
+    for (int row = 0; row < handoffs.rows(); ++row) {
+      auto it = index.find(handoffs.Text(row, 0));
+      if (it == index.end()) continue;
+      OutcomeHandoff& h = out[it->second].handoffs.emplace_back();
+      h.id = handoffs.Text(row, 1);
+      h.destination = handoffs.Text(row, 2);
+      h.state = handoffs.Text(row, 3);
+      h.purpose = handoffs.Text(row, 4);
+      h.last_error = handoffs.Text(row, 5);
+      h.attempts = static_cast<int>(handoffs.Int(row, 6));
+      h.created_at = handoffs.Int(row, 7);
+      h.confirmed_at = handoffs.Int(row, 8);
     }
     return out;
   };

@@ -122,12 +122,14 @@ int64_t SqliteStatement::Int(int column) const { return sqlite3_column_int64(stm
 
 double SqliteStatement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
 
-std::string SqliteStatement::Text(int column) const {
+std::string SqliteStatement::Text(int column) const { return std::string(TextView(column)); }
+
+std::string_view SqliteStatement::TextView(int column) const {
   // Read as a blob so TEXT comes back byte-for-byte, embedded NULs included.
   const void* data = sqlite3_column_blob(stmt_, column);
   int n = sqlite3_column_bytes(stmt_, column);
-  if (data == nullptr || n <= 0) return std::string();
-  return std::string(static_cast<const char*>(data), static_cast<size_t>(n));
+  if (data == nullptr || n <= 0) return std::string_view();
+  return std::string_view(static_cast<const char*>(data), static_cast<size_t>(n));
 }
 
 bool SqliteStatement::IsNull(int column) const {

@@ -54,6 +54,8 @@ class SqliteStatement {
   double Double(int column) const;
   // The column's bytes exactly as stored (TEXT or BLOB; embedded NULs kept).
   std::string Text(int column) const;
+  // The same bytes without a copy, valid until the next Step (a look-up key, a JSON parse).
+  std::string_view TextView(int column) const;
   bool IsNull(int column) const;
 
  private:

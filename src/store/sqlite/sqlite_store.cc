@@ -277,11 +277,11 @@ constexpr char kInquiryOutcomes[] =
 // INDEXED BY: the planner would walk every task of the workspace in created_at order (for each
 // page of the leak scan) rather than seek each inquiry's tasks and sort the page's few.
 constexpr char kOutcomeTasks[] =
-    "SELECT " HANDOFF_TASK_COLUMNS
+    "SELECT " HANDOFF_OUTCOME_TASK_COLUMNS
     " FROM tasks INDEXED BY tasks_by_inquiry_created WHERE workspace = ?1 AND inquiry_id "
     "IN " HANDOFF_INQUIRIES_IN_WINDOW " ORDER BY created_at, id";
 constexpr char kOutcomeHandoffs[] =
-    "SELECT " HANDOFF_HANDOFF_COLUMNS
+    "SELECT " HANDOFF_OUTCOME_HANDOFF_COLUMNS
     " FROM handoffs WHERE workspace = ?1 AND inquiry_id IN " HANDOFF_INQUIRIES_IN_WINDOW
     " ORDER BY created_at, id";
 constexpr char kListAlertHandoffs[] =
@@ -2124,19 +2124,39 @@ absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
           tasks.BindText(1, workspace);
           tasks.BindInt(2, first_at);
           tasks.BindInt(3, last_at);
-          ASSIGN_OR_RETURN(std::vector<Task> all_tasks, ReadAll(tasks, ReadTask));
-          for (Task& t : all_tasks) {
-            auto it = index.find(t.inquiry_id);
-            if (it != index.end() && !out[it->second].task) out[it->second].task = std::move(t);
+          while (true) {
+            ASSIGN_OR_RETURN(bool row, tasks.Step());
+            if (!row) break;
+            auto it = index.find(tasks.TextView(0));
+            if (it == index.end() || out[it->second].task) continue;
+            OutcomeTask& t = out[it->second].task.emplace();
+            t.id = tasks.Text(1);
+            t.owner = tasks.Text(2);
+            t.state = tasks.Text(3);
+            t.due_at = tasks.Int(4);
+            t.created_at = tasks.Int(5);
+            t.acknowledged_at = tasks.Int(6);
+            t.done_at = tasks.Int(7);
+            t.missing = ParseStringArray(tasks.TextView(8));
           }
           ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
           handoffs.BindText(1, workspace);
           handoffs.BindInt(2, first_at);
           handoffs.BindInt(3, last_at);
-          ASSIGN_OR_RETURN(std::vector<Handoff> all_handoffs, ReadAll(handoffs, ReadHandoff));
-          for (Handoff& h : all_handoffs) {
-            auto it = index.find(h.inquiry_id);
-            if (it != index.end()) out[it->second].handoffs.push_back(std::move(h));
+          while (true) {
+            ASSIGN_OR_RETURN(bool row, handoffs.Step());
+            if (!row) break;
+            auto it = index.find(handoffs.TextView(0));
+            if (it == index.end()) continue;
+            OutcomeHandoff& h = out[it->second].handoffs.emplace_back();
+            h.id = handoffs.Text(1);
+            h.destination = handoffs.Text(2);
+            h.state = handoffs.Text(3);
+            h.purpose = handoffs.Text(4);
+            h.last_error = handoffs.Text(5);
+            h.attempts = static_cast<int>(handoffs.Int(6));
+            h.created_at = handoffs.Int(7);
+            h.confirmed_at = handoffs.Int(8);
           }
           return rowid;
         }));
