@@ -181,6 +181,10 @@ class WriteTx {
 // what it captured, sets (never accumulates into) what it reports back, and only its last run
 // counts.
 using WriteFn = std::function<absl::Status(WriteTx&)>;
+// One page of Store::ScanInquiryOutcomes.
+using OutcomePageFn = std::function<absl::Status(std::vector<InquiryOutcome>& page)>;
+// How many inquiries a page of Store::ScanInquiryOutcomes holds at most, unless told otherwise.
+inline constexpr int kOutcomesPerPage = 2000;
 using WriteDone = std::function<void(absl::Status)>;
 
 // How durable a write's commit is when its `done` runs.
@@ -351,10 +355,16 @@ class Store {
   // Inbox records in `state` ("" = any), newest first, at most `limit`.
   virtual absl::StatusOr<std::vector<InboxItem>> ListInbox(const std::string& workspace,
                                                            const std::string& state, int limit) = 0;
-  // The inquiries received in [from, until) with their task and handoffs, oldest first: what
-  // the leak rules and the scorecard read.
-  virtual absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(
-      const std::string& workspace, Micros from, Micros until) = 0;
+  // The inquiries received in [from, until) with their task and handoffs, handed to `page` at
+  // most `page_size` (kOutcomesPerPage unless a test looks at the pages) at a time in
+  // received_at order, each page read in a read transaction of its own: what the leak rules
+  // read, holding one page rather than the window. `page` may move from its argument; an error
+  // from it ends the scan and is returned.
+  virtual absl::Status ScanInquiryOutcomes(const std::string& workspace, Micros from, Micros until,
+                                           int page_size, const OutcomePageFn& page) = 0;
+  // The whole window at once, oldest first, ties by id: what the scorecard and the map read.
+  absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(const std::string& workspace,
+                                                                  Micros from, Micros until);
   // Leaks per `filter`, open ones first, then newest first.
   virtual absl::StatusOr<std::vector<Leak>> ListLeaks(const std::string& workspace,
                                                       const LeakFilter& filter) = 0;

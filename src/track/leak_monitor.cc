@@ -131,11 +131,19 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
   const Config& config = *config_;
   const std::string& ws = config.workspace;
   const Micros now = clock_->Now();
-  LeakInputs in;
-  ASSIGN_OR_RETURN(in.outcomes,
-                   store_->ListInquiryOutcomes(ws, now - config.alerts.lookback, now + 1));
-  ASSIGN_OR_RETURN(in.last_arrival, LastArrivals(now));
-  std::vector<Leak> found = DetectLeaks(config, in, now);
+  // The window is read a page at a time and only what the rules found is kept: a scan of a busy
+  // week held every inquiry of it.
+  LeakDetector detector(config, now);
+  RETURN_IF_ERROR(store_->ScanInquiryOutcomes(ws, now - config.alerts.lookback, now + 1,
+                                              outcomes_per_page_,
+                                              [&detector](std::vector<InquiryOutcome>& page) {
+                                                for (const InquiryOutcome& o : page)
+                                                  detector.Add(o);
+                                                return absl::OkStatus();
+                                              }));
+  using Arrivals = std::map<std::string, Micros>;
+  ASSIGN_OR_RETURN(const Arrivals last_arrival, LastArrivals(now));
+  std::vector<Leak> found = detector.Finish(last_arrival);
   for (Leak& l : found) l.workspace = ws;
   // The open leaks are read here, off the writer: only scans change them (one at a time, on the
   // node holding the duty), so what this read misses is at most a leak retention deleted since,
@@ -160,11 +168,9 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
     // A silent source stays silent until something newer than its last arrival comes, even
     // when its usual gap can no longer be learned from the window.
     if (l.kind == "silent_source" && config.FindSource(l.source) != nullptr) {
-      auto last = in.last_arrival.find(l.source);
-      Micros newest = last == in.last_arrival.end() ? 0 : last->second;
-      for (const InquiryOutcome& o : in.outcomes) {
-        if (o.source == l.source && !o.synthetic) newest = std::max(newest, o.received_at);
-      }
+      auto last = last_arrival.find(l.source);
+      const Micros newest =
+          std::max(last == last_arrival.end() ? 0 : last->second, detector.NewestArrival(l.source));
       if (newest <= l.since) {
         still_silent.push_back(&l);
         continue;

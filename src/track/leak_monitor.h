@@ -53,10 +53,14 @@ class LeakMonitor {
 
   // Bounds each write of a scan; tests make it small to see the chunks. Call before Start.
   void set_max_changes_per_write(int n) { max_changes_per_write_ = n > 0 ? n : 1; }
+  // How many inquiries a scan reads and holds at a time (kOutcomesPerPage); tests make it small
+  // to see a window span pages. Call before Start.
+  void set_outcomes_per_page(int n) { outcomes_per_page_ = n > 0 ? n : 1; }
 
-  // One scan at the clock's time. The rules and the open leaks are read first; the leaks to open
-  // and to close are then written in chunks of at most max_changes_per_write, and the alert
-  // groups last, in one write. Tests drive it with a FakeClock.
+  // One scan at the clock's time. The rules run over the window a page at a time, and the open
+  // leaks are read; the leaks to open and to close are then written in chunks of at most
+  // max_changes_per_write, and the alert groups last, in one write. Tests drive it with a
+  // FakeClock.
   absl::StatusOr<LeakScan> Scan();
 
  private:
@@ -75,6 +79,7 @@ class LeakMonitor {
   const Clock* clock_;
   const DutyLease* duty_ = nullptr;
   size_t max_changes_per_write_ = kLeakChangesPerWrite;
+  int outcomes_per_page_ = kOutcomesPerPage;
   PeriodicThread thread_;  // last: stopped before the members it uses go
 };
 

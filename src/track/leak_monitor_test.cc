@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/id.h"
 #include "core/status.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
+#include "track/leak_rules.h"
 
 namespace handoff {
 namespace {
@@ -308,6 +311,55 @@ TEST_F(LeakMonitorTest, ABacklogIsOpenedAndClosedInBoundedWritesAndCountedOnce) 
   }
   EXPECT_TRUE(store_->ListLeaks("ws", LeakFilter{})->empty());
   EXPECT_NE(Alerts()[0].text.find("5 leaks in all"), std::string::npos) << Alerts()[0].text;
+}
+
+// A scan reads its window a page at a time: what it finds over many small pages is what the
+// rules find over the whole window at once, including a source's gap learned from arrivals that
+// no single page holds.
+TEST_F(LeakMonitorTest, AWindowReadInPagesFindsWhatTheWholeWindowShows) {
+  monitor_->set_outcomes_per_page(2);
+  for (int k = 0; k < 10; ++k) {
+    if (k % 2 == 0) {
+      Add(1 * kMin, "crm");  // overdue, and never confirmed
+    } else {
+      Add(24 * 60 * kMin, "");  // nothing wrong
+    }
+    clock_.Advance(10 * kMin);
+  }
+  // Ten arrivals ten minutes apart teach a gap of an hour; two hours later the source is silent.
+  clock_.Advance(110 * kMin);
+  auto window =
+      store_->ListInquiryOutcomes("ws", clock_.Now() - config_.alerts.lookback, clock_.Now() + 1);
+  ASSERT_TRUE(window.ok()) << window.status();
+  ASSERT_EQ(window->size(), 10u);
+  LeakInputs whole;
+  whole.outcomes = *std::move(window);
+  std::multiset<std::string> want;
+  for (const Leak& l : DetectLeaks(config_, whole, clock_.Now())) want.insert(l.kind);
+  EXPECT_EQ(want, (std::multiset<std::string>{
+                      "overdue_task", "overdue_task", "overdue_task", "overdue_task",
+                      "overdue_task", "silent_source", "unconfirmed_handoff", "unconfirmed_handoff",
+                      "unconfirmed_handoff", "unconfirmed_handoff", "unconfirmed_handoff"}));
+
+  LeakScan scan = Scan();
+  EXPECT_EQ(scan.opened, 11);
+  absl::StatusOr<std::vector<Leak>> open = store_->ListLeaks("ws", LeakFilter{});
+  ASSERT_TRUE(open.ok()) << open.status();
+  std::multiset<std::string> got;
+  for (const Leak& l : *open) got.insert(l.kind);
+  EXPECT_EQ(got, want);
+
+  // One new arrival, and a window too short to learn a gap from: the silent leak closes because
+  // the window (read in pages) holds something newer than its last arrival.
+  clock_.Advance(1 * kMin);
+  Add(24 * 60 * kMin, "");
+  config_.alerts.lookback = 30 * kMin;
+  EXPECT_GE(Scan().closed, 1);
+  open = store_->ListLeaks("ws", LeakFilter{});
+  ASSERT_TRUE(open.ok()) << open.status();
+  for (const Leak& l : *open) {
+    EXPECT_NE(l.kind, "silent_source") << l.reason;
+  }
 }
 
 TEST_F(LeakMonitorTest, ASilentSourceStaysOpenUntilItSendsAgain) {

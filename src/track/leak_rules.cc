@@ -120,42 +120,46 @@ Micros ExpectedGap(const SourceConfig& source, const std::vector<Micros>& arriva
 }
 
 std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros now) {
-  const AlertsConfig& a = config.alerts;
-  std::vector<Leak> out;
-  std::map<std::string, std::vector<Micros>> arrivals;
-  for (const InquiryOutcome& o : in.outcomes) {
-    if (o.synthetic) {
-      if (auto failed = ProbeFailure(config, o, now)) out.push_back(*std::move(failed));
-      continue;
-    }
-    arrivals[o.source].push_back(o.received_at);
-    const bool owned = o.task && !o.task->owner.empty();
-    if (!owned && o.status != "canceled" && now >= o.received_at + a.unassigned) {
-      Leak l = Base(o, "unassigned", o.id, "unassigned:" + o.source);
-      l.since = o.received_at + a.unassigned;
-      const std::string age = Age(now - o.received_at);
-      if (o.status == "unrouted") {
-        l.reason = fmt::format("no route took it ({} ago) and there is no fallback", age);
-      } else if (o.route.empty()) {
-        l.reason =
-            fmt::format("not routed {} after it arrived (stage {})", age, StageName(o.stage));
-      } else {
-        l.reason = fmt::format("route '{}' gave it no owner ({} ago)", o.route, age);
-      }
-      out.push_back(std::move(l));
-    }
-    if (o.task) TaskLeaks(a, o, now, out);
-    HandoffLeaks(a, o, now, out);
+  LeakDetector detector(config, now);
+  for (const InquiryOutcome& o : in.outcomes) detector.Add(o);
+  return detector.Finish(in.last_arrival);
+}
+
+void LeakDetector::Add(const InquiryOutcome& o) {
+  const AlertsConfig& a = config_.alerts;
+  if (o.synthetic) {
+    if (auto failed = ProbeFailure(config_, o, now_)) found_.push_back(*std::move(failed));
+    return;
   }
-  for (const SourceConfig& s : config.sources) {
-    std::vector<Micros>& seen = arrivals[s.name];
+  arrivals_[o.source].push_back(o.received_at);
+  const bool owned = o.task && !o.task->owner.empty();
+  if (!owned && o.status != "canceled" && now_ >= o.received_at + a.unassigned) {
+    Leak l = Base(o, "unassigned", o.id, "unassigned:" + o.source);
+    l.since = o.received_at + a.unassigned;
+    const std::string age = Age(now_ - o.received_at);
+    if (o.status == "unrouted") {
+      l.reason = fmt::format("no route took it ({} ago) and there is no fallback", age);
+    } else if (o.route.empty()) {
+      l.reason = fmt::format("not routed {} after it arrived (stage {})", age, StageName(o.stage));
+    } else {
+      l.reason = fmt::format("route '{}' gave it no owner ({} ago)", o.route, age);
+    }
+    found_.push_back(std::move(l));
+  }
+  if (o.task) TaskLeaks(a, o, now_, found_);
+  HandoffLeaks(a, o, now_, found_);
+}
+
+std::vector<Leak> LeakDetector::Finish(const std::map<std::string, Micros>& last_arrival) {
+  for (const SourceConfig& s : config_.sources) {
+    std::vector<Micros>& seen = arrivals_[s.name];
     std::sort(seen.begin(), seen.end());
     Micros last = seen.empty() ? 0 : seen.back();
-    if (auto it = in.last_arrival.find(s.name); it != in.last_arrival.end()) {
+    if (auto it = last_arrival.find(s.name); it != last_arrival.end()) {
       last = std::max(last, it->second);
     }
     const Micros gap = ExpectedGap(s, seen);
-    if (last == 0 || gap == 0 || now - last <= gap) continue;
+    if (last == 0 || gap == 0 || now_ - last <= gap) continue;
     Leak l;
     l.kind = "silent_source";
     l.key = "silent_source:" + s.name;
@@ -164,11 +168,17 @@ std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros
     // `since` is the last arrival: the leak lasts until something newer arrives.
     l.since = last;
     l.reason = fmt::format("no inquiry from {} for {} (expected at least every {}{})", s.name,
-                           Age(now - last), FormatDuration(gap),
+                           Age(now_ - last), FormatDuration(gap),
                            s.expect_every > 0 ? "" : ", learned from its history");
-    out.push_back(std::move(l));
+    found_.push_back(std::move(l));
   }
-  return out;
+  return std::move(found_);
+}
+
+Micros LeakDetector::NewestArrival(const std::string& source) const {
+  auto it = arrivals_.find(source);
+  if (it == arrivals_.end() || it->second.empty()) return 0;
+  return *std::max_element(it->second.begin(), it->second.end());
 }
 
 std::string LeakGroupTitle(const std::string& group) {

@@ -37,6 +37,29 @@ struct LeakInputs {
 // opened_at and closed_at are left to the caller). Synthetic (probe) inquiries are left out.
 std::vector<Leak> DetectLeaks(const Config& config, const LeakInputs& in, Micros now);
 
+// DetectLeaks over a window that is read a page at a time (Store::ScanInquiryOutcomes): it
+// keeps the leaks found and each source's arrival times, never the inquiries themselves, so a
+// scan of a busy week holds one page. `config` must outlive it.
+class LeakDetector {
+ public:
+  LeakDetector(const Config& config, Micros now) : config_(config), now_(now) {}
+
+  // The leaks of one inquiry of the window; inquiries may come in any order.
+  void Add(const InquiryOutcome& o);
+  // The silent sources, given each source's newest accepted inquiry as far back as the entry
+  // counts go (LeakInputs::last_arrival); then every leak found, in the order DetectLeaks gives.
+  // Call once, after the last Add.
+  std::vector<Leak> Finish(const std::map<std::string, Micros>& last_arrival);
+  // The newest non-synthetic inquiry of `source` among those added; 0 when none.
+  Micros NewestArrival(const std::string& source) const;
+
+ private:
+  const Config& config_;
+  const Micros now_;
+  std::vector<Leak> found_;
+  std::map<std::string, std::vector<Micros>> arrivals_;  // per source, in the order added
+};
+
 // The probe_failed leak of a synthetic inquiry, when its deadline has passed without it being
 // routed and every one of its handoffs confirmed in time.
 std::optional<Leak> ProbeFailure(const Config& config, const InquiryOutcome& probe, Micros now);

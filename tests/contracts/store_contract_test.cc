@@ -737,6 +737,85 @@ TEST_P(StoreContractTest, InquiryOutcomesCarryTheTaskAndHandoffFieldsTheRulesRea
   EXPECT_EQ(o.handoffs[1].confirmed_at, 0);
 }
 
+// The leak monitor reads a window a page at a time. Inquiries received at the same instant on
+// either side of a page boundary are each read once, with their own task and handoffs; no page
+// is larger than asked; the window's bounds hold; an error from the caller ends the scan.
+TEST_P(StoreContractTest, ScanInquiryOutcomesReadsEachInquiryOnceAPageAtATime) {
+  constexpr int kInquiries = 23;
+  std::vector<Inquiry> inquiries;
+  for (int k = 0; k < kInquiries; ++k) {
+    inquiries.push_back(MakeInquiry("acme", kT0 + k / 3));  // three at each instant
+  }
+  Inquiry before = MakeInquiry("acme", kT0 - 1), elsewhere = MakeInquiry("b", kT0 + 1);
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    // Inserted out of time order, so that neither rowid nor id follows it.
+                    for (int k = kInquiries - 1; k >= 0; --k) {
+                      const Inquiry& i = inquiries[(k * 7) % kInquiries];
+                      RETURN_IF_ERROR(tx.InsertInquiry(i));
+                      RETURN_IF_ERROR(tx.InsertTask(
+                          {"task-" + i.id, "acme", i.id, "r", "ana", "t", kT0, "open", kT0}));
+                      Handoff h = MakeHandoff("acme", i.id, "crm", "pending", i.received_at);
+                      h.created_at = i.received_at;
+                      RETURN_IF_ERROR(tx.InsertHandoff(h));
+                    }
+                    RETURN_IF_ERROR(tx.InsertInquiry(before));
+                    return tx.InsertInquiry(elsewhere);
+                  })
+                  .ok());
+  for (int page_size : {1, 2, 3, 4, 23, 100}) {
+    SCOPED_TRACE(fmt::format("page size {}", page_size));
+    std::vector<InquiryOutcome> read;
+    int pages = 0;
+    absl::Status scanned = store_->ScanInquiryOutcomes(
+        "acme", kT0, kT0 + kInquiries / 3 + 1, page_size, [&](std::vector<InquiryOutcome>& page) {
+          ++pages;
+          EXPECT_FALSE(page.empty());
+          EXPECT_LE(page.size(), static_cast<size_t>(page_size));
+          std::move(page.begin(), page.end(), std::back_inserter(read));
+          return absl::OkStatus();
+        });
+    ASSERT_TRUE(scanned.ok()) << scanned;
+    EXPECT_EQ(pages, (kInquiries + page_size - 1) / page_size);
+    ASSERT_EQ(read.size(), static_cast<size_t>(kInquiries));
+    std::set<std::string> ids;
+    for (size_t k = 0; k < read.size(); ++k) {
+      const InquiryOutcome& o = read[k];
+      EXPECT_TRUE(ids.insert(o.id).second) << o.id << " read twice";
+      if (k > 0) {
+        EXPECT_LE(read[k - 1].received_at, o.received_at) << k;
+      }
+      ASSERT_TRUE(o.task.has_value()) << o.id;
+      EXPECT_EQ(o.task->id, "task-" + o.id);
+      ASSERT_EQ(o.handoffs.size(), 1u) << o.id;
+      EXPECT_EQ(o.handoffs[0].created_at, o.received_at);
+    }
+    for (const Inquiry& i : inquiries) EXPECT_EQ(ids.count(i.id), 1u) << i.id;
+  }
+  // A window that starts and ends inside the instants of three: [kT0 + 2, kT0 + 5).
+  std::vector<std::string> inside;
+  ASSERT_TRUE(store_
+                  ->ScanInquiryOutcomes("acme", kT0 + 2, kT0 + 5, 2,
+                                        [&](std::vector<InquiryOutcome>& page) {
+                                          for (const auto& o : page) inside.push_back(o.id);
+                                          return absl::OkStatus();
+                                        })
+                  .ok());
+  EXPECT_EQ(inside.size(), 9u);
+  // The caller's error stops the scan at the first page and comes back unchanged.
+  int calls = 0;
+  absl::Status stopped = store_->ScanInquiryOutcomes("acme", kT0, kT0 + kInquiries, 2,
+                                                     [&calls](std::vector<InquiryOutcome>&) {
+                                                       ++calls;
+                                                       return absl::CancelledError("enough");
+                                                     });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(stopped, absl::CancelledError("enough"));
+  EXPECT_FALSE(
+      store_->ScanInquiryOutcomes("acme", kT0, kT0 + 1, 0, [](auto&) { return absl::OkStatus(); })
+          .ok());
+}
+
 // The dispatcher builds a claimed batch's deliveries from one ReadInquiryContexts call: each
 // inquiry whole, with its first task and its contact, every read scoped to its workspace.
 TEST_P(StoreContractTest, ReadInquiryContextsGivesEachInquiryItsFirstTaskAndContact) {

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <exception>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include "core/id.h"
@@ -320,10 +321,12 @@ const std::string kInquiryOutcomes =
     "i.normalized_phone <> '' OR i.received_phone <> '', "
     "i.normalized_email <> '' OR i.received_email <> '' "
     "FROM inquiries i WHERE i.workspace = $1 AND i.received_at >= $2 AND i.received_at < $3 "
-    "ORDER BY i.received_at, i.id";
+    "AND (i.received_at > $2 OR i.id > $4) ORDER BY i.received_at, i.id LIMIT $5";
+// A page's tasks and handoffs: those of the inquiries received in [$2, $3], its first and last
+// times (the caller keeps the ones of its own inquiries).
 #define PG_INQUIRIES_IN_WINDOW                                                            \
   "(SELECT id FROM inquiries WHERE workspace = $1 AND received_at >= $2 AND received_at " \
-  "< $3)"
+  "<= $3)"
 const std::string kOutcomeTasks =
     "SELECT " HANDOFF_OUTCOME_TASK_COLUMNS
     " FROM tasks WHERE workspace = $1 AND inquiry_id IN " PG_INQUIRIES_IN_WINDOW
@@ -1736,14 +1739,19 @@ absl::StatusOr<std::vector<EntryCount>> PgStore::ListEntryCounts(const std::stri
   });
 }
 
-absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
-    const std::string& workspace, Micros from, Micros until) {
-  ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
-  // One snapshot for the three statements.
-  RETURN_IF_ERROR(conn->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  auto read = [&]() -> absl::StatusOr<std::vector<InquiryOutcome>> {
-    const PgParams window = PgParams().Text(workspace).Int(from).Int(until);
-    ASSIGN_OR_RETURN(PgResult r, conn->Exec(kInquiryOutcomes, window));
+absl::Status PgStore::ScanInquiryOutcomes(const std::string& workspace, Micros from, Micros until,
+                                          int page_size, const OutcomePageFn& page) {
+  if (page_size < 1) return absl::InvalidArgumentError("page_size must be at least 1");
+  // A page at a time after (page_from, after_id) in (received_at, id) order.
+  Micros page_from = from;
+  std::string after_id;  // the last id read at page_from ("": none yet, below every id)
+  // One page: its inquiries, then their tasks and handoffs, in one snapshot.
+  auto read = [&](PgConnection& conn) -> absl::StatusOr<std::vector<InquiryOutcome>> {
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn.Exec(
+            kInquiryOutcomes,
+            PgParams().Text(workspace).Int(page_from).Int(until).Text(after_id).Int(page_size)));
     std::vector<InquiryOutcome> out = ReadRows(r, [](const PgResult& res, int i) {
       InquiryOutcome o;
       o.id = res.Text(i, 0);
@@ -1762,9 +1770,12 @@ absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
       o.has_email = res.Bool(i, 10);
       return o;
     });
-    std::map<std::string, size_t> index;
+    if (out.empty()) return out;
+    std::unordered_map<std::string, size_t> index;
     for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
-    ASSIGN_OR_RETURN(PgResult tasks, conn->Exec(kOutcomeTasks, window));
+    const PgParams window =
+        PgParams().Text(workspace).Int(out.front().received_at).Int(out.back().received_at);
+    ASSIGN_OR_RETURN(PgResult tasks, conn.Exec(kOutcomeTasks, window));
     for (int row = 0; row < tasks.rows(); ++row) {
       auto it = index.find(tasks.Text(row, 0));
       if (it == index.end() || out[it->second].task) continue;
@@ -1778,7 +1789,7 @@ absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
       t.done_at = tasks.Int(row, 7);
       t.missing = ParseStringArray(tasks.Text(row, 8));
     }
-    ASSIGN_OR_RETURN(PgResult handoffs, conn->Exec(kOutcomeHandoffs, window));
+    ASSIGN_OR_RETURN(PgResult handoffs, conn.Exec(kOutcomeHandoffs, window));
     for (int row = 0; row < handoffs.rows(); ++row) {
       auto it = index.find(handoffs.Text(row, 0));
       if (it == index.end()) continue;
@@ -1794,11 +1805,26 @@ absl::StatusOr<std::vector<InquiryOutcome>> PgStore::ListInquiryOutcomes(
     }
     return out;
   };
-  absl::StatusOr<std::vector<InquiryOutcome>> result = read();
-  absl::Status ended = conn->Run(result.ok() ? "COMMIT" : "ROLLBACK");
-  if (!result.ok()) return result.status();
-  RETURN_IF_ERROR(ended);
-  return result;
+  for (;;) {
+    std::vector<InquiryOutcome> out;
+    {
+      // A connection per page: the caller's work on a page holds none.
+      ASSIGN_OR_RETURN(Pool::Handle conn, pool_->Acquire());
+      RETURN_IF_ERROR(conn->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+      absl::StatusOr<std::vector<InquiryOutcome>> result = read(*conn);
+      absl::Status ended = conn->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+      if (!result.ok()) return result.status();
+      RETURN_IF_ERROR(ended);
+      out = *std::move(result);
+    }
+    const bool last_page = out.size() < static_cast<size_t>(page_size);
+    if (!out.empty()) {
+      page_from = out.back().received_at;
+      after_id = out.back().id;
+      RETURN_IF_ERROR(page(out));
+    }
+    if (last_page) return absl::OkStatus();
+  }
 }
 
 absl::StatusOr<std::vector<Leak>> PgStore::ListLeaks(const std::string& workspace,

@@ -116,9 +116,8 @@ class PgStore final : public Store {
                                                    const std::string& state, int limit) override;
   absl::StatusOr<std::vector<EntryCount>> ListEntryCounts(const std::string& workspace,
                                                           Micros since) override;
-  absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(const std::string& workspace,
-                                                                  Micros from,
-                                                                  Micros until) override;
+  absl::Status ScanInquiryOutcomes(const std::string& workspace, Micros from, Micros until,
+                                   int page_size, const OutcomePageFn& page) override;
   absl::StatusOr<std::vector<Leak>> ListLeaks(const std::string& workspace,
                                               const LeakFilter& filter) override;
   absl::StatusOr<std::vector<AlertGroup>> ListAlertGroups(const std::string& workspace,

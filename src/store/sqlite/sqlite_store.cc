@@ -255,9 +255,8 @@ constexpr char kListEntryCounts[] =
     "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
 
 // Every inquiry received in a window, with its route (from its "routed" event) and the fields
-// the leak rules and the scorecard read, a page of kOutcomesPerRead at a time after (?2, ?4)
-// in (received_at, rowid) order; then the tasks and handoffs of those inquiries.
-constexpr int kOutcomesPerRead = 2000;
+// the leak rules and the scorecard read, a page at a time after (?2, ?4) in (received_at,
+// rowid) order; then the tasks and handoffs of those inquiries.
 constexpr char kInquiryOutcomes[] =
     "SELECT i.id, i.source, i.channel, COALESCE(json_extract(i.fields, '$.kind'), ''), "
     "i.service, COALESCE(json_extract(i.fields, '$.intent'), ''), i.received_at, i.stage, "
@@ -2074,9 +2073,10 @@ absl::StatusOr<std::vector<EntryCount>> SqliteStore::ListEntryCounts(const std::
   return out;
 }
 
-absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
-    const std::string& workspace, Micros from, Micros until) {
-  ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+absl::Status SqliteStore::ScanInquiryOutcomes(const std::string& workspace, Micros from,
+                                              Micros until, int page_size,
+                                              const OutcomePageFn& page) {
+  if (page_size < 1) return absl::InvalidArgumentError("page_size must be at least 1");
   std::vector<InquiryOutcome> out;
   // The window is read a page of inquiries at a time in (received_at, rowid) order, the order
   // of inquiries_by_received_at, each page in a read transaction of its own: one transaction
@@ -2085,91 +2085,90 @@ absl::StatusOr<std::vector<InquiryOutcome>> SqliteStore::ListInquiryOutcomes(
   Micros page_from = from;
   int64_t after_rowid = -1;  // the last rowid read at page_from (-1: none yet)
   for (;;) {
-    const size_t page_begin = out.size();
-    ASSIGN_OR_RETURN(
-        int64_t last_rowid, InReadTransaction(*reader, [&]() -> absl::StatusOr<int64_t> {
-          ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
-          st.BindText(1, workspace);
-          st.BindInt(2, page_from);
-          st.BindInt(3, until);
-          st.BindInt(4, after_rowid);
-          st.BindInt(5, kOutcomesPerRead);
-          int64_t rowid = after_rowid;
-          ASSIGN_OR_RETURN(std::vector<InquiryOutcome> page,
-                           ReadAll(st, [&rowid](const SqliteStatement& r) {
-                             InquiryOutcome o;
-                             o.id = r.Text(0);
-                             o.source = r.Text(1);
-                             o.channel = ParseChannel(r.Text(2)).value_or(Channel::kOther);
-                             o.kind = r.Text(3);
-                             std::string intent = r.Text(5);
-                             o.service = intent.empty() ? r.Text(4) : std::move(intent);
-                             o.received_at = r.Int(6);
-                             o.stage = ParseStage(r.Text(7)).value_or(Stage::kEntry);
-                             o.status = r.Text(8);
-                             o.value = r.Double(9);
-                             o.synthetic = r.Int(10) != 0;
-                             o.route = r.Text(11);
-                             o.has_phone = r.Int(12) != 0;
-                             o.has_email = r.Int(13) != 0;
-                             rowid = r.Int(14);
-                             return o;
-                           }));
-          std::move(page.begin(), page.end(), std::back_inserter(out));
-          if (out.size() == page_begin) return rowid;
-          std::unordered_map<std::string_view, size_t> index;
-          for (size_t i = page_begin; i < out.size(); ++i) index[out[i].id] = i;
-          const Micros first_at = out[page_begin].received_at, last_at = out.back().received_at;
-          ASSIGN_OR_RETURN(SqliteStatement tasks, reader->Prepare(kOutcomeTasks));
-          tasks.BindText(1, workspace);
-          tasks.BindInt(2, first_at);
-          tasks.BindInt(3, last_at);
-          while (true) {
-            ASSIGN_OR_RETURN(bool row, tasks.Step());
-            if (!row) break;
-            auto it = index.find(tasks.TextView(0));
-            if (it == index.end() || out[it->second].task) continue;
-            OutcomeTask& t = out[it->second].task.emplace();
-            t.id = tasks.Text(1);
-            t.owner = tasks.Text(2);
-            t.state = tasks.Text(3);
-            t.due_at = tasks.Int(4);
-            t.created_at = tasks.Int(5);
-            t.acknowledged_at = tasks.Int(6);
-            t.done_at = tasks.Int(7);
-            t.missing = ParseStringArray(tasks.TextView(8));
-          }
-          ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
-          handoffs.BindText(1, workspace);
-          handoffs.BindInt(2, first_at);
-          handoffs.BindInt(3, last_at);
-          while (true) {
-            ASSIGN_OR_RETURN(bool row, handoffs.Step());
-            if (!row) break;
-            auto it = index.find(handoffs.TextView(0));
-            if (it == index.end()) continue;
-            OutcomeHandoff& h = out[it->second].handoffs.emplace_back();
-            h.id = handoffs.Text(1);
-            h.destination = handoffs.Text(2);
-            h.state = handoffs.Text(3);
-            h.purpose = handoffs.Text(4);
-            h.last_error = handoffs.Text(5);
-            h.attempts = static_cast<int>(handoffs.Int(6));
-            h.created_at = handoffs.Int(7);
-            h.confirmed_at = handoffs.Int(8);
-          }
-          return rowid;
-        }));
-    const size_t read = out.size() - page_begin;
-    if (read < static_cast<size_t>(kOutcomesPerRead)) break;
-    page_from = out.back().received_at;
+    // A reader per page: the caller's work on a page holds none.
+    int64_t last_rowid = after_rowid;
+    {
+      ASSIGN_OR_RETURN(ReaderPool::Handle reader, readers_->Acquire());
+      ASSIGN_OR_RETURN(
+          last_rowid, InReadTransaction(*reader, [&]() -> absl::StatusOr<int64_t> {
+            ASSIGN_OR_RETURN(SqliteStatement st, reader->Prepare(kInquiryOutcomes));
+            st.BindText(1, workspace);
+            st.BindInt(2, page_from);
+            st.BindInt(3, until);
+            st.BindInt(4, after_rowid);
+            st.BindInt(5, page_size);
+            int64_t rowid = after_rowid;
+            ASSIGN_OR_RETURN(out, ReadAll(st, [&rowid](const SqliteStatement& r) {
+                               InquiryOutcome o;
+                               o.id = r.Text(0);
+                               o.source = r.Text(1);
+                               o.channel = ParseChannel(r.Text(2)).value_or(Channel::kOther);
+                               o.kind = r.Text(3);
+                               std::string intent = r.Text(5);
+                               o.service = intent.empty() ? r.Text(4) : std::move(intent);
+                               o.received_at = r.Int(6);
+                               o.stage = ParseStage(r.Text(7)).value_or(Stage::kEntry);
+                               o.status = r.Text(8);
+                               o.value = r.Double(9);
+                               o.synthetic = r.Int(10) != 0;
+                               o.route = r.Text(11);
+                               o.has_phone = r.Int(12) != 0;
+                               o.has_email = r.Int(13) != 0;
+                               rowid = r.Int(14);
+                               return o;
+                             }));
+            if (out.empty()) return rowid;
+            std::unordered_map<std::string_view, size_t> index;
+            for (size_t i = 0; i < out.size(); ++i) index[out[i].id] = i;
+            const Micros first_at = out.front().received_at, last_at = out.back().received_at;
+            ASSIGN_OR_RETURN(SqliteStatement tasks, reader->Prepare(kOutcomeTasks));
+            tasks.BindText(1, workspace);
+            tasks.BindInt(2, first_at);
+            tasks.BindInt(3, last_at);
+            while (true) {
+              ASSIGN_OR_RETURN(bool row, tasks.Step());
+              if (!row) break;
+              auto it = index.find(tasks.TextView(0));
+              if (it == index.end() || out[it->second].task) continue;
+              OutcomeTask& t = out[it->second].task.emplace();
+              t.id = tasks.Text(1);
+              t.owner = tasks.Text(2);
+              t.state = tasks.Text(3);
+              t.due_at = tasks.Int(4);
+              t.created_at = tasks.Int(5);
+              t.acknowledged_at = tasks.Int(6);
+              t.done_at = tasks.Int(7);
+              t.missing = ParseStringArray(tasks.TextView(8));
+            }
+            ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
+            handoffs.BindText(1, workspace);
+            handoffs.BindInt(2, first_at);
+            handoffs.BindInt(3, last_at);
+            while (true) {
+              ASSIGN_OR_RETURN(bool row, handoffs.Step());
+              if (!row) break;
+              auto it = index.find(handoffs.TextView(0));
+              if (it == index.end()) continue;
+              OutcomeHandoff& h = out[it->second].handoffs.emplace_back();
+              h.id = handoffs.Text(1);
+              h.destination = handoffs.Text(2);
+              h.state = handoffs.Text(3);
+              h.purpose = handoffs.Text(4);
+              h.last_error = handoffs.Text(5);
+              h.attempts = static_cast<int>(handoffs.Int(6));
+              h.created_at = handoffs.Int(7);
+              h.confirmed_at = handoffs.Int(8);
+            }
+            return rowid;
+          }));
+    }
+    const bool last_page = out.size() < static_cast<size_t>(page_size);
+    const Micros last_at = out.empty() ? page_from : out.back().received_at;
+    if (!out.empty()) RETURN_IF_ERROR(page(out));
+    if (last_page) return absl::OkStatus();
+    page_from = last_at;
     after_rowid = last_rowid;
   }
-  // Oldest first, ties by id, as the interface promises.
-  std::sort(out.begin(), out.end(), [](const InquiryOutcome& a, const InquiryOutcome& b) {
-    return std::tie(a.received_at, a.id) < std::tie(b.received_at, b.id);
-  });
-  return out;
 }
 
 absl::StatusOr<std::vector<Handoff>> SqliteStore::ListHandoffsInState(const std::string& workspace,
