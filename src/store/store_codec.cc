@@ -82,4 +82,12 @@ std::string NewestTasksSql(std::string_view columns, std::string_view from, char
   return sql + fmt::format(" ORDER BY created_at DESC, id DESC LIMIT {}2", sign);
 }
 
+bool OnlyOffThePath(std::string_view status, std::string_view stage) {
+  for (std::string_view off :
+       {"received", "awaiting_context", "enriched", "unrouted", "attention", "canceled"}) {
+    if (status == off) return true;
+  }
+  return stage == "entry" || stage == "enrich";
+}
+
 }  // namespace handoff

@@ -37,7 +37,7 @@ OutcomeFields ReadOutcomeFields(std::string_view fields_text);
 // The route named by a "routed" event's detail, "" when none.
 std::string RouteOfRoutedEvent(std::string_view detail_text);
 
-// The columns ListInquiryOutcomes reads of tasks and of handoffs (OutcomeTask, OutcomeHandoff
+// The columns ScanInquiryOutcomes reads of tasks and of handoffs (OutcomeTask, OutcomeHandoff
 // in model/records.h, after the inquiry id that files them), in the order both stores take them.
 #define HANDOFF_OUTCOME_TASK_COLUMNS \
   "inquiry_id, id, owner, state, due_at, created_at, acknowledged_at, done_at, missing"
@@ -54,5 +54,19 @@ std::string RouteOfRoutedEvent(std::string_view detail_text);
 // then the owner when `by_owner`, then the state when `one_state`.
 std::string NewestTasksSql(std::string_view columns, std::string_view from, char sign,
                            bool by_owner, bool one_state);
+
+// The inquiries off the healthy path: stopped before Trigger, or in a status that asks for a look
+// (never routed, a dead handoff, awaiting context). The partial index inquiries_off_the_path
+// (workspace, id) holds only these, so an inquiry that goes from "routed" to "delivered" costs the
+// writer no entry in it, and the inquiries list filtered on one of these statuses or stages
+// seeks it rather than walking every inquiry newest first. The list repeats the condition word
+// for word, which is how both planners see that the index applies. Never edit it: the
+// migrations that built the index (SQLite 15, PostgreSQL 6) used this text.
+#define HANDOFF_OFF_THE_PATH                                                                 \
+  "(status = 'received' OR status = 'awaiting_context' OR status = 'enriched' OR status = "  \
+  "'unrouted' OR status = 'attention' OR status = 'canceled' OR stage = 'entry' OR stage = " \
+  "'enrich')"
+// Whether a list filtered on `status` and `stage` ("" = any) holds only inquiries off the path.
+bool OnlyOffThePath(std::string_view status, std::string_view stage);
 
 }  // namespace handoff

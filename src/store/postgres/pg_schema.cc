@@ -5,6 +5,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "store/store_codec.h"
 
 namespace handoff {
 namespace {
@@ -25,7 +26,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 5> kMigrations{{
+constexpr std::array<Migration, 6> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -285,6 +286,10 @@ CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
     {5, R"sql(
 CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
 )sql"},
+    // As SQLite's migration 15: the inquiries off the healthy path, for the list's filters.
+    {6,
+     "CREATE INDEX inquiries_off_the_path ON inquiries (workspace, id) WHERE " HANDOFF_OFF_THE_PATH
+     ";"},
 }};
 
 // Any fixed number: the key of the advisory lock the migrating node holds.

@@ -1557,6 +1557,9 @@ absl::StatusOr<std::vector<Inquiry>> PgStore::ListInquiries(const std::string& w
   PgParams p;
   p.Text(workspace);
   std::string sql = "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1";
+  // A status or stage off the healthy path: the condition of inquiries_off_the_path, which the
+  // planner then knows it may read.
+  if (OnlyOffThePath(filter.status, filter.stage)) sql += " AND " HANDOFF_OFF_THE_PATH;
   auto add = [&](const char* condition, auto value) {
     if constexpr (std::is_integral_v<decltype(value)>) {
       p.Int(value);

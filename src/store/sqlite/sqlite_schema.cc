@@ -5,6 +5,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "store/store_codec.h"
 
 namespace handoff {
 namespace {
@@ -19,7 +20,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 14> kMigrations{{
+constexpr std::array<Migration, 15> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -313,6 +314,13 @@ CREATE INDEX tasks_by_owner ON tasks (workspace, owner, state, created_at);
     {14, R"sql(
 CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
 )sql"},
+    // The inquiries list filtered on a status or stage off the healthy path (`?status=attention`,
+    // the dashboard's filter) walked every inquiry newest first: 38.6 ms on 51,000. Only such
+    // inquiries have an entry (HANDOFF_OFF_THE_PATH in store_codec.h), so one that goes from
+    // "routed" to "delivered" costs the writer none.
+    {15,
+     "CREATE INDEX inquiries_off_the_path ON inquiries (workspace, id) WHERE " HANDOFF_OFF_THE_PATH
+     ";"},
 }};
 
 absl::StatusOr<int> CurrentVersion(SqliteConnection& conn) {

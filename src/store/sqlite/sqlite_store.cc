@@ -1854,8 +1854,15 @@ absl::StatusOr<Inquiry> SqliteStore::GetInquiry(const std::string& workspace,
 absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::string& workspace,
                                                                 const InquiryFilter& filter) {
   // Only the filters in use appear in the SQL, so the planner can pick the matching
-  // (workspace, column, id) index; each variant is prepared once per connection.
-  std::string sql = "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1";
+  // (workspace, column, id) index; each variant is prepared once per connection. A status or
+  // stage off the healthy path is read through the index of those alone, named as the task
+  // scans name theirs.
+  const bool off_the_path = OnlyOffThePath(filter.status, filter.stage);
+  std::string sql = off_the_path ? "SELECT " HANDOFF_INQUIRY_COLUMNS
+                                   " FROM inquiries INDEXED BY inquiries_off_the_path WHERE "
+                                   "workspace = ?1 AND " HANDOFF_OFF_THE_PATH
+                                 : "SELECT " HANDOFF_INQUIRY_COLUMNS
+                                   " FROM inquiries WHERE workspace = ?1";
   if (!filter.source.empty()) sql += " AND source = ?2";
   if (!filter.channel.empty()) sql += " AND channel = ?3";
   if (!filter.stage.empty()) sql += " AND stage = ?4";

@@ -581,6 +581,77 @@ TEST_F(SqliteStoreTest, InquiryOutcomesAreReadInPagesWithoutLosingOrRepeatingOne
   check(kT0 + 2000, kT0 + 2000, 0);
 }
 
+// The inquiries list filtered on a status or stage off the healthy path reads the partial index
+// of those inquiries alone; an inquiry on the path (routed, then delivered) has no entry in it,
+// so the writer pays nothing for it; the list's test of a filter and the index's condition
+// agree on every status and stage.
+TEST_F(SqliteStoreTest, ListsOffTheHealthyPathSeekTheirIndexWhichHealthyInquiriesNeverEnter) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb raw(dir_.db());
+  for (const std::string status : {"received", "awaiting_context", "enriched", "unrouted",
+                                   "assigned", "routed", "delivered", "attention", "canceled"}) {
+    for (const std::string stage : {"entry", "enrich", "trigger", "transfer", "track"}) {
+      const std::string in_index = raw.Text(
+          fmt::format("SELECT " HANDOFF_OFF_THE_PATH " FROM (SELECT '{}' AS status, '{}' AS stage)",
+                      status, stage));
+      EXPECT_EQ(in_index == "1", OnlyOffThePath(status, "") || OnlyOffThePath("", stage))
+          << status << " " << stage;
+    }
+    EXPECT_EQ(OnlyOffThePath(status, ""),
+              status != "assigned" && status != "routed" && status != "delivered")
+        << status;
+  }
+  EXPECT_EQ(raw.Plan("SELECT id FROM inquiries INDEXED BY inquiries_off_the_path WHERE workspace = "
+                     "'acme' AND " HANDOFF_OFF_THE_PATH " AND status = 'attention' AND id < 'x' "
+                     "ORDER BY id DESC LIMIT 50"),
+            "SEARCH inquiries USING INDEX inquiries_off_the_path (workspace=? AND id<?)");
+
+  // Healthy inquiries, routed then delivered as the ingest write and the dispatcher make them:
+  // no entry. One that needs attention: one entry, gone when a replay routes it again.
+  std::vector<Inquiry> healthy;
+  for (int k = 0; k < 5; ++k) {
+    Inquiry i = MakeInquiry(kT0 + k);
+    i.stage = Stage::kTrigger;
+    i.status = "routed";
+    ASSERT_TRUE(Insert(*store, i).ok());
+    healthy.push_back(i);
+  }
+  auto entries = [&raw] {
+    return raw.Text(
+        "SELECT COALESCE(SUM(ncell), 0) FROM dbstat WHERE name = "
+        "'inquiries_off_the_path' AND pagetype = 'leaf'");
+  };
+  EXPECT_EQ(entries(), "0");
+  auto progress = [&](const Inquiry& i, const char* status) {
+    return store->Write(
+        [&](WriteTx& tx) { return tx.SetInquiryProgress("acme", i.id, Stage::kTransfer, status); });
+  };
+  for (const Inquiry& i : healthy) ASSERT_TRUE(progress(i, "delivered").ok());
+  EXPECT_EQ(entries(), "0");
+  ASSERT_TRUE(progress(healthy[2], "attention").ok());
+  EXPECT_EQ(entries(), "1");
+  InquiryFilter attention;
+  attention.status = "attention";
+  absl::StatusOr<std::vector<Inquiry>> listed = store->ListInquiries("acme", attention);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, healthy[2].id);
+  ASSERT_TRUE(progress(healthy[2], "routed").ok());
+  EXPECT_EQ(entries(), "0");
+
+  // The list names the index: without it, a filter off the path fails rather than walking
+  // every inquiry, and one on the path still reads.
+  ASSERT_EQ(raw.Exec("DROP INDEX inquiries_off_the_path"), SQLITE_OK);
+  EXPECT_FALSE(store->ListInquiries("acme", attention).ok());
+  InquiryFilter early;
+  early.stage = "enrich";
+  EXPECT_FALSE(store->ListInquiries("acme", early).ok());
+  InquiryFilter delivered;
+  delivered.status = "delivered";
+  EXPECT_EQ(store->ListInquiries("acme", delivered)->size(), 4u);
+}
+
 // A partial index's condition runs at every write of its table; SQLite evaluates a constant IN
 // list through a temporary B-tree (its own pager, allocated and freed per statement), which
 // is why the claimable-handoffs index spells its states out with OR.
