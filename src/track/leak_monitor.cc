@@ -134,13 +134,12 @@ absl::StatusOr<LeakScan> LeakMonitor::Scan() {
   // The window is read a page at a time and only what the rules found is kept: a scan of a busy
   // week held every inquiry of it.
   LeakDetector detector(config, now);
+  const OutcomePageFn detect = [&detector](std::vector<InquiryOutcome>& page) {
+    for (const InquiryOutcome& o : page) detector.Add(o);
+    return absl::OkStatus();
+  };
   RETURN_IF_ERROR(store_->ScanInquiryOutcomes(ws, now - config.alerts.lookback, now + 1,
-                                              outcomes_per_page_,
-                                              [&detector](std::vector<InquiryOutcome>& page) {
-                                                for (const InquiryOutcome& o : page)
-                                                  detector.Add(o);
-                                                return absl::OkStatus();
-                                              }));
+                                              outcomes_per_page_, detect));
   using Arrivals = std::map<std::string, Micros>;
   ASSIGN_OR_RETURN(const Arrivals last_arrival, LastArrivals(now));
   std::vector<Leak> found = detector.Finish(last_arrival);

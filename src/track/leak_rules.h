@@ -57,7 +57,7 @@ class LeakDetector {
   const Config& config_;
   const Micros now_;
   std::vector<Leak> found_;
-  std::map<std::string, std::vector<Micros>> arrivals_;  // per source, in the order added
+  std::map<std::string, std::vector<Micros>> arrivals_;  // per source (sorted by Finish)
 };
 
 // The probe_failed leak of a synthetic inquiry, when its deadline has passed without it being
