@@ -737,6 +737,40 @@ TEST_P(StoreContractTest, InquiryOutcomesCarryTheTaskAndHandoffFieldsTheRulesRea
   EXPECT_EQ(o.handoffs[1].confirmed_at, 0);
 }
 
+// An outcome's route is the one its "routed" event names: with a task (which the same trigger run
+// made), without one (a route that only delivers), and none when no route took the inquiry.
+TEST_P(StoreContractTest, InquiryOutcomesNameTheRouteThatTookEachInquiry) {
+  Inquiry tasked = MakeInquiry("acme", kT0), delivered = MakeInquiry("acme", kT0 + 1);
+  Inquiry unrouted = MakeInquiry("acme", kT0 + 2), fresh = MakeInquiry("acme", kT0 + 3);
+  auto event = [](const Inquiry& i, const char* kind, nlohmann::json detail) {
+    return Event{"acme", i.id, 0, i.received_at, Stage::kTrigger, kind, std::move(detail)};
+  };
+  ASSERT_TRUE(
+      store_
+          ->Write([&](WriteTx& tx) -> absl::Status {
+            for (const Inquiry* i : {&tasked, &delivered, &unrouted, &fresh}) {
+              RETURN_IF_ERROR(tx.InsertInquiry(*i));
+              RETURN_IF_ERROR(tx.AppendEvent(event(*i, "received", {{"source", "web"}})));
+            }
+            RETURN_IF_ERROR(
+                tx.AppendEvent(event(tasked, "routed", {{"route", "vip"}, {"fallback", false}})));
+            RETURN_IF_ERROR(tx.InsertTask({"t1", "acme", tasked.id, "vip", "ana", "Call",
+                                           kT0 + kMicrosPerHour, "open", kT0}));
+            RETURN_IF_ERROR(tx.AppendEvent(
+                event(delivered, "routed", {{"route", "crm-only"}, {"fallback", true}})));
+            return tx.AppendEvent(event(unrouted, "unrouted", {{"reason", "no route matched"}}));
+          })
+          .ok());
+  absl::StatusOr<std::vector<InquiryOutcome>> outcomes =
+      store_->ListInquiryOutcomes("acme", kT0, kT0 + 4);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->size(), 4u);
+  EXPECT_EQ((*outcomes)[0].route, "vip");
+  EXPECT_EQ((*outcomes)[1].route, "crm-only");
+  EXPECT_EQ((*outcomes)[2].route, "");
+  EXPECT_EQ((*outcomes)[3].route, "");
+}
+
 // The leak monitor reads a window a page at a time. Inquiries received at the same instant on
 // either side of a page boundary are each read once, with their own task and handoffs; no page
 // is larger than asked; the window's bounds hold; an error from the caller ends the scan.
