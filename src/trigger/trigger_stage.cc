@@ -104,6 +104,8 @@ TriggerStage::Plan TriggerStage::MakePlan(const Inquiry& inquiry, const Contact*
       task->id = NewUuidV7(now);
       task->workspace = inquiry.workspace;
       task->inquiry_id = inquiry.id;
+      // The name the routed event's detail carries: the SQLite leak scan reads an inquiry's
+      // route from its first task rather than seeking its events (kRouteOfInquiry).
       task->route = route->name;
       task->title = RenderTitle(route->task_title, inquiry, who);
       task->missing = context.missing;
