@@ -154,6 +154,7 @@ export async function renderInquiry(root, ctx) {
       ['Occurred', inq.occurred_at ? time(inq.occurred_at) : ''],
       ['Service', inq.service],
       ['Location', inq.location],
+      ['Route', inq.route, 'inquiry-route'],
       ['Provider event', inq.provider_event_id],
     ]));
 

@@ -702,7 +702,8 @@ HttpResponse ApiHandler::ExportInquiries(const HttpRequest& request) {
   InquiryFilter f = std::get<InquiryFilter>(parsed);
   constexpr int kMaxRows = 10000;
   std::string csv =
-      "id,received_at,source,channel,stage,status,name,email,phone,service,location,message\r\n";
+      "id,received_at,source,channel,stage,status,route,name,email,phone,service,location,"
+      "message\r\n";
   int rows = 0;
   f.limit = 500;
   while (rows < kMaxRows) {
@@ -716,6 +717,7 @@ HttpResponse ApiHandler::ExportInquiries(const HttpRequest& request) {
                                    std::string(ChannelName(n.channel)),
                                    std::string(StageName(n.stage)),
                                    n.status,
+                                   n.route,
                                    pick(n.normalized.name, n.received.name),
                                    pick(n.normalized.email, n.received.email),
                                    pick(n.normalized.phone, n.received.phone),

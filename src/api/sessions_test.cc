@@ -197,12 +197,20 @@ TEST_F(DashboardApiTest, CsvExportNeutralisesFormulasAndQuotes) {
   i.received.name = "=HYPERLINK(\"http://evil.example\",\"click\")";
   i.normalized.phone = "+14155550142";
   i.message = "line one\nline, two";
+  i.stage = Stage::kTrigger;
+  i.status = "routed";
+  i.route = "web-leads";
   ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.InsertInquiry(i); }).ok());
   HttpResponse r = Call("GET", "/api/v1/inquiries.csv?q=hyperlink",
                         {{"authorization", std::string("Bearer ") + kAdmin}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
   EXPECT_NE(HeaderOf(r, "Content-Disposition").find("attachment"), std::string::npos);
+  EXPECT_TRUE(
+      r.body.starts_with("id,received_at,source,channel,stage,status,route,name,email,"
+                         "phone,service,location,message\r\n"))
+      << r.body;
+  EXPECT_NE(r.body.find(",form,trigger,routed,web-leads,"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(R"csv("'=HYPERLINK(""http://evil.example"",""click"")")csv"),
             std::string::npos)
       << r.body;

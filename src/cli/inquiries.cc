@@ -34,6 +34,7 @@ void PrintShow(const nlohmann::json& b) {
   std::printf("source    %s (%s)\n", Str(i, "source").c_str(), Str(i, "channel").c_str());
   std::printf("received  %s\n", Str(i, "received_at").c_str());
   std::printf("status    %s, stage %s\n", Str(i, "status").c_str(), Str(i, "stage").c_str());
+  if (!Str(i, "route").empty()) std::printf("route     %s\n", Str(i, "route").c_str());
   const auto& c = i["contact"];
   std::printf("contact   %s <%s> %s\n", Str(c, "name").c_str(), Str(c, "email").c_str(),
               Str(c, "phone").c_str());

@@ -128,6 +128,7 @@ void WriteJson(JsonWriter& w, const Inquiry& i, bool include_raw) {
   }
   w.Key("received_at");
   WriteTime(w, i.received_at);
+  w.Key("route").String(i.route);
   w.Key("service").String(i.service);
   w.Key("source").String(i.source);
   w.Key("stage").String(StageName(i.stage));

@@ -61,6 +61,9 @@ struct Inquiry {
   std::string raw_content_type;
   Stage stage = Stage::kEntry;  // the last stage that committed its work on it
   std::string status = "received";
+  // The route that took it, set once by Trigger (WriteTx::SetInquiryTriggered, or the insert
+  // of an inquiry routed inside its ingest write); "" before Trigger and when none matched.
+  std::string route = {};
 };
 
 // A person across channels, keyed by normalized email and E.164 phone.

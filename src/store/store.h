@@ -53,13 +53,18 @@ class WriteTx {
   virtual ~WriteTx() = default;
 
   virtual absl::Status InsertInquiry(const Inquiry& inquiry) = 0;
-  // Replaces every mutable field of an existing inquiry (matched by workspace + id).
+  // Replaces every mutable field of an existing inquiry (matched by workspace + id) except its
+  // route, which only Trigger sets (SetInquiryTriggered).
   virtual absl::Status UpdateInquiry(const Inquiry& inquiry) = 0;
 
   // Moves an inquiry to `stage` with `status`, leaving every other field as it is (the cheap
   // update the later stages need). NotFound if the inquiry does not exist in that workspace.
   virtual absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id,
                                           Stage stage, const std::string& status) = 0;
+  // Trigger's outcome: the inquiry moves to the trigger stage with `status` and keeps `route`,
+  // the route that took it ("" when none matched). NotFound as SetInquiryProgress.
+  virtual absl::Status SetInquiryTriggered(const std::string& workspace, const std::string& id,
+                                           const std::string& status, const std::string& route) = 0;
 
   // Appends to the inquiry's journal. The store numbers each inquiry's events 1, 2, 3… in the
   // order they are appended (`event.seq` is ignored; ListEvents returns the numbers).

@@ -56,13 +56,6 @@ OutcomeFields ReadOutcomeFields(std::string_view fields_text) {
   return out;
 }
 
-std::string RouteOfRoutedEvent(std::string_view detail_text) {
-  const nlohmann::json d = ParseEventDetail(detail_text);
-  if (!d.is_object()) return "";
-  auto it = d.find("route");
-  return it != d.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string NewestTasksSql(std::string_view columns, std::string_view from, char sign,
                            bool by_owner, bool one_state) {
   const std::string owner = by_owner ? fmt::format(" AND owner = {}3", sign) : "";

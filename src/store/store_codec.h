@@ -34,8 +34,6 @@ struct OutcomeFields {
   bool synthetic = false;
 };
 OutcomeFields ReadOutcomeFields(std::string_view fields_text);
-// The route named by a "routed" event's detail, "" when none.
-std::string RouteOfRoutedEvent(std::string_view detail_text);
 
 // The columns ScanInquiryOutcomes reads of tasks and of handoffs (OutcomeTask, OutcomeHandoff
 // in model/records.h, after the inquiry id that files them), in the order both stores take them.

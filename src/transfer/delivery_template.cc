@@ -35,6 +35,7 @@ kainjow::mustache::data Values(const DeliveryContext& ctx) {
   root.set("task", task);
   root.set("owner", person(ctx.owner));
   root.set("recipient", person(ctx.recipient));
+  root.set("route", ctx.inquiry.route);
   root.set("handoff_id", ctx.handoff.id);
   root.set("purpose", ctx.handoff.purpose);
   root.set("summary", SummaryText(summary));

@@ -15,6 +15,7 @@ TEST_F(DeliveryTemplateTest, OneSetOfValuesForEveryChannel) {
                      {"history", {{"text", "returning: 1 earlier inquiry"}}}};
   task_->missing = {"contact.email"};
   handoff_.purpose = "escalate";
+  inquiry_.route = "emergencies";
   DeliveryContext ctx = Ctx();
   TeamMember maria;
   maria.id = "maria";
@@ -24,13 +25,14 @@ TEST_F(DeliveryTemplateTest, OneSetOfValuesForEveryChannel) {
   auto out = RenderDeliveryTemplate(
       "{{recipient.name}}: {{intent.urgency}} {{intent.service}} for {{contact.name}} "
       "({{contact.phone}}), {{history.text}}; ask for {{task.missing}}; {{task.title}} by "
-      "{{task.due_at}} ({{owner.name}}); {{purpose}} {{ack_url}}",
+      "{{task.due_at}} ({{owner.name}}); {{purpose}} on {{route}} {{ack_url}}",
       ctx);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(*out,
             "Maria Lopez: emergency water-heater for Dana Roe (+14155550142), returning: 1 "
             "earlier inquiry; ask for contact.email; Call back Dana Roe by "
-            "2026-01-01T00:05:00.000Z (Ana Lima); escalate https://handoff.example.com/t/a.b");
+            "2026-01-01T00:05:00.000Z (Ana Lima); escalate on emergencies "
+            "https://handoff.example.com/t/a.b");
 }
 
 TEST_F(DeliveryTemplateTest, NothingIsEscapedAndABrokenTemplateIsNamed) {

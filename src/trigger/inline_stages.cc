@@ -30,6 +30,7 @@ class EnrichedAndRouted : public InlineAdvance {
     Inquiry& inquiry = enriched.inquiry;
     inquiry.stage = Stage::kTrigger;
     inquiry.status = routed.status;
+    inquiry.route = routed.RouteName();
     return tx.InsertInquiry(inquiry);
   }
 

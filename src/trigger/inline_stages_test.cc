@@ -111,6 +111,8 @@ TEST_F(InlineStagesTest, OneWriteStoresWhatTheStageThreadsStoreInThree) {
   EXPECT_EQ(b.stage, Stage::kTrigger);
   EXPECT_EQ(b.status, a.status);
   EXPECT_EQ(b.status, "routed");
+  EXPECT_EQ(b.route, a.route);
+  EXPECT_EQ(b.route, "web");
   EXPECT_EQ(b.normalized.name, a.normalized.name);
   EXPECT_EQ(b.normalized.name, "tom baker");
   EXPECT_EQ(b.normalized.email, "tim@example.com");

@@ -65,8 +65,8 @@ absl::StatusOr<WriteFn> TriggerStage::Process(const WorkItem& item) {
   return WriteFn([this, item, plan = std::move(plan)](WriteTx& tx) -> absl::Status {
     Plan applied = plan;  // a write may run again after a failed attempt
     RETURN_IF_ERROR(Apply(tx, applied));
-    RETURN_IF_ERROR(tx.SetInquiryProgress(applied.event.workspace, applied.event.inquiry_id,
-                                          Stage::kTrigger, applied.status));
+    RETURN_IF_ERROR(tx.SetInquiryTriggered(applied.event.workspace, applied.event.inquiry_id,
+                                           applied.status, applied.RouteName()));
     return tx.CompleteWork(item);
   });
 }
@@ -104,8 +104,6 @@ TriggerStage::Plan TriggerStage::MakePlan(const Inquiry& inquiry, const Contact*
       task->id = NewUuidV7(now);
       task->workspace = inquiry.workspace;
       task->inquiry_id = inquiry.id;
-      // The name the routed event's detail carries: the SQLite leak scan reads an inquiry's
-      // route from its first task rather than seeking its events (kRouteOfInquiry).
       task->route = route->name;
       task->title = RenderTitle(route->task_title, inquiry, who);
       task->missing = context.missing;

@@ -38,6 +38,8 @@ class TriggerStage {
     std::optional<Task> task;
     std::vector<Handoff> handoffs;
     std::string status;  // the inquiry's status once routed
+    // The route the inquiry keeps (Inquiry::route), "" when none matched.
+    std::string RouteName() const { return route ? route->name : std::string(); }
   };
   // Needs no store: `inquiry` as Enrichment left it, `contact` its contact (may be null).
   Plan MakePlan(const Inquiry& inquiry, const Contact* contact, Micros now) const;

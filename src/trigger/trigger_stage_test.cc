@@ -72,6 +72,7 @@ TEST_F(TriggerStageTest, AssignsOwnerTaskAndOneHandoffPerDestination) {
   Inquiry i = *store_->GetInquiry("ws", id);
   EXPECT_EQ(i.stage, Stage::kTrigger);
   EXPECT_EQ(i.status, "routed");
+  EXPECT_EQ(i.route, "calls");
   auto tasks = *store_->ListTasks("ws", id);
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].owner, "ana");
@@ -102,6 +103,8 @@ TEST_F(TriggerStageTest, AnInquiryNoRouteTakesIsMarkedUnrouted) {
   std::string id = Route(Channel::kForm);
   Inquiry i = *store_->GetInquiry("ws", id);
   EXPECT_EQ(i.status, "unrouted");
+  EXPECT_EQ(i.stage, Stage::kTrigger);
+  EXPECT_EQ(i.route, "");
   EXPECT_TRUE(store_->ListTasks("ws", id)->empty());
   EXPECT_TRUE(store_->ListHandoffs("ws", id)->empty());
   EXPECT_EQ(Kinds(id), std::vector<std::string>{"unrouted"});

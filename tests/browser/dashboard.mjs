@@ -209,6 +209,8 @@ async function main() {
     const timed = await page.locator('[data-testid="stage-timing"].stage-done').evaluateAll(
       (els) => els.map((e) => e.getAttribute('data-stage')));
     for (const s of ['entry', 'enrich', 'trigger']) assert.ok(timed.includes(s), `no timing shown for ${s}`);
+    // The form's source is routed by "web leads" (tests/support/test_config.cc).
+    assert.equal((await byTestId('inquiry-route').textContent()).trim(), 'web leads');
     log(`     timeline stages: ${stages.join(', ')}`);
   });
 

@@ -96,6 +96,7 @@ void ExpectSameInquiry(const Inquiry& want, const Inquiry& got) {
   EXPECT_EQ(want.raw_content_type, got.raw_content_type);
   EXPECT_EQ(want.stage, got.stage);
   EXPECT_EQ(want.status, got.status);
+  EXPECT_EQ(want.route, got.route);
 }
 
 void ExpectSameHandoff(const Handoff& want, const Handoff& got) {
@@ -737,38 +738,139 @@ TEST_P(StoreContractTest, InquiryOutcomesCarryTheTaskAndHandoffFieldsTheRulesRea
   EXPECT_EQ(o.handoffs[1].confirmed_at, 0);
 }
 
-// An outcome's route is the one its "routed" event names: with a task (which the same trigger run
-// made), without one (a route that only delivers), and none when no route took the inquiry.
-TEST_P(StoreContractTest, InquiryOutcomesNameTheRouteThatTookEachInquiry) {
-  Inquiry tasked = MakeInquiry("acme", kT0), delivered = MakeInquiry("acme", kT0 + 1);
+// An inquiry's route is written by Trigger alone: by the insert of an inquiry routed inside its
+// ingest write, or by SetInquiryTriggered. Later changes of the inquiry keep it, and every read
+// of the inquiry (one, a list, the outcomes the leak rules and the scorecard read) returns it.
+TEST_P(StoreContractTest, AnInquirysRouteIsWrittenByTriggerAloneAndReadEverywhere) {
+  Inquiry inline_routed = MakeInquiry("acme", kT0), staged = MakeInquiry("acme", kT0 + 1);
   Inquiry unrouted = MakeInquiry("acme", kT0 + 2), fresh = MakeInquiry("acme", kT0 + 3);
-  auto event = [](const Inquiry& i, const char* kind, nlohmann::json detail) {
-    return Event{"acme", i.id, 0, i.received_at, Stage::kTrigger, kind, std::move(detail)};
-  };
-  ASSERT_TRUE(
-      store_
-          ->Write([&](WriteTx& tx) -> absl::Status {
-            for (const Inquiry* i : {&tasked, &delivered, &unrouted, &fresh}) {
-              RETURN_IF_ERROR(tx.InsertInquiry(*i));
-              RETURN_IF_ERROR(tx.AppendEvent(event(*i, "received", {{"source", "web"}})));
-            }
-            RETURN_IF_ERROR(
-                tx.AppendEvent(event(tasked, "routed", {{"route", "vip"}, {"fallback", false}})));
-            RETURN_IF_ERROR(tx.InsertTask({"t1", "acme", tasked.id, "vip", "ana", "Call",
-                                           kT0 + kMicrosPerHour, "open", kT0}));
-            RETURN_IF_ERROR(tx.AppendEvent(
-                event(delivered, "routed", {{"route", "crm-only"}, {"fallback", true}})));
-            return tx.AppendEvent(event(unrouted, "unrouted", {{"reason", "no route matched"}}));
-          })
-          .ok());
+  inline_routed.stage = Stage::kTrigger;
+  inline_routed.status = "routed";
+  inline_routed.route = "vip";
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const Inquiry* i : {&inline_routed, &staged, &unrouted, &fresh}) {
+                      RETURN_IF_ERROR(tx.InsertInquiry(*i));
+                    }
+                    RETURN_IF_ERROR(tx.SetInquiryTriggered("acme", staged.id, "assigned", "crm"));
+                    return tx.SetInquiryTriggered("acme", unrouted.id, "unrouted", "");
+                  })
+                  .ok());
+  ExpectSameInquiry(inline_routed, *store_->GetInquiry("acme", inline_routed.id));
+  Inquiry want = staged;
+  want.stage = Stage::kTrigger;
+  want.status = "assigned";
+  want.route = "crm";
+  ExpectSameInquiry(want, *store_->GetInquiry("acme", staged.id));
+  EXPECT_EQ(store_->GetInquiry("acme", unrouted.id)->status, "unrouted");
+  EXPECT_EQ(store_->GetInquiry("acme", unrouted.id)->route, "");
+
+  // A thread's update and the later stages' progress leave the route alone.
+  Inquiry changed = want;
+  changed.message = "a later message";
+  changed.route = "not-this";
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    RETURN_IF_ERROR(tx.UpdateInquiry(changed));
+                    return tx.SetInquiryProgress("acme", staged.id, Stage::kTransfer, "delivered");
+                  })
+                  .ok());
+  want.message = changed.message;
+  want.stage = Stage::kTransfer;
+  want.status = "delivered";
+  ExpectSameInquiry(want, *store_->GetInquiry("acme", staged.id));
+
+  for (const std::string workspace : {"other", "acme"}) {
+    const std::string id = workspace == "acme" ? NewUuidV7(kT0) : staged.id;
+    EXPECT_EQ(store_
+                  ->Write([&](WriteTx& tx) {
+                    return tx.SetInquiryTriggered(workspace, id, "routed", "elsewhere");
+                  })
+                  .code(),
+              absl::StatusCode::kNotFound)
+        << workspace;
+  }
+  EXPECT_EQ(store_->GetInquiry("acme", staged.id)->route, "crm");
+
+  absl::StatusOr<std::vector<Inquiry>> listed = store_->ListInquiries("acme", InquiryFilter{});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::map<std::string, std::string> listed_routes;
+  for (const Inquiry& i : *listed) listed_routes[i.id] = i.route;
+  EXPECT_EQ(listed_routes,
+            (std::map<std::string, std::string>{
+                {inline_routed.id, "vip"}, {staged.id, "crm"}, {unrouted.id, ""}, {fresh.id, ""}}));
   absl::StatusOr<std::vector<InquiryOutcome>> outcomes =
       store_->ListInquiryOutcomes("acme", kT0, kT0 + 4);
   ASSERT_TRUE(outcomes.ok()) << outcomes.status();
   ASSERT_EQ(outcomes->size(), 4u);
   EXPECT_EQ((*outcomes)[0].route, "vip");
-  EXPECT_EQ((*outcomes)[1].route, "crm-only");
+  EXPECT_EQ((*outcomes)[1].route, "crm");
   EXPECT_EQ((*outcomes)[2].route, "");
   EXPECT_EQ((*outcomes)[3].route, "");
+}
+
+// A database from before inquiries kept their route gains the column, and each inquiry Trigger
+// had seen takes the route its first "routed" event names: a detail that is not JSON, or whose
+// route is not text, gives "", and lead data in the detail (a NUL) does not stop the read.
+TEST_P(StoreContractTest, AnOlderDatabaseTakesEachInquirysRouteFromItsFirstRoutedEvent) {
+  std::vector<Inquiry> in;
+  for (int k = 0; k < 7; ++k) {
+    in.push_back(MakeInquiry(k == 6 ? "b" : "acme", kT0 + k));
+    in.back().stage = Stage::kTrigger;
+    in.back().status = "routed";
+  }
+  in[5].stage = Stage::kEntry;  // Trigger never saw it
+  in[5].status = "received";
+  auto routed = [](const Inquiry& i, nlohmann::json detail) {
+    return Event{i.workspace, i.id, 0, i.received_at, Stage::kTrigger, "routed", std::move(detail)};
+  };
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    for (const Inquiry& i : in) {
+                      RETURN_IF_ERROR(tx.InsertInquiry(i));
+                      RETURN_IF_ERROR(tx.AppendEvent(Event{i.workspace,
+                                                           i.id,
+                                                           0,
+                                                           i.received_at,
+                                                           Stage::kEntry,
+                                                           "received",
+                                                           {{"source", "web"}}}));
+                    }
+                    RETURN_IF_ERROR(tx.AppendEvent(routed(
+                        in[0], {{"route", "vip"}, {"task", {{"title", std::string("a\0b", 3)}}}})));
+                    RETURN_IF_ERROR(tx.AppendEvent(routed(in[1], {{"route", "first"}})));
+                    RETURN_IF_ERROR(tx.AppendEvent(routed(in[1], {{"route", "second"}})));
+                    RETURN_IF_ERROR(tx.AppendEvent(routed(in[2], {{"route", "hand-edited"}})));
+                    RETURN_IF_ERROR(tx.AppendEvent(routed(in[3], {{"route", 7}})));
+                    RETURN_IF_ERROR(tx.AppendEvent(Event{"acme",
+                                                         in[4].id,
+                                                         0,
+                                                         in[4].received_at,
+                                                         Stage::kTrigger,
+                                                         "unrouted",
+                                                         {{"reason", "none"}}}));
+                    return tx.AppendEvent(routed(in[6], {{"route", "b-route"}}));
+                  })
+                  .ok());
+  store_.reset();
+  const testing::StoreBackend& backend = testing::StoreBackends().at(GetParam());
+  absl::Status older = backend.exec(
+      url_, fmt::format("UPDATE events SET detail = 'not json {{' WHERE inquiry_id = '{}' AND "
+                        "kind = 'routed'; ALTER TABLE inquiries DROP COLUMN route; DELETE FROM "
+                        "schema_migrations WHERE version = {};",
+                        in[2].id, backend.latest_schema()));
+  ASSERT_TRUE(older.ok()) << older;
+  absl::StatusOr<std::unique_ptr<Store>> reopened = OpenStore(url_, &clock_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = std::move(*reopened);
+  const std::vector<std::string> want = {"vip", "first", "", "", "", "", "b-route"};
+  for (size_t k = 0; k < in.size(); ++k) {
+    absl::StatusOr<Inquiry> got = store_->GetInquiry(in[k].workspace, in[k].id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->route, want[k]) << k;
+    in[k].route = want[k];
+    ExpectSameInquiry(in[k], *got);
+  }
 }
 
 // The leak monitor reads a window a page at a time. Inquiries received at the same instant on

@@ -327,6 +327,7 @@ TEST(Cli, InquiriesListAndShowReadTheRunningServer) {
   EXPECT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("timeline"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("handoff.confirmed"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("route     web leads\n"), std::string::npos) << show.out;
 
   auto json_out = RunHandoff(
       {"inquiries", "show", id, "--json", "--url", server.base_url(), "--token", kAdminToken});

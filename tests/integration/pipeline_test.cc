@@ -100,6 +100,7 @@ TEST_F(PipelineTest, OneInquiryTravelsAllFiveStages) {
   EXPECT_EQ(inquiry["contact_as_received"]["phone"], "(415) 555-0101");
   EXPECT_EQ(inquiry["message"], "No hot water");
   EXPECT_EQ(inquiry["service"], "water-heater");
+  EXPECT_EQ(inquiry["route"], "web leads");
   EXPECT_NE(inquiry["raw"]["body"].get<std::string>().find("full_name="), std::string::npos);
   ASSERT_TRUE(shown["contact"].is_object());
   EXPECT_EQ(shown["contact"]["phone"], "+14155550101");
@@ -139,6 +140,7 @@ TEST_F(PipelineTest, OneInquiryTravelsAllFiveStages) {
   json payload = json::parse(d.body);
   EXPECT_EQ(payload["inquiry"]["id"], id);
   EXPECT_EQ(payload["inquiry"]["contact"]["phone"], "+14155550101");
+  EXPECT_EQ(payload["inquiry"]["route"], "web leads");
   EXPECT_EQ(payload["task"]["owner"], "ana");
 }
 

@@ -7,10 +7,16 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_schema.h"
+#include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/sqlite_schema.h"
 #include "tests/support/postgres_cluster.h"
 
 namespace handoff::testing {
@@ -19,6 +25,11 @@ struct StoreBackend {
   // The URL a store (or a second node's store) opens; `dir` is the test's directory.
   std::function<absl::StatusOr<std::string>(const std::string& dir)> create;
   std::function<void(const std::string& url)> drop;
+  // Runs SQL statements on the database at `url` directly, with no store open on it: for tests
+  // that shape a database as an older build left it.
+  std::function<absl::Status(const std::string& url, const std::string& sql)> exec;
+  // The schema version this build migrates the backend's databases to.
+  std::function<int()> latest_schema;
 };
 
 inline const std::map<std::string, StoreBackend>& StoreBackends() {
@@ -27,10 +38,23 @@ inline const std::map<std::string, StoreBackend>& StoreBackends() {
        {[](const std::string& dir) -> absl::StatusOr<std::string> {
           return "sqlite:" + dir + "/handoff.db";
         },
-        [](const std::string&) {}}},
+        [](const std::string&) {},
+        [](const std::string& url, const std::string& sql) -> absl::Status {
+          absl::StatusOr<std::unique_ptr<SqliteConnection>> conn = SqliteConnection::Open(
+              url.substr(std::string_view("sqlite:").size()), SqliteConnection::Mode::kReadWrite);
+          if (!conn.ok()) return conn.status();
+          return (*conn)->Exec(sql);
+        },
+        LatestSqliteSchemaVersion}},
       {"postgres",
        {[](const std::string&) { return CreateTestDatabase(); },
-        [](const std::string& url) { (void)DropTestDatabase(url); }}},
+        [](const std::string& url) { (void)DropTestDatabase(url); },
+        [](const std::string& url, const std::string& sql) -> absl::Status {
+          absl::StatusOr<std::unique_ptr<PgConnection>> conn = PgConnection::Open(url);
+          if (!conn.ok()) return conn.status();
+          return (*conn)->Run(sql);
+        },
+        LatestPgSchemaVersion}},
   };
   return *backends;
 }

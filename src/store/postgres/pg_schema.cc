@@ -26,7 +26,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 6> kMigrations{{
+constexpr std::array<Migration, 7> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -290,6 +290,27 @@ CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
     {6,
      "CREATE INDEX inquiries_off_the_path ON inquiries (workspace, id) WHERE " HANDOFF_OFF_THE_PATH
      ";"},
+    // As SQLite's migration 16: the route that took an inquiry, on its row, taken for the
+    // inquiries already routed from their first "routed" event. A \u0000 from lead data
+    // anywhere in a detail stops PostgreSQL reading any of it, so it is replaced first (the route
+    // is a config name, which never holds one); a detail that is not JSON gives "".
+    {7, R"sql(
+ALTER TABLE inquiries ADD COLUMN route TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE FUNCTION pg_temp.handoff_route_of(detail TEXT) RETURNS TEXT LANGUAGE plpgsql AS $$
+DECLARE
+  d json;
+BEGIN
+  d := replace(detail, '\u0000', '\ufffd')::json;
+  RETURN CASE WHEN json_typeof(d -> 'route') = 'string' THEN d ->> 'route' ELSE '' END;
+EXCEPTION WHEN others THEN
+  RETURN '';
+END $$;
+UPDATE inquiries i SET route = pg_temp.handoff_route_of(e.detail)
+  FROM (SELECT DISTINCT ON (inquiry_id) inquiry_id, workspace, detail FROM events
+        WHERE kind = 'routed' ORDER BY inquiry_id, seq) e
+  WHERE e.inquiry_id = i.id AND e.workspace = i.workspace;
+DROP FUNCTION pg_temp.handoff_route_of(TEXT);
+)sql"},
 }};
 
 // Any fixed number: the key of the advisory lock the migrating node holds.

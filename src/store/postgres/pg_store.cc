@@ -49,7 +49,7 @@ PgCheck TouchedOr(MakeError make_error) {
   "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
   "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
-  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields"
+  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields, route"
 #define PG_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define PG_TASK_COLUMNS                                                                          \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
@@ -70,7 +70,8 @@ PgCheck TouchedOr(MakeError make_error) {
 const std::string kInsertInquiry =
     "INSERT INTO inquiries (" PG_INQUIRY_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-    "$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
+    "$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)";
+// The route is Trigger's alone (kSetInquiryTriggered).
 const std::string kUpdateInquiry =
     "UPDATE inquiries SET occurred_at = $6, "
     "received_name = $7, received_email = $8, received_phone = $9, normalized_name = $10, "
@@ -90,6 +91,9 @@ const std::string kGetInquiry =
     "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1 AND id = $2";
 const std::string kSetInquiryProgress =
     "UPDATE inquiries SET stage = $3, status = $4 WHERE workspace = $1 AND id = $2";
+const std::string kSetInquiryTriggered =
+    "UPDATE inquiries SET stage = 'trigger', status = $3, route = $4 WHERE workspace = $1 AND "
+    "id = $2";
 
 // The inquiry's row numbers its events: one statement, and two nodes appending to one
 // timeline queue on the row instead of colliding on the key.
@@ -312,13 +316,10 @@ const std::string kListEntryCounts =
     "WHERE workspace = $1 AND minute_bucket >= $2 "
     "GROUP BY source, outcome, reason ORDER BY source, outcome, reason";
 
-// The JSON inside fields and event details is read in C++ (store_codec.h), as both backends
-// must read it alike.
+// The JSON inside fields is read in C++ (store_codec.h), as both backends must read it alike.
 const std::string kInquiryOutcomes =
     "SELECT i.id, i.source, i.channel, i.fields, i.service, i.received_at, i.stage, i.status, "
-    "COALESCE((SELECT e.detail FROM events e WHERE e.inquiry_id = i.id AND e.kind = 'routed' "
-    "ORDER BY e.seq LIMIT 1), ''), "
-    "i.normalized_phone <> '' OR i.received_phone <> '', "
+    "i.route, i.normalized_phone <> '' OR i.received_phone <> '', "
     "i.normalized_email <> '' OR i.received_email <> '' "
     "FROM inquiries i WHERE i.workspace = $1 AND i.received_at >= $2 AND i.received_at < $3 "
     "AND (i.received_at > $2 OR i.id > $4) ORDER BY i.received_at, i.id LIMIT $5";
@@ -490,6 +491,7 @@ Inquiry ReadInquiry(const PgResult& r, int row) {
   i.stage = ParseStage(r.Text(row, 26)).value_or(Stage::kEntry);
   i.status = r.Text(row, 27);
   i.fields = ParseJsonObject(r.Text(row, 28));
+  i.route = r.Text(row, 29);
   return i;
 }
 
@@ -787,7 +789,9 @@ class PgWriteTx final : public WriteTx {
   // failure reaches the write function at its next read or as its result (store.h).
   absl::Status InsertInquiry(const Inquiry& inquiry) override {
     RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
-    conn_->Send(kInsertInquiry, InquiryParams(inquiry));
+    PgParams p = InquiryParams(inquiry);
+    p.Text(inquiry.route);
+    conn_->Send(kInsertInquiry, p);
     return absl::OkStatus();
   }
 
@@ -808,12 +812,13 @@ class PgWriteTx final : public WriteTx {
 
   absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id, Stage stage,
                                   const std::string& status) override {
-    conn_->Send(
-        kSetInquiryProgress,
-        PgParams().Text(workspace).Text(id).Text(StageName(stage)).Text(status),
-        TouchedOr([id, workspace] {
-          return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
-        }));
+    SendInquiryChange(kSetInquiryProgress, workspace, id, StageName(stage), status);
+    return absl::OkStatus();
+  }
+
+  absl::Status SetInquiryTriggered(const std::string& workspace, const std::string& id,
+                                   const std::string& status, const std::string& route) override {
+    SendInquiryChange(kSetInquiryTriggered, workspace, id, status, route);
     return absl::OkStatus();
   }
 
@@ -1200,6 +1205,16 @@ class PgWriteTx final : public WriteTx {
   }
 
  private:
+  // Sends a change of one inquiry's row: parameters 1 and 2 the workspace and id, then `a` and
+  // `b`. The write fails with NotFound when no such inquiry exists.
+  void SendInquiryChange(const std::string& sql, const std::string& workspace,
+                         const std::string& id, std::string_view a, std::string_view b) {
+    conn_->Send(
+        sql, PgParams().Text(workspace).Text(id).Text(a).Text(b), TouchedOr([id, workspace] {
+          return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+        }));
+  }
+
   absl::StatusOr<std::optional<Contact>> FindContact(const std::string& sql,
                                                      const std::string& workspace,
                                                      const std::string& key) {
@@ -1768,7 +1783,7 @@ absl::Status PgStore::ScanInquiryOutcomes(const std::string& workspace, Micros f
       o.received_at = res.Int(i, 5);
       o.stage = ParseStage(res.Text(i, 6)).value_or(Stage::kEntry);
       o.status = res.Text(i, 7);
-      o.route = RouteOfRoutedEvent(res.Text(i, 8));
+      o.route = res.Text(i, 8);
       o.has_phone = res.Bool(i, 9);
       o.has_email = res.Bool(i, 10);
       return o;

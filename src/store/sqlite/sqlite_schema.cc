@@ -20,7 +20,7 @@ struct Migration {
 // Every table carries `workspace`. Ids are UUIDv7, so `id DESC` is newest first. Empty strings
 // stand for "none" (never NULL) so that records round-trip without special cases; the partial
 // unique indexes on contacts therefore exclude ''.
-constexpr std::array<Migration, 15> kMigrations{{
+constexpr std::array<Migration, 16> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT NOT NULL,
@@ -321,6 +321,20 @@ CREATE INDEX work_by_inquiry ON work (workspace, inquiry_id);
     {15,
      "CREATE INDEX inquiries_off_the_path ON inquiries (workspace, id) WHERE " HANDOFF_OFF_THE_PATH
      ";"},
+    // The route that took an inquiry, on its row: the leak scan and the scorecard sought each
+    // inquiry's "routed" event for it, and the API could not show it. The inquiries Trigger has
+    // seen take it from that event's detail (a detail that is not JSON, or names no route as
+    // text, gives "").
+    {16, R"sql(
+ALTER TABLE inquiries ADD COLUMN route TEXT NOT NULL DEFAULT '';
+UPDATE inquiries SET route = COALESCE((
+    SELECT CASE WHEN json_valid(e.detail) AND json_type(e.detail, '$.route') = 'text'
+                THEN json_extract(e.detail, '$.route') END
+    FROM events e
+    WHERE e.inquiry_id = inquiries.id AND e.workspace = inquiries.workspace AND e.kind = 'routed'
+    ORDER BY e.seq LIMIT 1), '')
+  WHERE stage <> 'entry' AND stage <> 'enrich';
+)sql"},
 }};
 
 absl::StatusOr<int> CurrentVersion(SqliteConnection& conn) {

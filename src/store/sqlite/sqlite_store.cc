@@ -35,7 +35,7 @@ namespace {
   "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
   "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
-  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields"
+  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields, route"
 #define HANDOFF_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define HANDOFF_TASK_COLUMNS                                                                     \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
@@ -72,9 +72,9 @@ constexpr char kSyncNormal[] = "PRAGMA synchronous = NORMAL";
 constexpr char kInsertInquiry[] =
     "INSERT INTO inquiries (" HANDOFF_INQUIRY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
 // Source, channel and received_at are fixed at entry: they are matched rather than set, which
-// also spares the indexes on them an update.
+// also spares the indexes on them an update. The route is Trigger's alone (kSetInquiryTriggered).
 constexpr char kUpdateInquiry[] =
     "UPDATE inquiries SET occurred_at = ?6, "
     "received_name = ?7, received_email = ?8, received_phone = ?9, normalized_name = ?10, "
@@ -86,6 +86,9 @@ constexpr char kUpdateInquiry[] =
     "AND received_at = ?5";
 constexpr char kSetInquiryProgress[] =
     "UPDATE inquiries SET stage = ?3, status = ?4 WHERE workspace = ?1 AND id = ?2";
+constexpr char kSetInquiryTriggered[] =
+    "UPDATE inquiries SET stage = 'trigger', status = ?3, route = ?4 WHERE workspace = ?1 AND "
+    "id = ?2";
 constexpr char kGetInquiry[] =
     "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1 AND id = ?2";
 
@@ -256,14 +259,14 @@ constexpr char kListEntryCounts[] =
 
 // Every inquiry received in a window, with the fields the leak rules and the scorecard read, a
 // page at a time after (?2, ?4) in (received_at, rowid) order; then the tasks and handoffs of
-// those inquiries, and the routes of those without a task.
+// those inquiries.
 constexpr char kInquiryOutcomes[] =
     "SELECT i.id, i.source, i.channel, COALESCE(json_extract(i.fields, '$.kind'), ''), "
     "i.service, COALESCE(json_extract(i.fields, '$.intent'), ''), i.received_at, i.stage, "
     "i.status, COALESCE(json_extract(i.fields, '$.value'), 0), "
     "COALESCE(json_extract(i.fields, '$.synthetic'), 0), "
     "i.normalized_phone <> '' OR i.received_phone <> '', "
-    "i.normalized_email <> '' OR i.received_email <> '', i.rowid "
+    "i.normalized_email <> '' OR i.received_email <> '', i.route, i.rowid "
     "FROM inquiries i WHERE i.workspace = ?1 AND i.received_at >= ?2 AND i.received_at < ?3 "
     "AND (i.received_at > ?2 OR i.rowid > ?4) ORDER BY i.received_at, i.rowid LIMIT ?5";
 // A page's tasks and handoffs: those of the inquiries received in [?2, ?3], its first and last
@@ -275,19 +278,12 @@ constexpr char kInquiryOutcomes[] =
 // page of the leak scan) rather than seek each inquiry's tasks and sort the page's few.
 constexpr char kOutcomeTasks[] =
     "SELECT " HANDOFF_OUTCOME_TASK_COLUMNS
-    ", route FROM tasks INDEXED BY tasks_by_inquiry_created WHERE workspace = ?1 AND inquiry_id "
+    " FROM tasks INDEXED BY tasks_by_inquiry_created WHERE workspace = ?1 AND inquiry_id "
     "IN " HANDOFF_INQUIRIES_IN_WINDOW " ORDER BY created_at, id";
 constexpr char kOutcomeHandoffs[] =
     "SELECT " HANDOFF_OUTCOME_HANDOFF_COLUMNS
     " FROM handoffs WHERE workspace = ?1 AND inquiry_id IN " HANDOFF_INQUIRIES_IN_WINDOW
     " ORDER BY created_at, id";
-// The route an inquiry's "routed" event names. An inquiry with a task takes its first task's
-// route instead, which is the same name (the trigger makes the task in the run that appends that
-// event, and runs once per inquiry): a seek into the events of each inquiry of the window was
-// nine tenths of the page's read.
-constexpr char kRouteOfInquiry[] =
-    "SELECT COALESCE(json_extract(detail, '$.route'), '') FROM events WHERE inquiry_id = ?1 AND "
-    "kind = 'routed' LIMIT 1";
 constexpr char kListAlertHandoffs[] =
     "SELECT " HANDOFF_HANDOFF_COLUMNS
     " FROM handoffs WHERE workspace = ?1 AND purpose = 'alert' AND created_at >= ?2 "
@@ -456,6 +452,7 @@ Inquiry ReadInquiry(const SqliteStatement& st) {
   i.stage = ParseStage(st.Text(26)).value_or(Stage::kEntry);
   i.status = st.Text(27);
   i.fields = ParseJsonObject(st.Text(28));
+  i.route = st.Text(29);
   return i;
 }
 
@@ -819,6 +816,7 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInquiry));
     std::string fields_json = inquiry.fields.dump();
     BindInquiry(st, inquiry, fields_json);
+    st.BindText(30, inquiry.route);
     return st.Run();
   }
 
@@ -839,15 +837,17 @@ class SqliteWriteTx final : public WriteTx {
   absl::Status SetInquiryProgress(const std::string& workspace, const std::string& id, Stage stage,
                                   const std::string& status) override {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kSetInquiryProgress));
-    st.BindText(1, workspace);
-    st.BindText(2, id);
     st.BindText(3, StageName(stage));  // a static string: binding does not copy it
     st.BindText(4, status);
-    RETURN_IF_ERROR(st.Run());
-    if (conn_->changes() == 0) {
-      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
-    }
-    return absl::OkStatus();
+    return RunInquiryChange(st, workspace, id);
+  }
+
+  absl::Status SetInquiryTriggered(const std::string& workspace, const std::string& id,
+                                   const std::string& status, const std::string& route) override {
+    ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kSetInquiryTriggered));
+    st.BindText(3, status);
+    st.BindText(4, route);
+    return RunInquiryChange(st, workspace, id);
   }
 
   absl::Status AppendEvent(const Event& event) override {
@@ -1307,6 +1307,19 @@ class SqliteWriteTx final : public WriteTx {
   SqliteConnection* connection() { return conn_; }
 
  private:
+  // Runs a change of one inquiry's row, prepared with its other parameters; binds the workspace
+  // and id as ?1 and ?2. NotFound when no such inquiry exists.
+  absl::Status RunInquiryChange(SqliteStatement& st, const std::string& workspace,
+                                const std::string& id) {
+    st.BindText(1, workspace);
+    st.BindText(2, id);
+    RETURN_IF_ERROR(st.Run());
+    if (conn_->changes() == 0) {
+      return absl::NotFoundError(fmt::format("no inquiry {} in workspace {}", id, workspace));
+    }
+    return absl::OkStatus();
+  }
+
   SqliteStore* store_;
   SqliteConnection* conn_;
   std::vector<SqliteStore::LeaseOp> ops_;
@@ -2125,7 +2138,8 @@ absl::Status SqliteStore::ScanInquiryOutcomes(const std::string& workspace, Micr
                                o.synthetic = r.Int(10) != 0;
                                o.has_phone = r.Int(11) != 0;
                                o.has_email = r.Int(12) != 0;
-                               rowid = r.Int(13);
+                               o.route = r.Text(13);
+                               rowid = r.Int(14);
                                return o;
                              }));
             if (out.empty()) return rowid;
@@ -2150,14 +2164,6 @@ absl::Status SqliteStore::ScanInquiryOutcomes(const std::string& workspace, Micr
               t.acknowledged_at = tasks.Int(6);
               t.done_at = tasks.Int(7);
               t.missing = ParseStringArray(tasks.TextView(8));
-              out[it->second].route = tasks.Text(9);
-            }
-            for (InquiryOutcome& o : out) {
-              if (o.task) continue;
-              ASSIGN_OR_RETURN(SqliteStatement route, reader->Prepare(kRouteOfInquiry));
-              route.BindText(1, o.id);
-              ASSIGN_OR_RETURN(bool row, route.Step());
-              if (row) o.route = route.Text(0);
             }
             ASSIGN_OR_RETURN(SqliteStatement handoffs, reader->Prepare(kOutcomeHandoffs));
             handoffs.BindText(1, workspace);
