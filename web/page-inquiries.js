@@ -1,4 +1,4 @@
-// Inquiries: the searchable list (q, source, channel, status; paged by the `next` cursor; CSV
+// Inquiries: the searchable list (q, source, channel, status, route; paged by the `next` cursor; CSV
 // export with the same filters) and one inquiry's page: its fields, contact, tasks, handoffs
 // and its timeline across the five stages.
 import * as api from './api.js';
@@ -22,7 +22,7 @@ export async function renderInquiries(root, ctx) {
   const p = ctx.params;
   const filters = {
     q: p.get('q') || '', source: p.get('source') || '', channel: p.get('channel') || '',
-    status: p.get('status') || '',
+    status: p.get('status') || '', route: p.get('route') || '',
   };
   const before = p.get('before') || '';
 
@@ -42,10 +42,14 @@ export async function renderInquiries(root, ctx) {
       e.preventDefault();
       ctx.go('inquiries', {
         q: q.value.trim(), source: sourceSelect.value, channel: channelSelect.value,
-        status: statusSelect.value,
+        status: statusSelect.value, route: filters.route,
       });
     },
   }, q, sourceSelect, channelSelect, statusSelect,
+  // The route filter comes from a link (an inquiry's route, a scorecard path); shown so it can
+  // be dropped.
+  filters.route ? h('span', { class: 'chip', 'data-testid': 'inquiries-route' }, `Route: ${filters.route} `,
+    h('a', { href: hashWithout({ ...filters, route: '' }), 'aria-label': 'Any route', 'data-testid': 'inquiries-route-clear' }, '×')) : null,
   h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'inquiries-apply' }, 'Search'),
   h('a', { href: '#/inquiries', class: 'button button-quiet', 'data-testid': 'inquiries-clear' }, 'Clear'));
   for (const sel of [sourceSelect, channelSelect, statusSelect]) {
@@ -77,7 +81,8 @@ export async function renderInquiries(root, ctx) {
     h('td', null, inq.source, h('div', { class: 'muted small' }, inq.channel)),
     h('td', { class: 'message-cell' }, h('span', { class: 'clip', title: inq.message || '' }, inq.message || '')),
     h('td', null, STAGE_NAMES[inq.stage] || inq.stage),
-    h('td', null, badge(inq.status, inq.status, { 'data-testid': 'inquiry-status' }))));
+    h('td', null, badge(inq.status, inq.status, { 'data-testid': 'inquiry-status' })),
+    h('td', { 'data-testid': 'inquiry-route' }, inq.route || '')));
 
   const pager = h('div', { class: 'pager' },
     before ? h('a', { class: 'button', href: hashWithout(filters), 'data-testid': 'inquiries-first' }, '← Newest') : null,
@@ -89,7 +94,7 @@ export async function renderInquiries(root, ctx) {
   results.replaceChildren(
     list.length === 0
       ? empty(anyFilter(filters) ? 'No inquiry matches these filters.' : 'No inquiries yet.', 'inquiries-empty')
-      : table(['Received', 'Name', 'Contact', 'Source', 'Message', 'Stage', 'Status'], rows,
+      : table(['Received', 'Name', 'Contact', 'Source', 'Message', 'Stage', 'Status', 'Route'], rows,
         { 'data-testid': 'inquiries-table' }),
     h('div', { class: 'list-foot' },
       h('span', { class: 'muted' }, list.length ? `${plural(list.length, 'inquiry', 'inquiries')}${before ? ' (older page)' : ''}` : ''),
@@ -154,7 +159,7 @@ export async function renderInquiry(root, ctx) {
       ['Occurred', inq.occurred_at ? time(inq.occurred_at) : ''],
       ['Service', inq.service],
       ['Location', inq.location],
-      ['Route', inq.route, 'inquiry-route'],
+      ['Route', inq.route ? h('a', { href: hashWithout({ route: inq.route }), title: 'Every inquiry this route took' }, inq.route) : '', 'inquiry-route'],
       ['Provider event', inq.provider_event_id],
     ]));
 

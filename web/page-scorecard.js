@@ -69,7 +69,9 @@ function scorecardView(sc) {
     return h('tr', { 'data-testid': 'scorecard-path-row' },
       h('td', null, h('div', { class: 'path-label' }, pathLabel(p)),
         p.leaks ? h('div', { class: 'small warn-text' }, `${plural(p.leaks, 'leak', 'leaks')}`) : null),
-      h('td', { class: 'num' }, String(p.inquiries ?? 0)),
+      h('td', { class: 'num' }, p.inquiries && p.source && p.route
+        ? h('a', { href: `#/inquiries?${new URLSearchParams({ source: p.source, route: p.route })}`, title: 'The inquiries this path took', 'data-testid': 'scorecard-path-inquiries' }, String(p.inquiries))
+        : String(p.inquiries ?? 0)),
       CHECKS.map(([key]) => {
         const c = byCheck[key] || {};
         return h('td', { class: 'check-cell', title: c.summary || '' }, scoreChip(c.score),

@@ -643,6 +643,11 @@ std::variant<InquiryFilter, HttpResponse> ParseInquiryFilter(const HttpRequest& 
       f.stage = v;
     } else if (k == "status") {
       f.status = v;
+    } else if (k == "route") {
+      if (v.size() > 200) {
+        return HttpResponse::JsonError(400, "bad_query", "route must be at most 200 characters");
+      }
+      f.route = v;
     } else if (k == "from" || k == "until") {
       auto t = ParseRfc3339(v);
       if (!t.ok()) {
@@ -669,8 +674,8 @@ std::variant<InquiryFilter, HttpResponse> ParseInquiryFilter(const HttpRequest& 
     } else {
       return HttpResponse::JsonError(
           400, "bad_query",
-          fmt::format("unknown parameter '{}' (expected source, channel, stage, status, q, from, "
-                      "until, limit, before)",
+          fmt::format("unknown parameter '{}' (expected source, channel, stage, status, route, q, "
+                      "from, until, limit, before)",
                       k.substr(0, 40)));
     }
   }

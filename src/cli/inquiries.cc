@@ -70,7 +70,7 @@ void AddInquiriesCommand(CLI::App& root, int* exit) {
   }
   CLI::App* list = cmd->get_subcommand("list");
   for (const char* f :
-       {"source", "channel", "stage", "status", "from", "until", "limit", "before"}) {
+       {"source", "channel", "stage", "status", "route", "from", "until", "limit", "before"}) {
     list->add_option(std::string("--") + f, (*filters)[f], std::string("Filter: ") + f);
   }
   CLI::App* show = cmd->get_subcommand("show");

@@ -218,6 +218,7 @@ struct InquiryFilter {
   int limit = 50;
   // Case-insensitive (ASCII) substring of the name, email, phone or message; "" = any.
   std::string text = {};
+  std::string route = {};  // the route that took it (Inquiry::route); "" = any
 };
 
 // Per-(source, outcome, reason) totals over a time window.

@@ -209,8 +209,21 @@ async function main() {
     const timed = await page.locator('[data-testid="stage-timing"].stage-done').evaluateAll(
       (els) => els.map((e) => e.getAttribute('data-stage')));
     for (const s of ['entry', 'enrich', 'trigger']) assert.ok(timed.includes(s), `no timing shown for ${s}`);
-    // The form's source is routed by "web leads" (tests/support/test_config.cc).
+    // The form's source is routed by "web leads" (tests/support/test_config.cc); its link lists
+    // what that route took, this inquiry among them, and the filter can be dropped.
     assert.equal((await byTestId('inquiry-route').textContent()).trim(), 'web leads');
+    await byTestId('inquiry-route').locator('a').click();
+    await byTestId('page-inquiries').waitFor();
+    await page.waitForURL(/#\/inquiries\?route=web\+leads$/);
+    await byTestId('inquiries-table').waitFor();
+    assert.match(await byTestId('inquiries-route').textContent(), /Route: web leads/);
+    const routes = await page.locator('[data-testid="inquiry-row"] [data-testid="inquiry-route"]').allTextContents();
+    assert.ok(routes.length >= 1 && routes.every((r) => r === 'web leads'), `rows of other routes: ${routes}`);
+    assert.equal(await page.locator(`[data-testid="inquiry-row"][data-id="${ownId}"]`).count(), 1,
+      'the route\'s list lacks the inquiry');
+    await byTestId('inquiries-route-clear').click();
+    await page.waitForURL(/#\/inquiries$/);
+    assert.equal(await byTestId('inquiries-route').count(), 0);
     log(`     timeline stages: ${stages.join(', ')}`);
   });
 
@@ -299,6 +312,8 @@ async function main() {
     assert.match((await score.textContent()).trim(), /^[1-5]$/, 'no overall score');
     assert.ok((await byTestId('scorecard-rating').textContent()).trim().length > 0);
     assert.ok(await page.locator('[data-testid="scorecard-path-row"]').count() >= 1, 'no path rows');
+    const pathLink = await page.locator('[data-testid="scorecard-path-inquiries"]').first().getAttribute('href');
+    assert.match(pathLink, /^#\/inquiries\?source=[^&]+&route=.+/);
     await page.locator('[data-testid="trend-chart"]').first().waitFor();
     assert.equal(await page.locator('[data-testid="trend-chart"] svg').count(), 6);
 

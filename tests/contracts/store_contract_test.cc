@@ -799,6 +799,17 @@ TEST_P(StoreContractTest, AnInquirysRouteIsWrittenByTriggerAloneAndReadEverywher
   EXPECT_EQ(listed_routes,
             (std::map<std::string, std::string>{
                 {inline_routed.id, "vip"}, {staged.id, "crm"}, {unrouted.id, ""}, {fresh.id, ""}}));
+  InquiryFilter by_route;
+  by_route.route = "crm";
+  listed = store_->ListInquiries("acme", by_route);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, staged.id);
+  // With the source too, as the dashboard's scorecard links a path.
+  by_route.source = "web";
+  EXPECT_EQ(store_->ListInquiries("acme", by_route)->size(), 1u);
+  by_route.source = "elsewhere";
+  EXPECT_TRUE(store_->ListInquiries("acme", by_route)->empty());
   absl::StatusOr<std::vector<InquiryOutcome>> outcomes =
       store_->ListInquiryOutcomes("acme", kT0, kT0 + 4);
   ASSERT_TRUE(outcomes.ok()) << outcomes.status();

@@ -1590,6 +1590,7 @@ absl::StatusOr<std::vector<Inquiry>> PgStore::ListInquiries(const std::string& w
   if (filter.received_from != 0) add("received_at >= ", filter.received_from);
   if (filter.received_until != 0) add("received_at < ", filter.received_until);
   if (!filter.before_id.empty()) add("id < ", filter.before_id);
+  if (!filter.route.empty()) add("route = ", filter.route);
   if (!filter.text.empty()) {
     std::string text;
     for (char c : filter.text) {

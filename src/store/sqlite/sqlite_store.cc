@@ -1888,6 +1888,7 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
   if (filter.received_from != 0) sql += " AND received_at >= ?6";
   if (filter.received_until != 0) sql += " AND received_at < ?7";
   if (!filter.before_id.empty()) sql += " AND id < ?8";
+  if (!filter.route.empty()) sql += " AND route = ?11";
   // instr() rather than LIKE: the searched text needs no escaping of % and _.
   if (!filter.text.empty()) {
     sql +=
@@ -1912,6 +1913,7 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
   std::string text;
   for (char c : filter.text) text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!filter.text.empty()) st.BindText(10, text);
+  if (!filter.route.empty()) st.BindText(11, filter.route);
   std::vector<Inquiry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());
