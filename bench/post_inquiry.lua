@@ -4,6 +4,9 @@
 -- RUN (0-5) keeps runs against the same server from reusing each other's emails and phones.
 -- The body carries no event_id and no Idempotency-Key is sent, so the server does no dedupe
 -- look-up: each request is a new inquiry (a new contact, since email and phone are distinct).
+-- HANDOFF_BENCH_BODY_PAD=N in the environment adds a "notes" field of about N bytes that the
+-- bench source does not map, so only the body as received grows (most providers' webhooks send
+-- a few KB; these bodies are about 200 bytes without it).
 -- done() prints one "BENCH key=value ..." line that bench/wrk_runner.cc parses.
 
 local thread_count = 0
@@ -14,6 +17,12 @@ function setup(thread)
 end
 
 local counter = 0
+local pad_bytes = tonumber(os.getenv("HANDOFF_BENCH_BODY_PAD") or "0") or 0
+local notes = ""
+if pad_bytes > 0 then
+  local word = "Notes from the form about the job. "
+  notes = ',"notes":"' .. string.rep(word, math.ceil(pad_bytes / #word)) .. '"'
+end
 local headers = {}
 local run = 0
 local area_codes = {415, 510, 650, 707, 408, 925}
@@ -33,9 +42,9 @@ function request()
     '{"name":"  Bench Caller %d-%d ","email":"B%d-%d-%d@Example.com",' ..
     '"phone":"(%d) %d%02d-%04d",' ..
     '"message":"Water heater leaking in the garage, please call back today.",' ..
-    '"service":"water heater"}',
+    '"service":"water heater"%s}',
     tid, counter, run, tid, counter, area_codes[run + 1], 2 + tid,
-    math.floor(counter / 10000) % 100, counter % 10000)
+    math.floor(counter / 10000) % 100, counter % 10000, notes)
   return wrk.format("POST", nil, headers, body)
 end
 

@@ -53,8 +53,9 @@ class WriteTx {
   virtual ~WriteTx() = default;
 
   virtual absl::Status InsertInquiry(const Inquiry& inquiry) = 0;
-  // Replaces every mutable field of an existing inquiry (matched by workspace + id) except its
-  // route, which only Trigger sets (SetInquiryTriggered).
+  // Replaces every mutable field of an existing inquiry (matched by workspace + id). Its route
+  // is Trigger's (SetInquiryTriggered) and its body as received (raw_payload, raw_content_type)
+  // entry's: both stay as they are.
   virtual absl::Status UpdateInquiry(const Inquiry& inquiry) = 0;
 
   // Moves an inquiry to `stage` with `status`, leaving every other field as it is (the cheap
@@ -333,7 +334,8 @@ class Store {
                                                       const std::string& inquiry_id) = 0;
   // The contexts of these inquiries, read together: a claim's deliveries read theirs at once
   // instead of three reads each (SQLite: one read transaction; PostgreSQL: three statements).
-  // An inquiry that does not exist has no entry.
+  // An inquiry that does not exist has no entry. The inquiry comes without its body as received
+  // (raw_payload and raw_content_type empty), which no delivery sends.
   virtual absl::StatusOr<std::map<InquiryRef, InquiryContext>> ReadInquiryContexts(
       const std::vector<InquiryRef>& inquiries) = 0;
   virtual absl::StatusOr<Task> GetTask(const std::string& workspace, const std::string& id) = 0;

@@ -45,11 +45,12 @@ PgCheck TouchedOr(MakeError make_error) {
 
 // Column lists shared by the statements that write a record and the code that reads it back;
 // the *Params and Read* functions below follow these orders exactly.
-#define PG_INQUIRY_COLUMNS                                                                     \
+#define PG_INQUIRY_COLUMNS_AROUND(body)                                                        \
   "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
   "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
-  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields, route"
+  "landing_page, provider_event_id, " body ", stage, status, fields, route"
+#define PG_INQUIRY_COLUMNS PG_INQUIRY_COLUMNS_AROUND("raw_payload, raw_content_type")
 #define PG_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define PG_TASK_COLUMNS                                                                          \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
@@ -71,16 +72,16 @@ const std::string kInsertInquiry =
     "INSERT INTO inquiries (" PG_INQUIRY_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
     "$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)";
-// The route is Trigger's alone (kSetInquiryTriggered).
+// The route is Trigger's alone (kSetInquiryTriggered), the body as received entry's: the
+// parameters are InquiryParams without the body.
 const std::string kUpdateInquiry =
     "UPDATE inquiries SET occurred_at = $6, "
     "received_name = $7, received_email = $8, received_phone = $9, normalized_name = $10, "
     "normalized_email = $11, normalized_phone = $12, contact_id = $13, message = $14, "
     "service = $15, location = $16, utm_source = $17, utm_medium = $18, utm_campaign = $19, "
     "utm_term = $20, utm_content = $21, referrer = $22, landing_page = $23, "
-    "provider_event_id = $24, raw_payload = $25, raw_content_type = $26, stage = $27, "
-    "status = $28, fields = $29 WHERE id = $1 AND workspace = $2 AND source = $3 AND channel = $4 "
-    "AND received_at = $5";
+    "provider_event_id = $24, stage = $25, status = $26, fields = $27 WHERE id = $1 AND "
+    "workspace = $2 AND source = $3 AND channel = $4 AND received_at = $5";
 // Wrapped for the writer's pipeline: the rows updated, and when none, whether the inquiry
 // exists at all (so the error can say which without another round trip).
 const std::string kUpdateInquiryChecked =
@@ -173,7 +174,8 @@ const std::string kListTasks = "SELECT " PG_TASK_COLUMNS
 // over a whole table, which it prefers while a table is small or unanalysed).
 #define PG_INQUIRY_REFS "unnest($1::text[], $2::text[]) AS r (ws, id) CROSS JOIN LATERAL "
 const std::string kContextInquiries =
-    "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_INQUIRY_COLUMNS
+    "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_INQUIRY_COLUMNS_AROUND(
+                                                  "''::bytea AS raw_payload, '' AS raw_content_type")
     " FROM inquiries WHERE workspace = r.ws AND id = r.id "
     "LIMIT 1) x";
 const std::string kContextFirstTasks = "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_TASK_COLUMNS
@@ -426,7 +428,9 @@ const std::string kReleaseDuty = "UPDATE duties SET until = 0 WHERE name = $1 AN
 const std::string kFenceDuty =
     "SELECT 1 FROM duties WHERE name = $1 AND holder = $2 AND until > $3 FOR SHARE";
 
-PgParams InquiryParams(const Inquiry& i) {
+// The parameters of an inquiry's columns in PG_INQUIRY_COLUMNS order up to `fields`; without
+// raw_payload and raw_content_type unless `with_body` (kUpdateInquiry leaves them out).
+PgParams InquiryParams(const Inquiry& i, bool with_body) {
   PgParams p;
   p.Text(i.id)
       .Text(i.workspace)
@@ -451,12 +455,9 @@ PgParams InquiryParams(const Inquiry& i) {
       .Text(i.attribution.utm_content)
       .Text(i.attribution.referrer)
       .Text(i.attribution.landing_page)
-      .Text(i.provider_event_id)
-      .Bytes(i.raw_payload)
-      .Text(i.raw_content_type)
-      .Text(StageName(i.stage))
-      .Text(i.status)
-      .Text(i.fields.dump());
+      .Text(i.provider_event_id);
+  if (with_body) p.Bytes(i.raw_payload).Text(i.raw_content_type);
+  p.Text(StageName(i.stage)).Text(i.status).Text(i.fields.dump());
   return p;
 }
 
@@ -789,14 +790,14 @@ class PgWriteTx final : public WriteTx {
   // failure reaches the write function at its next read or as its result (store.h).
   absl::Status InsertInquiry(const Inquiry& inquiry) override {
     RETURN_IF_ERROR(RequireKey(inquiry.workspace, inquiry.id, "inquiry"));
-    PgParams p = InquiryParams(inquiry);
+    PgParams p = InquiryParams(inquiry, /*with_body=*/true);
     p.Text(inquiry.route);
     conn_->Send(kInsertInquiry, p);
     return absl::OkStatus();
   }
 
   absl::Status UpdateInquiry(const Inquiry& inquiry) override {
-    conn_->Send(kUpdateInquiryChecked, InquiryParams(inquiry),
+    conn_->Send(kUpdateInquiryChecked, InquiryParams(inquiry, /*with_body=*/false),
                 [id = inquiry.id](const PgResult& r) -> absl::Status {
                   if (r.rows() > 0 && r.Int(0, 0) > 0) return absl::OkStatus();
                   if (r.rows() > 0 && r.Bool(0, 1)) {

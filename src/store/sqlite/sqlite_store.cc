@@ -35,7 +35,7 @@ namespace {
   "id, workspace, source, channel, received_at, occurred_at, received_name, received_email, "  \
   "received_phone, normalized_name, normalized_email, normalized_phone, contact_id, message, " \
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
-  "landing_page, provider_event_id, raw_payload, raw_content_type, stage, status, fields, route"
+  "landing_page, provider_event_id, stage, status, fields, route"
 #define HANDOFF_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define HANDOFF_TASK_COLUMNS                                                                     \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
@@ -72,18 +72,18 @@ constexpr char kSyncNormal[] = "PRAGMA synchronous = NORMAL";
 constexpr char kInsertInquiry[] =
     "INSERT INTO inquiries (" HANDOFF_INQUIRY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 // Source, channel and received_at are fixed at entry: they are matched rather than set, which
-// also spares the indexes on them an update. The route is Trigger's alone (kSetInquiryTriggered).
+// also spares the indexes on them an update. The route is Trigger's alone (kSetInquiryTriggered),
+// the body as received entry's alone.
 constexpr char kUpdateInquiry[] =
     "UPDATE inquiries SET occurred_at = ?6, "
     "received_name = ?7, received_email = ?8, received_phone = ?9, normalized_name = ?10, "
     "normalized_email = ?11, normalized_phone = ?12, contact_id = ?13, message = ?14, "
     "service = ?15, location = ?16, utm_source = ?17, utm_medium = ?18, utm_campaign = ?19, "
     "utm_term = ?20, utm_content = ?21, referrer = ?22, landing_page = ?23, "
-    "provider_event_id = ?24, raw_payload = ?25, raw_content_type = ?26, stage = ?27, "
-    "status = ?28, fields = ?29 WHERE id = ?1 AND workspace = ?2 AND source = ?3 AND channel = ?4 "
-    "AND received_at = ?5";
+    "provider_event_id = ?24, stage = ?25, status = ?26, fields = ?27 WHERE id = ?1 AND "
+    "workspace = ?2 AND source = ?3 AND channel = ?4 AND received_at = ?5";
 constexpr char kSetInquiryProgress[] =
     "UPDATE inquiries SET stage = ?3, status = ?4 WHERE workspace = ?1 AND id = ?2";
 constexpr char kSetInquiryTriggered[] =
@@ -91,6 +91,14 @@ constexpr char kSetInquiryTriggered[] =
     "id = ?2";
 constexpr char kGetInquiry[] =
     "SELECT " HANDOFF_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = ?1 AND id = ?2";
+// An inquiry's body as received lives in a table of its own (migration 17): in the inquiry's row
+// a body of a few KB spilled onto overflow pages, which SQLite wrote again at every change of
+// the row's size, the inquiry's status included.
+constexpr char kInsertBody[] =
+    "INSERT INTO inquiry_bodies (workspace, inquiry_id, content_type, body) VALUES (?1, ?2, ?3, "
+    "?4)";
+constexpr char kGetBody[] =
+    "SELECT content_type, body FROM inquiry_bodies WHERE workspace = ?1 AND inquiry_id = ?2";
 
 // Two statements rather than INSERT … RETURNING: RETURNING buffers its rows in a temporary
 // table, which costs more than the whole insert.
@@ -368,6 +376,7 @@ constexpr const char* kDeleteInquiryRows[] = {
     "DELETE FROM dedupe WHERE workspace = ?1 AND inquiry_id = ?2",
     "DELETE FROM inbox_items WHERE workspace = ?1 AND inquiry_id = ?2",
     "DELETE FROM leaks WHERE workspace = ?1 AND inquiry_id = ?2",
+    "DELETE FROM inquiry_bodies WHERE workspace = ?1 AND inquiry_id = ?2",
     "DELETE FROM inquiries WHERE workspace = ?1 AND id = ?2",
 };
 constexpr char kDeleteEntryCountsBefore[] =
@@ -414,11 +423,9 @@ void BindInquiry(SqliteStatement& st, const Inquiry& i, const std::string& field
   st.BindText(22, i.attribution.referrer);
   st.BindText(23, i.attribution.landing_page);
   st.BindText(24, i.provider_event_id);
-  st.BindBlob(25, i.raw_payload);
-  st.BindText(26, i.raw_content_type);
-  st.BindText(27, StageName(i.stage));
-  st.BindText(28, i.status);
-  st.BindText(29, fields_json);
+  st.BindText(25, StageName(i.stage));
+  st.BindText(26, i.status);
+  st.BindText(27, fields_json);
 }
 
 Inquiry ReadInquiry(const SqliteStatement& st) {
@@ -447,12 +454,10 @@ Inquiry ReadInquiry(const SqliteStatement& st) {
   i.attribution.referrer = st.Text(21);
   i.attribution.landing_page = st.Text(22);
   i.provider_event_id = st.Text(23);
-  i.raw_payload = st.Text(24);
-  i.raw_content_type = st.Text(25);
-  i.stage = ParseStage(st.Text(26)).value_or(Stage::kEntry);
-  i.status = st.Text(27);
-  i.fields = ParseJsonObject(st.Text(28));
-  i.route = st.Text(29);
+  i.stage = ParseStage(st.Text(24)).value_or(Stage::kEntry);
+  i.status = st.Text(25);
+  i.fields = ParseJsonObject(st.Text(26));
+  i.route = st.Text(27);
   return i;
 }
 
@@ -580,14 +585,31 @@ WorkItem ReadWork(const SqliteStatement& st) {
 
 // Reads shared by the writer's transaction and the read-only pool.
 
+// Fills in the body as received of `i`, read from its own table.
+absl::Status ReadBody(SqliteConnection& conn, Inquiry& i) {
+  ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kGetBody));
+  st.BindText(1, i.workspace);
+  st.BindText(2, i.id);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    i.raw_content_type = st.Text(0);
+    i.raw_payload = st.Text(1);
+  }
+  return absl::OkStatus();
+}
+
+// The inquiry, with its body as received unless `with_body` is false (what a delivery reads
+// never holds it).
 absl::StatusOr<Inquiry> QueryInquiry(SqliteConnection& conn, const std::string& workspace,
-                                     const std::string& id) {
+                                     const std::string& id, bool with_body = true) {
   ASSIGN_OR_RETURN(SqliteStatement st, conn.Prepare(kGetInquiry));
   st.BindText(1, workspace);
   st.BindText(2, id);
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return absl::NotFoundError(fmt::format("inquiry {} not found", id));
-  return ReadInquiry(st);
+  Inquiry i = ReadInquiry(st);
+  if (with_body) RETURN_IF_ERROR(ReadBody(conn, i));
+  return i;
 }
 
 // Steps `st` to the end, reading each row with `read`.
@@ -816,8 +838,14 @@ class SqliteWriteTx final : public WriteTx {
     ASSIGN_OR_RETURN(SqliteStatement st, conn_->Prepare(kInsertInquiry));
     std::string fields_json = inquiry.fields.dump();
     BindInquiry(st, inquiry, fields_json);
-    st.BindText(30, inquiry.route);
-    return st.Run();
+    st.BindText(28, inquiry.route);
+    RETURN_IF_ERROR(st.Run());
+    ASSIGN_OR_RETURN(SqliteStatement body, conn_->Prepare(kInsertBody));
+    body.BindText(1, inquiry.workspace);
+    body.BindText(2, inquiry.id);
+    body.BindText(3, inquiry.raw_content_type);
+    body.BindBlob(4, inquiry.raw_payload);
+    return body.Run();
   }
 
   absl::Status UpdateInquiry(const Inquiry& inquiry) override {
@@ -1920,6 +1948,7 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
     if (!row) break;
     out.push_back(ReadInquiry(st));
   }
+  for (Inquiry& i : out) RETURN_IF_ERROR(ReadBody(*reader, i));
   return out;
 }
 
@@ -1979,7 +2008,8 @@ absl::StatusOr<std::map<InquiryRef, InquiryContext>> SqliteStore::ReadInquiryCon
     std::map<InquiryRef, InquiryContext> out;
     for (const InquiryRef& ref : inquiries) {
       if (out.contains(ref)) continue;
-      absl::StatusOr<Inquiry> inquiry = QueryInquiry(*reader, ref.workspace, ref.id);
+      absl::StatusOr<Inquiry> inquiry =
+          QueryInquiry(*reader, ref.workspace, ref.id, /*with_body=*/false);
       if (absl::IsNotFound(inquiry.status())) continue;
       if (!inquiry.ok()) return inquiry.status();
       InquiryContext context;

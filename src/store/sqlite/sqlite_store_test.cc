@@ -26,6 +26,7 @@
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_codec.h"
 #include "tests/support/sqlite_fault_vfs.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 
@@ -843,6 +844,53 @@ TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningKeepsData) {
   EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM schema_migrations"), latest);
   EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), latest);
   EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM inquiries"), "1");
+}
+
+// The body as received lives in a table of its own, so that the inquiry's row holds no overflow
+// page for a change of its status to write again; a file from before that (migration 17) moves
+// every body there, bytes intact, and its inquiries' rows lose the columns.
+TEST_F(SqliteStoreTest, BodiesAsReceivedLiveOutsideTheInquirysRowAndOlderFilesMoveThem) {
+  std::vector<Inquiry> in = {MakeInquiry(kT0), MakeInquiry(kT0 + 1), MakeInquiry(kT0 + 2)};
+  in[0].raw_payload = std::string("{\"notes\":\"") + std::string(6000, 'x') + "\"}";
+  in[1].raw_payload = std::string("a\0\xff\xfe", 4);
+  in[1].raw_content_type = "application/octet-stream";
+  in[2].raw_payload = "";
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    for (const Inquiry& i : in) ASSERT_TRUE(Insert(*store, i).ok());
+    ASSERT_TRUE(store
+                    ->Write([&](WriteTx& tx) {
+                      return tx.SetInquiryProgress("acme", in[0].id, Stage::kTransfer, "delivered");
+                    })
+                    .ok());
+  }
+  {
+    RawDb raw(dir_.db());
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM dbstat WHERE name = 'inquiries' AND pagetype = "
+                       "'overflow'"),
+              "0");
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM dbstat WHERE name = 'inquiry_bodies' AND pagetype = "
+                       "'overflow'"),
+              "1");
+    // The file as a build before migration 17 left it.
+    ASSERT_EQ(raw.Exec(std::string(testing::kSqliteBodiesBackInTheRow) +
+                       " DELETE FROM schema_migrations WHERE version = 17;"),
+              SQLITE_OK);
+  }
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (const Inquiry& i : in) {
+    absl::StatusOr<Inquiry> got = store->GetInquiry("acme", i.id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->raw_payload, i.raw_payload);
+    EXPECT_EQ(got->raw_content_type, i.raw_content_type);
+  }
+  EXPECT_EQ(store->GetInquiry("acme", in[0].id)->status, "delivered");
+  RawDb raw(dir_.db());
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM pragma_table_info('inquiries') WHERE name LIKE 'raw%'"),
+            "0");
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM inquiry_bodies"), "3");
 }
 
 TEST_F(SqliteStoreTest, ADatabaseFromANewerBuildIsRefused) {
