@@ -5,8 +5,8 @@
 -- The body carries no event_id and no Idempotency-Key is sent, so the server does no dedupe
 -- look-up: each request is a new inquiry (a new contact, since email and phone are distinct).
 -- HANDOFF_BENCH_BODY_PAD=N in the environment adds a "notes" field of about N bytes that the
--- bench source does not map, so only the body as received grows (most providers' webhooks send
--- a few KB; these bodies are about 200 bytes without it).
+-- bench source does not map, so only the body as received grows (booking and form providers
+-- send a few KB; these bodies are about 200 bytes without it).
 -- done() prints one "BENCH key=value ..." line that bench/wrk_runner.cc parses.
 
 local thread_count = 0

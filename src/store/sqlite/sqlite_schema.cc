@@ -335,11 +335,11 @@ UPDATE inquiries SET route = COALESCE((
     ORDER BY e.seq LIMIT 1), '')
   WHERE stage <> 'entry' AND stage <> 'enrich';
 )sql"},
-    // The body as received, out of the inquiry's row: a body of a few KB (most providers' webhooks)
-    // spilled onto overflow pages, which SQLite wrote again at every change of the row's size,
-    // the status set at delivery included (5.3 KB of log per change with a 4.4 KB body, against
-    // 0.4 KB without). A rowid table, whose rows keep up to about 4 KB on their leaf page (a
-    // WITHOUT ROWID row keeps about 1 KB and puts the rest on a page of its own).
+    // The body as received, out of the inquiry's row: a body of a few KB (a booking or a form
+    // provider's webhook) spilled onto overflow pages, which SQLite wrote again at every change of
+    // the row's size, the status set at delivery included (5.3 KB of log per change with a 4.4 KB
+    // body, against 0.4 KB without). A rowid table, whose rows keep up to about 4 KB on their leaf
+    // page (a WITHOUT ROWID row keeps about 1 KB and puts the rest on a page of its own).
     {17, R"sql(
 CREATE TABLE inquiry_bodies (
   workspace TEXT NOT NULL,
