@@ -324,6 +324,8 @@ class Store {
   // Reads. NotFound when absent (including when it belongs to another workspace).
   virtual absl::StatusOr<Inquiry> GetInquiry(const std::string& workspace,
                                              const std::string& id) = 0;
+  // The inquiries come without their body as received (raw_payload and raw_content_type empty):
+  // no list shows it, and GetInquiry has it.
   virtual absl::StatusOr<std::vector<Inquiry>> ListInquiries(const std::string& workspace,
                                                              const InquiryFilter& filter) = 0;
   virtual absl::StatusOr<Contact> GetContact(const std::string& workspace,

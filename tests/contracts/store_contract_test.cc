@@ -1853,10 +1853,13 @@ TEST_P(StoreContractTest, ListInquiriesFiltersAndPagesNewestFirst) {
   f.limit = 100000;
   EXPECT_EQ(ids(store_->ListInquiries("acme", f)).size(), 7u);
 
-  // Rows come back whole.
+  // Rows come back whole but for the body as received, which GetInquiry has.
   absl::StatusOr<std::vector<Inquiry>> one = store_->ListInquiries("acme", {});
   ASSERT_TRUE(one.ok());
-  ExpectSameInquiry(all[6], (*one)[0]);
+  Inquiry listed = all[6];
+  listed.raw_payload.clear();
+  listed.raw_content_type.clear();
+  ExpectSameInquiry(listed, (*one)[0]);
 }
 
 TEST_P(StoreContractTest, NextAvailableIsTheEarliestWorkOrDueHandoff) {

@@ -51,6 +51,10 @@ PgCheck TouchedOr(MakeError make_error) {
   "service, location, utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, " \
   "landing_page, provider_event_id, " body ", stage, status, fields, route"
 #define PG_INQUIRY_COLUMNS PG_INQUIRY_COLUMNS_AROUND("raw_payload, raw_content_type")
+// The same columns with the body as received left empty: the reads whose callers never use it
+// (lists, delivery contexts) do not detoast it.
+#define PG_INQUIRY_COLUMNS_WITHOUT_BODY \
+  PG_INQUIRY_COLUMNS_AROUND("''::bytea AS raw_payload, '' AS raw_content_type")
 #define PG_CONTACT_COLUMNS "id, workspace, name, email, phone, created_at, updated_at"
 #define PG_TASK_COLUMNS                                                                          \
   "id, workspace, inquiry_id, route, owner, title, due_at, state, created_at, acknowledged_at, " \
@@ -174,8 +178,7 @@ const std::string kListTasks = "SELECT " PG_TASK_COLUMNS
 // over a whole table, which it prefers while a table is small or unanalysed).
 #define PG_INQUIRY_REFS "unnest($1::text[], $2::text[]) AS r (ws, id) CROSS JOIN LATERAL "
 const std::string kContextInquiries =
-    "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_INQUIRY_COLUMNS_AROUND(
-                                                  "''::bytea AS raw_payload, '' AS raw_content_type")
+    "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_INQUIRY_COLUMNS_WITHOUT_BODY
     " FROM inquiries WHERE workspace = r.ws AND id = r.id "
     "LIMIT 1) x";
 const std::string kContextFirstTasks = "SELECT x.* FROM " PG_INQUIRY_REFS "(SELECT " PG_TASK_COLUMNS
@@ -1572,7 +1575,8 @@ absl::StatusOr<std::vector<Inquiry>> PgStore::ListInquiries(const std::string& w
   // pick the matching (workspace, column, id) index.
   PgParams p;
   p.Text(workspace);
-  std::string sql = "SELECT " PG_INQUIRY_COLUMNS " FROM inquiries WHERE workspace = $1";
+  std::string sql =
+      "SELECT " PG_INQUIRY_COLUMNS_WITHOUT_BODY " FROM inquiries WHERE workspace = $1";
   // A status or stage off the healthy path: the condition of inquiries_off_the_path, which the
   // planner then knows it may read.
   if (OnlyOffThePath(filter.status, filter.stage)) sql += " AND " HANDOFF_OFF_THE_PATH;

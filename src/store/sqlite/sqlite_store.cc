@@ -1948,7 +1948,6 @@ absl::StatusOr<std::vector<Inquiry>> SqliteStore::ListInquiries(const std::strin
     if (!row) break;
     out.push_back(ReadInquiry(st));
   }
-  for (Inquiry& i : out) RETURN_IF_ERROR(ReadBody(*reader, i));
   return out;
 }
 
