@@ -1,5 +1,6 @@
 #include "api/tracking_api.h"
 
+#include <functional>
 #include <map>
 #include <variant>
 
@@ -54,20 +55,33 @@ std::variant<Micros, HttpResponse> Window(const std::map<std::string, std::strin
   return *d;
 }
 
-// Everything a scorecard of [from, until) reads.
-absl::StatusOr<ScoreInputs> ReadScoreInputs(Store& store, const std::string& workspace, Micros from,
-                                            Micros until) {
-  ScoreInputs in;
-  in.from = from;
-  in.until = until;
-  ASSIGN_OR_RETURN(in.outcomes, store.ListInquiryOutcomes(workspace, from, until));
-  ASSIGN_OR_RETURN(in.entry_counts, store.ListEntryCounts(workspace, from));
+// What a scorecard of a window starting at `from` reads besides its inquiries.
+struct ScoreFacts {
+  std::vector<EntryCount> entry_counts;
+  std::vector<Leak> leaks;
+  std::vector<AlertGroup> alert_groups;
+};
+
+absl::StatusOr<ScoreFacts> ReadScoreFacts(Store& store, const std::string& workspace, Micros from) {
+  ScoreFacts facts;
+  ASSIGN_OR_RETURN(facts.entry_counts, store.ListEntryCounts(workspace, from));
   LeakFilter filter;
   filter.closed_since = from;
   filter.limit = 100000;
-  ASSIGN_OR_RETURN(in.leaks, store.ListLeaks(workspace, filter));
-  ASSIGN_OR_RETURN(in.alert_groups, store.ListAlertGroups(workspace, from, 100000));
-  return in;
+  ASSIGN_OR_RETURN(facts.leaks, store.ListLeaks(workspace, filter));
+  ASSIGN_OR_RETURN(facts.alert_groups, store.ListAlertGroups(workspace, from, 100000));
+  return facts;
+}
+
+// Feeds the inquiries received in [from, until) to `add` a page at a time: a scorecard of a busy
+// window holds one page of them, not the window.
+absl::Status ScanWindow(Store& store, const std::string& workspace, Micros from, Micros until,
+                        int page_size, const std::function<void(const InquiryOutcome&)>& add) {
+  return store.ScanInquiryOutcomes(workspace, from, until, page_size,
+                                   [&add](std::vector<InquiryOutcome>& page) {
+                                     for (const InquiryOutcome& o : page) add(o);
+                                     return absl::OkStatus();
+                                   });
 }
 
 }  // namespace
@@ -81,9 +95,15 @@ HttpResponse TrackingApi::Scorecard(const HttpRequest& request) const {
   const std::string format = p.count("format") ? p.at("format") : "json";
   if (format != "json" && format != "text") return BadQuery("format must be json or text");
   const Micros until = clock_->Now() + 1;
-  auto in = ReadScoreInputs(*store_, config_->workspace, until - std::get<Micros>(window), until);
-  if (!in.ok()) return StoreError(in.status());
-  const handoff::Scorecard card = ComputeScorecard(*config_, *in);
+  const Micros from = until - std::get<Micros>(window);
+  auto facts = ReadScoreFacts(*store_, config_->workspace, from);
+  if (!facts.ok()) return StoreError(facts.status());
+  ScorecardBuilder builder(*config_, from, until, std::move(facts->entry_counts),
+                           std::move(facts->leaks), std::move(facts->alert_groups));
+  absl::Status read = ScanWindow(*store_, config_->workspace, from, until, outcomes_per_page_,
+                                 [&builder](const InquiryOutcome& o) { builder.Add(o); });
+  if (!read.ok()) return StoreError(read);
+  const handoff::Scorecard card = builder.Finish();
   if (format == "text") {
     HttpResponse r;
     r.content_type = "text/plain; charset=utf-8";
@@ -110,7 +130,7 @@ HttpResponse TrackingApi::ScorecardTrend(const HttpRequest& request) const {
   // One read of the whole span; each day is scored from its own slice.
   const Micros until = clock_->Now() + 1;
   const Micros from = until - days * kMicrosPerDay;
-  auto all = ReadScoreInputs(*store_, config_->workspace, from, until);
+  auto all = ReadScoreFacts(*store_, config_->workspace, from);
   if (!all.ok()) return StoreError(all.status());
   // Entry counts carry only totals since a time: a day's counts are the difference between the
   // totals since its start and since its end, so each day boundary is read once.
@@ -120,36 +140,47 @@ HttpResponse TrackingApi::ScorecardTrend(const HttpRequest& request) const {
     if (!counts.ok()) return StoreError(counts.status());
     since_boundary.push_back(*std::move(counts));
   }
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<ScorecardBuilder> day_cards;
   for (int d = 0; d < days; ++d) {
-    ScoreInputs in;
-    in.from = from + d * kMicrosPerDay;
-    in.until = in.from + kMicrosPerDay;
-    for (const InquiryOutcome& o : all->outcomes) {
-      if (o.received_at >= in.from && o.received_at < in.until) in.outcomes.push_back(o);
-    }
+    const Micros day_from = from + d * kMicrosPerDay;
+    const Micros day_until = day_from + kMicrosPerDay;
+    std::vector<EntryCount> entry_counts;
     for (EntryCount c : since_boundary[d]) {
       for (const EntryCount& later : since_boundary[d + 1]) {
         if (later.source == c.source && later.outcome == c.outcome && later.reason == c.reason) {
           c.count -= later.count;
         }
       }
-      if (c.count > 0) in.entry_counts.push_back(c);
+      if (c.count > 0) entry_counts.push_back(c);
     }
+    std::vector<Leak> leaks;
     for (const Leak& l : all->leaks) {
-      if (l.opened_at < in.until && (l.closed_at == 0 || l.closed_at >= in.from)) {
-        in.leaks.push_back(l);
+      if (l.opened_at < day_until && (l.closed_at == 0 || l.closed_at >= day_from)) {
+        leaks.push_back(l);
       }
     }
+    std::vector<AlertGroup> alert_groups;
     for (const AlertGroup& g : all->alert_groups) {
-      if (g.opened_at < in.until && (g.closed_at == 0 || g.closed_at >= in.from)) {
-        in.alert_groups.push_back(g);
+      if (g.opened_at < day_until && (g.closed_at == 0 || g.closed_at >= day_from)) {
+        alert_groups.push_back(g);
       }
     }
-    const nlohmann::json card = ScorecardJson(ComputeScorecard(*config_, in));
-    out.push_back({{"from", FormatRfc3339(in.from)},
-                   {"until", FormatRfc3339(in.until)},
-                   {"overall", card["overall"]}});
+    day_cards.emplace_back(*config_, day_from, day_until, std::move(entry_counts), std::move(leaks),
+                           std::move(alert_groups));
+  }
+  absl::Status read = ScanWindow(*store_, config_->workspace, from, until, outcomes_per_page_,
+                                 [&](const InquiryOutcome& o) {
+                                   const Micros day = (o.received_at - from) / kMicrosPerDay;
+                                   if (day >= 0 && day < days)
+                                     day_cards[static_cast<size_t>(day)].Add(o);
+                                 });
+  if (!read.ok()) return StoreError(read);
+  nlohmann::json out = nlohmann::json::array();
+  for (ScorecardBuilder& builder : day_cards) {
+    const handoff::Scorecard card = builder.Finish();
+    out.push_back({{"from", FormatRfc3339(card.from)},
+                   {"until", FormatRfc3339(card.until)},
+                   {"overall", ScorecardJson(card)["overall"]}});
   }
   return HttpResponse::Json(200, nlohmann::json{{"days", out}}.dump(
                                      -1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -163,9 +194,6 @@ HttpResponse TrackingApi::Map(const HttpRequest& request) const {
   MapInputs in;
   in.until = clock_->Now() + 1;
   in.from = in.until - std::get<Micros>(window);
-  auto outcomes = store_->ListInquiryOutcomes(config_->workspace, in.from, in.until);
-  if (!outcomes.ok()) return StoreError(outcomes.status());
-  in.outcomes = *std::move(outcomes);
   auto leaks = store_->ListLeaks(config_->workspace, LeakFilter{0, 100000});
   if (!leaks.ok()) return StoreError(leaks.status());
   in.open_leaks = *std::move(leaks);
@@ -177,9 +205,13 @@ HttpResponse TrackingApi::Map(const HttpRequest& request) const {
       in.adapter_channels[name] = sources_->FindSpec(name)->default_channel;
     }
   }
-  return HttpResponse::Json(200,
-                            ContinuityMapJson(*config_, in)
-                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  const Micros from = in.from, until = in.until;
+  ContinuityMapBuilder map(*config_, std::move(in));
+  absl::Status read = ScanWindow(*store_, config_->workspace, from, until, outcomes_per_page_,
+                                 [&map](const InquiryOutcome& o) { map.Add(o); });
+  if (!read.ok()) return StoreError(read);
+  return HttpResponse::Json(
+      200, map.Finish().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace handoff

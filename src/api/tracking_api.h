@@ -1,7 +1,7 @@
 // The Tracking stage's read endpoints: the scorecard of a window (track/scorecard.h), its daily
 // trend, and the continuity map with live figures (track/continuity_map.h). Each reads the
 // window's inquiry outcomes, entry counts, leaks and alert groups from the store and hands them
-// to the pure computations.
+// to the pure computations, the outcomes a page at a time: a busy window costs a page of memory.
 #pragma once
 
 #include "config/config.h"
@@ -28,11 +28,16 @@ class TrackingApi {
   // GET /api/v1/map?window=24h: ContinuityMapJson.
   HttpResponse Map(const HttpRequest& request) const;
 
+  // How many inquiries the scorecards and the map read and hold at a time (kOutcomesPerPage); tests
+  // make it small to see a window span pages. Call before serving.
+  void set_outcomes_per_page(int n) { outcomes_per_page_ = n > 0 ? n : 1; }
+
  private:
   const Config* config_;
   Store* store_;
   const Clock* clock_;
   const SourceAdapterRegistry* sources_;
+  int outcomes_per_page_ = kOutcomesPerPage;
 };
 
 }  // namespace handoff

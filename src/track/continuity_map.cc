@@ -15,7 +15,8 @@
 #include "track/percentile.h"
 
 namespace handoff {
-namespace {
+// Named, not anonymous: ContinuityMapBuilder holds a MapBuilder.
+namespace continuity_map_internal {
 
 constexpr char kNone[] = "(none)";
 constexpr char kAlertsId[] = "alerts";
@@ -60,14 +61,57 @@ struct MapEdge {
   Health health = Health::kIdle;
 };
 
+using EdgeKey = std::tuple<std::string, std::string, std::string>;  // (from, to, kind)
+
 // Builds the graph: nodes and edges found or added by key, figures accumulated on them.
 class MapBuilder {
  public:
-  MapBuilder(const Config& config, const MapInputs& in) : config_(config), in_(in) {}
+  // `in` without its outcomes: they come one at a time through Add.
+  MapBuilder(const Config& config, MapInputs in) : config_(config), in_(std::move(in)) {
+    in_.outcomes.clear();
+    for (const Leak& l : in_.open_leaks) {
+      // Handoff leaks are keyed "<kind>:<handoff id>".
+      const size_t colon = l.key.find(':');
+      if (!l.destination.empty() && colon != std::string::npos) {
+        leaked_handoffs_.insert(l.key.substr(colon + 1));
+      }
+    }
+  }
 
+  // One inquiry received in the window: counted on the edges it went along.
+  void Add(const InquiryOutcome& o) {
+    if (o.synthetic) {
+      synthetic_.insert(o.id);
+      return;
+    }
+    first_channel_.try_emplace(o.source, ChannelName(o.channel));
+    const std::string route = RouteId(o.route);
+    CountInquiry(Shown({SourceId(o.source), route, "inquiries"}), o);
+    if (o.task) CountTask(Shown({route, OwnerId(o.task->owner), "task"}), *o.task);
+    for (const OutcomeHandoff& h : o.handoffs) {
+      EdgeKey key = h.purpose == "alert" ? EdgeKey{DestinationId(h.destination), kAlertsId, "alert"}
+                                         : EdgeKey{route, DestinationId(h.destination), h.purpose};
+      CountHandoff(Shown(key), h);
+      if (leaked_handoffs_.count(h.id) > 0) leaked_handoff_edge_[h.id] = std::move(key);
+    }
+  }
+
+  // The map of the inquiries added. Call once, after the last Add.
   nlohmann::json Build() {
     AddConfigGraph();
-    AddOutcomes();
+    for (const EdgeKey& key : shown_order_) {
+      const MapEdge& from = shown_.at(key);
+      MapEdge& e = Edge(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+      e.volume += from.volume;
+      e.confirmed += from.confirmed;
+      e.failed += from.failed;
+      e.dead += from.dead;
+      e.pending += from.pending;
+      e.samples.insert(e.samples.end(), from.samples.begin(), from.samples.end());
+    }
+    for (const auto& [id, key] : leaked_handoff_edge_) {
+      handoff_edge_[id] = EdgeIndex(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+    }
     for (const Handoff& h : in_.alert_handoffs) {
       CountHandoff(Edge(DestinationId(h.destination), kAlertsId, "alert"), h);
     }
@@ -115,6 +159,12 @@ class MapBuilder {
   MapEdge& Edge(const std::string& from, const std::string& to, const std::string& kind) {
     return edges_[EdgeIndex(from, to, kind)];
   }
+  // The figures an edge has from the inquiries added so far (drawn in Build).
+  MapEdge& Shown(const EdgeKey& key) {
+    auto [it, added] = shown_.try_emplace(key);
+    if (added) shown_order_.push_back(key);
+    return it->second;
+  }
 
   // The channel a source's inquiries carry: its config's, else its adapter's, else the one its
   // inquiries showed; nullopt when none of them tells.
@@ -123,9 +173,7 @@ class MapBuilder {
     if (auto it = in_.adapter_channels.find(s.adapter); it != in_.adapter_channels.end()) {
       return std::string(ChannelName(it->second));
     }
-    for (const InquiryOutcome& o : in_.outcomes) {
-      if (o.source == s.name && !o.synthetic) return std::string(ChannelName(o.channel));
-    }
+    if (auto it = first_channel_.find(s.name); it != first_channel_.end()) return it->second;
     return std::nullopt;
   }
 
@@ -225,25 +273,6 @@ class MapBuilder {
       ++e.dead;
     } else {
       ++e.pending;
-    }
-  }
-
-  void AddOutcomes() {
-    for (const InquiryOutcome& o : in_.outcomes) {
-      if (o.synthetic) {
-        synthetic_.insert(o.id);
-        continue;
-      }
-      const std::string route = RouteId(o.route);
-      CountInquiry(Edge(SourceId(o.source), route, "inquiries"), o);
-      if (o.task) CountTask(Edge(route, OwnerId(o.task->owner), "task"), *o.task);
-      for (const OutcomeHandoff& h : o.handoffs) {
-        const size_t e = h.purpose == "alert"
-                             ? EdgeIndex(DestinationId(h.destination), kAlertsId, "alert")
-                             : EdgeIndex(route, DestinationId(h.destination), h.purpose);
-        CountHandoff(edges_[e], h);
-        handoff_edge_[h.id] = e;
-      }
     }
   }
 
@@ -417,14 +446,26 @@ class MapBuilder {
   }
 
   const Config& config_;
-  const MapInputs& in_;
+  MapInputs in_;
   std::vector<MapNode> nodes_;
   std::map<std::string, size_t> node_index_;
   std::vector<MapEdge> edges_;
-  std::map<std::tuple<std::string, std::string, std::string>, size_t> edge_index_;
+  std::map<EdgeKey, size_t> edge_index_;
   std::map<std::string, size_t> handoff_edge_;  // handoff id → its edge
   std::set<std::string> synthetic_;             // synthetic inquiries' ids
+  // What the inquiries added so far showed, per edge, before the config's graph is drawn (which
+  // needs a source's channel from them): drawn in Build, the edges the config does not imply
+  // in the order the inquiries first showed them.
+  std::map<EdgeKey, MapEdge> shown_;
+  std::vector<EdgeKey> shown_order_;
+  std::map<std::string, std::string> first_channel_;    // per source, its first inquiry's channel
+  std::set<std::string> leaked_handoffs_;               // the handoffs the open leaks name
+  std::map<std::string, EdgeKey> leaked_handoff_edge_;  // of those, the edge each was counted on
 };
+
+}  // namespace continuity_map_internal
+
+namespace {
 
 // Readers that never throw: the map may come from a server of another version.
 const nlohmann::json& Get(const nlohmann::json& j, const char* key) {
@@ -590,8 +631,25 @@ std::string DotLabel(const std::vector<std::string>& lines) {
 
 }  // namespace
 
+ContinuityMapBuilder::ContinuityMapBuilder(const Config& config, MapInputs in)
+    : builder_(std::make_unique<continuity_map_internal::MapBuilder>(config, std::move(in))) {}
+
+ContinuityMapBuilder::~ContinuityMapBuilder() = default;
+
+void ContinuityMapBuilder::Add(const InquiryOutcome& outcome) { builder_->Add(outcome); }
+
+nlohmann::json ContinuityMapBuilder::Finish() { return builder_->Build(); }
+
 nlohmann::json ContinuityMapJson(const Config& config, const MapInputs& in) {
-  return MapBuilder(config, in).Build();
+  MapInputs without_outcomes;
+  without_outcomes.from = in.from;
+  without_outcomes.until = in.until;
+  without_outcomes.open_leaks = in.open_leaks;
+  without_outcomes.alert_handoffs = in.alert_handoffs;
+  without_outcomes.adapter_channels = in.adapter_channels;
+  ContinuityMapBuilder builder(config, std::move(without_outcomes));
+  for (const InquiryOutcome& o : in.outcomes) builder.Add(o);
+  return builder.Finish();
 }
 
 std::string MapText(const nlohmann::json& map) {

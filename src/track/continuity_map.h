@@ -59,6 +59,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,31 @@ struct MapInputs {
   // A source whose channel is known neither here, from its config, nor from its inquiries is
   // drawn to every route that filters on channel.
   std::map<std::string, Channel> adapter_channels = {};
+};
+
+namespace continuity_map_internal {
+class MapBuilder;
+}
+
+// The map of one window from its inquiries added one at a time, as Store::ScanInquiryOutcomes
+// reads them a page at a time: it keeps each edge's counts and timings, never the inquiries, so
+// a busy window costs what a page of it does. ContinuityMapJson(config, in) equals a builder given
+// in without its outcomes, then in.outcomes in order. `config` must outlive it.
+class ContinuityMapBuilder {
+ public:
+  // `in.outcomes` is not read: the inquiries come through Add.
+  ContinuityMapBuilder(const Config& config, MapInputs in);
+  ~ContinuityMapBuilder();
+  ContinuityMapBuilder(const ContinuityMapBuilder&) = delete;
+  ContinuityMapBuilder& operator=(const ContinuityMapBuilder&) = delete;
+
+  // One inquiry received in [in.from, in.until).
+  void Add(const InquiryOutcome& outcome);
+  // The map as documented above. Call once, after the last Add.
+  nlohmann::json Finish();
+
+ private:
+  std::unique_ptr<continuity_map_internal::MapBuilder> builder_;
 };
 
 // The map as documented above.

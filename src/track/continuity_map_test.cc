@@ -431,6 +431,26 @@ TEST(ContinuityMap, CountsOpenLeaksOnTheEdgesTheyConcern) {
   EXPECT_EQ(FindNode(map, "destination:crm")["health"], "broken");
 }
 
+// A handoff leak names its handoff, whose purpose picks the edge: an escalation's leak is not
+// drawn on the notify edge to the same destination.
+TEST(ContinuityMap, AHandoffLeakSitsOnTheEdgeOfItsHandoffsPurpose) {
+  MapInputs in = MapWindow();
+  InquiryOutcome call = MapOutcome("c1", "phone", "missed calls");
+  call.handoffs.push_back(MakeHandoff("n1", "slack", "notify", "confirmed", kMicrosPerSecond));
+  call.handoffs.push_back(MakeHandoff("e1", "slack", "escalate", "pending"));
+  in.outcomes.push_back(call);
+  Leak late = MakeLeak("unconfirmed_handoff", "e1");
+  late.inquiry_id = "c1";
+  late.source = "phone";
+  late.route = "missed calls";
+  late.destination = "slack";
+  in.open_leaks = {late};
+
+  const nlohmann::json map = ContinuityMapJson(MapTestConfig(), in);
+  EXPECT_EQ(FindEdge(map, "route:missed calls", "destination:slack", "escalate")["open_leaks"], 1);
+  EXPECT_EQ(FindEdge(map, "route:missed calls", "destination:slack", "notify")["open_leaks"], 0);
+}
+
 TEST(ContinuityMap, AlertHandoffsFeedTheAlertsEdge) {
   MapInputs in = MapWindow();
   in.alert_handoffs = {MakeHandoff("a1", "slack", "alert", "confirmed", 500 * kMicrosPerMilli),

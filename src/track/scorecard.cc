@@ -12,16 +12,39 @@
 #include "track/percentile.h"
 
 namespace handoff {
+// Named, not anonymous: ScorecardBuilder::State holds these.
+namespace scorecard_internal {
+
+// What one path (or the business overall) is scored from: counts over its inquiries, added one
+// at a time as the window is read, so that a window of any size holds no inquiry of its own (two
+// timings each at most); then its leaks and probes.
+struct PathTally {
+  int inquiries = 0;  // non-synthetic, in the window
+  // Transfer: the path's deliveries.
+  int64_t deliveries_decided = 0, confirmed_in_time = 0, confirmed_late = 0, deliveries_dead = 0,
+          deliveries_not_due = 0;
+  std::vector<Micros> to_confirm;
+  // Context.
+  int64_t with_context = 0;
+  std::map<std::string, int64_t> missing;
+  // Trigger.
+  int64_t due_an_owner = 0, owned = 0, tasks_due = 0, acknowledged_in_time = 0;
+  std::vector<Micros> to_acknowledge;
+  std::vector<std::string> delivered_to;  // the destinations of its deliveries, first seen first
+  // Its inquiries with a leak (counted against the path), and their value.
+  int leaked = 0;
+  double value_at_risk = 0;
+  std::vector<const Leak*> leaks;             // counted against the path
+  std::vector<const InquiryOutcome*> probes;  // synthetic probes of the path's source
+};
+
+}  // namespace scorecard_internal
+
 namespace {
 
-using PathKey = std::pair<std::string, std::string>;  // (source, route)
+using scorecard_internal::PathTally;
 
-// What one path (or the business overall) is scored from, gathered before any arithmetic.
-struct PathFacts {
-  std::vector<const InquiryOutcome*> inquiries;  // non-synthetic, in the window
-  std::vector<const Leak*> leaks;                // counted against the path
-  std::vector<const InquiryOutcome*> probes;     // synthetic probes of the path's source
-};
+using PathKey = std::pair<std::string, std::string>;  // (source, route)
 
 // "12 of 15 (80%)", the percentage rounded down so that it never looks better than its score.
 std::string OfTotal(int64_t ok, int64_t total) {
@@ -84,41 +107,45 @@ CheckScore EntryCheck(const std::vector<EntryCount>& counts,
   return c;
 }
 
-CheckScore TransferCheck(const std::vector<const InquiryOutcome*>& inquiries, Micros deadline,
-                         Micros until) {
-  CheckScore c;
-  c.check = "transfer";
-  int64_t decided = 0, in_time = 0, late = 0, dead = 0, not_due = 0;
-  std::vector<Micros> to_confirm;
-  for (const InquiryOutcome* o : inquiries) {
-    for (const OutcomeHandoff& h : o->handoffs) {
-      if (h.purpose != "deliver") continue;
-      const bool confirmed = h.confirmed_at != 0;
-      if (!confirmed && h.state != "dead" && h.created_at + deadline > until) {
-        // Still inside its deadline at the window's end: neither a success nor a failure yet.
-        ++not_due;
-        continue;
-      }
-      ++decided;
-      if (h.state == "dead") ++dead;
-      if (!confirmed) continue;
-      to_confirm.push_back(h.confirmed_at - h.created_at);
-      if (h.confirmed_at - h.created_at <= deadline) {
-        ++in_time;
-      } else {
-        ++late;
-      }
+void TallyTransfer(const InquiryOutcome& o, Micros deadline, Micros until, PathTally& t) {
+  for (const OutcomeHandoff& h : o.handoffs) {
+    if (h.purpose != "deliver") continue;
+    if (std::find(t.delivered_to.begin(), t.delivered_to.end(), h.destination) ==
+        t.delivered_to.end()) {
+      t.delivered_to.push_back(h.destination);
+    }
+    const bool confirmed = h.confirmed_at != 0;
+    if (!confirmed && h.state != "dead" && h.created_at + deadline > until) {
+      // Still inside its deadline at the window's end: neither a success nor a failure yet.
+      ++t.deliveries_not_due;
+      continue;
+    }
+    ++t.deliveries_decided;
+    if (h.state == "dead") ++t.deliveries_dead;
+    if (!confirmed) continue;
+    t.to_confirm.push_back(h.confirmed_at - h.created_at);
+    if (h.confirmed_at - h.created_at <= deadline) {
+      ++t.confirmed_in_time;
+    } else {
+      ++t.confirmed_late;
     }
   }
+}
+
+CheckScore TransferCheck(const PathTally& t, Micros deadline) {
+  CheckScore c;
+  c.check = "transfer";
+  const int64_t decided = t.deliveries_decided, in_time = t.confirmed_in_time,
+                dead = t.deliveries_dead;
   c.score = ScoreShare(in_time, decided);
   c.figures = {{"deliveries", decided},
                {"confirmed_in_time", in_time},
-               {"confirmed_late", late},
-               {"unconfirmed", decided - in_time - late},
+               {"confirmed_late", t.confirmed_late},
+               {"unconfirmed", decided - in_time - t.confirmed_late},
                {"dead", dead},
-               {"not_yet_due", not_due},
+               {"not_yet_due", t.deliveries_not_due},
                {"deadline_ms", deadline / kMicrosPerMilli}};
-  AddTimings(to_confirm, c.figures);
+  AddTimings(t.to_confirm, c.figures);
   if (decided == 0) {
     c.summary = "no deliveries due";
     return c;
@@ -130,34 +157,33 @@ CheckScore TransferCheck(const std::vector<const InquiryOutcome*>& inquiries, Mi
   return c;
 }
 
-CheckScore ContextCheck(const Config& config, const std::vector<const InquiryOutcome*>& inquiries) {
+void TallyContext(const Config& config, const InquiryOutcome& o, PathTally& t) {
+  const RouteConfig* route = nullptr;
+  for (const RouteConfig& r : config.routes) {
+    if (r.name == o.route) {
+      route = &r;
+      break;
+    }
+  }
+  bool has;
+  if (route != nullptr && !route->require.empty() && o.task) {
+    has = o.task->missing.empty();
+    for (const std::string& m : o.task->missing) ++t.missing[m];
+  } else {
+    // With nothing required (or no task to say what is missing), the least an owner needs is
+    // a way to reach the lead.
+    has = o.has_phone || o.has_email;
+    if (!has) ++t.missing["contact.phone|contact.email"];
+  }
+  if (has) ++t.with_context;
+}
+
+CheckScore ContextCheck(const PathTally& t) {
   CheckScore c;
   c.check = "context";
-  int64_t with = 0;
-  std::map<std::string, int64_t> missing;
-  for (const InquiryOutcome* o : inquiries) {
-    const RouteConfig* route = nullptr;
-    for (const RouteConfig& r : config.routes) {
-      if (r.name == o->route) {
-        route = &r;
-        break;
-      }
-    }
-    bool has;
-    if (route != nullptr && !route->require.empty() && o->task) {
-      has = o->task->missing.empty();
-      for (const std::string& m : o->task->missing) ++missing[m];
-    } else {
-      // With nothing required (or no task to say what is missing), the least an owner needs is
-      // a way to reach the lead.
-      has = o->has_phone || o->has_email;
-      if (!has) ++missing["contact.phone|contact.email"];
-    }
-    if (has) ++with;
-  }
-  const int64_t total = static_cast<int64_t>(inquiries.size());
+  const int64_t with = t.with_context, total = t.inquiries;
   c.score = ScoreShare(with, total);
-  c.figures = {{"inquiries", total}, {"with_context", with}, {"missing", missing}};
+  c.figures = {{"inquiries", total}, {"with_context", with}, {"missing", t.missing}};
   if (total == 0) {
     c.summary = "no inquiries";
     return c;
@@ -167,29 +193,29 @@ CheckScore ContextCheck(const Config& config, const std::vector<const InquiryOut
   return c;
 }
 
-CheckScore TriggerCheck(const std::vector<const InquiryOutcome*>& inquiries, Micros unassigned,
-                        Micros until) {
+void TallyTrigger(const InquiryOutcome& o, Micros unassigned, Micros until, PathTally& t) {
+  const bool has_owner = o.task && !o.task->owner.empty();
+  // Like the `unassigned` leak: routing gets `alerts.unassigned` to find an owner, and a
+  // canceled booking needs none.
+  if (has_owner || (o.status != "canceled" && o.received_at + unassigned <= until)) {
+    ++t.due_an_owner;
+    if (has_owner) ++t.owned;
+  }
+  if (!o.task || o.task->due_at == 0) return;
+  const OutcomeTask& task = *o.task;
+  Micros answered = task.acknowledged_at;
+  if (task.done_at != 0 && (answered == 0 || task.done_at < answered)) answered = task.done_at;
+  if (answered != 0) t.to_acknowledge.push_back(answered - task.created_at);
+  if (answered == 0 && task.due_at > until) return;  // not due yet: no verdict
+  ++t.tasks_due;
+  if (answered != 0 && answered <= task.due_at) ++t.acknowledged_in_time;
+}
+
+CheckScore TriggerCheck(const PathTally& t) {
   CheckScore c;
   c.check = "trigger";
-  int64_t counted = 0, owned = 0, tasks = 0, on_time = 0;
-  std::vector<Micros> to_ack;
-  for (const InquiryOutcome* o : inquiries) {
-    const bool has_owner = o->task && !o->task->owner.empty();
-    // Like the `unassigned` leak: routing gets `alerts.unassigned` to find an owner, and a
-    // canceled booking needs none.
-    if (has_owner || (o->status != "canceled" && o->received_at + unassigned <= until)) {
-      ++counted;
-      if (has_owner) ++owned;
-    }
-    if (!o->task || o->task->due_at == 0) continue;
-    const OutcomeTask& t = *o->task;
-    Micros answered = t.acknowledged_at;
-    if (t.done_at != 0 && (answered == 0 || t.done_at < answered)) answered = t.done_at;
-    if (answered != 0) to_ack.push_back(answered - t.created_at);
-    if (answered == 0 && t.due_at > until) continue;  // not due yet: no verdict
-    ++tasks;
-    if (answered != 0 && answered <= t.due_at) ++on_time;
-  }
+  const int64_t counted = t.due_an_owner, owned = t.owned, tasks = t.tasks_due,
+                on_time = t.acknowledged_in_time;
   const int owned_score = ScoreShare(owned, counted);
   const int ack_score = ScoreShare(on_time, tasks);
   // The weaker half: an owner who never answers is as bad as no owner.
@@ -205,7 +231,7 @@ CheckScore TriggerCheck(const std::vector<const InquiryOutcome*>& inquiries, Mic
   if (tasks > 0) {
     c.figures["acknowledged_share"] = static_cast<double>(on_time) / static_cast<double>(tasks);
   }
-  AddTimings(to_ack, c.figures);
+  AddTimings(t.to_acknowledge, c.figures);
   if (counted == 0 && tasks == 0) {
     c.summary = "no inquiries due an owner";
     return c;
@@ -267,46 +293,45 @@ CheckScore VisibilityCheck(const Config& config, const std::vector<const Leak*>&
   return c;
 }
 
-PathScore ScorePath(const Config& config, const ScoreInputs& in, const PathFacts& facts,
+// One inquiry of the window into its path's tally.
+void TallyInquiry(const Config& config, Micros until, const InquiryOutcome& o, PathTally& t) {
+  ++t.inquiries;
+  TallyTransfer(o, config.alerts.unconfirmed_handoff, until, t);
+  TallyContext(config, o, t);
+  TallyTrigger(o, config.alerts.unassigned, until, t);
+}
+
+PathScore ScorePath(const Config& config, const std::vector<EntryCount>& entry_counts,
+                    const std::vector<AlertGroup>& alert_groups, Micros until,
+                    const PathTally& tally,
                     const std::function<bool(const std::string&)>& entry_scope) {
   PathScore p;
-  p.inquiries = static_cast<int>(facts.inquiries.size());
-  p.checks.push_back(EntryCheck(in.entry_counts, entry_scope, facts.leaks));
-  p.checks.push_back(TransferCheck(facts.inquiries, config.alerts.unconfirmed_handoff, in.until));
-  p.checks.push_back(ContextCheck(config, facts.inquiries));
-  p.checks.push_back(TriggerCheck(facts.inquiries, config.alerts.unassigned, in.until));
-  p.checks.push_back(VisibilityCheck(config, facts.leaks, in.alert_groups, facts.probes, in.until));
+  p.inquiries = tally.inquiries;
+  p.checks.push_back(EntryCheck(entry_counts, entry_scope, tally.leaks));
+  p.checks.push_back(TransferCheck(tally, config.alerts.unconfirmed_handoff));
+  p.checks.push_back(ContextCheck(tally));
+  p.checks.push_back(TriggerCheck(tally));
+  p.checks.push_back(VisibilityCheck(config, tally.leaks, alert_groups, tally.probes, until));
   // A chain is as strong as its weakest link: the lowest check with data caps the path.
   for (const CheckScore& c : p.checks) {
     if (c.score != 0 && (p.score == 0 || c.score < p.score)) p.score = c.score;
   }
   p.rating = ScoreRating(p.score);
-  p.leaks = static_cast<int>(facts.leaks.size());
-  std::set<std::string> leaked_ids;
-  for (const Leak* l : facts.leaks) {
-    if (!l->inquiry_id.empty()) leaked_ids.insert(l->inquiry_id);
-  }
-  for (const InquiryOutcome* o : facts.inquiries) {
-    if (!leaked_ids.count(o->id)) continue;
-    ++p.leaked;
-    p.value_at_risk += o->value;
-  }
+  p.leaks = static_cast<int>(tally.leaks.size());
+  p.leaked = tally.leaked;
+  p.value_at_risk = tally.value_at_risk;
   return p;
 }
 
 std::vector<std::string> Destinations(const Config& config, const PathKey& key,
-                                      const PathFacts& facts) {
+                                      const PathTally& tally) {
   std::vector<std::string> out;
   for (const RouteConfig& r : config.routes) {
     if (r.name == key.second && !key.second.empty()) out = r.deliver;
   }
   // Inquiries routed before a config change may have gone elsewhere.
-  for (const InquiryOutcome* o : facts.inquiries) {
-    for (const OutcomeHandoff& h : o->handoffs) {
-      if (h.purpose == "deliver" && std::find(out.begin(), out.end(), h.destination) == out.end()) {
-        out.push_back(h.destination);
-      }
-    }
+  for (const std::string& d : tally.delivered_to) {
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
   }
   return out;
 }
@@ -376,38 +401,83 @@ std::string ScoreRating(int score) {
   }
 }
 
-Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
-  Scorecard card;
-  card.from = in.from;
-  card.until = in.until;
-
-  std::set<std::string> synthetic;
-  std::map<std::string, const InquiryOutcome*> by_id;
-  std::map<PathKey, PathFacts> paths;
-  PathFacts all;
-  for (const InquiryOutcome& o : in.outcomes) {
-    if (o.synthetic) {
-      synthetic.insert(o.id);
-      all.probes.push_back(&o);
-      continue;
+struct ScorecardBuilder::State {
+  State(const Config& c, Micros f, Micros u, std::vector<EntryCount> e, std::vector<Leak> l,
+        std::vector<AlertGroup> g)
+      : config(c),
+        from(f),
+        until(u),
+        entry_counts(std::move(e)),
+        leaks(std::move(l)),
+        alert_groups(std::move(g)) {
+    for (const Leak& leak : leaks) {
+      if (!leak.inquiry_id.empty()) leak_inquiries.insert(leak.inquiry_id);
     }
-    by_id[o.id] = &o;
-    paths[{o.source, o.route}].inquiries.push_back(&o);
-    all.inquiries.push_back(&o);
   }
 
+  const Config& config;
+  const Micros from, until;
+  const std::vector<EntryCount> entry_counts;
+  const std::vector<Leak> leaks;
+  const std::vector<AlertGroup> alert_groups;
+  std::set<std::string> leak_inquiries;        // the inquiries the leaks name
+  std::set<std::string> synthetic_leaked;      // of those, the synthetic ones in the window
+  std::map<std::string, PathKey> leaked_path;  // of those, the path of each other one in it
+  std::map<PathKey, PathTally> paths;
+  PathTally all;
+  std::vector<InquiryOutcome> probes;  // the window's synthetic inquiries
+};
+
+ScorecardBuilder::ScorecardBuilder(const Config& config, Micros from, Micros until,
+                                   std::vector<EntryCount> entry_counts, std::vector<Leak> leaks,
+                                   std::vector<AlertGroup> alert_groups)
+    : state_(std::make_unique<State>(config, from, until, std::move(entry_counts), std::move(leaks),
+                                     std::move(alert_groups))) {}
+
+ScorecardBuilder::~ScorecardBuilder() = default;
+ScorecardBuilder::ScorecardBuilder(ScorecardBuilder&&) noexcept = default;
+
+void ScorecardBuilder::Add(const InquiryOutcome& o) {
+  State& s = *state_;
+  const bool leaked = s.leak_inquiries.count(o.id) > 0;
+  if (o.synthetic) {
+    if (leaked) s.synthetic_leaked.insert(o.id);
+    s.probes.push_back(o);
+    return;
+  }
+  const PathKey key{o.source, o.route};
+  PathTally& path = s.paths[key];
+  TallyInquiry(s.config, s.until, o, path);
+  TallyInquiry(s.config, s.until, o, s.all);
+  if (leaked) {
+    s.leaked_path[o.id] = key;
+    for (PathTally* t : {&path, &s.all}) {
+      ++t->leaked;
+      t->value_at_risk += o.value;
+    }
+  }
+}
+
+Scorecard ScorecardBuilder::Finish() {
+  State& s = *state_;
+  Scorecard card;
+  card.from = s.from;
+  card.until = s.until;
+  std::map<PathKey, PathTally>& paths = s.paths;
+  PathTally& all = s.all;
+  for (const InquiryOutcome& p : s.probes) all.probes.push_back(&p);
+
   std::vector<const Leak*> silent;
-  for (const Leak& l : in.leaks) {
-    if (!l.inquiry_id.empty() && synthetic.count(l.inquiry_id)) continue;
+  for (const Leak& l : s.leaks) {
+    if (!l.inquiry_id.empty() && s.synthetic_leaked.count(l.inquiry_id)) continue;
     all.leaks.push_back(&l);
     if (l.inquiry_id.empty()) {
       silent.push_back(&l);
       continue;
     }
     // The inquiry's own path when it is in the window; otherwise the path the leak names.
-    auto it = by_id.find(l.inquiry_id);
-    const PathKey key = it != by_id.end() ? PathKey{it->second->source, it->second->route}
-                                          : PathKey{l.source, l.route};
+    auto it = s.leaked_path.find(l.inquiry_id);
+    const PathKey key = it != s.leaked_path.end() ? it->second : PathKey{l.source, l.route};
     paths[key].leaks.push_back(&l);
   }
 
@@ -417,32 +487,33 @@ Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
     auto it = paths.lower_bound({source, ""});
     return it != paths.end() && it->first.first == source;
   };
-  for (const EntryCount& e : in.entry_counts) {
+  for (const EntryCount& e : s.entry_counts) {
     if (!has_path(e.source)) paths[{e.source, ""}];
   }
   for (const Leak* l : silent) {
     if (!has_path(l->source)) paths[{l->source, ""}];
   }
-  for (auto& [key, facts] : paths) {
+  for (auto& [key, tally] : paths) {
     for (const Leak* l : silent) {
-      if (l->source == key.first) facts.leaks.push_back(l);
+      if (l->source == key.first) tally.leaks.push_back(l);
     }
     // A probe of a source proves every path of that source (probes alone make no path).
     for (const InquiryOutcome* p : all.probes) {
-      if (p->source == key.first) facts.probes.push_back(p);
+      if (p->source == key.first) tally.probes.push_back(p);
     }
   }
 
-  for (const auto& [key, facts] : paths) {
+  for (const auto& [key, tally] : paths) {
     const std::string& source = key.first;
-    PathScore p =
-        ScorePath(config, in, facts, [&source](const std::string& s) { return s == source; });
+    PathScore p = ScorePath(s.config, s.entry_counts, s.alert_groups, s.until, tally,
+                            [&source](const std::string& e) { return e == source; });
     p.source = key.first;
     p.route = key.second;
-    p.destinations = Destinations(config, key, facts);
+    p.destinations = Destinations(s.config, key, tally);
     card.paths.push_back(std::move(p));
   }
-  card.overall = ScorePath(config, in, all, [](const std::string&) { return true; });
+  card.overall = ScorePath(s.config, s.entry_counts, s.alert_groups, s.until, all,
+                           [](const std::string&) { return true; });
 
   for (size_t i = 0; i < card.paths.size(); ++i) {
     if (card.paths[i].leaks > 0) card.fix_first.push_back(i);
@@ -455,6 +526,12 @@ Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
     return x.leaks > y.leaks;
   });
   return card;
+}
+
+Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in) {
+  ScorecardBuilder builder(config, in.from, in.until, in.entry_counts, in.leaks, in.alert_groups);
+  for (const InquiryOutcome& o : in.outcomes) builder.Add(o);
+  return builder.Finish();
 }
 
 nlohmann::json ScorecardJson(const Scorecard& card) {

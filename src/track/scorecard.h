@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,30 @@ std::string ScoreRating(int score);
 // business overall. Synthetic inquiries, and leaks of synthetic inquiries, count nowhere. A path
 // with no inquiries scores only the checks it has data for.
 Scorecard ComputeScorecard(const Config& config, const ScoreInputs& in);
+
+// The scorecard of one window from its inquiries added one at a time, as Store::ScanInquiryOutcomes
+// reads them a page at a time: it keeps counts per path, two timings per inquiry at most, and the
+// window's probes, never the inquiries, so a busy window costs what a page of it does.
+// ComputeScorecard(config, in) equals a builder given in's other inputs, then in.outcomes in
+// order. `config` must outlive it.
+class ScorecardBuilder {
+ public:
+  ScorecardBuilder(const Config& config, Micros from, Micros until,
+                   std::vector<EntryCount> entry_counts, std::vector<Leak> leaks,
+                   std::vector<AlertGroup> alert_groups);
+  ~ScorecardBuilder();
+  ScorecardBuilder(ScorecardBuilder&&) noexcept;
+  ScorecardBuilder& operator=(ScorecardBuilder&&) = delete;
+
+  // One inquiry received in [from, until).
+  void Add(const InquiryOutcome& outcome);
+  // The scorecard of everything added. Call once, after the last Add.
+  Scorecard Finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The scorecard as GET /api/v1/scorecard and `handoff score --json` return it.
 nlohmann::json ScorecardJson(const Scorecard& card);
