@@ -1,6 +1,7 @@
 #include "core/utf8.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace handoff {
 
@@ -31,8 +32,19 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 }
 
 size_t Utf8ErrorOffset(std::string_view s) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  const size_t n = s.size();
   size_t i = 0;
-  while (i < s.size()) {
+  while (i < n) {
+    // ASCII, nearly all of a body, eight bytes at a time: byte by byte, a 4 KB body was 7 % of
+    // the HTTP thread.
+    while (n - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, sizeof(word));
+      if ((word & kHighBits) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
     const size_t len = Utf8SequenceLength(s, i);
     if (len == 0) return i;
     i += len;
