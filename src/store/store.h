@@ -367,12 +367,13 @@ class Store {
                                                            const std::string& state, int limit) = 0;
   // The inquiries received in [from, until) with their task and handoffs, handed to `page` at
   // most `page_size` (kOutcomesPerPage unless a test looks at the pages) at a time in
-  // received_at order, each page read in a read transaction of its own: what the leak rules
-  // read, holding one page rather than the window. `page` may move from its argument; an error
-  // from it ends the scan and is returned.
+  // received_at order, each page read in a read transaction of its own: what the leak rules,
+  // the scorecards and the map read, holding one page rather than the window. `page` may move
+  // from its argument; an error from it ends the scan and is returned.
   virtual absl::Status ScanInquiryOutcomes(const std::string& workspace, Micros from, Micros until,
                                            int page_size, const OutcomePageFn& page) = 0;
-  // The whole window at once, oldest first, ties by id: what the scorecard and the map read.
+  // The whole window at once, oldest first, ties by id: for tests, which compare what the
+  // server computes a page at a time with the computation over the whole window.
   absl::StatusOr<std::vector<InquiryOutcome>> ListInquiryOutcomes(const std::string& workspace,
                                                                   Micros from, Micros until);
   // Leaks per `filter`, open ones first, then newest first.
