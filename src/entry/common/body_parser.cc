@@ -6,6 +6,8 @@
 
 #include "core/ascii.h"
 #include "core/utf8.h"
+#include "entry/common/json_dom_builder.h"
+#include "entry/common/json_simdjson_reader.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
 
@@ -149,136 +151,6 @@ std::optional<std::string> DecodeComponent(std::string_view s, size_t* bad_at) {
   return out;
 }
 
-// Builds the DOM through nlohmann's SAX interface so nesting is refused at the limit while
-// reading, before any deep structure exists; the parser itself is iterative, so a 100,000-deep
-// document costs one pass up to the limit and no stack.
-class DomBuilder {
- public:
-  using json = nlohmann::json;
-
-  explicit DomBuilder(int max_depth) : max_depth_(max_depth) {}
-
-  bool null() { return Put(nullptr); }
-  bool boolean(bool v) { return Put(v); }
-  bool number_integer(json::number_integer_t v) { return Put(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return Put(v); }
-  bool number_float(json::number_float_t v, const std::string& text) {
-    json value(v);
-    if (value.dump() != text) number_text_[SlotPointer()] = text;
-    return Put(std::move(value));
-  }
-  bool string(std::string& v) { return Put(std::move(v)); }
-  bool binary(json::binary_t& /*unused*/) { return false; }  // JSON text never produces it
-  bool start_object(std::size_t /*unused*/) { return Open(json::object()); }
-  bool key(std::string& k) {
-    stack_.back().key = std::move(k);
-    return true;
-  }
-  bool end_object() {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t /*unused*/) { return Open(json::array()); }
-  bool end_array() {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) {
-    error_position_ = position;
-    error_ = ex.what();
-    return false;
-  }
-
-  bool too_deep() const { return too_deep_; }
-  // The 0-based offset of the byte that broke the parse (the body size at end of input):
-  // nlohmann counts bytes read, including the offending one.
-  size_t error_offset() const { return error_position_ > 0 ? error_position_ - 1 : 0; }
-  const std::string& error() const { return error_; }
-  json& root() { return root_; }
-  std::map<std::string, std::string>& number_text() { return number_text_; }
-
- private:
-  struct Frame {
-    json* node;
-    std::string key;  // objects: the key of the value being read
-  };
-
-  static void AppendPointerToken(std::string& out, std::string_view token) {
-    out.push_back('/');
-    for (char c : token) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out.push_back(c);
-      }
-    }
-  }
-
-  // The JSON pointer of the slot the next value fills.
-  std::string SlotPointer() const {
-    std::string out;
-    for (size_t i = 0; i < stack_.size(); ++i) {
-      const Frame& f = stack_[i];
-      if (f.node->is_array()) {
-        // Open children of outer frames are already appended; the innermost slot is not yet.
-        const size_t index = f.node->size() - (i + 1 < stack_.size() ? 1 : 0);
-        out += fmt::format("/{}", index);
-      } else {
-        AppendPointerToken(out, f.key);
-      }
-    }
-    return out;
-  }
-
-  json* Slot() {
-    if (stack_.empty()) return &root_;
-    Frame& f = stack_.back();
-    if (f.node->is_array()) {
-      f.node->push_back(nullptr);
-      return &f.node->back();
-    }
-    if (!number_text_.empty() && f.node->contains(f.key)) {
-      // A repeated key replaces the earlier value (last wins, as nlohmann's own DOM does);
-      // forget the source text recorded for what it replaces.
-      const std::string prefix = SlotPointer();
-      for (auto it = number_text_.lower_bound(prefix);
-           it != number_text_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
-        const bool same_or_child =
-            it->first.size() == prefix.size() || it->first[prefix.size()] == '/';
-        it = same_or_child ? number_text_.erase(it) : std::next(it);
-      }
-    }
-    return &(*f.node)[f.key];
-  }
-
-  bool Put(json value) {
-    *Slot() = std::move(value);
-    return true;
-  }
-
-  bool Open(json container) {
-    if (static_cast<int>(stack_.size()) >= max_depth_) {
-      too_deep_ = true;
-      return false;
-    }
-    json* slot = Slot();
-    *slot = std::move(container);
-    stack_.push_back(Frame{slot, {}});
-    return true;
-  }
-
-  int max_depth_;
-  json root_;
-  std::vector<Frame> stack_;
-  std::map<std::string, std::string> number_text_;
-  bool too_deep_ = false;
-  size_t error_position_ = 0;
-  std::string error_;
-};
-
 // nlohmann's message without its exception prefix and without the "last read" excerpt of the
 // input, so the detail never echoes the sender's data.
 std::string DescribeJsonError(const std::string& what) {
@@ -320,7 +192,18 @@ absl::Status ParseJson(std::string_view body, const BodyParseOptions& options, P
     return Reject(RejectReason::kInvalidUtf8,
                   fmt::format("the JSON body is not valid UTF-8 (byte {})", bad));
   }
-  DomBuilder builder(options.max_json_depth);
+  try {
+    JsonDomBuilder fast(options.max_json_depth);
+    if (ReadJsonObjectWithSimdjson(body, fast)) {
+      out->json = std::move(fast.root());
+      out->json_number_text = std::move(fast.number_text());
+      return absl::OkStatus();
+    }
+  } catch (...) {
+    // Only an allocation can throw here; nlohmann's reading below answers all the same.
+  }
+  // nlohmann's parser gives the verdict and names the byte of a body the fast path left.
+  JsonDomBuilder builder(options.max_json_depth);
   bool ok = false;
   try {
     ok = nlohmann::json::sax_parse(body.begin(), body.end(), &builder);
