@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/time_format.h"
+#include "entry/common/json_pointer.h"
 #include "entry/rejection.h"
 #include "fmt/format.h"
 
@@ -58,19 +59,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   }
 }
 
-void AppendPointerToken(std::string& out, std::string_view token) {
-  out.push_back('/');
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-}
-
 std::optional<size_t> ArrayIndex(std::string_view segment) {
   if (segment.empty() || segment.size() > 9) return std::nullopt;
   size_t value = 0;
@@ -91,7 +79,7 @@ struct Located {
 Located LocateJson(const json& root, std::string_view path) {
   Located out;
   if (auto it = root.find(std::string(path)); it != root.end()) {
-    AppendPointerToken(out.pointer, path);
+    AppendJsonPointerToken(out.pointer, path);
     out.value = &*it;
     return out;
   }
@@ -100,7 +88,7 @@ Located LocateJson(const json& root, std::string_view path) {
     if (cur->is_object()) {
       auto it = cur->find(std::string(segment));
       if (it == cur->end()) return {};
-      AppendPointerToken(out.pointer, segment);
+      AppendJsonPointerToken(out.pointer, segment);
       cur = &*it;
     } else if (cur->is_array()) {
       const auto index = ArrayIndex(segment);

@@ -4,25 +4,10 @@
 #include <string_view>
 #include <utility>
 
+#include "entry/common/json_pointer.h"
 #include "fmt/format.h"
 
 namespace handoff {
-namespace {
-
-void AppendPointerToken(std::string& out, std::string_view token) {
-  out.push_back('/');
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-}
-
-}  // namespace
 
 bool JsonDomBuilder::number_float(json::number_float_t v, const std::string& text) {
   json value(v);
@@ -39,7 +24,7 @@ std::string JsonDomBuilder::SlotPointer() const {
       const size_t index = f.node->size() - (i + 1 < stack_.size() ? 1 : 0);
       out += fmt::format("/{}", index);
     } else {
-      AppendPointerToken(out, f.key);
+      AppendJsonPointerToken(out, f.key);
     }
   }
   return out;
