@@ -36,6 +36,8 @@ const char kNested[] = R"({
   "answers": [{"text": "Water heater leaking"}, {"text": "Mission district"}],
   "meta.source": "literal dotted key",
   "price": 10.50,
+  "odd/key~name": {"total": 2.50},
+  "prices": [1.10, 2.0],
   "urgent": true,
   "nothing": null,
   "blank": "   "
@@ -60,6 +62,11 @@ TEST(MapFields, FollowsDottedPathsIntoObjectsAndArrays) {
       {"contact.missing", ""},
       {"meta.source", "literal dotted key"},
       {"price", "10.50"},
+      // The text as written, found by the JSON pointer the parser recorded it under: escaped
+      // key characters and array indices must name it the same way.
+      {"odd/key~name.total", "2.50"},
+      {"prices.0", "1.10"},
+      {"prices.1", "2.0"},
       {"urgent", "true"},
       {"nothing", ""},
       {"blank", ""},
