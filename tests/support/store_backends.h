@@ -28,6 +28,12 @@ struct StoreBackend {
   std::function<absl::Status(const std::string& url, const std::string& sql)> exec;
 };
 
+// Turns a PostgreSQL database of this build into one as builds before PostgreSQL migration 8
+// left it, with handoffs_due in place of handoffs_dead (the caller removes the migration's
+// record).
+inline constexpr char kPgHandoffsDueBack[] =
+    "DROP INDEX handoffs_dead; CREATE INDEX handoffs_due ON handoffs (state, next_attempt_at);";
+
 // Turns a SQLite file of this build into one as builds before SQLite migration 17 left it,
 // with each inquiry's body as received in its row (the caller removes the migration's record).
 inline constexpr char kSqliteBodiesBackInTheRow[] =

@@ -26,7 +26,7 @@ struct Migration {
 // appending to one timeline serialize on that narrow row; entry counters are kept per node (summed
 // when read), so the nodes' ingest commits do not queue on one counter row; `duties` holds the
 // cluster-wide leader leases.
-constexpr std::array<Migration, 7> kMigrations{{
+constexpr std::array<Migration, 8> kMigrations{{
     {1, R"sql(
 CREATE TABLE inquiries (
   workspace TEXT COLLATE "C" NOT NULL,
@@ -310,6 +310,14 @@ UPDATE inquiries i SET route = pg_temp.handoff_route_of(e.detail)
         WHERE kind = 'routed' ORDER BY inquiry_id, seq) e
   WHERE e.inquiry_id = i.id AND e.workspace = i.workspace;
 DROP FUNCTION pg_temp.handoff_route_of(TEXT);
+)sql"},
+    // As SQLite's migration 12: handoffs_due (state, next_attempt_at) held every handoff, and
+    // here each new version of a row (the claim's lease, the confirmation: neither update is
+    // HOT) added an entry to it. The reads by state never ask for confirmed handoffs: the
+    // claimable ones have handoffs_claimable, the dead ones this.
+    {8, R"sql(
+CREATE INDEX handoffs_dead ON handoffs (workspace, id) WHERE state = 'dead';
+DROP INDEX handoffs_due;
 )sql"},
 }};
 

@@ -345,14 +345,26 @@ const std::string kListAlertHandoffs =
     "SELECT " PG_HANDOFF_COLUMNS
     " FROM handoffs WHERE workspace = $1 AND purpose = 'alert' AND created_at >= $2 "
     "ORDER BY created_at DESC, id DESC LIMIT $3";
-const std::string kListHandoffsInState =
-    "SELECT " PG_HANDOFF_COLUMNS
-    " FROM handoffs WHERE state = $2 AND workspace = $1 AND purpose <> 'alert' "
-    "ORDER BY created_at DESC, id DESC LIMIT $3";
+// Reads by state go through the partial index that holds the state (handoffs_claimable,
+// handoffs_dead), named by a literal condition: a parameter alone ("state = $2") proves no
+// partial index's predicate. Confirmed handoffs have no index, and no caller lists them.
+#define PG_HANDOFFS_IN_STATE(condition)                                                     \
+  "SELECT " PG_HANDOFF_COLUMNS " FROM handoffs WHERE " condition                            \
+  " AND state = $2 AND workspace = $1 AND purpose <> 'alert' ORDER BY created_at DESC, id " \
+  "DESC LIMIT $3"
+const std::string kListDeadHandoffs = PG_HANDOFFS_IN_STATE("state = 'dead'");
+const std::string kListClaimableInState = PG_HANDOFFS_IN_STATE("state IN " PG_CLAIMABLE_STATES);
+const std::string kListAnyInState = PG_HANDOFFS_IN_STATE("TRUE");
+#undef PG_HANDOFFS_IN_STATE
+// The handoffs not yet confirmed: the claimable ones and the dead ones, each from its index.
+#define PG_UNSETTLED_HANDOFFS(columns, workspace_clause)                                  \
+  "SELECT " columns " FROM handoffs WHERE state IN " PG_CLAIMABLE_STATES workspace_clause \
+  " UNION ALL SELECT " columns " FROM handoffs WHERE state = 'dead'" workspace_clause
 const std::string kCountUnsettledHandoffs =
-    "SELECT destination, purpose, state, COUNT(*) FROM handoffs WHERE state IN ('pending', "
-    "'failed', 'delivering', 'dead') AND workspace = $1 GROUP BY destination, purpose, state "
-    "ORDER BY destination, purpose, state";
+    "SELECT destination, purpose, state, COUNT(*) FROM (" PG_UNSETTLED_HANDOFFS(
+        "destination, purpose, state",
+        " AND workspace = $1") ") u GROUP BY destination, purpose, state "
+                               "ORDER BY destination, purpose, state";
 
 const std::string kInsertLeak =
     "INSERT INTO leaks (" PG_LEAK_COLUMNS
@@ -418,8 +430,8 @@ const std::string kWorkDepths = "SELECT stage, COUNT(*) FROM work GROUP BY stage
 const std::string kAnalyzeBusyTables =
     "ANALYZE inquiries, contacts, tasks, handoffs, events, event_seqs, work, entry_counts";
 const std::string kHandoffDepths =
-    "SELECT state, COUNT(*) FROM handoffs WHERE state IN "
-    "('pending', 'delivering', 'failed', 'dead') GROUP BY state";
+    "SELECT state, COUNT(*) FROM (" PG_UNSETTLED_HANDOFFS("state", "") ") u GROUP BY state";
+#undef PG_UNSETTLED_HANDOFFS
 
 // A duty is taken when free or expired, renewed by its holder, refused otherwise.
 const std::string kHoldDuty =
@@ -1736,8 +1748,11 @@ absl::StatusOr<Handoff> PgStore::GetHandoff(const std::string& workspace, const 
 absl::StatusOr<std::vector<Handoff>> PgStore::ListHandoffsInState(const std::string& workspace,
                                                                   const std::string& state,
                                                                   int limit) {
-  ASSIGN_OR_RETURN(PgResult r,
-                   Query(kListHandoffsInState, PgParams().Text(workspace).Text(state).Int(limit)));
+  const bool claimable = state == "pending" || state == "failed" || state == "delivering";
+  const std::string& sql = state == "dead" ? kListDeadHandoffs
+                           : claimable     ? kListClaimableInState
+                                           : kListAnyInState;
+  ASSIGN_OR_RETURN(PgResult r, Query(sql, PgParams().Text(workspace).Text(state).Int(limit)));
   return ReadRows(r, ReadHandoff);
 }
 
